@@ -1,0 +1,309 @@
+"""The `overcast` command: up, serve, db upgrade, bootstrap, fernet, status, samples."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import uvicorn
+import yaml
+
+from overcast.config import Config, load_config, sample_config
+from overcast.services import SERVICES
+
+log = logging.getLogger("overcast")
+
+ADMIN_PASSWORD_FILE = "admin-password"
+
+
+# -- helpers --
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (it holds a password)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _setup_logging(config: Config) -> None:
+    logging.basicConfig(
+        level=config.default.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _services(config: Config) -> list[str]:
+    return [name for name in SERVICES if getattr(config, name).enabled]
+
+
+# -- db upgrade / bootstrap --
+async def db_upgrade(config: Config, services: Sequence[str] | None = None) -> None:
+    from overcast.common.db import ensure_database, migrate
+
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    for name in services or _services(config):
+        url = config.database_url(name)
+        await ensure_database(url)
+        # Alembic's env.py runs its own event loop: give it a thread.
+        await asyncio.to_thread(migrate, name, url)
+        log.info("database of %s is at the latest revision", name)
+
+
+async def bootstrap(config: Config, admin_password: str | None) -> str | None:
+    """Bootstrap identity and register every enabled service in the catalog.
+    Returns the admin password when this call generated it."""
+    from overcast.common.db import Database
+    from overcast.identity.bootstrap import bootstrap as bootstrap_identity
+    from overcast.identity.bootstrap import register_service
+    from overcast.identity.service import Identity
+
+    generated = None
+    pw_file = config.state_dir / ADMIN_PASSWORD_FILE
+    if admin_password is None and not pw_file.exists():
+        admin_password = generated = secrets.token_urlsafe(18)
+    if admin_password is not None:
+        _write_private(pw_file, admin_password + "\n")
+    db = Database(config.database_url("identity"))
+    try:
+        identity = Identity(config, db)
+        await bootstrap_identity(identity, admin_password)
+        for name in _services(config):
+            spec = SERVICES[name]
+            if spec.catalog_type and name != "identity":
+                await register_service(identity, spec.catalog_type, spec.catalog_name,
+                                       spec.description,
+                                       config.public_url(name) + spec.version_path)
+    finally:
+        await db.dispose()
+    write_client_files(config)
+    return generated
+
+
+def write_client_files(config: Config) -> None:
+    """clouds.yaml, admin-openrc and demo-openrc in the state directory."""
+    pw_file = config.state_dir / ADMIN_PASSWORD_FILE
+    password = pw_file.read_text().strip() if pw_file.exists() else ""
+    auth_url = f"{config.public_url('identity')}/v3"
+    region = config.default.region
+
+    def cloud(user: str, project: str, pw: str | None) -> dict[str, object]:
+        auth: dict[str, object] = {"auth_url": auth_url, "username": user, "project_name": project,
+                                   "user_domain_name": "Default",
+                                   "project_domain_name": "Default"}
+        if pw is not None:
+            auth["password"] = pw
+        return {"auth": auth, "region_name": region, "interface": "public",
+                "identity_api_version": 3}
+
+    clouds = {"clouds": {"overcast": cloud("admin", "admin", password),
+                         "overcast-demo": cloud("demo", "demo", None)}}
+    _write_private(config.state_dir / "clouds.yaml", yaml.safe_dump(clouds, sort_keys=False))
+    common = (f"export OS_AUTH_URL={auth_url}\nexport OS_IDENTITY_API_VERSION=3\n"
+              f"export OS_USER_DOMAIN_NAME=Default\nexport OS_PROJECT_DOMAIN_NAME=Default\n"
+              f"export OS_REGION_NAME={region}\nexport OS_INTERFACE=public\n")
+    _write_private(config.state_dir / "admin-openrc",
+                   "# Overcast: credentials of the cloud administrator\n" + common
+                   + f"export OS_USERNAME=admin\nexport OS_PROJECT_NAME=admin\n"
+                   f"export OS_PASSWORD='{password}'\n")
+    _write_private(config.state_dir / "demo-openrc",
+                   "# Overcast: a regular user's credentials. Create them first, as admin:\n"
+                   "#   openstack project create --domain default demo\n"
+                   "#   openstack user create --domain default --password-prompt demo\n"
+                   "#   openstack role add --project demo --user demo member\n" + common
+                   + "export OS_USERNAME=demo\nexport OS_PROJECT_NAME=demo\n"
+                   "if [ -z \"${OS_PASSWORD_DEMO:-}\" ]; then\n"
+                   "  read -rsp 'Password of demo: ' OS_PASSWORD_DEMO; echo\nfi\n"
+                   "export OS_PASSWORD=\"$OS_PASSWORD_DEMO\"\n")
+
+
+# -- serving --
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to us: several share one event loop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _uvicorn_config(app: object, config: Config, port: int) -> uvicorn.Config:
+    return uvicorn.Config(app, host=config.default.bind_host, port=port, log_config=None,
+                          access_log=False, lifespan="on", server_header=False,
+                          timeout_graceful_shutdown=10)
+
+
+async def serve_all(config: Config, names: Sequence[str]) -> None:
+    """Serve the named services on one event loop until SIGTERM or SIGINT."""
+    servers = []
+    for name in names:
+        app = SERVICES[name].create_app(config)
+        servers.append(_Server(_uvicorn_config(app, config, getattr(config, name).port)))
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        log.info("stopping")
+        for s in servers:
+            s.should_exit = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    results = await asyncio.gather(*(s.serve() for s in servers), return_exceptions=True)
+    for r in results:
+        if isinstance(r, BaseException):
+            raise r
+    if any(not s.started for s in servers):
+        raise SystemExit("a service failed to start (is its port in use?)")
+
+
+async def up(config: Config) -> None:
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    await db_upgrade(config)
+    generated = await bootstrap(config, None)
+    clouds = config.state_dir / "clouds.yaml"
+    if generated:
+        print(f"Overcast: admin password (shown once, kept in "
+              f"{config.state_dir / ADMIN_PASSWORD_FILE}): {generated}", flush=True)
+    print(f"Overcast: use it with  OS_CLIENT_CONFIG_FILE={clouds} "
+          f"openstack --os-cloud overcast token issue", flush=True)
+    names = _services(config)
+    for name in names:
+        print(f"Overcast: {name} on {config.public_url(name)}", flush=True)
+    await serve_all(config, names)
+
+
+def _serve_workers(config: Config, name: str, workers: int) -> None:
+    """Several worker processes: uvicorn re-creates the app in each from the environment."""
+    os.environ["OVERCAST_STATE_DIR"] = str(config.state_dir)
+    os.environ["OVERCAST_SERVE_SERVICE"] = name
+    uvicorn.run("overcast.cli:app_from_environment", factory=True, workers=workers,
+                host=config.default.bind_host, port=getattr(config, name).port, log_config=None,
+                access_log=False, server_header=False)
+
+
+def app_from_environment() -> object:
+    """The app named by OVERCAST_SERVE_SERVICE, configured from the environment."""
+    config = load_config()
+    _setup_logging(config)
+    return SERVICES[os.environ["OVERCAST_SERVE_SERVICE"]].create_app(config)
+
+
+# -- argument parsing --
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="overcast", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help)
+        sp.add_argument("--state-dir", help="state directory (default: /var/lib/overcast as "
+                        "root, ~/.local/share/overcast otherwise)")
+        sp.add_argument("--config", help="overcast.conf (default: STATE_DIR/overcast.conf)")
+        return sp
+
+    add("up", help="run the all-in-one cloud in the foreground")
+    sp = add("serve", help="run one service")
+    sp.add_argument("service", choices=sorted(SERVICES))
+    sp.add_argument("--host")
+    sp.add_argument("--port", type=int)
+    sp.add_argument("--workers", type=int)
+    sp = add("db", help="database commands")
+    sp.add_argument("action", choices=["upgrade"])
+    sp.add_argument("services", nargs="*", choices=[[], *sorted(SERVICES)], default=[])
+    sp = add("bootstrap", help="create the first admin, roles, and catalog entries")
+    sp.add_argument("--admin-password", help="set the admin password (default: generate "
+                    "one on first run; or $OVERCAST_ADMIN_PASSWORD)")
+    sp = add("fernet", help="Fernet token keys")
+    sp.add_argument("action", choices=["setup", "rotate"])
+    add("status", help="show what is configured and whether each API answers")
+    sp = add("config", help="configuration")
+    sp.add_argument("action", choices=["sample"])
+    sp = add("policy", help="policy")
+    sp.add_argument("action", choices=["sample"])
+    sp.add_argument("service", choices=sorted(SERVICES))
+    sp = add("guest", help="the guest image")
+    sp.add_argument("action", choices=["build"])
+    sp.add_argument("--out", required=True, help="output directory")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    config = load_config(args.state_dir, args.config)
+    _setup_logging(config)
+    cmd = args.command
+    if cmd == "up":
+        asyncio.run(up(config))
+    elif cmd == "serve":
+        section = getattr(config, args.service)
+        if args.host:
+            config.default.bind_host = args.host
+        if args.port:
+            section.port = args.port
+        workers = args.workers or getattr(section, "workers", 1)
+        if workers > 1:
+            if args.port:
+                os.environ[f"OVERCAST_{args.service.upper()}__PORT"] = str(args.port)
+            _serve_workers(config, args.service, workers)
+        else:
+            asyncio.run(serve_all(config, [args.service]))
+    elif cmd == "db":
+        asyncio.run(db_upgrade(config, args.services or None))
+    elif cmd == "bootstrap":
+        password = args.admin_password or os.environ.get("OVERCAST_ADMIN_PASSWORD")
+        generated = asyncio.run(bootstrap(config, password))
+        if generated:
+            print(f"admin password (kept in {config.state_dir / ADMIN_PASSWORD_FILE}): "
+                  f"{generated}")
+    elif cmd == "fernet":
+        from overcast.identity.fernet import KeyRepository
+
+        repo = KeyRepository(config.fernet_key_repository, config.identity.fernet_max_active_keys)
+        if args.action == "setup":
+            print("created" if repo.setup() else "already set up")
+        else:
+            print(f"new primary key: {repo.rotate()}")
+    elif cmd == "status":
+        return _status(config)
+    elif cmd == "config":
+        print(sample_config())
+    elif cmd == "policy":
+        from overcast.common.policy import sample_yaml
+
+        if args.service == "identity":
+            from overcast.identity.policy import RULES
+        print(sample_yaml(RULES))
+    elif cmd == "guest":
+        from overcast.compute.guest_image import build
+
+        for kind, path in build(Path(args.out)).items():
+            print(f"{kind}: {path}")
+    return 0
+
+
+def _status(config: Config) -> int:
+    import httpx
+
+    print(f"state directory: {config.state_dir}")
+    rc = 0
+    for name in _services(config):
+        url = config.public_url(name)
+        try:
+            code = httpx.get(url + "/", timeout=2).status_code
+            state = f"answers ({code})"
+        except httpx.HTTPError:
+            state, rc = "not answering", 1
+        print(f"{name:12} {url:32} {state}  database: {config.database_url(name)}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Overcast configuration: one INI file, a section per service, environment overrides.
+
+`overcast.conf` has a `[DEFAULT]` section and one section per service (`[identity]`,
+`[image]`, ...). Every option has a default and a description here; `overcast config sample`
+prints them. Any option can be overridden from the environment as
+`OVERCAST_<SECTION>__<OPTION>` (e.g. `OVERCAST_IDENTITY__DATABASE_URL`), which is how tests and
+benchmarks point a service at MariaDB or PostgreSQL without writing a file.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONFIG_FILE_NAME = "overcast.conf"
+ENV_PREFIX = "OVERCAST_"
+
+
+def default_state_dir() -> Path:
+    """/var/lib/overcast as root, ~/.local/share/overcast otherwise."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/overcast")
+    return Path.home() / ".local" / "share" / "overcast"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DefaultSection(_Section):
+    """[DEFAULT]: what every service shares."""
+
+    public_host: str = Field(
+        "127.0.0.1",
+        description="Host name or address that clients use to reach this cloud; it goes into "
+        "every catalog URL, clouds.yaml and the openrc files.",
+    )
+    bind_host: str = Field("0.0.0.0", description="Address the API servers listen on.")
+    region: str = Field("RegionOne", description="Region name of this cloud's endpoints.")
+    log_level: str = Field("INFO", description="Python logging level.")
+    bus_url: str = Field(
+        "memory://",
+        description="Message bus: memory:// (one process) or amqp://user:pass@host:5672/.",
+    )
+
+
+class IdentitySection(_Section):
+    """[identity]: the Keystone v3 service."""
+
+    enabled: bool = Field(True, description="Run the identity API in `overcast up`.")
+    port: int = Field(5000, description="Port of the identity API.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means the SQLite file identity.sqlite in the "
+        "state directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_identity."
+    )
+    token_expiration: int = Field(3600, description="Token lifetime in seconds.", ge=60)
+    allow_expired_window: int = Field(
+        172800, description="Seconds after expiry during which a revocation event is kept."
+    )
+    password_hash_rounds: int = Field(
+        12, ge=4, le=31, description="bcrypt cost factor (Keystone's default is 12)."
+    )
+    password_cache_size: int = Field(
+        1024,
+        ge=0,
+        description="Verified (user, password) pairs remembered in memory as keyed HMACs so a "
+        "repeated login skips bcrypt; 0 disables. Cleared for a user when the password changes.",
+    )
+    fernet_key_repository: str = Field(
+        "", description="Directory of Fernet keys; empty means STATE_DIR/fernet-keys."
+    )
+    fernet_max_active_keys: int = Field(3, ge=2, description="Keys kept by `fernet rotate`.")
+    policy_file: str = Field("", description="YAML file with policy overrides.")
+    list_limit: int = Field(0, ge=0, description="Cap on list sizes; 0 means no cap.")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve identity`.")
+
+
+class Config(BaseModel):
+    """The whole configuration of one Overcast node."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state_dir: Path
+    default: DefaultSection = DefaultSection()
+    identity: IdentitySection = IdentitySection()
+
+    def database_url(self, service: str) -> str:
+        """The service's database URL, the SQLite default filled in."""
+        section = getattr(self, service)
+        url: str = section.database_url
+        if url:
+            return url
+        return f"sqlite+aiosqlite:///{self.state_dir / f'{service}.sqlite'}"
+
+    def public_url(self, service: str) -> str:
+        """Base URL clients use for a service (no version path)."""
+        port = getattr(self, service).port
+        return f"http://{self.default.public_host}:{port}"
+
+    @property
+    def fernet_key_repository(self) -> Path:
+        repo = self.identity.fernet_key_repository
+        return Path(repo) if repo else self.state_dir / "fernet-keys"
+
+
+_SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity"}
+
+
+def load_config(
+    state_dir: Path | str | None = None,
+    config_file: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Read overcast.conf (if any) and OVERCAST_* environment overrides.
+
+    The file is `config_file`, else $OVERCAST_CONFIG, else STATE_DIR/overcast.conf if present.
+    """
+    env = os.environ if environ is None else environ
+    state = Path(state_dir or env.get("OVERCAST_STATE_DIR") or default_state_dir())
+    values: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS.values()}
+
+    path = Path(config_file) if config_file else None
+    if path is None and env.get("OVERCAST_CONFIG"):
+        path = Path(env["OVERCAST_CONFIG"])
+    if path is None and (state / CONFIG_FILE_NAME).exists():
+        path = state / CONFIG_FILE_NAME
+    if path is not None:
+        parser = configparser.ConfigParser(interpolation=None)
+        with path.open(encoding="utf-8") as f:
+            parser.read_file(f)
+        values["default"].update(parser.defaults())
+        for section in parser.sections():
+            if section not in _SECTIONS:
+                raise ValueError(f"{path}: unknown section [{section}]")
+            own = {k: v for k, v in parser.items(section) if k not in parser.defaults()}
+            values[_SECTIONS[section]].update(own)
+
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX) or "__" not in key:
+            continue
+        section, _, option = key[len(ENV_PREFIX):].partition("__")
+        target = _SECTIONS.get(section.upper()) or _SECTIONS.get(section.lower())
+        if target is None:
+            continue
+        values[target][option.lower()] = value
+
+    return Config(
+        state_dir=state,
+        default=DefaultSection(**values["default"]),
+        identity=IdentitySection(**values["identity"]),
+    )
+
+
+def sample_config() -> str:
+    """overcast.conf with every option commented out at its default."""
+    lines: list[str] = []
+    for section, attr in _SECTIONS.items():
+        model = Config.model_fields[attr].annotation
+        assert model is not None and issubclass(model, BaseModel)
+        lines.append(f"[{section}]")
+        for name, field in model.model_fields.items():
+            lines.append(f"# {field.description}")
+            lines.append(f"#{name} = {_ini_value(field.default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _ini_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

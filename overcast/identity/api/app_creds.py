@@ -1,0 +1,71 @@
+"""/v3/users/{user_id}/application_credentials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from overcast.common.app import Ctx
+from overcast.identity.api import Ident, collection, self_link
+from overcast.identity.api.schemas import AppCredIn
+from overcast.identity.models import ApplicationCredential
+from overcast.identity.tokens import iso
+
+router = APIRouter(prefix="/v3/users/{user_id}/application_credentials",
+                   tags=["application_credentials"])
+
+
+class AppCredBody(BaseModel):
+    application_credential: AppCredIn
+
+
+async def _view(request: Request, identity: Ident, c: ApplicationCredential) -> dict[str, Any]:
+    roles = await identity.app_creds.roles(c)
+    return {"id": c.id, "name": c.name, "description": c.description, "user_id": c.user_id,
+            "project_id": c.project_id, "expires_at": iso(c.expires_at),
+            "unrestricted": c.unrestricted, "access_rules": c.access_rules,
+            "roles": [{"id": r.id, "name": r.name, "domain_id": None} for r in roles],
+            "links": self_link(request, f"/v3/users/{c.user_id}/application_credentials/{c.id}")}
+
+
+
+@router.post("", status_code=201)
+async def create_app_cred(request: Request, user_id: str, body: AppCredBody, ctx: Ctx,
+                          identity: Ident) -> dict[str, Any]:
+    ctx.enforce("identity:create_application_credential", {"user_id": user_id})
+    me = await identity.tokens.validate(request.headers.get("x-auth-token", ""))
+    restricted = bool(me.body.get("application_credential", {}).get("restricted"))
+    cred, secret = await identity.app_creds.create(user_id, ctx.project_id,
+                                                   body.application_credential.fields(), restricted)
+    view = await _view(request, identity, cred)
+    view["secret"] = secret
+    return {"application_credential": view}
+
+
+@router.get("")
+async def list_app_creds(request: Request, user_id: str, ctx: Ctx, identity: Ident,
+                         name: str | None = None) -> dict[str, Any]:
+    ctx.enforce("identity:list_application_credentials", {"user_id": user_id})
+    creds = await identity.app_creds.list(user_id, name)
+    return collection(request, "application_credentials",
+                      [await _view(request, identity, c) for c in creds])
+
+
+@router.get("/{cred_id}")
+async def show_app_cred(request: Request, user_id: str, cred_id: str, ctx: Ctx,
+                        identity: Ident) -> dict[str, Any]:
+    ctx.enforce("identity:get_application_credential", {"user_id": user_id})
+    cred = await identity.app_creds.show(user_id, cred_id)
+    return {"application_credential": await _view(request, identity, cred)}
+
+
+@router.delete("/{cred_id}", status_code=204)
+async def delete_app_cred(request: Request, user_id: str, cred_id: str, ctx: Ctx,
+                          identity: Ident) -> Response:
+    ctx.enforce("identity:delete_application_credential", {"user_id": user_id})
+    me = await identity.tokens.validate(request.headers.get("x-auth-token", ""))
+    restricted = bool(me.body.get("application_credential", {}).get("restricted"))
+    await identity.app_creds.delete(user_id, cred_id, restricted)
+    return Response(status_code=204)

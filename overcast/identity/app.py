@@ -1,0 +1,67 @@
+"""create_app(config) -> the Keystone v3 ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from overcast.common.app import PublicRoute, TokenValidator, build_app
+from overcast.common.db import Database
+from overcast.common.policy import Enforcer
+from overcast.config import Config
+from overcast.identity.api import (
+    app_creds,
+    auth,
+    catalog,
+    credentials,
+    domains,
+    grants,
+    groups,
+    projects,
+    role_assignments,
+    roles,
+    users,
+    versions,
+)
+from overcast.identity.policy import RULES
+from overcast.identity.service import Identity
+
+__all__ = ["create_app"]
+
+PUBLIC = [
+    PublicRoute("GET", "/"),
+    PublicRoute("GET", "/v3"),
+    PublicRoute("POST", "/v3/auth/tokens"),
+]
+
+
+def create_app(config: Config) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        db = Database(config.database_url("identity"))
+        identity = Identity(config, db)
+        policy_file = Path(config.identity.policy_file) if config.identity.policy_file else None
+        enforcer = Enforcer(RULES, policy_file)
+        app.state.identity = identity
+        try:
+            yield {"identity": identity, "enforcer": enforcer}
+        finally:
+            await db.dispose()
+
+    def validator(app: FastAPI) -> TokenValidator | None:
+        return getattr(app.state, "identity", None)
+
+    return build_app(
+        service="identity",
+        dialect="identity",
+        routers=[versions.router, auth.router, domains.router, projects.router, users.router,
+                 groups.router, roles.router, grants.router, role_assignments.router,
+                 catalog.router, app_creds.router, credentials.router],
+        lifespan=lifespan,
+        validator=validator,
+        public=PUBLIC,
+    )

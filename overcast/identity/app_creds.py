@@ -1,0 +1,107 @@
+"""Application credentials: a user's delegated, project-bound, optionally role-limited secret."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from overcast.common import faults
+from overcast.identity.assignments import Assignments
+from overcast.identity.models import ApplicationCredential, Role, User
+from overcast.identity.state import IdentityState
+
+__all__ = ["AppCreds"]
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise faults.BadRequest(f"Invalid expires_at: {value!r}.") from e
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+
+
+class AppCreds:
+    def __init__(self, state: IdentityState, assignments: Assignments):
+        self.state = state
+        self.assignments = assignments
+
+    async def create(self, user_id: str, project_id: str | None, body: dict[str, Any],
+                     caller_restricted: bool) -> tuple[ApplicationCredential, str]:
+        """Create one; returns it and its secret (shown once, stored only as a hash)."""
+        if caller_restricted:
+            raise faults.Forbidden("A restricted application credential cannot create another.")
+        if project_id is None:
+            raise faults.Forbidden("Application credentials need a project-scoped token.")
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            raise faults.BadRequest("Invalid input for field 'name'.")
+        secret = body.get("secret") or secrets.token_urlsafe(64)
+        expires_at = _parse_time(body.get("expires_at"))
+        if expires_at is not None and expires_at < datetime.now(UTC).replace(tzinfo=None):
+            raise faults.BadRequest("The expiration time is in the past.")
+        hashed = await self.state.hasher.hash(secret)
+        async with self.state.write() as s:
+            if await s.get(User, user_id) is None:
+                raise faults.NotFound(f"Could not find user: {user_id}.")
+            held = await self.assignments.effective_role_ids(s, user_id, project_id=project_id)
+            wanted = body.get("roles")
+            if wanted:
+                role_ids = set()
+                for ref in wanted:
+                    if not isinstance(ref, dict):
+                        raise faults.BadRequest("Invalid role reference.")
+                    if ref.get("id"):
+                        role = await s.get(Role, ref["id"])
+                    else:
+                        role = await s.scalar(select(Role).where(Role.name == ref.get("name")))
+                    if role is None or role.id not in held:
+                        raise faults.NotFound(f"Could not find role: {ref.get('id') or ref.get('name')}.")
+                    role_ids.add(role.id)
+            else:
+                role_ids = held
+            if await s.scalar(select(ApplicationCredential.id).where(
+                    ApplicationCredential.user_id == user_id, ApplicationCredential.name == name)):
+                raise faults.Conflict(f"An application credential named {name} already exists.")
+            cred = ApplicationCredential(
+                name=name, secret_hash=hashed, description=body.get("description"),
+                user_id=user_id, project_id=project_id, expires_at=expires_at,
+                unrestricted=bool(body.get("unrestricted", False)), roles=sorted(role_ids),
+                access_rules=body.get("access_rules") or [])
+            s.add(cred)
+        return cred, secret
+
+    async def list(self, user_id: str, name: str | None = None) -> list[ApplicationCredential]:
+        q = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
+        if name is not None:
+            q = q.where(ApplicationCredential.name == name)
+        async with self.state.db.read() as s:
+            if await s.get(User, user_id) is None:
+                raise faults.NotFound(f"Could not find user: {user_id}.")
+            return list(await s.scalars(q.order_by(ApplicationCredential.name)))
+
+    async def show(self, user_id: str, cred_id: str) -> ApplicationCredential:
+        async with self.state.db.read() as s:
+            cred = await s.get(ApplicationCredential, cred_id)
+        if cred is None or cred.user_id != user_id:
+            raise faults.NotFound(f"Could not find Application Credential: {cred_id}.")
+        return cred
+
+    async def roles(self, cred: ApplicationCredential) -> list[Role]:
+        async with self.state.db.read() as s:
+            return list(await s.scalars(select(Role).where(Role.id.in_(cred.roles))))
+
+    async def delete(self, user_id: str, cred_id: str, caller_restricted: bool) -> None:
+        if caller_restricted:
+            raise faults.Forbidden("A restricted application credential cannot delete another.")
+        async with self.state.write() as s:
+            cred = await s.get(ApplicationCredential, cred_id)
+            if cred is None or cred.user_id != user_id:
+                raise faults.NotFound(f"Could not find Application Credential: {cred_id}.")
+            await s.delete(cred)
+            await self.state.revoke(s, user_id=user_id)

@@ -1,0 +1,114 @@
+"""`overcast bootstrap`: the first domain, project, admin user, roles, region and catalog entry.
+
+Idempotent, as keystone-manage bootstrap: what exists is left alone, except that a given
+admin password is (re)set, so running it again is how an operator recovers the admin login.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from overcast.identity.assignments import SYSTEM
+from overcast.identity.models import (
+    Assignment,
+    Domain,
+    Endpoint,
+    ImpliedRole,
+    Project,
+    Region,
+    Revision,
+    Role,
+    Service,
+    User,
+    utcnow,
+)
+from overcast.identity.service import Identity
+
+__all__ = ["bootstrap", "register_service"]
+
+DEFAULT_ROLES = ("admin", "member", "reader", "service")
+
+
+async def bootstrap(identity: Identity, admin_password: str | None) -> None:
+    """Create what a fresh cloud needs; set the admin password when one is given."""
+    state = identity.state
+    state.keys.setup()
+    hashed = await state.hasher.hash(admin_password) if admin_password else None
+    async with state.db.transaction() as s:
+        if await s.get(Revision, 1) is None:
+            s.add(Revision(id=1, value=0))
+        if await s.get(Domain, "default") is None:
+            s.add(Domain(id="default", name="Default", description="The default domain",
+                         enabled=True, extra={}, tags=[]))
+        await s.flush()
+        roles: dict[str, str] = {}
+        for name in DEFAULT_ROLES:
+            rid = await s.scalar(select(Role.id).where(Role.name == name,
+                                                        Role.domain_id == "<<null>>"))
+            if rid is None:
+                role = Role(name=name, extra={}, options={})
+                s.add(role)
+                await s.flush()
+                rid = role.id
+            roles[name] = rid
+        # admin ⇒ member ⇒ reader, as Keystone's bootstrap does
+        for prior, implied in (("admin", "member"), ("member", "reader")):
+            if await s.get(ImpliedRole, (roles[prior], roles[implied])) is None:
+                s.add(ImpliedRole(prior_role_id=roles[prior], implied_role_id=roles[implied]))
+        project_ids = {}
+        for name, desc in (("admin", "Bootstrap project for the cloud administrator"),
+                           ("service", "Project of the cloud's own service users")):
+            pid = await s.scalar(select(Project.id).where(Project.name == name,
+                                                           Project.domain_id == "default"))
+            if pid is None:
+                project = Project(name=name, domain_id="default", description=desc,
+                                  enabled=True, extra={}, tags=[])
+                s.add(project)
+                await s.flush()
+                pid = project.id
+            project_ids[name] = pid
+        admin = await s.scalar(select(User).where(User.name == "admin",
+                                                  User.domain_id == "default"))
+        if admin is None:
+            admin = User(name="admin", domain_id="default", enabled=True, extra={}, options={})
+            s.add(admin)
+            await s.flush()
+        if hashed:
+            admin.password_hash = hashed
+            admin.password_created_at = utcnow()
+        for kind, target in (("UserProject", project_ids["admin"]), ("UserSystem", SYSTEM)):
+            key = (kind, admin.id, target, roles["admin"], False)
+            if await s.get(Assignment, key) is None:
+                s.add(Assignment(type=kind, actor_id=admin.id, target_id=target,
+                                 role_id=roles["admin"], inherited=False))
+        region = identity.config.default.region
+        if await s.get(Region, region) is None:
+            s.add(Region(id=region, description="", extra={}))
+        await s.flush()
+        await s.execute(Revision.__table__.update().values(value=Revision.value + 1))
+    await register_service(identity, "identity", "keystone", "OpenStack Identity",
+                           f"{identity.config.public_url('identity')}/v3")
+    state.hasher.forget(admin.id)
+
+
+async def register_service(identity: Identity, type: str, name: str, description: str,
+                           url: str) -> None:
+    """Put a service with public, internal and admin endpoints at `url` in the catalog, or
+    move its endpoints to `url` when it is already there."""
+    region = identity.config.default.region
+    async with identity.state.write() as s:
+        service = await s.scalar(select(Service).where(Service.type == type))
+        if service is None:
+            service = Service(type=type, enabled=True,
+                              extra={"name": name, "description": description})
+            s.add(service)
+            await s.flush()
+        existing = {e.interface: e for e in await s.scalars(
+            select(Endpoint).where(Endpoint.service_id == service.id))}
+        for interface in ("public", "internal", "admin"):
+            ep = existing.get(interface)
+            if ep is None:
+                s.add(Endpoint(service_id=service.id, interface=interface, url=url,
+                               region_id=region, enabled=True, extra={}))
+            elif ep.url != url:
+                ep.url = url

@@ -1,0 +1,203 @@
+"""Identity tables. Ids are 32 hex digits, as Keystone's; column names are wire names."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from overcast.common.db import new_metadata
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = new_metadata()
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Domain(Base):
+    __tablename__ = "domain"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+
+
+class Project(Base):
+    __tablename__ = "project"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domain.id"), index=True)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("project.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+
+
+class User(Base):
+    __tablename__ = "user"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domain.id"), index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_project_id: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_created_at: Mapped[datetime | None] = mapped_column(DateTime)
+    password_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Group(Base):
+    __tablename__ = "group"
+    __table_args__ = (UniqueConstraint("domain_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    domain_id: Mapped[str] = mapped_column(ForeignKey("domain.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Membership(Base):
+    __tablename__ = "membership"
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[str] = mapped_column(
+        ForeignKey("group.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class Role(Base):
+    __tablename__ = "role"
+    __table_args__ = (UniqueConstraint("name", "domain_id"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    # Keystone stores "<<null>>" for global roles so the unique key works; so do we.
+    domain_id: Mapped[str] = mapped_column(String(64), default="<<null>>")
+    description: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ImpliedRole(Base):
+    __tablename__ = "implied_role"
+    prior_role_id: Mapped[str] = mapped_column(
+        ForeignKey("role.id", ondelete="CASCADE"), primary_key=True)
+    implied_role_id: Mapped[str] = mapped_column(
+        ForeignKey("role.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Assignment(Base):
+    """A role given to a user or group on a project, a domain or the system."""
+
+    __tablename__ = "assignment"
+    # type: UserProject, GroupProject, UserDomain, GroupDomain, UserSystem, GroupSystem
+    type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    actor_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    target_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    role_id: Mapped[str] = mapped_column(
+        ForeignKey("role.id", ondelete="CASCADE"), primary_key=True, index=True)
+    inherited: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=False)
+
+
+class Region(Base):
+    __tablename__ = "region"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True, default=new_id)
+    description: Mapped[str] = mapped_column(Text, default="")
+    parent_region_id: Mapped[str | None] = mapped_column(String(255))
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Service(Base):
+    __tablename__ = "service"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # name, description and unknown attributes live here, as in Keystone.
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Endpoint(Base):
+    __tablename__ = "endpoint"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(
+        ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    interface: Mapped[str] = mapped_column(String(8))
+    url: Mapped[str] = mapped_column(Text)
+    region_id: Mapped[str | None] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ApplicationCredential(Base):
+    __tablename__ = "application_credential"
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    roles: Mapped[list[str]] = mapped_column(default=list)  # role ids
+    access_rules: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Credential(Base):
+    __tablename__ = "credential"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(255))
+    blob: Mapped[str] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class RevocationEvent(Base):
+    """Tokens matching every non-null column and issued before `issued_before` are revoked."""
+
+    __tablename__ = "revocation_event"
+    __table_args__ = (Index("ix_revocation_event_revoked_at", "revoked_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    audit_id: Mapped[str | None] = mapped_column(String(32))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    domain_id: Mapped[str | None] = mapped_column(String(64))
+    issued_before: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Revision(Base):
+    """One row whose counter moves on every identity write, so caches in any worker
+    process know when what they hold may be stale."""
+
+    __tablename__ = "revision"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

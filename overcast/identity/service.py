@@ -1,0 +1,48 @@
+"""The identity service's domain objects, wired once per app (no HTTP here)."""
+
+from __future__ import annotations
+
+from overcast.common import faults
+from overcast.common.db import Database
+from overcast.common.policy import Credentials
+from overcast.config import Config
+from overcast.identity.app_creds import AppCreds
+from overcast.identity.assignments import Assignments, Roles
+from overcast.identity.catalog import Catalog
+from overcast.identity.credentials import Credentials as CredentialStore
+from overcast.identity.resources import Domains, Projects
+from overcast.identity.state import IdentityState
+from overcast.identity.tokens import Tokens
+from overcast.identity.users import Groups, Users
+
+__all__ = ["Identity"]
+
+
+class Identity:
+    """Every identity noun over one state; also the token validator other services use."""
+
+    def __init__(self, config: Config, db: Database):
+        self.config = config
+        self.state = IdentityState(config, db)
+        self.domains = Domains(self.state)
+        self.projects = Projects(self.state)
+        self.users = Users(self.state)
+        self.groups = Groups(self.state)
+        self.roles = Roles(self.state)
+        self.assignments = Assignments(self.state)
+        self.catalog = Catalog(self.state)
+        self.app_creds = AppCreds(self.state, self.assignments)
+        self.credentials = CredentialStore(self.state)
+        self.tokens = Tokens(self.state, self.assignments, self.catalog)
+
+    # TokenValidator (common/app.py): in-process validation, no network hop.
+    async def validate(self, token: str) -> Credentials:
+        try:
+            return await self.tokens.credentials(token)
+        except faults.Unauthorized:
+            raise
+        except faults.Fault as e:
+            raise faults.Unauthorized(e.message) from e
+
+    def auth_uri(self) -> str:
+        return f"{self.config.public_url('identity')}/v3"

@@ -1,0 +1,133 @@
+"""The identity service's shared state: database, keys, hasher, caches and their invalidation.
+
+Caches (validated tokens, catalog, revocation index) are only correct while nothing was
+written. Every write goes through `IdentityState.write()`, which bumps a revision row in the
+same transaction; a reader calls `fresh()` first, which compares the stored revision with the
+one its caches were built at (one primary-key read) and drops them when it moved. That keeps
+several worker processes, or several nodes on one database, coherent without a bus.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from overcast.common.db import Database
+from overcast.config import Config
+from overcast.identity.fernet import KeyRepository, TokenPayload
+from overcast.identity.models import Revision, RevocationEvent, utcnow
+from overcast.identity.passwords import PasswordHasher
+
+__all__ = ["IdentityState", "RevocationIndex"]
+
+
+def _epoch(dt: datetime) -> float:
+    return dt.replace(tzinfo=UTC).timestamp()
+
+
+@dataclass
+class RevocationIndex:
+    """Revocation events indexed by what they match, so a check is a few dict lookups
+    however many events pile up (Keystone scans its list per validation)."""
+
+    by_audit: dict[str, float] = field(default_factory=dict)
+    by_user: dict[str, float] = field(default_factory=dict)
+    by_project: dict[str, float] = field(default_factory=dict)
+    by_domain: dict[str, float] = field(default_factory=dict)
+    by_user_project: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def add(self, ev: RevocationEvent) -> None:
+        t = _epoch(ev.issued_before)
+
+        def put(d: dict[Any, float], k: Any) -> None:
+            d[k] = max(d.get(k, 0.0), t)
+
+        if ev.audit_id:
+            put(self.by_audit, ev.audit_id)
+        elif ev.user_id and ev.project_id:
+            put(self.by_user_project, (ev.user_id, ev.project_id))
+        elif ev.user_id:
+            put(self.by_user, ev.user_id)
+        elif ev.project_id:
+            put(self.by_project, ev.project_id)
+        elif ev.domain_id:
+            put(self.by_domain, ev.domain_id)
+
+    def revoked(self, p: TokenPayload, project_domain_id: str | None) -> bool:
+        issued = p.issued_at
+        for audit_id in p.audit_ids:
+            if self.by_audit.get(audit_id, -1.0) >= issued:
+                return True
+        if self.by_user.get(p.user_id, -1.0) >= issued:
+            return True
+        if p.project_id is not None:
+            if self.by_project.get(p.project_id, -1.0) >= issued:
+                return True
+            if self.by_user_project.get((p.user_id, p.project_id), -1.0) >= issued:
+                return True
+        domain = p.domain_id or project_domain_id
+        return domain is not None and self.by_domain.get(domain, -1.0) >= issued
+
+
+class IdentityState:
+    """Everything the identity service's modules share; made in the app's lifespan."""
+
+    def __init__(self, config: Config, db: Database):
+        self.config = config
+        self.db = db
+        self.keys = KeyRepository(config.fernet_key_repository,
+                                  config.identity.fernet_max_active_keys)
+        self.hasher = PasswordHasher(config.identity.password_hash_rounds,
+                                     config.identity.password_cache_size)
+        self.revision = -1
+        self.revocations = RevocationIndex()
+        # token string -> (validated body, expires_at epoch); cleared on any write
+        self.token_cache: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
+        self.token_cache_size = 10_000
+        self.catalog_cache: dict[str | None, list[dict[str, Any]]] = {}
+        self._checked_at = 0.0
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction that invalidates every cache, here and in other workers."""
+        async with self.db.transaction() as s:
+            yield s
+            await s.execute(update(Revision).where(Revision.id == 1)
+                            .values(value=Revision.value + 1))
+        self.revision = -1  # our own caches: rebuild on next read
+
+    async def fresh(self) -> None:
+        """Drop caches if anyone wrote since they were built; reload revocations."""
+        async with self.db.read() as s:
+            current = await s.scalar(select(Revision.value).where(Revision.id == 1))
+            if current is None:
+                raise RuntimeError("identity database is not bootstrapped")
+            if current == self.revision:
+                return
+            index = RevocationIndex()
+            horizon = utcnow().timestamp() - self.config.identity.token_expiration
+            for ev in await s.scalars(select(RevocationEvent)):
+                if _epoch(ev.issued_before) >= horizon - 1:
+                    index.add(ev)
+        self.revocations = index
+        self.token_cache.clear()
+        self.catalog_cache.clear()
+        self.revision = current
+
+    async def revoke(self, s: AsyncSession, **match: str | None) -> None:
+        """Record a revocation event (inside a write transaction): tokens matching `match`
+        and issued up to now are no longer valid."""
+        now = utcnow()
+        s.add(RevocationEvent(issued_before=now, **match))
+        # Events older than any token's lifetime can match nothing: prune as we go.
+        window = self.config.identity.token_expiration + self.config.identity.allow_expired_window
+        cutoff = datetime.fromtimestamp(time.time() - window, UTC).replace(tzinfo=None)
+        await s.execute(delete(RevocationEvent).where(RevocationEvent.issued_before < cutoff))

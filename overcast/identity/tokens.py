@@ -1,0 +1,373 @@
+"""Authentication and tokens: POST/GET/HEAD/DELETE /v3/auth/tokens, and token → Credentials.
+
+Authenticate (password, token, application credential) ▶ pick the scope (project, domain,
+system, none) ▶ check the user holds a role there ▶ Fernet-encode a payload. Validation
+decrypts, checks expiry and the revocation index, and rebuilds the body from the database;
+bodies are cached per token until any identity write (see state.py).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from overcast.common import faults
+from overcast.common.policy import Credentials
+from overcast.identity import fernet
+from overcast.identity.assignments import Assignments
+from overcast.identity.catalog import Catalog
+from overcast.identity.models import ApplicationCredential, Domain, Project, Role, User
+from overcast.identity.state import IdentityState
+
+__all__ = ["AuthRequest", "Tokens", "iso"]
+
+AUTH_FAILED = "The request you have made requires authentication."
+
+
+def iso(ts: float | datetime | None) -> str | None:
+    """Keystone's timestamp format: 2026-11-21T23:28:45.000000Z."""
+    if ts is None:
+        return None
+    dt = ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts, UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _domain_ref(d: Domain) -> dict[str, str]:
+    return {"id": d.id, "name": d.name}
+
+
+@dataclass
+class AuthRequest:
+    """A parsed `{"auth": {...}}` body."""
+
+    identity: dict[str, Any]
+    methods: list[str]
+    scope: dict[str, Any] | str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> AuthRequest:
+        auth = body.get("auth")
+        if not isinstance(auth, dict) or not isinstance(auth.get("identity"), dict):
+            raise faults.BadRequest("Expecting to find identity in auth.")
+        identity = auth["identity"]
+        methods = identity.get("methods")
+        if not isinstance(methods, list) or not methods or not all(
+                isinstance(m, str) for m in methods):
+            raise faults.BadRequest("Expecting to find methods in identity.")
+        for m in methods:
+            if m not in ("password", "token", "application_credential"):
+                raise faults.Unauthorized(f"Attempted to authenticate with an unsupported "
+                                          f"method: {m}.")
+            if not isinstance(identity.get(m), dict):
+                raise faults.BadRequest(f"Expecting to find {m} in identity.")
+        scope = auth.get("scope")
+        if scope is not None and scope != "unscoped" and not isinstance(scope, dict):
+            raise faults.BadRequest("Invalid scope.")
+        return cls(identity, methods, scope)
+
+
+@dataclass
+class Validated:
+    """A valid token: what it says and the body that describes it."""
+
+    payload: fernet.TokenPayload
+    body: dict[str, Any]
+    credentials: Credentials
+
+
+class Tokens:
+    def __init__(self, state: IdentityState, assignments: Assignments, catalog: Catalog):
+        self.state = state
+        self.assignments = assignments
+        self.catalog = catalog
+
+    # -- issue --
+    async def issue(self, req: AuthRequest, *, nocatalog: bool = False) -> tuple[str, dict[str, Any]]:
+        now = time.time()
+        expires = now + self.state.config.identity.token_expiration
+        audit_ids: tuple[str, ...] = (fernet.new_audit_id(),)
+        user_id: str | None = None
+        app_cred: ApplicationCredential | None = None
+        scope = req.scope
+        methods = list(req.methods)
+
+        if "token" in req.methods:
+            prior = await self._validate_payload(str(req.identity["token"].get("id", "")))
+            if prior.app_cred_id:
+                raise faults.Forbidden("Cannot rescope a token made with an application credential.")
+            user_id = prior.user_id
+            expires = prior.expires_at  # a derived token never outlives its parent
+            audit_ids = (audit_ids[0], prior.audit_ids[0])
+            methods = [m for m in prior.methods if m != "token"] + ["token"]
+            methods = list(dict.fromkeys(methods))
+            if prior.project_id or prior.domain_id or prior.system:
+                if scope is None:
+                    scope = _scope_of(prior)
+        if "password" in req.methods:
+            pw_user = await self._password_user(req.identity["password"])
+            if user_id is not None and pw_user != user_id:
+                raise faults.Unauthorized(AUTH_FAILED)
+            user_id = pw_user
+        if "application_credential" in req.methods:
+            app_cred = await self._app_cred(req.identity["application_credential"])
+            if user_id is not None and app_cred.user_id != user_id:
+                raise faults.Unauthorized(AUTH_FAILED)
+            user_id = app_cred.user_id
+            if scope not in (None, "unscoped"):
+                raise faults.Unauthorized("Application credentials cannot request a scope.")
+            scope = {"project": {"id": app_cred.project_id}}
+            if app_cred.expires_at is not None:
+                expires = min(expires, app_cred.expires_at.replace(tzinfo=UTC).timestamp())
+        assert user_id is not None
+
+        async with self.state.db.read() as s:
+            user = await s.get(User, user_id)
+            if user is None or not user.enabled:
+                raise faults.Unauthorized(AUTH_FAILED)
+            domain = await s.get(Domain, user.domain_id)
+            if domain is None or not domain.enabled:
+                raise faults.Unauthorized(AUTH_FAILED)
+            if scope is None and user.default_project_id:
+                project = await s.get(Project, user.default_project_id)
+                if project is not None and project.enabled and await self.assignments.effective_role_ids(
+                        s, user.id, project_id=project.id):
+                    scope = {"project": {"id": project.id}}
+            payload = fernet.TokenPayload(
+                user_id=user.id, methods=tuple(methods), expires_at=expires, issued_at=now,
+                audit_ids=audit_ids, app_cred_id=app_cred.id if app_cred else None,
+                **await self._resolve_scope(s, user, scope))
+        token = fernet.encode(self.state.keys.fernet(), payload)
+        body = await self._body(payload, nocatalog=nocatalog)
+        body.pop("_credentials")
+        return token, body
+
+    async def _password_user(self, password: dict[str, Any]) -> str:
+        user_ref = password.get("user")
+        if not isinstance(user_ref, dict):
+            raise faults.BadRequest("Expecting to find user in password.")
+        secret = user_ref.get("password")
+        if not isinstance(secret, str):
+            raise faults.BadRequest("Expecting to find password in user.")
+        async with self.state.db.read() as s:
+            user = await self._find_user(s, user_ref)
+        # One answer for every failure: which part was wrong is nobody's business.
+        if user is None:
+            raise faults.Unauthorized(AUTH_FAILED)
+        if not await self.state.hasher.verify(user.id, secret, user.password_hash):
+            raise faults.Unauthorized(AUTH_FAILED)
+        return user.id
+
+    async def _find_user(self, s: AsyncSession, ref: dict[str, Any]) -> User | None:
+        if ref.get("id"):
+            return await s.get(User, str(ref["id"]))
+        name = ref.get("name")
+        domain = ref.get("domain")
+        if not isinstance(name, str) or not isinstance(domain, dict):
+            raise faults.BadRequest("A user is named by id, or by name and domain.")
+        domain_id = await self._domain_id(s, domain)
+        if domain_id is None:
+            return None
+        return await s.scalar(select(User).where(User.name == name, User.domain_id == domain_id))
+
+    async def _domain_id(self, s: AsyncSession, ref: dict[str, Any]) -> str | None:
+        if ref.get("id"):
+            return str(ref["id"])
+        if ref.get("name"):
+            return await s.scalar(select(Domain.id).where(Domain.name == ref["name"]))
+        raise faults.BadRequest("A domain is named by id or name.")
+
+    async def _app_cred(self, ref: dict[str, Any]) -> ApplicationCredential:
+        secret = ref.get("secret")
+        if not isinstance(secret, str):
+            raise faults.BadRequest("Expecting to find secret in application_credential.")
+        async with self.state.db.read() as s:
+            if ref.get("id"):
+                cred = await s.get(ApplicationCredential, str(ref["id"]))
+            else:
+                user_ref = ref.get("user")
+                if not isinstance(user_ref, dict) or not ref.get("name"):
+                    raise faults.BadRequest(
+                        "An application credential is named by id, or by name and user.")
+                user = await self._find_user(s, user_ref)
+                cred = None if user is None else await s.scalar(select(ApplicationCredential).where(
+                    ApplicationCredential.user_id == user.id,
+                    ApplicationCredential.name == ref["name"]))
+        if cred is None:
+            raise faults.Unauthorized(AUTH_FAILED)
+        if cred.expires_at is not None and cred.expires_at.replace(tzinfo=UTC).timestamp() < time.time():
+            raise faults.Unauthorized(AUTH_FAILED)
+        if not await self.state.hasher.verify(f"appcred:{cred.id}", secret, cred.secret_hash):
+            raise faults.Unauthorized(AUTH_FAILED)
+        return cred
+
+    async def _resolve_scope(self, s: AsyncSession, user: User,
+                             scope: dict[str, Any] | str | None) -> dict[str, str | None]:
+        if scope is None or scope == "unscoped":
+            return {}
+        assert isinstance(scope, dict)
+        if "project" in scope:
+            ref = scope["project"]
+            if not isinstance(ref, dict):
+                raise faults.BadRequest("Invalid project scope.")
+            if ref.get("id"):
+                project = await s.get(Project, str(ref["id"]))
+            elif ref.get("name") and isinstance(ref.get("domain"), dict):
+                domain_id = await self._domain_id(s, ref["domain"])
+                project = await s.scalar(select(Project).where(
+                    Project.name == ref["name"], Project.domain_id == domain_id))
+            else:
+                raise faults.BadRequest("A project is named by id, or by name and domain.")
+            if project is None:
+                raise faults.Unauthorized(f"Could not find project: {ref.get('id') or ref.get('name')}.")
+            domain = await s.get(Domain, project.domain_id)
+            if not project.enabled or domain is None or not domain.enabled:
+                raise faults.Unauthorized(f"Project {project.id} is disabled.")
+            if not await self.assignments.effective_role_ids(s, user.id, project_id=project.id):
+                raise faults.Unauthorized(
+                    f"User {user.id} has no access to project {project.id}.")
+            return {"project_id": project.id}
+        if "domain" in scope:
+            ref = scope["domain"]
+            if not isinstance(ref, dict):
+                raise faults.BadRequest("Invalid domain scope.")
+            domain_id = await self._domain_id(s, ref)
+            domain = await s.get(Domain, domain_id) if domain_id else None
+            if domain is None:
+                raise faults.Unauthorized(f"Could not find domain: {ref.get('id') or ref.get('name')}.")
+            if not domain.enabled:
+                raise faults.Unauthorized(f"Domain {domain.id} is disabled.")
+            if not await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id):
+                raise faults.Unauthorized(f"User {user.id} has no access to domain {domain.id}.")
+            return {"domain_id": domain.id}
+        if "system" in scope:
+            if scope["system"] != {"all": True}:
+                raise faults.BadRequest("The only system scope is {\"all\": true}.")
+            if not await self.assignments.effective_role_ids(s, user.id, system=True):
+                raise faults.Unauthorized(f"User {user.id} has no access to the system.")
+            return {"system": "all"}
+        if "OS-TRUST:trust" in scope:
+            raise faults.NotImplementedFault("Trusts are not supported.")
+        raise faults.BadRequest("Invalid scope.")
+
+    # -- validate --
+    async def _validate_payload(self, token: str) -> fernet.TokenPayload:
+        if not token:
+            raise faults.Unauthorized(AUTH_FAILED)
+        try:
+            payload = fernet.decode(self.state.keys.fernet(), token)
+        except fernet.InvalidToken as e:
+            raise faults.Unauthorized("The token is not valid.") from e
+        if payload.expires_at <= time.time():
+            raise faults.Unauthorized("The token has expired.")
+        await self.state.fresh()
+        if self.state.revocations.revoked(payload, None):
+            raise faults.Unauthorized("The token has been revoked.")
+        return payload
+
+    async def validate(self, token: str, *, nocatalog: bool = False) -> Validated:
+        """The token's body and credentials; Unauthorized when it is not (or no longer) valid."""
+        await self.state.fresh()
+        cache = self.state.token_cache
+        hit = cache.get(token)
+        if hit is not None and hit[1] > time.time():
+            body = hit[0]
+            payload = body["_payload"]
+        else:
+            payload = await self._validate_payload(token)
+            body = await self._body(payload, nocatalog=False)
+            body["_payload"] = payload
+            if self.state.revocations.revoked(payload, body.get("project", {}).get(
+                    "domain", {}).get("id")):
+                raise faults.Unauthorized("The token has been revoked.")
+            cache[token] = (body, payload.expires_at)
+            while len(cache) > self.state.token_cache_size:
+                cache.popitem(last=False)
+        view = {k: v for k, v in body.items() if k not in ("_payload", "_credentials")}
+        if nocatalog:
+            view.pop("catalog", None)
+        return Validated(payload, view, body["_credentials"])
+
+    async def credentials(self, token: str) -> Credentials:
+        return (await self.validate(token)).credentials
+
+    async def revoke(self, token: str) -> None:
+        payload = await self._validate_payload(token)
+        async with self.state.write() as s:
+            await self.state.revoke(s, audit_id=payload.audit_ids[0])
+
+    # -- body --
+    async def _body(self, p: fernet.TokenPayload, *, nocatalog: bool) -> dict[str, Any]:
+        async with self.state.db.read() as s:
+            user = await s.get(User, p.user_id)
+            if user is None or not user.enabled:
+                raise faults.Unauthorized("The token's user no longer exists or is disabled.")
+            user_domain = await s.get(Domain, user.domain_id)
+            if user_domain is None or not user_domain.enabled:
+                raise faults.Unauthorized("The token's user domain is disabled.")
+            body: dict[str, Any] = {
+                "methods": list(p.methods),
+                "user": {"id": user.id, "name": user.name, "domain": _domain_ref(user_domain),
+                         "password_expires_at": iso(user.password_expires_at)},
+                "audit_ids": list(p.audit_ids),
+                "expires_at": iso(p.expires_at),
+                "issued_at": iso(p.issued_at),
+            }
+            role_ids: set[str] = set()
+            project_domain_id = None
+            if p.project_id:
+                project = await s.get(Project, p.project_id)
+                if project is None or not project.enabled:
+                    raise faults.Unauthorized("The token's project no longer exists or is disabled.")
+                pdomain = await s.get(Domain, project.domain_id)
+                if pdomain is None or not pdomain.enabled:
+                    raise faults.Unauthorized("The token's project domain is disabled.")
+                project_domain_id = pdomain.id
+                body["project"] = {"id": project.id, "name": project.name,
+                                   "domain": _domain_ref(pdomain)}
+                body["is_domain"] = False
+                role_ids = await self.assignments.effective_role_ids(
+                    s, user.id, project_id=project.id)
+            elif p.domain_id:
+                domain = await s.get(Domain, p.domain_id)
+                if domain is None or not domain.enabled:
+                    raise faults.Unauthorized("The token's domain no longer exists or is disabled.")
+                body["domain"] = _domain_ref(domain)
+                role_ids = await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id)
+            elif p.system:
+                body["system"] = {"all": True}
+                role_ids = await self.assignments.effective_role_ids(s, user.id, system=True)
+            if p.app_cred_id:
+                cred = await s.get(ApplicationCredential, p.app_cred_id)
+                if cred is None:
+                    raise faults.Unauthorized("The application credential no longer exists.")
+                role_ids &= set(cred.roles)
+                body["application_credential"] = {"id": cred.id, "name": cred.name,
+                                                  "restricted": not cred.unrestricted}
+            if (p.project_id or p.domain_id or p.system) and not role_ids:
+                raise faults.Unauthorized("The token's user has no role on its scope any more.")
+            roles = list(await s.scalars(select(Role).where(Role.id.in_(role_ids)))) if role_ids else []
+        body["roles"] = [{"id": r.id, "name": r.name} for r in sorted(roles, key=lambda r: r.name)] \
+            if (p.project_id or p.domain_id or p.system) else []
+        if not body["roles"]:
+            body.pop("roles")
+        if (p.project_id or p.domain_id or p.system) and not nocatalog:
+            body["catalog"] = await self.catalog.for_token(p.project_id)
+        body["_credentials"] = Credentials(
+            user_id=user.id, user_domain_id=user.domain_id, project_id=p.project_id,
+            project_domain_id=project_domain_id, domain_id=p.domain_id, system_scope=p.system,
+            roles=frozenset(r.name.lower() for r in roles),
+        )
+        return body
+
+
+def _scope_of(p: fernet.TokenPayload) -> dict[str, Any]:
+    if p.project_id:
+        return {"project": {"id": p.project_id}}
+    if p.domain_id:
+        return {"domain": {"id": p.domain_id}}
+    return {"system": {"all": True}}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the test dependencies and run every test: lint, unit, functional (SQLite, MariaDB,
+# PostgreSQL), integration, compat (real openstack CLI/SDK) and tempest's interop list.
+# OVERCAST_REQUIRE_SERVICES=1 (CI) turns a missing MariaDB/PostgreSQL/RabbitMQ/QEMU into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh --test
+
+echo "== ruff"
+.venv/bin/ruff check overcast tests bench
+echo "== import contracts"
+.venv/bin/lint-imports
+
+echo "== pytest"
+set +e
+.venv/bin/python -m pytest -p no:cacheprovider -q -ra --durations=15 "$@"
+rc=$?
+set -e
+# pytest's 5 means no test ran: that is a failure here, never a pass.
+if [[ $rc -eq 5 ]]; then echo "no tests ran"; exit 1; fi
+exit $rc

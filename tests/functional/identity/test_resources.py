@@ -1,0 +1,151 @@
+"""CRUD of domains, projects, users, groups, roles, catalog; errors; policy personas."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.functional.identity.conftest import Keystone
+
+
+async def test_project_lifecycle_and_errors(keystone: Keystone) -> None:
+    h = keystone.admin
+    r = await keystone.http.post("/v3/projects", headers=h, json={"project": {
+        "name": "demo", "description": "Demo Project", "domain_id": "default", "color": "blue"}})
+    assert r.status_code == 201, r.text
+    p = r.json()["project"]
+    assert p["description"] == "Demo Project" and p["enabled"] is True
+    assert p["color"] == "blue" and p["is_domain"] is False and p["parent_id"] == "default"
+    r = await keystone.http.post("/v3/projects", headers=h, json={"project": {"name": "demo"}})
+    assert r.status_code == 409 and r.json()["error"]["title"] == "Conflict"
+    r = await keystone.http.post("/v3/projects", headers=h, json={"project": {
+        "name": "x", "enabled": "yes"}})
+    assert r.status_code == 400
+    r = await keystone.http.post("/v3/projects", headers=h, json={"project": {"name": "y" * 65}})
+    assert r.status_code == 400
+    r = await keystone.http.patch(f"/v3/projects/{p['id']}", headers=h,
+                                  json={"project": {"enabled": False}})
+    assert r.status_code == 200 and r.json()["project"]["enabled"] is False
+    r = await keystone.http.get("/v3/projects?name=demo", headers=h)
+    assert [x["id"] for x in r.json()["projects"]] == [p["id"]]
+    assert (await keystone.http.delete(f"/v3/projects/{p['id']}", headers=h)).status_code == 204
+    r = await keystone.http.get(f"/v3/projects/{p['id']}", headers=h)
+    assert r.status_code == 404
+    assert r.json()["error"]["message"] == f"Could not find project: {p['id']}."
+
+
+async def test_project_hierarchy_and_tags(keystone: Keystone) -> None:
+    h = keystone.admin
+    parent = (await keystone.http.post("/v3/projects", headers=h, json={"project": {
+        "name": "parent", "tags": ["a"]}})).json()["project"]
+    child = (await keystone.http.post("/v3/projects", headers=h, json={"project": {
+        "name": "child", "parent_id": parent["id"]}})).json()["project"]
+    assert child["parent_id"] == parent["id"] and child["domain_id"] == "default"
+    r = await keystone.http.get(f"/v3/projects/{parent['id']}?subtree_as_ids", headers=h)
+    assert r.json()["project"]["subtree"] == {child["id"]: None}
+    assert (await keystone.http.delete(f"/v3/projects/{parent['id']}",
+                                       headers=h)).status_code == 403
+    assert (await keystone.http.put(f"/v3/projects/{parent['id']}/tags/b",
+                                    headers=h)).status_code == 201
+    r = await keystone.http.get(f"/v3/projects/{parent['id']}/tags", headers=h)
+    assert r.json()["tags"] == ["a", "b"]
+    r = await keystone.http.get("/v3/projects?tags=a,b", headers=h)
+    assert [p["name"] for p in r.json()["projects"]] == ["parent"]
+
+
+async def test_member_is_refused_admin_apis_and_sees_only_own(keystone: Keystone) -> None:
+    ids = await keystone.make_user("dave", "dave-pass", "dave-proj")
+    other = await keystone.make_user("erin", "erin-pass", "erin-proj")
+    token = await keystone.token("dave", "dave-pass", "dave-proj")
+    me = keystone.as_(token)
+    # `openstack service list` as a plain user: 403, as the install guides show
+    r = await keystone.http.get("/v3/services", headers=me)
+    assert r.status_code == 403 and r.json()["error"]["code"] == 403
+    assert (await keystone.http.get("/v3/users", headers=me)).status_code == 403
+    assert (await keystone.http.post("/v3/projects", headers=me, json={"project": {
+        "name": "mine"}})).status_code == 403
+    assert (await keystone.http.get(f"/v3/users/{ids['user_id']}", headers=me)).status_code == 200
+    assert (await keystone.http.get(f"/v3/users/{other['user_id']}",
+                                    headers=me)).status_code == 403
+    assert (await keystone.http.get(f"/v3/projects/{other['project_id']}",
+                                    headers=me)).status_code == 403
+    r = await keystone.http.get("/v3/auth/projects", headers=me)
+    assert [p["name"] for p in r.json()["projects"]] == ["dave-proj"]
+    r = await keystone.http.get(f"/v3/users/{ids['user_id']}/projects", headers=me)
+    assert [p["name"] for p in r.json()["projects"]] == ["dave-proj"]
+    r = await keystone.http.get("/v3/auth/catalog", headers=me)
+    assert any(s["type"] == "identity" for s in r.json()["catalog"])
+
+
+async def test_groups_grants_and_effective_assignments(keystone: Keystone) -> None:
+    h = keystone.admin
+    user = (await keystone.make_user("frank", "frank-pass"))["user_id"]
+    project = (await keystone.http.post("/v3/projects", headers=h, json={"project": {
+        "name": "team"}})).json()["project"]["id"]
+    group = (await keystone.http.post("/v3/groups", headers=h, json={"group": {
+        "name": "devs"}})).json()["group"]["id"]
+    assert (await keystone.http.put(f"/v3/groups/{group}/users/{user}",
+                                    headers=h)).status_code == 204
+    assert (await keystone.http.head(f"/v3/groups/{group}/users/{user}",
+                                     headers=h)).status_code == 204
+    member = (await keystone.http.get("/v3/roles?name=member",
+                                      headers=h)).json()["roles"][0]["id"]
+    assert (await keystone.http.put(f"/v3/projects/{project}/groups/{group}/roles/{member}",
+                                    headers=h)).status_code == 204
+    # frank gets a project token through the group
+    await keystone.token("frank", "frank-pass", "team")
+    r = await keystone.http.get(f"/v3/role_assignments?user.id={user}&effective&include_names",
+                                headers=h)
+    rows = r.json()["role_assignments"]
+    assert {(a["role"]["name"], a["scope"]["project"]["name"]) for a in rows} == {
+        ("member", "team"), ("reader", "team")}
+    assert all(a["links"]["membership"].endswith(f"/v3/groups/{group}/users/{user}")
+               for a in rows)
+    r = await keystone.http.get(f"/v3/role_assignments?scope.project.id={project}", headers=h)
+    [direct] = r.json()["role_assignments"]
+    assert direct["group"]["id"] == group and direct["role"]["id"] == member
+
+
+async def test_catalog_crud_shows_in_new_tokens(keystone: Keystone) -> None:
+    h = keystone.admin
+    svc = (await keystone.http.post("/v3/services", headers=h, json={"service": {
+        "name": "glance", "type": "image", "description": "OpenStack Image"}})).json()["service"]
+    assert svc["name"] == "glance" and svc["enabled"] is True
+    r = await keystone.http.post("/v3/endpoints", headers=h, json={"endpoint": {
+        "service_id": svc["id"], "interface": "public", "url": "http://controller:9292",
+        "region_id": "RegionOne"}})
+    assert r.status_code == 201, r.text
+    r = await keystone.http.post("/v3/endpoints", headers=h, json={"endpoint": {
+        "service_id": svc["id"], "interface": "sideways", "url": "http://x"}})
+    assert r.status_code == 400
+    token = await keystone.token("admin", "admin-secret", "admin")
+    body = (await keystone.http.get("/v3/auth/tokens", headers={
+        **keystone.admin, "X-Subject-Token": token})).json()["token"]
+    [image] = [s for s in body["catalog"] if s["type"] == "image"]
+    assert image["name"] == "glance"
+    assert image["endpoints"][0]["url"] == "http://controller:9292"
+
+
+async def test_unknown_routes_and_methods_speak_keystone(keystone: Keystone) -> None:
+    r = await keystone.http.get("/v3/nothing-here", headers=keystone.admin)
+    assert r.status_code == 404 and set(r.json()["error"]) == {"code", "title", "message"}
+    r = await keystone.http.put("/v3/users", headers=keystone.admin)
+    assert r.status_code == 405 and r.json()["error"]["code"] == 405
+
+
+async def test_concurrent_writes_on_sqlite_never_5xx(keystone: Keystone) -> None:
+    """SQLite under concurrent writers: every request succeeds (Keystone's 'database is
+    locked' 500s are the failure this guards against)."""
+
+    async def make(i: int) -> int:
+        r = await keystone.http.post("/v3/projects", headers=keystone.admin,
+                                     json={"project": {"name": f"p{i}"}})
+        return r.status_code
+
+    async def tag(i: int) -> int:
+        r = await keystone.http.get("/v3/projects", headers=keystone.admin)
+        return r.status_code
+
+    codes = await asyncio.gather(*(make(i) for i in range(40)), *(tag(i) for i in range(20)))
+    assert set(codes[:40]) == {201} and set(codes[40:]) == {200}
+    r = await keystone.http.get("/v3/projects", headers=keystone.admin)
+    assert len([p for p in r.json()["projects"] if p["name"].startswith("p")]) == 40

@@ -1,0 +1,174 @@
+"""Tokens: issue, scope, validate, revoke, and what invalidates them."""
+
+from __future__ import annotations
+
+from tests.functional.conftest import ADMIN_PASSWORD, password_auth
+from tests.functional.identity.conftest import Keystone
+
+
+async def test_version_documents_are_public(keystone: Keystone) -> None:
+    r = await keystone.http.get("/")
+    assert r.status_code == 300
+    [v3] = r.json()["versions"]["values"]
+    assert v3["id"] == "v3.14" and v3["status"] == "stable"
+    assert v3["links"][0]["href"] == "http://testserver/v3/"
+    r = await keystone.http.get("/v3")
+    assert r.status_code == 200 and r.json()["version"]["id"] == "v3.14"
+
+
+async def test_project_scoped_token_has_what_clients_read(keystone: Keystone) -> None:
+    r = await keystone.http.post("/v3/auth/tokens", json=password_auth("admin", ADMIN_PASSWORD))
+    assert r.status_code == 201
+    assert r.headers["X-Openstack-Request-Id"].startswith("req-")
+    token = r.json()["token"]
+    assert token["methods"] == ["password"]
+    assert token["user"]["name"] == "admin"
+    assert token["user"]["domain"] == {"id": "default", "name": "Default"}
+    assert token["project"]["name"] == "admin"
+    assert token["project"]["domain"] == {"id": "default", "name": "Default"}
+    assert {r["name"] for r in token["roles"]} == {"admin", "member", "reader"}
+    assert token["expires_at"].endswith("Z") and token["issued_at"].endswith("Z")
+    assert len(token["audit_ids"]) == 1
+    [identity] = [s for s in token["catalog"] if s["type"] == "identity"]
+    assert {e["interface"] for e in identity["endpoints"]} == {"public", "internal", "admin"}
+    for ep in identity["endpoints"]:
+        # tempest needs "region", keystoneauth "region_id" (CLIENT_SURFACE.md §1.2)
+        assert ep["region"] == ep["region_id"] == "RegionOne"
+        assert ep["url"].endswith("/v3") and ep["id"]
+
+
+async def test_unscoped_domain_and_system_tokens(keystone: Keystone) -> None:
+    r = await keystone.http.post("/v3/auth/tokens",
+                                 json=password_auth("admin", ADMIN_PASSWORD, project=None))
+    assert r.status_code == 201
+    body = r.json()["token"]
+    assert "project" not in body and "catalog" not in body and "roles" not in body
+
+    auth = password_auth("admin", ADMIN_PASSWORD, project=None)
+    auth["auth"]["scope"] = {"system": {"all": True}}
+    r = await keystone.http.post("/v3/auth/tokens", json=auth)
+    assert r.status_code == 201 and r.json()["token"]["system"] == {"all": True}
+
+    auth["auth"]["scope"] = {"domain": {"id": "default"}}
+    r = await keystone.http.post("/v3/auth/tokens", json=auth)
+    assert r.status_code == 401  # admin has no role on the domain itself
+
+
+async def test_wrong_password_and_unknown_user_look_the_same(keystone: Keystone) -> None:
+    bad_pw = await keystone.http.post("/v3/auth/tokens", json=password_auth("admin", "nope"))
+    no_user = await keystone.http.post("/v3/auth/tokens", json=password_auth("ghost", "nope"))
+    assert bad_pw.status_code == no_user.status_code == 401
+    assert bad_pw.json() == no_user.json() == {"error": {
+        "code": 401, "title": "Unauthorized",
+        "message": "The request you have made requires authentication."}}
+
+
+async def test_malformed_auth_bodies_are_400(keystone: Keystone) -> None:
+    r = await keystone.http.post("/v3/auth/tokens", content=b"{not json",
+                                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == 400
+    r = await keystone.http.post("/v3/auth/tokens", json={"auth": {}})
+    assert r.status_code == 400
+    r = await keystone.http.post("/v3/auth/tokens", json={"auth": {"identity": {
+        "methods": ["password"], "password": {"user": {"name": "admin"}}}}})
+    assert r.status_code == 400
+
+
+async def test_validate_check_and_revoke(keystone: Keystone) -> None:
+    subject = await keystone.token("admin", ADMIN_PASSWORD, "admin")
+    headers = {**keystone.admin, "X-Subject-Token": subject}
+    r = await keystone.http.get("/v3/auth/tokens", headers=headers)
+    assert r.status_code == 200 and r.headers["X-Subject-Token"] == subject
+    assert r.json()["token"]["project"]["name"] == "admin"
+    assert (await keystone.http.head("/v3/auth/tokens", headers=headers)).status_code == 200
+    assert (await keystone.http.delete("/v3/auth/tokens", headers=headers)).status_code == 204
+    assert (await keystone.http.get("/v3/auth/tokens", headers=headers)).status_code == 404
+    # a revoked token no longer authenticates anything
+    r = await keystone.http.get("/v3/users", headers=keystone.as_(subject))
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Keystone uri=")
+    # the admin's own token is untouched
+    assert (await keystone.http.get("/v3/users", headers=keystone.admin)).status_code == 200
+
+
+async def test_garbage_token_is_401_and_unknown_subject_404(keystone: Keystone) -> None:
+    r = await keystone.http.get("/v3/users", headers={"X-Auth-Token": "gAAAAAnotatoken"})
+    assert r.status_code == 401
+    r = await keystone.http.get("/v3/auth/tokens",
+                                headers={**keystone.admin, "X-Subject-Token": "bogus"})
+    assert r.status_code == 404
+
+
+async def test_token_method_keeps_expiry_and_audit_chain(keystone: Keystone) -> None:
+    unscoped = await keystone.token("admin", ADMIN_PASSWORD)
+    r = await keystone.http.post("/v3/auth/tokens", json={"auth": {
+        "identity": {"methods": ["token"], "token": {"id": unscoped}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+    assert r.status_code == 201, r.text
+    body = r.json()["token"]
+    first = (await keystone.http.get("/v3/auth/tokens", headers={
+        **keystone.admin, "X-Subject-Token": unscoped})).json()["token"]
+    assert body["expires_at"] == first["expires_at"]
+    assert body["audit_ids"][1] == first["audit_ids"][0]
+    assert body["methods"] == ["password", "token"]
+
+
+async def test_password_change_revokes_and_old_password_fails(keystone: Keystone) -> None:
+    ids = await keystone.make_user("alice", "first-pass", "alice-proj")
+    token = await keystone.token("alice", "first-pass", "alice-proj")
+    r = await keystone.http.post(f"/v3/users/{ids['user_id']}/password",
+                                 headers=keystone.as_(token),
+                                 json={"user": {"original_password": "first-pass",
+                                                "password": "second-pass"}})
+    assert r.status_code == 204, r.text
+    assert (await keystone.http.get(f"/v3/users/{ids['user_id']}",
+                                    headers=keystone.as_(token))).status_code == 401
+    r = await keystone.http.post("/v3/auth/tokens", json=password_auth("alice", "first-pass",
+                                                                       "alice-proj"))
+    assert r.status_code == 401
+    await keystone.token("alice", "second-pass", "alice-proj")
+
+
+async def test_role_removal_ends_project_tokens(keystone: Keystone) -> None:
+    ids = await keystone.make_user("bob", "bob-pass", "bob-proj")
+    token = await keystone.token("bob", "bob-pass", "bob-proj")
+    role_id = (await keystone.http.get("/v3/roles?name=member",
+                                       headers=keystone.admin)).json()["roles"][0]["id"]
+    r = await keystone.http.delete(
+        f"/v3/projects/{ids['project_id']}/users/{ids['user_id']}/roles/{role_id}",
+        headers=keystone.admin)
+    assert r.status_code == 204
+    r = await keystone.http.get("/v3/auth/tokens",
+                                headers={**keystone.admin, "X-Subject-Token": token})
+    assert r.status_code == 404
+    r = await keystone.http.post("/v3/auth/tokens", json=password_auth("bob", "bob-pass",
+                                                                       "bob-proj"))
+    assert r.status_code == 401
+
+
+async def test_application_credential_auth(keystone: Keystone) -> None:
+    ids = await keystone.make_user("carol", "carol-pass", "carol-proj")
+    token = await keystone.token("carol", "carol-pass", "carol-proj")
+    r = await keystone.http.post(f"/v3/users/{ids['user_id']}/application_credentials",
+                                 headers=keystone.as_(token),
+                                 json={"application_credential": {"name": "ci"}})
+    assert r.status_code == 201, r.text
+    cred = r.json()["application_credential"]
+    assert cred["secret"] and cred["project_id"] == ids["project_id"]
+    assert {x["name"] for x in cred["roles"]} == {"member", "reader"}
+    r = await keystone.http.post("/v3/auth/tokens", json={"auth": {"identity": {
+        "methods": ["application_credential"],
+        "application_credential": {"id": cred["id"], "secret": cred["secret"]}}}})
+    assert r.status_code == 201, r.text
+    body = r.json()["token"]
+    assert body["project"]["id"] == ids["project_id"]
+    assert body["application_credential"]["restricted"] is True
+    # restricted: it cannot mint another credential
+    r = await keystone.http.post(f"/v3/users/{ids['user_id']}/application_credentials",
+                                 headers=keystone.as_(r.headers["X-Subject-Token"]),
+                                 json={"application_credential": {"name": "again"}})
+    assert r.status_code == 403
+    r = await keystone.http.post("/v3/auth/tokens", json={"auth": {"identity": {
+        "methods": ["application_credential"],
+        "application_credential": {"id": cred["id"], "secret": "wrong"}}}})
+    assert r.status_code == 401
