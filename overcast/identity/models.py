@@ -17,9 +17,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from overcast.common.db import new_metadata
+
+# MariaDB's DATETIME keeps whole seconds unless told otherwise; revocation compares a token's
+# issue time with an event's to the microsecond, so every backend must keep them.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
 def new_id() -> str:
@@ -67,9 +72,9 @@ class User(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     default_project_id: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    password_created_at: Mapped[datetime | None] = mapped_column(DateTime)
-    password_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    password_created_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    password_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -163,11 +168,11 @@ class ApplicationCredential(Base):
     description: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[str] = mapped_column(String(64), index=True)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
     unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list[str]] = mapped_column(default=list)  # role ids
     access_rules: Mapped[list[str]] = mapped_column(default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class Credential(Base):
@@ -190,8 +195,8 @@ class RevocationEvent(Base):
     user_id: Mapped[str | None] = mapped_column(String(64))
     project_id: Mapped[str | None] = mapped_column(String(64))
     domain_id: Mapped[str | None] = mapped_column(String(64))
-    issued_before: Mapped[datetime] = mapped_column(DateTime)
-    revoked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    issued_before: Mapped[datetime] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class Revision(Base):

@@ -4,6 +4,7 @@ migrations, the app's lifespan entered, httpx over ASGI."""
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from overcast.cli import bootstrap, db_upgrade
 from overcast.config import Config, load_config
+from tests.conftest import port_open, require
 
 ADMIN_PASSWORD = "admin-secret"
 
@@ -34,21 +36,58 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield c
 
 
-def test_config(tmp_path: Path, **overrides: str) -> Config:
+def make_config(tmp_path: Path, **overrides: str) -> Config:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OVERCAST_")}
-    env["OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS"] = "4"  # fast tests; bcrypt cost is not the subject
-    if os.environ.get("OVERCAST_TEST_IDENTITY_DATABASE"):
-        env["OVERCAST_IDENTITY__DATABASE_URL"] = os.environ["OVERCAST_TEST_IDENTITY_DATABASE"]
+    # Fast tests: the bcrypt cost is not what they are about.
+    env["OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS"] = "4"
     env.update(overrides)
     return load_config(tmp_path / "state", environ=env)
 
 
-@pytest.fixture
-async def cloud_config(tmp_path: Path) -> Config:
-    config = test_config(tmp_path)
+# The same functional tests run on each database kind the project supports.
+BACKENDS = {
+    "sqlite": None,
+    "mariadb": ("127.0.0.1", 3306, "mysql+asyncmy://root@127.0.0.1:3306/{db}"),
+    "postgresql": ("127.0.0.1", 5432, "postgresql+asyncpg://postgres@127.0.0.1:5432/{db}"),
+}
+
+
+async def _drop_database(url: str) -> None:
+    from sqlalchemy import make_url, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    u = make_url(url)
+    pg = u.get_backend_name() == "postgresql"
+    engine = create_async_engine(u._replace(database="postgres" if pg else None),
+                                 isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            if pg:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{u.database}" WITH (FORCE)'))
+            else:
+                await conn.execute(text(f"DROP DATABASE IF EXISTS `{u.database}`"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=list(BACKENDS))
+async def cloud_config(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Config]:
+    backend = BACKENDS[request.param]
+    overrides: dict[str, str] = {}
+    url = None
+    if backend is not None:
+        host, port, template = backend
+        require(request.param, port_open(host, port), f"nothing listens on {host}:{port}")
+        url = template.format(db=f"oc_test_{uuid.uuid4().hex[:12]}")
+        overrides["OVERCAST_IDENTITY__DATABASE_URL"] = url
+    config = make_config(tmp_path, **overrides)
     await db_upgrade(config, ["identity"])
     await bootstrap(config, ADMIN_PASSWORD)
-    return config
+    try:
+        yield config
+    finally:
+        if url is not None:
+            await _drop_database(url)
 
 
 def password_auth(user: str, password: str, project: str | None = "admin",

@@ -6,7 +6,6 @@ import os
 import pty
 import select
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,33 +18,36 @@ pytestmark = pytest.mark.compat
 
 
 def _with_tty(cloud: Cloud, args: list[str], answers: list[str]) -> str:
-    """Run `openstack` on a pseudo-terminal and answer its password prompts."""
-    master, slave = pty.openpty()
+    """Run `openstack` on a pseudo-terminal (its controlling tty, as getpass wants) and answer
+    its password prompts as a person would."""
     binary = shutil.which("openstack", path=str(Path(sys.executable).parent)) or "openstack"
-    proc = subprocess.Popen([binary, "--os-cloud", "overcast", *args], env=cloud.env,
-                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
-    os.close(slave)
+    argv = [binary, "--os-cloud", "overcast", *args]
+    pid, master = pty.fork()
+    if pid == 0:  # the child: a new session whose controlling terminal is the pty
+        os.execve(binary, argv, cloud.env)
     out = b""
     pending = list(answers)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         ready, _, _ = select.select([master], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
-            if pending and out.rstrip().endswith(b":"):
-                os.write(master, pending.pop(0).encode() + b"\n")
-                out += b"\n"
-        elif proc.poll() is not None:
+        if not ready:
+            continue
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
             break
-    proc.wait(timeout=30)
+        if not chunk:
+            break
+        out += chunk
+        if pending and out.rstrip().endswith(b":"):
+            # getpass switches echo off with TCSAFLUSH, which drops input typed before it:
+            # answer a moment after the prompt, as a person does.
+            time.sleep(0.5)
+            os.write(master, pending.pop(0).encode() + b"\n")
+            out += b"\n"
+    _, status = os.waitpid(pid, 0)
     os.close(master)
-    assert proc.returncode == 0, out.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, out.decode(errors="replace")
     return out.decode(errors="replace")
 
 
@@ -105,7 +107,7 @@ def test_application_credential_and_password_change(cloud: Cloud) -> None:
            "OS_PROJECT_DOMAIN_NAME": "Default", "OS_IDENTITY_API_VERSION": "3"}
     cred = cloud.openstack_json("application", "credential", "create", "ci-cred",
                                 cloud="", env=env)
-    secret, cred_id = cred["secret"], cred["id"]  # type: ignore[index]
+    secret, cred_id = cred["Secret"], cred["ID"]  # type: ignore[index]
     ac_env = {"OS_AUTH_TYPE": "v3applicationcredential", "OS_AUTH_URL": cloud.auth_url,
               "OS_APPLICATION_CREDENTIAL_ID": cred_id, "OS_APPLICATION_CREDENTIAL_SECRET": secret,
               "OS_IDENTITY_API_VERSION": "3"}

@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 18:31:39.378452
+Create Date: 2026-11-22 18:50:10.718873
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -46,8 +47,8 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=64), nullable=True),
     sa.Column('project_id', sa.String(length=64), nullable=True),
     sa.Column('domain_id', sa.String(length=64), nullable=True),
-    sa.Column('issued_before', sa.DateTime(), nullable=False),
-    sa.Column('revoked_at', sa.DateTime(), nullable=False),
+    sa.Column('issued_before', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('revoked_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_revocation_event'))
     )
     with op.batch_alter_table('revocation_event', schema=None) as batch_op:
@@ -143,9 +144,9 @@ def upgrade() -> None:
     sa.Column('enabled', sa.Boolean(), nullable=False),
     sa.Column('default_project_id', sa.String(length=64), nullable=True),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
-    sa.Column('password_created_at', sa.DateTime(), nullable=True),
-    sa.Column('password_expires_at', sa.DateTime(), nullable=True),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('password_created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
+    sa.Column('password_expires_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
+    sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
     sa.Column('extra', sa.JSON(), nullable=False),
     sa.Column('options', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['domain_id'], ['domain.id'], name=op.f('fk_user_domain_id_domain')),
@@ -162,11 +163,11 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=True),
     sa.Column('user_id', sa.String(length=64), nullable=False),
     sa.Column('project_id', sa.String(length=64), nullable=False),
-    sa.Column('expires_at', sa.DateTime(), nullable=True),
+    sa.Column('expires_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
     sa.Column('unrestricted', sa.Boolean(), nullable=False),
     sa.Column('roles', sa.JSON(), nullable=False),
     sa.Column('access_rules', sa.JSON(), nullable=False),
-    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('created_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_application_credential_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_application_credential')),
     sa.UniqueConstraint('user_id', 'name', name=op.f('uq_application_credential_user_id_name'))

@@ -1,0 +1,70 @@
+"""Tempest is the referee: the OpenStack interop must-pass tests of every service Overcast runs.
+
+The list (harness/interop-2020.06-platform.txt) is what "an OpenStack cloud" means; each
+service that exists must pass its part. Tempest runs from its own virtualenv, made once and
+kept in ~/.cache (about 25 s), against a real `overcast up`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from overcast.services import SERVICES
+from tests.compat.conftest import start_cloud, stop_cloud
+from tests.conftest import require
+
+HARNESS = Path(__file__).parent / "harness"
+# service name in overcast.services -> tempest module prefix
+TEMPEST_PREFIX = {
+    "identity": "tempest.api.identity.",
+    "image": "tempest.api.image.",
+    "compute": "tempest.api.compute.",
+    "network": "tempest.api.network.",
+    "volume": "tempest.api.volume.",
+    "object": "tempest.api.object_storage.",
+}
+
+pytestmark = pytest.mark.tempest
+
+
+def interop_tests() -> list[str]:
+    prefixes = [TEMPEST_PREFIX[s] for s in SERVICES if s in TEMPEST_PREFIX]
+    tests = []
+    for line in (HARNESS / "interop-2020.06-platform.txt").read_text().splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2 and parts[1].startswith(tuple(prefixes)):
+            tests.append(parts[1])
+    return tests
+
+
+def test_interop_must_pass(tmp_path: Path) -> None:
+    tests = interop_tests()
+    assert tests, "no interop tests selected for the services that exist"
+    require("python3 -m venv", subprocess.run(["python3", "-c", "import venv, ensurepip"],
+                                             capture_output=True).returncode == 0)
+    cloud = start_cloud(tmp_path)
+    try:
+        regex = "^(" + "|".join(re.escape(t) for t in tests) + r")\["
+        env = {**os.environ,
+               "AUTH_URL": cloud.auth_url, "ADMIN_PASSWORD": cloud.admin_password,
+               "IMAGE_REF": "00000000-0000-0000-0000-000000000000", "FLAVOR_REF": "1",
+               "COMPAT_VENV": str(Path.home() / ".cache" / "overcast-tempest-venv"),
+               "TEMPEST_WORKSPACE": str(tmp_path / "tempest-ws"), "TEMPEST_DEBUG": "false"}
+        r = subprocess.run(["bash", str(HARNESS / "run_tempest.sh"), "-r", regex, "-c", "2"],
+                           env=env, capture_output=True, text=True, timeout=1800)
+        summary = [ln for ln in r.stdout.splitlines() if ln.startswith("tempest: ")]
+        assert summary, f"no tempest summary:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+        m = re.match(r"tempest: (\d+) passed, (\d+) failed, (\d+) skipped", summary[-1])
+        assert m, summary[-1]
+        passed, failed, skipped = map(int, m.groups())
+        failures = [ln for ln in r.stdout.splitlines() if "... FAILED" in ln or "FAIL:" in ln]
+        assert failed == 0 and skipped == 0 and passed == len(tests), (
+            f"{summary[-1]} of {len(tests)} interop tests\n" + "\n".join(failures)
+            + f"\n{r.stdout[-6000:]}")
+    finally:
+        stop_cloud(cloud)
