@@ -278,9 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif cmd == "policy":
         from overcast.common.policy import sample_yaml
 
-        if args.service == "identity":
-            from overcast.identity.policy import RULES
-        print(sample_yaml(RULES))
+        print(sample_yaml(SERVICES[args.service].policy_rules()))
     elif cmd == "guest":
         from overcast.compute.guest_image import build
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
+from overcast.common.policy import Rule
 from overcast.config import Config
 
 __all__ = ["SERVICES", "ServiceSpec"]
@@ -20,6 +21,7 @@ class ServiceSpec:
     catalog_name: str
     description: str
     version_path: str  # appended to the service's base URL in the catalog
+    policy_rules: Callable[[], list[Rule]]
 
 
 def _identity_app(config: Config) -> FastAPI:
@@ -28,7 +30,13 @@ def _identity_app(config: Config) -> FastAPI:
     return create_app(config)
 
 
+def _identity_rules() -> list[Rule]:
+    from overcast.identity.policy import RULES
+
+    return RULES
+
+
 SERVICES: dict[str, ServiceSpec] = {
     "identity": ServiceSpec("identity", _identity_app, "identity", "keystone",
-                            "OpenStack Identity", "/v3"),
+                            "OpenStack Identity", "/v3", _identity_rules),
 }

@@ -206,3 +206,76 @@ class Revision(Base):
     __tablename__ = "revision"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Trust(Base):
+    """A trustor's delegation of roles on a project to a trustee (OS-TRUST)."""
+
+    __tablename__ = "trust"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    trustor_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    trustee_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    impersonation: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    remaining_uses: Mapped[int | None] = mapped_column(Integer)
+    allow_redelegation: Mapped[bool] = mapped_column(Boolean, default=False)
+    redelegation_count: Mapped[int | None] = mapped_column(Integer)
+    redelegated_trust_id: Mapped[str | None] = mapped_column(String(64))
+    roles: Mapped[list[str]] = mapped_column(default=list)  # role ids
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Consumer(Base):
+    """An OAuth1 consumer (OS-OAUTH1)."""
+
+    __tablename__ = "consumer"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    description: Mapped[str | None] = mapped_column(Text)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Policy(Base):
+    """A policy blob stored for other services (/v3/policies)."""
+
+    __tablename__ = "policy"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(255))
+    blob: Mapped[str] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class DomainConfig(Base):
+    """One option of a domain-specific configuration (/v3/domains/{id}/config)."""
+
+    __tablename__ = "domain_config"
+    domain_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group: Mapped[str] = mapped_column(String(255), primary_key=True)
+    option: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"v": value}: any JSON type
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class EndpointGroup(Base):
+    """OS-EP-FILTER: endpoints selected by filters, associated with projects."""
+
+    __tablename__ = "endpoint_group"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ProjectEndpointGroup(Base):
+    __tablename__ = "project_endpoint_group"
+    endpoint_group_id: Mapped[str] = mapped_column(
+        ForeignKey("endpoint_group.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ProjectEndpoint(Base):
+    __tablename__ = "project_endpoint"
+    endpoint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
