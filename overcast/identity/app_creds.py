@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
 from overcast.identity.assignments import Assignments
-from overcast.identity.models import ApplicationCredential, Role, User
+from overcast.identity.models import AccessRule, ApplicationCredential, Role, User
 from overcast.identity.state import IdentityState
 
 __all__ = ["AppCreds"]
@@ -68,13 +69,62 @@ class AppCreds:
             if await s.scalar(select(ApplicationCredential.id).where(
                     ApplicationCredential.user_id == user_id, ApplicationCredential.name == name)):
                 raise faults.Conflict(f"An application credential named {name} already exists.")
+            rules = [await self._access_rule(s, user_id, r) for r in body.get("access_rules") or []]
             cred = ApplicationCredential(
                 name=name, secret_hash=hashed, description=body.get("description"),
                 user_id=user_id, project_id=project_id, expires_at=expires_at,
                 unrestricted=bool(body.get("unrestricted", False)), roles=sorted(role_ids),
-                access_rules=body.get("access_rules") or [])
+                access_rules=rules)
             s.add(cred)
         return cred, secret
+
+    @staticmethod
+    async def _access_rule(s: AsyncSession, user_id: str, ref: object) -> dict[str, str]:
+        """The user's rule with this id, or the same (service, path, method), or a new one."""
+        if not isinstance(ref, dict):
+            raise faults.BadRequest("Invalid access rule.")
+        if ref.get("id"):
+            rule = await s.get(AccessRule, ref["id"])
+            if rule is None or rule.user_id != user_id:
+                raise faults.NotFound(f"Could not find access rule: {ref['id']}.")
+        else:
+            for key in ("service", "path", "method"):
+                if not isinstance(ref.get(key), str) or not ref[key]:
+                    raise faults.BadRequest(f"An access rule needs a {key}.")
+            rule = await s.scalar(select(AccessRule).where(
+                AccessRule.user_id == user_id, AccessRule.service == ref["service"],
+                AccessRule.path == ref["path"], AccessRule.method == ref["method"]))
+            if rule is None:
+                rule = AccessRule(user_id=user_id, service=ref["service"], path=ref["path"],
+                                  method=ref["method"])
+                s.add(rule)
+                await s.flush()
+        return {"id": rule.id, "service": rule.service, "path": rule.path, "method": rule.method}
+
+    async def list_access_rules(self, user_id: str) -> list[AccessRule]:
+        async with self.state.db.read() as s:
+            if await s.get(User, user_id) is None:
+                raise faults.NotFound(f"Could not find user: {user_id}.")
+            return list(await s.scalars(select(AccessRule).where(AccessRule.user_id == user_id)))
+
+    async def show_access_rule(self, user_id: str, rule_id: str) -> AccessRule:
+        async with self.state.db.read() as s:
+            rule = await s.get(AccessRule, rule_id)
+        if rule is None or rule.user_id != user_id:
+            raise faults.NotFound(f"Could not find access rule: {rule_id}.")
+        return rule
+
+    async def delete_access_rule(self, user_id: str, rule_id: str) -> None:
+        async with self.state.write() as s:
+            rule = await s.get(AccessRule, rule_id)
+            if rule is None or rule.user_id != user_id:
+                raise faults.NotFound(f"Could not find access rule: {rule_id}.")
+            for cred in await s.scalars(select(ApplicationCredential).where(
+                    ApplicationCredential.user_id == user_id)):
+                if any(r.get("id") == rule_id for r in cred.access_rules):
+                    raise faults.Forbidden("The access rule is in use by an application "
+                                           "credential.")
+            await s.delete(rule)
 
     async def list(self, user_id: str, name: str | None = None) -> list[ApplicationCredential]:
         q = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
@@ -103,5 +153,5 @@ class AppCreds:
             cred = await s.get(ApplicationCredential, cred_id)
             if cred is None or cred.user_id != user_id:
                 raise faults.NotFound(f"Could not find Application Credential: {cred_id}.")
+            # Its tokens die with it: validation finds the credential gone.
             await s.delete(cred)
-            await self.state.revoke(s, user_id=user_id)

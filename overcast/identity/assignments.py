@@ -59,6 +59,11 @@ async def implication_map(s: AsyncSession) -> dict[str, set[str]]:
     return imp
 
 
+async def domain_role_ids(s: AsyncSession) -> set[str]:
+    """Domain-specific roles: they imply others but are never effective themselves."""
+    return set(await s.scalars(select(Role.id).where(Role.domain_id != NULL_DOMAIN)))
+
+
 def close_over_implications(role_ids: Iterable[str], imp: dict[str, set[str]]) -> set[str]:
     seen: set[str] = set()
     stack = list(role_ids)
@@ -157,6 +162,8 @@ class Roles:
         async with self.state.write() as s:
             prior = await self.get(s, prior_id)
             implied = await self.get(s, implied_id)
+            if prior.domain_id == NULL_DOMAIN and implied.domain_id != NULL_DOMAIN:
+                raise faults.Forbidden("A global role cannot imply a domain-specific role.")
             imp = await implication_map(s)
             if prior_id in close_over_implications([implied_id], imp):
                 raise faults.BadRequest("Creating that implied role would make a cycle.")
@@ -288,7 +295,8 @@ class Assignments:
             return set()
         direct = await s.scalars(select(Assignment.role_id).where(
             Assignment.actor_id.in_(actors), or_(*conds)))
-        return close_over_implications(set(direct), await implication_map(s))
+        closed = close_over_implications(set(direct), await implication_map(s))
+        return closed - await domain_role_ids(s)
 
     @staticmethod
     async def ancestors(s: AsyncSession, project: Project) -> list[str]:
@@ -388,6 +396,7 @@ class Assignments:
             if p.parent_id:
                 children.setdefault(p.parent_id, []).append(p)
         imp = await implication_map(s)
+        domain_roles = await domain_role_ids(s)
         out: list[Grant] = []
         for g in grants:
             users = [(g.user_id, None)] if g.user_id else [
@@ -406,7 +415,7 @@ class Assignments:
                 placed = [(g.project_id, g.domain_id)]
             for uid, via in users:
                 for proj, dom in placed:
-                    for rid in close_over_implications([g.role_id], imp):
+                    for rid in close_over_implications([g.role_id], imp) - domain_roles:
                         out.append(Grant(
                             role_id=rid, user_id=uid, group_id=None, project_id=proj,
                             domain_id=dom, system=g.system, inherited=False, via_group_id=via,

@@ -205,7 +205,7 @@ class Catalog:
             region_id = body.get("region_id", body.get("region"))
             await self._check_endpoint(s, body, region_id)
             if region_id and await s.get(Region, region_id) is None:
-                raise faults.BadRequest(f"Region {region_id} not found.")
+                s.add(Region(id=region_id, description="", extra={}))
             for k, v in body.items():
                 if k in ("service_id", "interface", "url", "enabled", "region_id"):
                     setattr(endpoint, k, v)

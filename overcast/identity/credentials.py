@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from overcast.common import faults
-from overcast.identity.models import Credential, User
+from overcast.identity.models import Credential, Project, User
 from overcast.identity.state import IdentityState
 
 __all__ = ["Credentials"]
@@ -81,3 +81,35 @@ class Credentials:
             if cred is None:
                 raise faults.NotFound(f"Could not find credential: {cred_id}.")
             await s.delete(cred)
+
+    # -- EC2 access/secret pairs (/v3/users/{user_id}/credentials/OS-EC2) --
+    async def create_ec2(self, user_id: str, project_id: str) -> Credential:
+        access, secret = uuid.uuid4().hex, uuid.uuid4().hex
+        async with self.state.write() as s:
+            if await s.get(User, user_id) is None:
+                raise faults.NotFound(f"Could not find user: {user_id}.")
+            if await s.get(Project, project_id) is None:
+                raise faults.NotFound(f"Could not find project: {project_id}.")
+            cred = Credential(id=hashlib.sha256(access.encode()).hexdigest(), user_id=user_id,
+                              project_id=project_id, type="ec2", extra={},
+                              blob=json.dumps({"access": access, "secret": secret,
+                                               "trust_id": None}))
+            s.add(cred)
+        return cred
+
+    async def list_ec2(self, user_id: str) -> list[Credential]:
+        async with self.state.db.read() as s:
+            if await s.get(User, user_id) is None:
+                raise faults.NotFound(f"Could not find user: {user_id}.")
+        return await self.list(user_id=user_id, type="ec2")
+
+    async def get_ec2(self, user_id: str, access: str) -> Credential:
+        async with self.state.db.read() as s:
+            cred = await s.get(Credential, hashlib.sha256(access.encode()).hexdigest())
+        if cred is None or cred.type != "ec2" or cred.user_id != user_id:
+            raise faults.NotFound(f"Could not find credential: {access}.")
+        return cred
+
+    async def delete_ec2(self, user_id: str, access: str) -> None:
+        cred = await self.get_ec2(user_id, access)
+        await self.delete(cred.id)

@@ -47,7 +47,7 @@ def new_audit_id() -> str:
 
 def encode(fernet: MultiFernet, p: TokenPayload) -> str:
     raw = json.dumps(
-        [PAYLOAD_VERSION, p.user_id, list(p.methods), round(p.expires_at, 3),
+        [PAYLOAD_VERSION, p.user_id, list(p.methods), p.expires_at,
          p.issued_at, list(p.audit_ids), p.project_id, p.domain_id, p.system,
          p.app_cred_id],
         separators=(",", ":"),

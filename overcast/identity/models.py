@@ -279,3 +279,15 @@ class ProjectEndpoint(Base):
     __tablename__ = "project_endpoint"
     endpoint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class AccessRule(Base):
+    """An application credential access rule; it outlives the credentials that use it."""
+
+    __tablename__ = "access_rule"
+    __table_args__ = (UniqueConstraint("user_id", "service", "path", "method"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    path: Mapped[str] = mapped_column(String(128))
+    method: Mapped[str] = mapped_column(String(16))

@@ -13,6 +13,7 @@ from overcast.identity.credentials import Credentials as CredentialStore
 from overcast.identity.resources import Domains, Projects
 from overcast.identity.state import IdentityState
 from overcast.identity.tokens import Tokens
+from overcast.identity.trusts import Trusts
 from overcast.identity.users import Groups, Users
 
 __all__ = ["Identity"]
@@ -34,6 +35,7 @@ class Identity:
         self.app_creds = AppCreds(self.state, self.assignments)
         self.credentials = CredentialStore(self.state)
         self.tokens = Tokens(self.state, self.assignments, self.catalog)
+        self.trusts = Trusts(self.state, self.assignments)
 
     # TokenValidator (common/app.py): in-process validation, no network hop.
     async def validate(self, token: str) -> Credentials:

@@ -89,7 +89,8 @@ class Tokens:
     # -- issue --
     async def issue(self, req: AuthRequest, *, nocatalog: bool = False) -> tuple[str, dict[str, Any]]:
         now = time.time()
-        expires = now + self.state.config.identity.token_expiration
+        # Whole seconds, as Keystone's: the issued and the validated body must agree exactly.
+        expires = float(int(now + self.state.config.identity.token_expiration))
         audit_ids: tuple[str, ...] = (fernet.new_audit_id(),)
         user_id: str | None = None
         app_cred: ApplicationCredential | None = None
@@ -122,7 +123,7 @@ class Tokens:
                 raise faults.Unauthorized("Application credentials cannot request a scope.")
             scope = {"project": {"id": app_cred.project_id}}
             if app_cred.expires_at is not None:
-                expires = min(expires, app_cred.expires_at.replace(tzinfo=UTC).timestamp())
+                expires = min(expires, float(int(app_cred.expires_at.replace(tzinfo=UTC).timestamp())))
         assert user_id is not None
 
         async with self.state.db.read() as s:

@@ -1,0 +1,56 @@
+"""/v3/users/{user_id}/credentials/OS-EC2: EC2-style access/secret pairs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+
+from overcast.common.app import Ctx
+from overcast.identity.api import Ident, collection, self_link
+from overcast.identity.models import Credential
+
+router = APIRouter(prefix="/v3/users/{user_id}/credentials/OS-EC2", tags=["ec2"])
+
+
+class Ec2In(BaseModel):
+    tenant_id: str
+
+
+def ec2_view(request: Request, c: Credential) -> dict[str, Any]:
+    blob = json.loads(c.blob)
+    return {"user_id": c.user_id, "tenant_id": c.project_id, "access": blob["access"],
+            "secret": blob["secret"], "trust_id": blob.get("trust_id"),
+            "links": self_link(request, f"/v3/users/{c.user_id}/credentials/OS-EC2/"
+                                        f"{blob['access']}")}
+
+
+@router.post("", status_code=201)
+async def create_ec2(request: Request, user_id: str, body: Ec2In, ctx: Ctx,
+                     identity: Ident) -> dict[str, Any]:
+    ctx.enforce("identity:ec2_create_credential", {"user_id": user_id})
+    return {"credential": ec2_view(request, await identity.credentials.create_ec2(
+        user_id, body.tenant_id))}
+
+
+@router.get("")
+async def list_ec2(request: Request, user_id: str, ctx: Ctx, identity: Ident) -> dict[str, Any]:
+    ctx.enforce("identity:ec2_list_credentials", {"user_id": user_id})
+    creds = await identity.credentials.list_ec2(user_id)
+    return collection(request, "credentials", [ec2_view(request, c) for c in creds])
+
+
+@router.get("/{access}")
+async def show_ec2(request: Request, user_id: str, access: str, ctx: Ctx,
+                   identity: Ident) -> dict[str, Any]:
+    ctx.enforce("identity:ec2_get_credential", {"user_id": user_id})
+    return {"credential": ec2_view(request, await identity.credentials.get_ec2(user_id, access))}
+
+
+@router.delete("/{access}", status_code=204)
+async def delete_ec2(user_id: str, access: str, ctx: Ctx, identity: Ident) -> Response:
+    ctx.enforce("identity:ec2_delete_credential", {"user_id": user_id})
+    await identity.credentials.delete_ec2(user_id, access)
+    return Response(status_code=204)
