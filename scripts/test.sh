@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh --test
 
 echo "== ruff"
-.venv/bin/ruff check overcast tests bench
+.venv/bin/ruff check .
 echo "== import contracts"
 .venv/bin/lint-imports
 
