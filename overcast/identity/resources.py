@@ -148,9 +148,21 @@ class Projects:
 
         return [p for p in rows if keep(p)]
 
-    async def create(self, body: dict[str, Any], project_id: str | None = None) -> Project:
+    async def show_any(self, project_id: str) -> Project | Domain:
+        """A project, or a domain seen as a project acting as a domain (is_domain)."""
+        async with self.state.db.read() as s:
+            found = await s.get(Project, project_id) or await s.get(Domain, project_id)
+        if found is None:
+            raise faults.NotFound(f"Could not find project: {project_id}.")
+        return found
+
+    async def create(self, body: dict[str, Any], project_id: str | None = None) -> Project | Domain:
         if body.get("is_domain"):
-            raise faults.NotImplementedFault("Creating a project acting as a domain is not supported.")
+            if body.get("parent_id") or body.get("domain_id"):
+                raise faults.BadRequest("A project acting as a domain has no parent or domain.")
+            fields = {k: v for k, v in body.items() if k not in ("is_domain", "domain_id",
+                                                                 "parent_id")}
+            return await Domains(self.state).create(fields)
         own, extra = _split_extra(body, _PROJECT_FIELDS)
         extra.pop("is_domain", None)
         _check_tags(own.get("tags", []))
@@ -171,7 +183,11 @@ class Projects:
             s.add(project)
         return project
 
-    async def update(self, project_id: str, body: dict[str, Any]) -> Project:
+    async def update(self, project_id: str, body: dict[str, Any]) -> Project | Domain:
+        if isinstance(await self.show_any(project_id), Domain):
+            fields = {k: v for k, v in body.items() if k not in ("is_domain", "domain_id",
+                                                                 "parent_id")}
+            return await Domains(self.state).update(project_id, fields)
         own, extra = _split_extra(body, _PROJECT_FIELDS)
         extra.pop("is_domain", None)
         _check_tags(own.get("tags", []))
@@ -194,6 +210,9 @@ class Projects:
         return project
 
     async def delete(self, project_id: str) -> None:
+        if isinstance(await self.show_any(project_id), Domain):
+            await Domains(self.state).delete(project_id)
+            return
         async with self.state.write() as s:
             await self.get(s, project_id)
             if await s.scalar(select(func.count()).select_from(Project).where(

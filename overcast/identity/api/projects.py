@@ -11,7 +11,7 @@ from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, flag, self_link
 from overcast.identity.api.schemas import ProjectIn, TagsIn
-from overcast.identity.models import Project
+from overcast.identity.models import Domain, Project
 
 router = APIRouter(tags=["projects"])
 
@@ -20,11 +20,20 @@ class ProjectBody(BaseModel):
     project: ProjectIn
 
 
-def project_view(request: Request, p: Project) -> dict[str, Any]:
+def project_view(request: Request, p: Project | Domain) -> dict[str, Any]:
+    if isinstance(p, Domain):  # a project acting as a domain
+        return {**p.extra, "id": p.id, "name": p.name, "domain_id": None,
+                "description": p.description, "enabled": p.enabled, "parent_id": None,
+                "is_domain": True, "tags": p.tags, "options": {},
+                "links": self_link(request, f"/v3/projects/{p.id}")}
     return {**p.extra, "id": p.id, "name": p.name, "domain_id": p.domain_id,
             "description": p.description, "enabled": p.enabled,
             "parent_id": p.parent_id or p.domain_id, "is_domain": False, "tags": p.tags,
             "options": {}, "links": self_link(request, f"/v3/projects/{p.id}")}
+
+
+def _domain_of(p: Project | Domain) -> str:
+    return p.id if isinstance(p, Domain) else p.domain_id
 
 
 def _tags(value: str | None) -> list[str] | None:
@@ -40,7 +49,8 @@ async def list_projects(request: Request, ctx: Ctx, identity: Ident, name: str |
                         not_tags_any: str | None = None) -> dict[str, Any]:
     ctx.enforce("identity:list_projects", {"domain_id": domain_id})
     if flag(is_domain, "is_domain"):
-        return collection(request, "projects", [])
+        domains = await identity.domains.list(name=name, enabled=flag(enabled, "enabled"))
+        return collection(request, "projects", [project_view(request, d) for d in domains])
     projects = await identity.projects.list(
         name=name, domain_id=domain_id, parent_id=parent_id, enabled=flag(enabled, "enabled"),
         tags=_tags(tags), tags_any=_tags(tags_any), not_tags=_tags(not_tags),
@@ -57,7 +67,7 @@ async def create_project(request: Request, body: ProjectBody, ctx: Ctx,
     if fields.get("domain_id") is None:
         fields.pop("domain_id", None)
         # Keystone puts a project in the caller's domain when none is named.
-        if not fields.get("parent_id"):
+        if not fields.get("parent_id") and not fields.get("is_domain"):
             fields["domain_id"] = ctx.creds.domain_id or ctx.creds.project_domain_id or "default"
     ctx.enforce("identity:create_project", {"project": fields})
     project = await identity.projects.create(fields)
@@ -69,9 +79,9 @@ async def show_project(request: Request, project_id: str, ctx: Ctx, identity: Id
                        parents_as_ids: str | None = None, subtree_as_ids: str | None = None,
                        parents_as_list: str | None = None,
                        subtree_as_list: str | None = None) -> dict[str, Any]:
-    project = await identity.projects.show(project_id)
+    project = await identity.projects.show_any(project_id)
     ctx.enforce("identity:get_project", {"project": {"id": project.id,
-                                                     "domain_id": project.domain_id}})
+                                                     "domain_id": _domain_of(project)}})
     view = project_view(request, project)
     q = request.query_params
     if any(k in q for k in ("parents_as_ids", "subtree_as_ids", "parents_as_list",
@@ -98,9 +108,9 @@ def _nest(root: str, projects: list[Project]) -> dict[str, Any]:
 @router.patch("/v3/projects/{project_id}")
 async def update_project(request: Request, project_id: str, body: ProjectBody, ctx: Ctx,
                          identity: Ident) -> dict[str, Any]:
-    project = await identity.projects.show(project_id)
+    project = await identity.projects.show_any(project_id)
     ctx.enforce("identity:update_project", {"project": {"id": project.id,
-                                                        "domain_id": project.domain_id}})
+                                                        "domain_id": _domain_of(project)}})
     fields = body.project.fields()
     if "name" in fields and not fields["name"]:
         raise faults.BadRequest("Invalid input for field 'name'.")
@@ -112,9 +122,9 @@ async def update_project(request: Request, project_id: str, body: ProjectBody, c
 
 @router.delete("/v3/projects/{project_id}", status_code=204)
 async def delete_project(project_id: str, ctx: Ctx, identity: Ident) -> Response:
-    project = await identity.projects.show(project_id)
+    project = await identity.projects.show_any(project_id)
     ctx.enforce("identity:delete_project", {"project": {"id": project.id,
-                                                        "domain_id": project.domain_id}})
+                                                        "domain_id": _domain_of(project)}})
     await identity.projects.delete(project_id)
     return Response(status_code=204)
 
