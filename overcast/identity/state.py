@@ -93,7 +93,7 @@ class IdentityState:
         self.token_cache: OrderedDict[str, tuple[dict[str, Any], float]] = OrderedDict()
         self.token_cache_size = 10_000
         self.catalog_cache: dict[str | None, list[dict[str, Any]]] = {}
-        self._checked_at = 0.0
+        self._fernet: object = None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -105,7 +105,12 @@ class IdentityState:
         self.revision = -1  # our own caches: rebuild on next read
 
     async def fresh(self) -> None:
-        """Drop caches if anyone wrote since they were built; reload revocations."""
+        """Drop caches if anyone wrote since they were built or the keys were rotated (a
+        token of a pruned key must stop validating); reload revocations."""
+        fernet = self.keys.fernet()
+        if fernet is not self._fernet:
+            self._fernet = fernet
+            self.token_cache.clear()
         async with self.db.read() as s:
             current = await s.scalar(select(Revision.value).where(Revision.id == 1))
             if current is None:

@@ -172,3 +172,26 @@ async def test_application_credential_auth(keystone: Keystone) -> None:
         "methods": ["application_credential"],
         "application_credential": {"id": cred["id"], "secret": "wrong"}}}})
     assert r.status_code == 401
+
+
+async def test_tokens_survive_key_rotation(keystone: Keystone, cloud_config: object) -> None:
+    """`overcast fernet rotate` on a live cloud: old tokens stay valid, new ones use the new
+    primary key, and a token from a pruned key is refused."""
+    from overcast.config import Config
+    from overcast.identity.fernet import KeyRepository
+
+    assert isinstance(cloud_config, Config)
+    repo = KeyRepository(cloud_config.fernet_key_repository, max_active_keys=3)
+    before = await keystone.token("admin", ADMIN_PASSWORD, "admin")
+    repo.rotate()
+    after = await keystone.token("admin", ADMIN_PASSWORD, "admin")
+    for token in (before, after):
+        r = await keystone.http.get("/v3/auth/tokens",
+                                    headers={**keystone.admin, "X-Subject-Token": token})
+        assert r.status_code == 200
+    repo.rotate()
+    repo.rotate()  # the key `before` was made with is pruned now
+    fresh = await keystone.token("admin", ADMIN_PASSWORD, "admin")
+    r = await keystone.http.get("/v3/auth/tokens",
+                                headers={**keystone.as_(fresh), "X-Subject-Token": before})
+    assert r.status_code == 404
