@@ -3,8 +3,8 @@
 # Usage: bash scripts/install.sh [--test]     (--test: also the test dependencies)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-extra=""
-[[ "${1:-}" == "--test" ]] && extra="[test]"
+extra="[client]"
+[[ "${1:-}" == "--test" ]] && extra="[client,test]"
 
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   # System packages: python venv support, QEMU and the guest-image tools (scripts/apt-packages.txt).
