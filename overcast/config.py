@@ -77,6 +77,9 @@ class IdentitySection(_Section):
     fernet_max_active_keys: int = Field(3, ge=2, description="Keys kept by `fernet rotate`.")
     policy_file: str = Field("", description="YAML file with policy overrides.")
     list_limit: int = Field(0, ge=0, description="Cap on list sizes; 0 means no cap.")
+    cache_check_interval: float = Field(
+        0.1, ge=0, description="Seconds between checks whether another worker or node wrote "
+        "(revoked a token, changed a role); writes in this process are seen at once.")
     workers: int = Field(1, ge=1, description="Worker processes for `overcast serve identity`.")
 
 

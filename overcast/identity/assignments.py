@@ -295,8 +295,16 @@ class Assignments:
             return set()
         direct = await s.scalars(select(Assignment.role_id).where(
             Assignment.actor_id.in_(actors), or_(*conds)))
-        closed = close_over_implications(set(direct), await implication_map(s))
-        return closed - await domain_role_ids(s)
+        imp, domain_roles = await self.role_graph(s)
+        return close_over_implications(set(direct), imp) - domain_roles
+
+    async def role_graph(self, s: AsyncSession) -> tuple[dict[str, set[str]], set[str]]:
+        """Role implications and domain-specific roles, cached until the next identity write."""
+        graph = self.state.role_graph
+        if graph is None:
+            graph = (await implication_map(s), await domain_role_ids(s))
+            self.state.role_graph = graph
+        return graph
 
     @staticmethod
     async def ancestors(s: AsyncSession, project: Project) -> list[str]:

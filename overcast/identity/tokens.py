@@ -88,6 +88,7 @@ class Tokens:
 
     # -- issue --
     async def issue(self, req: AuthRequest, *, nocatalog: bool = False) -> tuple[str, dict[str, Any]]:
+        await self.state.fresh()  # role graph and catalog caches must reflect other workers' writes
         now = time.time()
         # Whole seconds, as Keystone's: the issued and the validated body must agree exactly.
         expires = float(int(now + self.state.config.identity.token_expiration))
