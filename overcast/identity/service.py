@@ -9,7 +9,11 @@ from overcast.config import Config
 from overcast.identity.app_creds import AppCreds
 from overcast.identity.assignments import Assignments, Roles
 from overcast.identity.catalog import Catalog
+from overcast.identity.consumers import Consumers
 from overcast.identity.credentials import Credentials as CredentialStore
+from overcast.identity.domain_configs import DomainConfigs
+from overcast.identity.endpoint_groups import EndpointGroups
+from overcast.identity.policies_store import Policies
 from overcast.identity.resources import Domains, Projects
 from overcast.identity.state import IdentityState
 from overcast.identity.tokens import Tokens
@@ -36,6 +40,10 @@ class Identity:
         self.credentials = CredentialStore(self.state)
         self.tokens = Tokens(self.state, self.assignments, self.catalog)
         self.trusts = Trusts(self.state, self.assignments)
+        self.consumers = Consumers(self.state)
+        self.policies = Policies(self.state)
+        self.domain_configs = DomainConfigs(self.state)
+        self.endpoint_groups = EndpointGroups(self.state)
 
     # TokenValidator (common/app.py): in-process validation, no network hop.
     async def validate(self, token: str) -> Credentials:

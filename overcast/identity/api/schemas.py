@@ -13,7 +13,7 @@ Id = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 
 
-class _Open(BaseModel):
+class OpenBody(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     def fields(self) -> dict[str, Any]:
@@ -21,14 +21,14 @@ class _Open(BaseModel):
         return self.model_dump(exclude_unset=True)
 
 
-class DomainIn(_Open):
+class DomainIn(OpenBody):
     name: Name64 | None = None
     description: str | None = None
     enabled: StrictBool | None = None
     tags: list[Tag] | None = None
 
 
-class ProjectIn(_Open):
+class ProjectIn(OpenBody):
     name: Name64 | None = None
     description: str | None = None
     enabled: StrictBool | None = None
@@ -38,7 +38,7 @@ class ProjectIn(_Open):
     tags: list[Tag] | None = Field(None, max_length=80)
 
 
-class UserIn(_Open):
+class UserIn(OpenBody):
     name: Name255 | None = None
     domain_id: Id | None = None
     enabled: StrictBool | None = None
@@ -49,33 +49,33 @@ class UserIn(_Open):
     options: dict[str, Any] | None = None
 
 
-class GroupIn(_Open):
+class GroupIn(OpenBody):
     name: Name64 | None = None
     domain_id: Id | None = None
     description: str | None = None
 
 
-class RoleIn(_Open):
+class RoleIn(OpenBody):
     name: Name255 | None = None
     domain_id: Id | None = None
     description: str | None = None
     options: dict[str, Any] | None = None
 
 
-class RegionIn(_Open):
+class RegionIn(OpenBody):
     id: Name255 | None = None
     description: str | None = None
     parent_region_id: str | None = None
 
 
-class ServiceIn(_Open):
+class ServiceIn(OpenBody):
     type: Name255 | None = None
     name: str | None = None
     description: str | None = None
     enabled: StrictBool | None = None
 
 
-class EndpointIn(_Open):
+class EndpointIn(OpenBody):
     service_id: str | None = None
     interface: str | None = None
     url: str | None = None
@@ -84,7 +84,7 @@ class EndpointIn(_Open):
     enabled: StrictBool | None = None
 
 
-class AppCredIn(_Open):
+class AppCredIn(OpenBody):
     name: Name255
     description: str | None = None
     secret: str | None = None
@@ -94,7 +94,7 @@ class AppCredIn(_Open):
     access_rules: list[dict[str, Any]] | None = None
 
 
-class CredentialIn(_Open):
+class CredentialIn(OpenBody):
     user_id: str | None = None
     project_id: str | None = None
     type: str | None = None
