@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
-from overcast.identity.models import Endpoint, Region, Service
+from overcast.identity.models import Endpoint, ProjectEndpoint, Region, Service
 from overcast.identity.state import IdentityState
 
 __all__ = ["INTERFACES", "Catalog"]
@@ -218,6 +218,7 @@ class Catalog:
     async def delete_endpoint(self, endpoint_id: str) -> None:
         async with self.state.write() as s:
             await s.delete(await self.get_endpoint(s, endpoint_id))
+            await s.execute(delete(ProjectEndpoint).where(ProjectEndpoint.endpoint_id == endpoint_id))
 
     # -- the catalog in a token --
     async def for_token(self, project_id: str | None) -> list[dict[str, Any]]:

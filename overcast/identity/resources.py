@@ -8,7 +8,15 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
-from overcast.identity.models import Assignment, Domain, Group, Project, User
+from overcast.identity.models import (
+    Assignment,
+    Domain,
+    Group,
+    Project,
+    ProjectEndpoint,
+    ProjectEndpointGroup,
+    User,
+)
 from overcast.identity.state import IdentityState
 
 __all__ = ["Domains", "Projects"]
@@ -219,6 +227,9 @@ class Projects:
                     Project.parent_id == project_id)):
                 raise faults.Forbidden("Cannot delete a project that has children.")
             await s.execute(delete(Assignment).where(Assignment.target_id == project_id))
+            await s.execute(delete(ProjectEndpoint).where(ProjectEndpoint.project_id == project_id))
+            await s.execute(delete(ProjectEndpointGroup).where(
+                ProjectEndpointGroup.project_id == project_id))
             await self.state.revoke(s, project_id=project_id)
             await s.execute(delete(Project).where(Project.id == project_id))
 
