@@ -5,11 +5,12 @@ PostgreSQL server (dropped and recreated), or a SQLite file. Uses the `mariadb`/
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+
+from bench.common.proc import proc_stats
 
 __all__ = ["KINDS", "DbServer"]
 
@@ -102,17 +103,10 @@ class DbServer:
         if not want or self.host not in ("127.0.0.1", "localhost", "::1"):
             return None
         found: dict[int, int] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    stat = f.read()
-            except OSError:
-                continue
+        for pid, stat in proc_stats():
             comm = stat[stat.find(b"(") + 1 : stat.rfind(b")")].decode(errors="replace")
             if comm in want:
-                found[int(entry)] = int(stat[stat.rfind(b")") + 2 :].split()[1])
+                found[pid] = int(stat[stat.rfind(b")") + 2 :].split()[1])
         roots = [pid for pid, ppid in found.items() if ppid not in found]
         return min(roots) if len(roots) == 1 else None
 
