@@ -9,6 +9,8 @@ bodies are cached per token until any identity write (see state.py).
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -139,12 +141,13 @@ class Tokens:
                 if project is not None and project.enabled and await self.assignments.effective_role_ids(
                         s, user.id, project_id=project.id):
                     scope = {"project": {"id": project.id}}
+            fields, roles = await self._resolve_scope(s, user, scope)
             payload = fernet.TokenPayload(
                 user_id=user.id, methods=tuple(methods), expires_at=expires, issued_at=now,
-                audit_ids=audit_ids, app_cred_id=app_cred.id if app_cred else None,
-                **await self._resolve_scope(s, user, scope))
+                audit_ids=audit_ids, app_cred_id=app_cred.id if app_cred else None, **fields)
+            # Same session: the rows just read come from its identity map, not the database.
+            body = await self._body(payload, nocatalog=nocatalog, session=s, role_ids=roles)
         token = fernet.encode(self.state.keys.fernet(), payload)
-        body = await self._body(payload, nocatalog=nocatalog)
         body.pop("_credentials")
         return token, body
 
@@ -207,10 +210,11 @@ class Tokens:
             raise faults.Unauthorized(AUTH_FAILED)
         return cred
 
-    async def _resolve_scope(self, s: AsyncSession, user: User,
-                             scope: dict[str, Any] | str | None) -> dict[str, str | None]:
+    async def _resolve_scope(self, s: AsyncSession, user: User, scope: dict[str, Any] | str | None,
+                             ) -> tuple[dict[str, str | None], set[str]]:
+        """The payload's scope fields and the user's effective roles there (none: unscoped)."""
         if scope is None or scope == "unscoped":
-            return {}
+            return {}, set()
         assert isinstance(scope, dict)
         if "project" in scope:
             ref = scope["project"]
@@ -229,10 +233,11 @@ class Tokens:
             domain = await s.get(Domain, project.domain_id)
             if not project.enabled or domain is None or not domain.enabled:
                 raise faults.Unauthorized(f"Project {project.id} is disabled.")
-            if not await self.assignments.effective_role_ids(s, user.id, project_id=project.id):
+            roles = await self.assignments.effective_role_ids(s, user.id, project_id=project.id)
+            if not roles:
                 raise faults.Unauthorized(
                     f"User {user.id} has no access to project {project.id}.")
-            return {"project_id": project.id}
+            return {"project_id": project.id}, roles
         if "domain" in scope:
             ref = scope["domain"]
             if not isinstance(ref, dict):
@@ -243,15 +248,17 @@ class Tokens:
                 raise faults.Unauthorized(f"Could not find domain: {ref.get('id') or ref.get('name')}.")
             if not domain.enabled:
                 raise faults.Unauthorized(f"Domain {domain.id} is disabled.")
-            if not await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id):
+            roles = await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id)
+            if not roles:
                 raise faults.Unauthorized(f"User {user.id} has no access to domain {domain.id}.")
-            return {"domain_id": domain.id}
+            return {"domain_id": domain.id}, roles
         if "system" in scope:
             if scope["system"] != {"all": True}:
                 raise faults.BadRequest("The only system scope is {\"all\": true}.")
-            if not await self.assignments.effective_role_ids(s, user.id, system=True):
+            roles = await self.assignments.effective_role_ids(s, user.id, system=True)
+            if not roles:
                 raise faults.Unauthorized(f"User {user.id} has no access to the system.")
-            return {"system": "all"}
+            return {"system": "all"}, roles
         if "OS-TRUST:trust" in scope:
             raise faults.NotImplementedFault("Trusts are not supported.")
         raise faults.BadRequest("Invalid scope.")
@@ -303,8 +310,20 @@ class Tokens:
             await self.state.revoke(s, audit_id=payload.audit_ids[0])
 
     # -- body --
-    async def _body(self, p: fernet.TokenPayload, *, nocatalog: bool) -> dict[str, Any]:
-        async with self.state.db.read() as s:
+    @asynccontextmanager
+    async def _session(self, s: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+        if s is not None:
+            yield s
+        else:
+            async with self.state.db.read() as new:
+                yield new
+
+    async def _body(self, p: fernet.TokenPayload, *, nocatalog: bool,
+                    session: AsyncSession | None = None,
+                    role_ids: set[str] | None = None) -> dict[str, Any]:
+        """The token body; with `session` and `role_ids` (at issue) nothing is read twice."""
+        known_roles = role_ids
+        async with self._session(session) as s:
             user = await s.get(User, p.user_id)
             if user is None or not user.enabled:
                 raise faults.Unauthorized("The token's user no longer exists or is disabled.")
@@ -319,7 +338,7 @@ class Tokens:
                 "expires_at": iso(p.expires_at),
                 "issued_at": iso(p.issued_at),
             }
-            role_ids: set[str] = set()
+            role_ids = set()
             project_domain_id = None
             if p.project_id:
                 project = await s.get(Project, p.project_id)
@@ -332,17 +351,19 @@ class Tokens:
                 body["project"] = {"id": project.id, "name": project.name,
                                    "domain": _domain_ref(pdomain)}
                 body["is_domain"] = False
-                role_ids = await self.assignments.effective_role_ids(
-                    s, user.id, project_id=project.id)
+                role_ids = known_roles if known_roles is not None else \
+                    await self.assignments.effective_role_ids(s, user.id, project_id=project.id)
             elif p.domain_id:
                 domain = await s.get(Domain, p.domain_id)
                 if domain is None or not domain.enabled:
                     raise faults.Unauthorized("The token's domain no longer exists or is disabled.")
                 body["domain"] = _domain_ref(domain)
-                role_ids = await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id)
+                role_ids = known_roles if known_roles is not None else \
+                    await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id)
             elif p.system:
                 body["system"] = {"all": True}
-                role_ids = await self.assignments.effective_role_ids(s, user.id, system=True)
+                role_ids = known_roles if known_roles is not None else \
+                    await self.assignments.effective_role_ids(s, user.id, system=True)
             if p.app_cred_id:
                 cred = await s.get(ApplicationCredential, p.app_cred_id)
                 if cred is None:
