@@ -1,0 +1,1 @@
+"""Compute (Nova): servers on QEMU; the hypervisor layer lives in `drivers/`."""

@@ -1,0 +1,58 @@
+"""The config drive: an ISO9660 (Rock Ridge) volume labelled config-2, as Nova writes it.
+
+Built in Python with pycdlib, no genisoimage. Layout read by cloud-init and our guest:
+openstack/latest/{meta_data.json, network_data.json, vendor_data.json, user_data}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+from pathlib import Path
+
+import pycdlib
+
+from overcast.compute.drivers.base import ConfigDrive
+
+LABEL = "config-2"
+# Fixed times keep the ISO byte-identical for the same content (migration regenerates it).
+_EPOCH = 1700000000
+
+
+def _files(cd: ConfigDrive) -> dict[str, bytes]:
+    files = {"meta_data.json": json.dumps(cd.meta_data, sort_keys=True).encode()}
+    files["network_data.json"] = json.dumps(cd.network_data or {}, sort_keys=True).encode()
+    files["vendor_data.json"] = json.dumps(cd.vendor_data or {}, sort_keys=True).encode()
+    files["vendor_data2.json"] = b"{}"
+    if cd.user_data is not None:
+        files["user_data"] = cd.user_data
+    return files
+
+
+def _write(cd: ConfigDrive, path: Path) -> None:
+    iso = pycdlib.PyCdlib()
+    iso.new(interchange_level=3, rock_ridge="1.09", vol_ident=LABEL, sys_ident="LINUX")
+    for iso_dir, rr in (("/OPENSTACK", "openstack"), ("/OPENSTACK/LATEST", "latest")):
+        iso.add_directory(iso_dir, rr_name=rr, file_mode=0o40555, creation_time=_EPOCH)
+    for name, data in _files(cd).items():
+        iso_name = name.upper().replace(".", "_", name.count(".") - 1) if "." in name else name.upper()
+        iso.add_fp(
+            io.BytesIO(data),
+            len(data),
+            f"/OPENSTACK/LATEST/{iso_name};1",
+            rr_name=name,
+            file_mode=0o100444,
+            creation_time=_EPOCH,
+        )
+    tmp = path.with_name(f".{path.name}.tmp")
+    iso.write(str(tmp))
+    iso.close()
+    os.replace(tmp, path)
+
+
+async def build(cd: ConfigDrive, path: Path) -> Path:
+    """Write the config drive ISO for `cd` at `path` (atomically)."""
+    await asyncio.to_thread(_write, cd, path)
+    return path
