@@ -32,6 +32,7 @@ from overcast.compute.drivers.base import (
     PortForward,
 )
 from overcast.compute.drivers.qemu import QemuDriver
+from overcast.compute.guest_probe import ssh_banner
 
 MEMORY_MB = 256
 SSH_OPTS = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
@@ -64,22 +65,6 @@ def memory_overhead_mib(pid: int, guest_mb: int) -> tuple[float, float, float]:
             if size == guest_mb * 1024:
                 touched = max(touched, rss)
     return total / 1024, touched / 1024, (total - touched) / 1024
-
-
-async def ssh_banner(port: int, host: str = "127.0.0.1", wait: float = 0.5) -> bool:
-    """True once the guest's ssh server greets: slirp's hostfwd accepts before the guest
-    listens (GUEST_NOTES pitfall 8), so an open port proves nothing and a plain ssh would
-    hang for its whole ConnectTimeout; this probe gives up after `wait` seconds."""
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), wait)
-    except (OSError, TimeoutError):
-        return False
-    try:
-        return (await asyncio.wait_for(reader.readline(), wait)).startswith(b"SSH-")
-    except (OSError, TimeoutError):
-        return False
-    finally:
-        writer.close()
 
 
 async def ssh_ok(key: Path, port: int) -> bool:

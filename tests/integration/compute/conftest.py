@@ -22,6 +22,7 @@ from overcast.compute.drivers.base import (
     PortForward,
 )
 from overcast.compute.drivers.qemu import QemuDriver
+from overcast.compute.guest_probe import ssh_banner
 from tests.conftest import require, require_binary
 
 BOOT_TIMEOUT = 90.0  # TCG on a loaded 2-core machine (GUEST_NOTES pitfall 12)
@@ -59,22 +60,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def ssh_banner(port: int, host: str = "127.0.0.1", wait: float = 0.5) -> bool:
-    """True once the guest's ssh server greets: slirp's hostfwd accepts before the guest
-    listens (GUEST_NOTES pitfall 8), so an open port proves nothing and a plain ssh would
-    hang for its whole ConnectTimeout; this probe gives up after `wait` seconds."""
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), wait)
-    except (OSError, TimeoutError):
-        return False
-    try:
-        return (await asyncio.wait_for(reader.readline(), wait)).startswith(b"SSH-")
-    except (OSError, TimeoutError):
-        return False
-    finally:
-        writer.close()
 
 
 async def ssh(key: Path, port: int, cmd: str, host: str = "127.0.0.1",
