@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import secrets
@@ -17,7 +18,7 @@ import uvicorn
 import yaml
 
 from overcast.config import Config, load_config, sample_config
-from overcast.services import SERVICES
+from overcast.services import SERVICES, LocalValidator
 
 log = logging.getLogger("overcast")
 
@@ -145,8 +146,15 @@ def _uvicorn_config(app: object, config: Config, port: int) -> uvicorn.Config:
 async def serve_all(config: Config, names: Sequence[str]) -> None:
     """Serve the named services on one event loop until SIGTERM or SIGINT."""
     servers = []
+    apps = {}
+    local: LocalValidator | None = None
+    if "identity" in names:
+        identity_app = apps["identity"] = SERVICES["identity"].create_app(config, None)
+        # The other services validate tokens with this process's Identity: no network hop.
+        local = functools.partial(getattr, identity_app.state, "identity", None)
+
     for name in names:
-        app = SERVICES[name].create_app(config)
+        app = apps.get(name) or SERVICES[name].create_app(config, local)
         servers.append(_Server(_uvicorn_config(app, config, getattr(config, name).port)))
     loop = asyncio.get_running_loop()
 
@@ -194,7 +202,7 @@ def app_from_environment() -> object:
     """The app named by OVERCAST_SERVE_SERVICE, configured from the environment."""
     config = load_config()
     _setup_logging(config)
-    return SERVICES[os.environ["OVERCAST_SERVE_SERVICE"]].create_app(config)
+    return SERVICES[os.environ["OVERCAST_SERVE_SERVICE"]].create_app(config, None)
 
 
 # -- argument parsing --

@@ -83,6 +83,36 @@ class IdentitySection(_Section):
     workers: int = Field(1, ge=1, description="Worker processes for `overcast serve identity`.")
 
 
+class ImageSection(_Section):
+    """[image]: the Glance v2 service."""
+
+    enabled: bool = Field(True, description="Run the image API in `overcast up`.")
+    port: int = Field(9292, description="Port of the image API.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means the SQLite file image.sqlite in the state "
+        "directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_image.")
+    store_dir: str = Field("", description="Directory of image data (the file store); empty "
+                           "means STATE_DIR/images.")
+    staging_dir: str = Field("", description="Directory where glance-direct and web-download "
+                             "stage data before import; empty means STATE_DIR/image-staging.")
+    policy_file: str = Field("", description="YAML file with policy overrides.")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve image`.")
+    image_size_cap: int = Field(1 << 40, ge=1, description="Largest image, in bytes "
+                                "(Glance's default, 1 TiB).")
+    image_count_quota: int = Field(-1, ge=-1, description="Images per project; -1: no limit.")
+    image_size_quota: int = Field(
+        -1, ge=-1, description="Total bytes of image data per project; -1: no limit.")
+    image_member_quota: int = Field(128, ge=-1, description="Members per image; -1: no limit.")
+    image_property_quota: int = Field(128, ge=-1,
+                                      description="Custom properties per image; -1: no limit.")
+    image_tag_quota: int = Field(128, ge=-1, description="Tags per image; -1: no limit.")
+    limit_param_default: int = Field(25, ge=1, description="Page size when a list has no limit.")
+    api_limit_max: int = Field(1000, ge=1, description="Largest page a list returns.")
+    web_download_allowed_hosts: str = Field(
+        "", description="Comma-separated host names (or host:port) web-download may fetch "
+        "from; empty disables the web-download import method (this cloud may have no internet).")
+
+
 class Config(BaseModel):
     """The whole configuration of one Overcast node."""
 
@@ -91,6 +121,7 @@ class Config(BaseModel):
     state_dir: Path
     default: DefaultSection = DefaultSection()
     identity: IdentitySection = IdentitySection()
+    image: ImageSection = ImageSection()
 
     def database_url(self, service: str) -> str:
         """The service's database URL, the SQLite default filled in."""
@@ -106,12 +137,21 @@ class Config(BaseModel):
         return f"http://{self.default.public_host}:{port}"
 
     @property
+    def image_store_dir(self) -> Path:
+        return Path(self.image.store_dir) if self.image.store_dir else self.state_dir / "images"
+
+    @property
+    def image_staging_dir(self) -> Path:
+        d = self.image.staging_dir
+        return Path(d) if d else self.state_dir / "image-staging"
+
+    @property
     def fernet_key_repository(self) -> Path:
         repo = self.identity.fernet_key_repository
         return Path(repo) if repo else self.state_dir / "fernet-keys"
 
 
-_SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity"}
+_SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image"}
 
 
 def load_config(
@@ -156,6 +196,7 @@ def load_config(
         state_dir=state,
         default=DefaultSection(**values["default"]),
         identity=IdentitySection(**values["identity"]),
+        image=ImageSection(**values["image"]),
     )
 
 

@@ -7,16 +7,20 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
+from overcast.common.app import TokenValidator
 from overcast.common.policy import Rule
 from overcast.config import Config
 
-__all__ = ["SERVICES", "ServiceSpec"]
+__all__ = ["SERVICES", "LocalValidator", "ServiceSpec"]
+
+#: Identity running in the same process, for the other services to validate tokens with.
+LocalValidator = Callable[[], TokenValidator | None]
 
 
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
-    create_app: Callable[[Config], FastAPI]
+    create_app: Callable[[Config, LocalValidator | None], FastAPI]
     catalog_type: str | None
     catalog_name: str
     description: str
@@ -24,10 +28,16 @@ class ServiceSpec:
     policy_rules: Callable[[], list[Rule]]
 
 
-def _identity_app(config: Config) -> FastAPI:
+def _identity_app(config: Config, local: LocalValidator | None) -> FastAPI:
     from overcast.identity.app import create_app
 
     return create_app(config)
+
+
+def _image_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.image.app import create_app
+
+    return create_app(config, local)
 
 
 def _identity_rules() -> list[Rule]:
@@ -36,7 +46,15 @@ def _identity_rules() -> list[Rule]:
     return RULES
 
 
+def _image_rules() -> list[Rule]:
+    from overcast.image.policy import RULES
+
+    return RULES
+
+
 SERVICES: dict[str, ServiceSpec] = {
     "identity": ServiceSpec("identity", _identity_app, "identity", "keystone",
                             "OpenStack Identity", "/v3", _identity_rules),
+    "image": ServiceSpec("image", _image_app, "image", "glance", "OpenStack Image", "",
+                         _image_rules),
 }

@@ -18,12 +18,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import MetaData, event, make_url
+from sqlalchemy import DateTime, MetaData, event, make_url
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,7 +34,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["NAMING_CONVENTION", "Database", "alembic_config", "ensure_database", "migrate", "new_metadata"]
+__all__ = ["NAMING_CONVENTION", "Database", "Timestamp", "alembic_config", "ensure_database", "migrate",
+           "new_metadata", "utcnow"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,6 +46,15 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# MariaDB's DATETIME keeps whole seconds unless told otherwise; token revocation and list
+# ordering compare times to the microsecond, so every backend must keep them.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, naive (as every backend stores it)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def new_metadata() -> MetaData:

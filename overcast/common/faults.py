@@ -10,6 +10,7 @@
      ├── Conflict              409
      ├── Gone                  410
      ├── RequestTooLarge       413
+     ├── RangeNotSatisfiable   416
      ├── UnsupportedMediaType  415
      ├── OverQuota             413 (403 where a dialect says so)
      ├── NotImplementedFault   501
@@ -39,6 +40,7 @@ __all__ = [
     "NotFound",
     "NotImplementedFault",
     "OverQuota",
+    "RangeNotSatisfiable",
     "RequestTooLarge",
     "ServiceUnavailable",
     "Unauthorized",
@@ -100,6 +102,10 @@ class Gone(Fault):
 
 class RequestTooLarge(Fault):
     code = 413
+
+
+class RangeNotSatisfiable(Fault):
+    code = 416
 
 
 class UnsupportedMediaType(Fault):

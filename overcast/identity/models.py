@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -17,22 +16,13 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from overcast.common.db import new_metadata
-
-# MariaDB's DATETIME keeps whole seconds unless told otherwise; revocation compares a token's
-# issue time with an event's to the microsecond, so every backend must keep them.
-Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+from overcast.common.db import Timestamp, new_metadata, utcnow
 
 
 def new_id() -> str:
     return uuid.uuid4().hex
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):

@@ -66,11 +66,12 @@ class Cloud:
 
 def start_cloud(tmp: Path, extra_env: dict[str, str] | None = None) -> Cloud:
     state = tmp / "state"
-    ports = {"identity": free_port()}
+    ports = {"identity": free_port(), "image": free_port()}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OVERCAST_", "OS_"))}
     env.update({
         "OVERCAST_DEFAULT__BIND_HOST": "127.0.0.1",
         "OVERCAST_IDENTITY__PORT": str(ports["identity"]),
+        "OVERCAST_IMAGE__PORT": str(ports["image"]),
         **(extra_env or {}),
     })
     log = tmp / "overcast-up.log"

@@ -1,0 +1,14 @@
+"""Image service: the Glance v2 API (v2.0 to v2.16) on a durable file store.
+
+What it serves: version discovery; images (create, list with filters/sorting/paging, show,
+JSON-Patch update, delete, deactivate/reactivate); image data (streamed upload and download with
+Range, md5 + sha512 checksums, content inspection for virtual size and disguised formats);
+interoperable import (glance-direct, web-download with a host allow-list); members, tags,
+schemas, /v2/info/import and /v2/info/stores; per-project quotas on count and bytes.
+
+LIMITATIONS (what Glance has and this does not):
+- one store, the local filesystem ("file"); no Swift/Ceph/Cinder/HTTP stores, no multi-store
+  copy-image, no image locations API (show_multiple_locations stays off);
+- no metadata definitions catalog (/v2/metadefs), no tasks API (/v2/tasks), no image cache;
+- the import methods copy-image and glance-download are not offered; no image conversion.
+"""

@@ -1,0 +1,41 @@
+"""Routes of the Glance v2 API, one module per resource; shared dependencies here."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from overcast.common.app import Ctx, RequestContext
+from overcast.image.data import ImageData
+from overcast.image.members import Members
+from overcast.image.service import Caller, Images
+
+__all__ = ["Data", "Imgs", "Mbrs", "Who", "caller"]
+
+
+def caller(ctx: RequestContext) -> Caller:
+    """The caller as visibility sees it: its project, and whether policy calls it admin."""
+    return Caller(project_id=ctx.project_id, is_admin=ctx.can("context_is_admin"))
+
+
+def _caller(ctx: Ctx) -> Caller:
+    return caller(ctx)
+
+
+def _images(request: Request) -> Images:
+    return request.state.images  # type: ignore[no-any-return]
+
+
+def _data(request: Request) -> ImageData:
+    return request.state.image_data  # type: ignore[no-any-return]
+
+
+def _members(request: Request) -> Members:
+    return request.state.members  # type: ignore[no-any-return]
+
+
+Imgs = Annotated[Images, Depends(_images)]
+Data = Annotated[ImageData, Depends(_data)]
+Mbrs = Annotated[Members, Depends(_members)]
+Who = Annotated[Caller, Depends(_caller)]

@@ -1,0 +1,41 @@
+"""POST /v2/images/{id}/import, and what this cloud offers: /v2/info/import, /v2/info/stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from overcast.common import faults
+from overcast.common.app import Ctx, json_body
+from overcast.image.api import Data, Imgs, Who
+from overcast.image.api.images import _target
+
+router = APIRouter(tags=["import"])
+
+
+@router.post("/v2/images/{image_id}/import", status_code=202)
+async def import_image(image_id: str, request: Request, ctx: Ctx, images: Imgs, data: Data,
+                       who: Who) -> Response:
+    body = await json_body(request)
+    method = body.get("method")
+    if not isinstance(method, dict) or not isinstance(method.get("name"), str):
+        raise faults.BadRequest("Import request requires a 'method' object with a 'name'.")
+    stores = body.get("stores")
+    if stores is not None and (not isinstance(stores, list) or set(stores) - {"file"}):
+        raise faults.Conflict(f"Unknown store(s) {stores}; this cloud has one store, 'file'.")
+    image = await images.show(who, image_id)
+    ctx.enforce("import_image", _target(image))
+    await data.start_import(image, method["name"], method.get("uri"))
+    return Response(status_code=202)
+
+
+@router.get("/v2/info/import")
+async def import_info(data: Data) -> dict[str, Any]:
+    return {"import-methods": {"description": "Import methods available.", "type": "array",
+                               "value": data.import_methods()}}
+
+
+@router.get("/v2/info/stores")
+async def stores_info() -> dict[str, Any]:
+    return {"stores": [{"id": "file", "description": "Local filesystem store", "default": True}]}

@@ -1,0 +1,72 @@
+"""create_app(config) -> the Glance v2 ASGI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from overcast.common.app import PublicRoute, TokenValidator, build_app
+from overcast.common.auth import RemoteValidator
+from overcast.common.db import Database
+from overcast.common.policy import Enforcer
+from overcast.config import Config
+from overcast.image.api import image_data, images, imports, members, schemas, versions
+from overcast.image.data import ImageData
+from overcast.image.drivers import open_store
+from overcast.image.members import Members
+from overcast.image.policy import RULES
+from overcast.image.service import Images
+
+__all__ = ["create_app"]
+
+PUBLIC = [
+    PublicRoute("GET", "/"),
+    PublicRoute("GET", "/versions"),
+    PublicRoute("GET", "/v2"),
+]
+
+
+def create_app(config: Config, local_validator: Callable[[], TokenValidator | None] | None = None
+               ) -> FastAPI:
+    """`local_validator`: Identity in the same process (`overcast up`); without it tokens are
+    validated by asking the identity service over HTTP."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        db = Database(config.database_url("image"))
+        imgs = Images(db, config.image)
+        data = ImageData(imgs, open_store("file", config.image_store_dir),
+                         open_store("file", config.image_staging_dir), config.image)
+        policy_file = Path(config.image.policy_file) if config.image.policy_file else None
+        remote = None
+        if local_validator is None:
+            remote = RemoteValidator(f"{config.public_url('identity')}/v3")
+            app.state.remote_validator = remote
+        await data.recover()
+        try:
+            yield {"images": imgs, "image_data": data, "members": Members(imgs),
+                   "enforcer": Enforcer(RULES, policy_file)}
+        finally:
+            await data.close()
+            if remote is not None:
+                await remote.close()
+            await db.dispose()
+
+    def validator(app: FastAPI) -> TokenValidator | None:
+        if local_validator is not None:
+            return local_validator()
+        return getattr(app.state, "remote_validator", None)
+
+    return build_app(
+        service="image",
+        dialect="image",
+        routers=[versions.router, schemas.router, imports.router, images.router,
+                 image_data.router, members.router],
+        lifespan=lifespan,
+        validator=validator,
+        public=PUBLIC,
+    )

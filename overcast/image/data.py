@@ -1,0 +1,419 @@
+"""Image data: streamed upload, download, staging and import, and recovery after a crash.
+
+An upload never holds the image in memory: the request body arrives in chunks, gathered into
+1 MiB batches; each batch goes to two threads at once, one writing the store file and
+computing md5, the other computing sha512 and inspecting the format (hashlib releases the GIL,
+so the two use both cores). While one batch is in the threads the next is received, so at most
+two batches are in memory. The database says `active` only after the store has fsynced and
+renamed the file.
+
+States: queued ─upload→ saving ─→ active ⇄ deactivated;  queued ─stage→ uploading ─import→
+importing ─→ active. A failed or interrupted transfer goes back to queued (uploading for a
+failed glance-direct import keeps nothing: the client stages again), as Glance does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import select
+
+from overcast.common import faults
+from overcast.config import ImageSection
+from overcast.image.drivers import ImageStore, StoreWriter
+from overcast.image.inspection import InspectionError, StreamInspector
+from overcast.image.models import Image
+from overcast.image.service import Caller, Images
+
+__all__ = ["Download", "ImageData", "Stored"]
+
+log = logging.getLogger("overcast.image.data")
+
+BATCH = 1 << 20
+DOWNLOAD_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a completed transfer wrote."""
+
+    location: str
+    size: int
+    checksum: str
+    os_hash_value: str
+    virtual_size: int | None
+
+
+@dataclass
+class Download:
+    """An image's bytes, or the part a Range asked for, ready to stream."""
+
+    size: int  # of the whole image
+    start: int
+    length: int
+    checksum: str | None
+    chunks: AsyncIterator[bytes]
+    partial: bool
+
+
+class _Sink:
+    """One transfer's destination and digests; `a` and `b` run in two threads per batch."""
+
+    def __init__(self, writer: StoreWriter, disk_format: str | None, inspect: bool):
+        self.writer = writer
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sha512 = hashlib.sha512()
+        self.inspector = StreamInspector(disk_format) if inspect else None
+
+    def a(self, data: bytes) -> None:
+        self.writer.write(data)
+        self.md5.update(data)
+
+    def b(self, data: bytes) -> None:
+        self.sha512.update(data)
+        if self.inspector is not None:
+            self.inspector.feed(data)
+
+
+async def _pump(sink: _Sink, chunks: AsyncIterator[bytes], limit: int,
+                too_big: faults.Fault) -> int:
+    """Move every chunk into the sink, one batch in the threads while the next arrives."""
+    size = 0
+    batch: list[bytes] = []
+    batched = 0
+    pending: asyncio.Future[list[None]] | None = None
+
+    def dispatch(data: bytes) -> asyncio.Future[list[None]]:
+        return asyncio.gather(asyncio.to_thread(sink.a, data), asyncio.to_thread(sink.b, data))
+
+    try:
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            size += len(chunk)
+            if size > limit:
+                raise too_big
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= BATCH:
+                data = b"".join(batch)
+                batch, batched = [], 0
+                if pending is not None:
+                    await pending
+                pending = dispatch(data)
+        if pending is not None:
+            await pending
+            pending = None
+        if batch:
+            await dispatch(b"".join(batch))
+    finally:
+        if pending is not None:
+            # The threads still use the writer: let them finish before anyone aborts it.
+            await asyncio.gather(pending, return_exceptions=True)
+    return size
+
+
+class ImageData:
+    """Moves image bytes between clients, the staging area and the store."""
+
+    def __init__(self, images: Images, store: ImageStore, staging: ImageStore,
+                 config: ImageSection):
+        self.images = images
+        self.store = store
+        self.staging = staging
+        self.config = config
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- upload --
+    async def _limit(self, image: Image) -> tuple[int, faults.Fault]:
+        """The most bytes this upload may bring, and the fault for going over."""
+        cap = self.config.image_size_cap
+        too_big: faults.Fault = faults.RequestTooLarge(
+            f"Image exceeds the storage quota: the largest image is {cap} bytes.")
+        quota = self.config.image_size_quota
+        if quota >= 0 and image.owner:
+            left = quota - await self.images.bytes_used(image.owner, excluding=image.id)
+            if left < cap:
+                return max(left, 0), faults.OverQuota(
+                    f"Denying attempt to upload image because it exceeds the quota: the project "
+                    f"may store {quota} bytes of images.")
+        return cap, too_big
+
+    async def _ingest(self, writer: StoreWriter, image: Image, chunks: AsyncIterator[bytes],
+                      content_length: int | None) -> Stored:
+        limit, too_big = await self._limit(image)
+        if content_length is not None and content_length > limit:
+            raise too_big
+        # Only a bare container holds the disk itself; ova/docker/compressed wrap it (Glance
+        # inspects bare images only).
+        sink = _Sink(writer, image.disk_format, inspect=image.container_format == "bare")
+        size = await _pump(sink, chunks, limit, too_big)
+        if content_length is not None and size != content_length:
+            raise faults.BadRequest(f"The request body ended after {size} of {content_length} "
+                                    "bytes.")
+        virtual_size = None
+        if sink.inspector is not None:
+            try:
+                virtual_size = (await asyncio.to_thread(sink.inspector.finish)).virtual_size
+            except InspectionError as e:
+                raise faults.BadRequest(str(e)) from None
+        location = await asyncio.to_thread(writer.commit)
+        return Stored(location, size, sink.md5.hexdigest(), sink.sha512.hexdigest(), virtual_size)
+
+    async def _open(self, store: ImageStore, image: Image, from_status: tuple[str, ...],
+                    to_status: str) -> StoreWriter:
+        """Lock a partial file first, then claim the image: a claimed image always has a
+        live partial file, which is how recovery tells a dead transfer from a running one."""
+        writer = await asyncio.to_thread(store.open_writer, image.id)
+        if not await self.images.transition(image.id, from_status, to_status):
+            await asyncio.to_thread(writer.abort)
+            raise faults.Conflict(f"Image status transition from {image.status} to {to_status} "
+                                  "is not allowed")
+        return writer
+
+    async def upload(self, image: Image, chunks: AsyncIterator[bytes],
+                     content_length: int | None) -> None:
+        """PUT /file: queued → saving → active, or back to queued on any failure."""
+        if image.status != "queued":
+            raise faults.Conflict(f"Image status transition from {image.status} to saving is "
+                                  "not allowed")
+        if image.disk_format is None or image.container_format is None:
+            raise faults.BadRequest("Properties disk_format, container_format must be set prior "
+                                    "to saving data.")
+        writer = await self._open(self.store, image, ("queued",), "saving")
+        try:
+            stored = await self._ingest(writer, image, chunks, content_length)
+        except BaseException:
+            await asyncio.shield(self._undo(writer, image.id, "saving", "queued"))
+            raise
+        await self._finish(image.id, "saving", stored)
+
+    async def _undo(self, writer: StoreWriter, image_id: str, status: str, back: str) -> None:
+        await asyncio.to_thread(writer.abort)
+        await self.images.transition(image_id, (status,), back)
+
+    async def _finish(self, image_id: str, status: str, stored: Stored) -> None:
+        done = await self.images.transition(
+            image_id, (status,), "active", location=stored.location, size=stored.size,
+            checksum=stored.checksum, os_hash_algo="sha512", os_hash_value=stored.os_hash_value,
+            virtual_size=stored.virtual_size)
+        if not done:
+            # Deleted (or reset) while the bytes were arriving: keep no orphan.
+            await asyncio.to_thread(self.store.delete, stored.location)
+            raise faults.Gone(f"Image {image_id} could not be found after upload. The image may "
+                              "have been deleted during the upload.")
+
+    # -- download --
+    async def download(self, caller: Caller, image: Image, range_header: str | None) -> Download | None:
+        """The image's bytes (None: it has none yet, 204)."""
+        if image.status == "deactivated" and not caller.is_admin:
+            raise faults.Forbidden("The requested image has been deactivated. Image data download "
+                                   "is forbidden.")
+        if image.location is None or image.status not in ("active", "deactivated"):
+            return None
+        size = image.size or 0
+        start, length, partial = 0, size, False
+        if range_header:
+            start, length = _parse_range(range_header, size)
+            partial = True
+        it = self.store.read_range(image.location, start, length, DOWNLOAD_CHUNK)
+        return Download(size, start, length, image.checksum, _aiter_thread(it), partial)
+
+    # -- staging and import --
+    async def stage(self, image: Image, chunks: AsyncIterator[bytes],
+                    content_length: int | None) -> None:
+        """PUT /stage: queued → uploading with the bytes in the staging area."""
+        if image.status != "queued":
+            raise faults.Conflict(f"Image status transition from {image.status} to uploading is "
+                                  "not allowed")
+        writer = await self._open(self.staging, image, ("queued",), "uploading")
+        try:
+            limit, too_big = await self._limit(image)
+            size = 0
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise too_big
+                await asyncio.to_thread(writer.write, chunk)
+            await asyncio.to_thread(writer.commit)
+        except BaseException:
+            await asyncio.shield(self._undo(writer, image.id, "uploading", "queued"))
+            raise
+        await self.images.transition(image.id, ("uploading",), "uploading", size=size)
+
+    def import_methods(self) -> list[str]:
+        methods = ["glance-direct"]
+        if self.allowed_hosts():
+            methods.append("web-download")
+        return methods
+
+    def allowed_hosts(self) -> set[str]:
+        raw = self.config.web_download_allowed_hosts
+        return {h.strip().lower() for h in raw.split(",") if h.strip()}
+
+    async def start_import(self, image: Image, method: str, uri: str | None) -> None:
+        """POST /import: check, move to importing, and run the import in the background."""
+        if method not in self.import_methods():
+            raise faults.BadRequest(f"Import method {method} is not supported by this cloud; "
+                                    f"supported: {', '.join(self.import_methods())}")
+        if method == "glance-direct":
+            if image.status != "uploading":
+                raise faults.Conflict("Image needs to be staged before 'glance-direct' method can "
+                                      "be used")
+            from_status = "uploading"
+        else:
+            if image.status != "queued":
+                raise faults.Conflict(f"Image {image.id} is not in queued status; web-download "
+                                      "needs a new image")
+            self._check_uri(uri)
+            from_status = "queued"
+        if image.disk_format is None or image.container_format is None:
+            raise faults.BadRequest("Properties disk_format, container_format must be set prior "
+                                    "to importing data.")
+        if not await self.images.transition(image.id, (from_status,), "importing"):
+            raise faults.Conflict(f"Image {image.id} changed status; try again")
+        self._spawn(image.id, method, uri)
+
+    def _check_uri(self, uri: str | None) -> None:
+        if not uri:
+            raise faults.BadRequest("URI for web-download import method needs to be specified.")
+        parts = urlsplit(uri)
+        host = (parts.hostname or "").lower()
+        allowed = self.allowed_hosts()
+        if parts.scheme not in ("http", "https") or not (
+                host in allowed or parts.netloc.lower() in allowed):
+            raise faults.BadRequest(f"URI {uri} is not allowed: web-download may fetch only from "
+                                    "the hosts in [image] web_download_allowed_hosts.")
+
+    def _spawn(self, image_id: str, method: str, uri: str | None) -> None:
+        task = asyncio.create_task(self._import(image_id, method, uri))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _import(self, image_id: str, method: str, uri: str | None) -> None:
+        async with self.images.db.read() as s:
+            image = await s.get(Image, image_id)
+        if image is None or image.status != "importing":
+            return
+        writer = await asyncio.to_thread(self.store.open_writer, image_id)
+        try:
+            if method == "glance-direct":
+                chunks = _aiter_thread(self.staging.open_reader(image_id))
+                stored = await self._ingest(writer, image, chunks, None)
+            else:
+                assert uri is not None
+                async with httpx.AsyncClient(timeout=60, follow_redirects=False) as client, \
+                        client.stream("GET", uri) as resp:
+                    if resp.status_code != 200:
+                        raise faults.BadRequest(f"web-download got HTTP {resp.status_code}")
+                    stored = await self._ingest(writer, image, resp.aiter_raw(BATCH), None)
+        except asyncio.CancelledError:
+            await asyncio.shield(asyncio.to_thread(writer.abort))
+            raise  # shutting down: recovery resumes it
+        except Exception as e:
+            log.warning("import of image %s by %s failed: %s", image_id, method,
+                        e.message if isinstance(e, faults.Fault) else type(e).__name__)
+            await asyncio.to_thread(writer.abort)
+            await asyncio.to_thread(self.staging.delete, image_id)
+            await self.images.transition(image_id, ("importing",), "queued", size=None)
+            return
+        await asyncio.to_thread(self.staging.delete, image_id)
+        with contextlib.suppress(faults.Gone):
+            await self._finish(image_id, "importing", stored)
+
+    # -- recovery --
+    async def recover(self) -> None:
+        """After a crash: drop partial files whose writer died, put their images back to
+        queued, remove store files no image owns, and resume interrupted imports."""
+        dead = set(await asyncio.to_thread(self.store.abandoned_uploads))
+        dead |= set(await asyncio.to_thread(self.staging.abandoned_uploads))
+        async with self.images.db.read() as s:
+            rows = (await s.execute(select(Image.id, Image.status, Image.location).where(
+                Image.status != "deleted"))).all()
+        owned = {loc for _, status, loc in rows if loc and status in ("active", "deactivated")}
+        live = {i for i in await asyncio.to_thread(_partial_ids, self.store)}
+        live |= {i for i in await asyncio.to_thread(_partial_ids, self.staging)}
+        for image_id, status, _ in rows:
+            if status == "saving" and image_id not in live:
+                await self.images.transition(image_id, ("saving",), "queued")
+            elif status == "uploading" and image_id not in live and image_id in dead:
+                await self.images.transition(image_id, ("uploading",), "queued", size=None)
+            elif status == "importing":
+                # A staged (glance-direct) import starts over; a web-download one cannot.
+                if await asyncio.to_thread(_has, self.staging, image_id):
+                    self._spawn(image_id, "glance-direct", None)
+                else:
+                    await self.images.transition(image_id, ("importing",), "queued", size=None)
+        staged_ok = {i for i, st, _ in rows if st in ("uploading", "importing")}
+        for image_id, location in await asyncio.to_thread(lambda: list(self.store.locations())):
+            if location not in owned and image_id not in live:
+                log.info("removing orphaned data of image %s", image_id)
+                await asyncio.to_thread(self.store.delete, location)
+        for image_id, location in await asyncio.to_thread(lambda: list(self.staging.locations())):
+            if image_id not in staged_ok:
+                await asyncio.to_thread(self.staging.delete, location)
+
+    async def delete_data(self, location: str | None) -> None:
+        if location:
+            await asyncio.to_thread(self.store.delete, location)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _partial_ids(store: ImageStore) -> set[str]:
+    return set(store.partial_uploads())
+
+
+def _has(store: ImageStore, image_id: str) -> bool:
+    return any(i == image_id for i, _ in store.locations())
+
+
+async def _aiter_thread(it: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Read a blocking iterator in a thread, chunk by chunk."""
+    sentinel = b""
+    try:
+        while True:
+            chunk = await asyncio.to_thread(next, it, sentinel)
+            if chunk is sentinel or not chunk:
+                return
+            yield chunk
+    finally:
+        close = getattr(it, "close", None)
+        if close is not None:
+            await asyncio.to_thread(close)
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int]:
+    """(start, length) of a single `bytes=` range, or 416 Range Not Satisfiable."""
+    unsatisfiable = faults.RangeNotSatisfiable(f"Requested range {header} cannot be satisfied.",
+                                               headers={"Content-Range": f"bytes */{size}"})
+    unit, _, spec = header.partition("=")
+    if unit.strip() != "bytes" or "," in spec or "-" not in spec:
+        raise unsatisfiable
+    first, _, last = spec.strip().partition("-")
+    try:
+        if first == "":
+            n = int(last)
+            if n <= 0:
+                raise unsatisfiable
+            start = max(size - n, 0)
+            end = size - 1
+        else:
+            start = int(first)
+            end = int(last) if last else size - 1
+    except ValueError:
+        raise unsatisfiable from None
+    end = min(end, size - 1)
+    if start < 0 or start > end or start >= size:
+        raise unsatisfiable
+    return start, end - start + 1

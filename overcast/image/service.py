@@ -1,0 +1,520 @@
+"""Images: create, list, show, JSON-Patch update, delete, (de)activate, tags; who sees what.
+
+Visibility is decided here, in one query (`_visible`), as Glance's database layer does: an
+image is seen by its owner, by everyone when public or community, by its members when shared,
+and by an admin always; anything else is "not found". Policy rules (checked by the routes)
+then say what a caller may do with an image it can see.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, false, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from overcast.common import faults
+from overcast.common.db import Database, utcnow
+from overcast.common.pagination import SortKey, after_marker, order_by
+from overcast.config import ImageSection
+from overcast.image.models import Image, ImageMember, ImageProperty, ImageTag
+
+__all__ = [
+    "CONTAINER_FORMATS",
+    "DISK_FORMATS",
+    "Caller",
+    "ImageQuery",
+    "Images",
+    "check_property_value",
+    "parse_patch",
+]
+
+DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "ploop", "iso")
+CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
+VISIBILITIES = ("public", "private", "shared", "community")
+STATUSES = ("queued", "saving", "active", "killed", "deleted", "pending_delete", "deactivated",
+            "uploading", "importing")
+MEMBER_STATUSES = ("pending", "accepted", "rejected")
+
+#: Core attributes a user may set (Glance's image schema, minus the read-only ones).
+SETTABLE = ("name", "visibility", "protected", "os_hidden", "min_disk", "min_ram", "disk_format",
+            "container_format", "owner", "tags")
+READ_ONLY = frozenset({"created_at", "updated_at", "status", "checksum", "os_hash_algo",
+                       "os_hash_value", "size", "virtual_size", "direct_url", "self", "file",
+                       "schema", "id", "stores"})
+RESERVED = frozenset({"location", "deleted", "deleted_at", "locations"})
+#: Base-schema properties stored as properties whose values must be image ids (or null).
+UUID_PROPERTIES = ("kernel_id", "ramdisk_id")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
+             "updated_at", "visibility", "owner", "min_disk", "min_ram", "virtual_size",
+             "protected", "os_hidden")
+_TIME_OPS = {"gt", "gte", "lt", "lte", "eq", "neq"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks, as far as visibility goes (the route derives it from the token and policy)."""
+
+    project_id: str | None
+    is_admin: bool = False
+
+
+@dataclass
+class ImageQuery:
+    """A list request, parsed: filters, sort and page."""
+
+    filters: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    properties: dict[str, str] = field(default_factory=dict)
+    sort: list[tuple[str, str]] = field(default_factory=lambda: [("created_at", "desc")])
+    limit: int = 25
+    marker: str | None = None
+
+
+def _schema_error(message: str) -> faults.BadRequest:
+    return faults.BadRequest(f"Provided object does not match schema 'image': {message}")
+
+
+def check_property_value(name: str, value: Any) -> str | None:
+    """A custom property's value as stored (a string), or BadRequest; None removes it."""
+    if name in UUID_PROPERTIES:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not _UUID.match(value):
+            raise _schema_error(f"{value!r} does not match the image id pattern for {name}")
+        return value
+    if not isinstance(value, str):
+        raise _schema_error(f"{value!r} is not of type 'string' (property {name})")
+    if len(value) > 65535:
+        raise _schema_error(f"the value of {name} is too long")
+    return value
+
+
+def _check_core(name: str, value: Any) -> Any:
+    """Validate one core attribute as Glance's schema does."""
+    if name == "name":
+        if value is not None and (not isinstance(value, str) or len(value) > 255):
+            raise _schema_error(f"{value!r} is not a valid name (a string of at most 255)")
+    elif name == "visibility":
+        if value not in VISIBILITIES:
+            raise _schema_error(f"{value!r} is not one of {list(VISIBILITIES)}")
+    elif name in ("protected", "os_hidden"):
+        if not isinstance(value, bool):
+            raise _schema_error(f"{value!r} is not of type 'boolean'")
+    elif name in ("min_disk", "min_ram"):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 2**31 - 1:
+            raise _schema_error(f"{value!r} is not a valid {name} (an integer >= 0)")
+    elif name == "disk_format":
+        if value is not None and value not in DISK_FORMATS:
+            raise _schema_error(f"{value!r} is not one of {[*DISK_FORMATS, None]}")
+    elif name == "container_format":
+        if value is not None and value not in CONTAINER_FORMATS:
+            raise _schema_error(f"{value!r} is not one of {[*CONTAINER_FORMATS, None]}")
+    elif name == "owner":
+        if value is not None and (not isinstance(value, str) or len(value) > 255):
+            raise _schema_error(f"{value!r} is not a valid owner")
+    elif name == "tags":
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            raise _schema_error(f"{value!r} is not an array of strings")
+        if any(len(t) > 255 for t in value):
+            raise _schema_error("a tag is longer than 255 characters")
+        return list(dict.fromkeys(value))
+    return value
+
+
+def _check_key(name: str) -> None:
+    if name in READ_ONLY:
+        raise faults.Forbidden(f"Attribute '{name}' is read-only.")
+    if name in RESERVED or name.startswith("os_glance"):
+        raise faults.Forbidden(f"Attribute '{name}' is reserved.")
+    if not name or len(name) > 255:
+        raise _schema_error(f"invalid property name {name!r}")
+
+
+def _pointer(path: Any) -> str:
+    """The attribute a JSON pointer names; only top-level attributes can be patched."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise faults.BadRequest(f"Pointer `{path}` does not start with \"/\".")
+    parts = path[1:].split("/")
+    if len(parts) != 1 or not parts[0]:
+        raise faults.BadRequest(f"Invalid JSON pointer for this resource: '{path}'")
+    if re.search(r"~(?![01])", parts[0]):
+        raise faults.BadRequest(f"Pointer `{path}` contains \"~\" not part of a recognized escape "
+                                "sequence.")
+    return parts[0].replace("~1", "/").replace("~0", "~")
+
+
+def parse_patch(body: Any, media_type: str) -> list[tuple[str, str, Any]]:
+    """(op, attribute, value) triples from a v2.1 (RFC 6902) or v2.0 JSON-Patch body."""
+    if not isinstance(body, list):
+        raise faults.BadRequest("Request body must be a JSON array of operation objects.")
+    ops: list[tuple[str, str, Any]] = []
+    for change in body:
+        if not isinstance(change, dict):
+            raise faults.BadRequest("Operations must be JSON objects.")
+        if media_type.endswith("v2.0-json-patch"):
+            names = [k for k in ("add", "replace", "remove") if k in change]
+            if len(names) != 1:
+                raise faults.BadRequest("Operation objects must contain exactly one member named "
+                                        "\"add\", \"remove\", or \"replace\".")
+            op, path = names[0], change[names[0]]
+        else:
+            op, path = change.get("op"), change.get("path")
+            if op not in ("add", "replace", "remove"):
+                raise faults.BadRequest(f"Invalid operation: `{op}`.")
+            if path is None:
+                raise faults.BadRequest("Unable to find `path` in JSON Schema change.")
+        if op != "remove" and "value" not in change:
+            raise faults.BadRequest(f"Operation \"{op}\" requires a member named \"value\".")
+        ops.append((op, _pointer(path), change.get("value")))
+    return ops
+
+
+class Images:
+    """Image records (not their bytes: see data.ImageData)."""
+
+    def __init__(self, db: Database, config: ImageSection):
+        self.db = db
+        self.config = config
+
+    # -- visibility --
+    @staticmethod
+    def _member_of(project_id: str | None, statuses: Sequence[str] | None = None) -> ColumnElement[bool]:
+        q = select(ImageMember.image_id).where(ImageMember.image_id == Image.id,
+                                                ImageMember.member == project_id)
+        if statuses is not None:
+            q = q.where(ImageMember.status.in_(statuses))
+        return exists(q)
+
+    def _visible(self, caller: Caller) -> Select[tuple[Image]]:
+        """Every image the caller may see at all."""
+        q = select(Image).where(Image.status != "deleted")
+        if caller.is_admin:
+            return q
+        me = caller.project_id
+        return q.where(or_(
+            Image.visibility.in_(("public", "community")),
+            Image.owner == me if me else false(),
+            and_(Image.visibility == "shared", self._member_of(me)) if me else false(),
+        ))
+
+    async def get(self, s: AsyncSession, caller: Caller, image_id: str, *,
+                  for_update: bool = False) -> Image:
+        q = self._visible(caller).where(Image.id == image_id)
+        if for_update and not self.db.sqlite:
+            q = q.with_for_update()
+        image = (await s.scalars(q)).first()
+        if image is None:
+            raise faults.NotFound(f"No image found with ID {image_id}")
+        return image
+
+    async def show(self, caller: Caller, image_id: str) -> Image:
+        async with self.db.read() as s:
+            return await self.get(s, caller, image_id)
+
+    # -- list --
+    def _listed(self, caller: Caller, visibility: str | None, member_status: str) -> Select[tuple[Image]]:
+        """The images a list shows by default or for ?visibility=, as Glance chooses them."""
+        me = caller.project_id
+        statuses = None if member_status == "all" else [member_status]
+        shared_with_me = (and_(Image.visibility == "shared", self._member_of(me, statuses))
+                          if me else false())
+        mine = Image.owner == me if me else false()
+        q = select(Image).where(Image.status != "deleted")
+        if visibility is None:
+            if caller.is_admin:
+                return q
+            return q.where(or_(Image.visibility == "public", mine, shared_with_me))
+        q = q.where(Image.visibility == visibility) if visibility != "all" else q
+        if caller.is_admin or visibility in ("public", "community"):
+            return q
+        if visibility == "private":
+            return q.where(mine)
+        if visibility == "shared":
+            return q.where(or_(mine, shared_with_me))
+        return q.where(or_(Image.visibility.in_(("public", "community")), mine, shared_with_me))
+
+    @staticmethod
+    def _sort_column(key: str) -> ColumnElement[Any]:
+        col: ColumnElement[Any] = getattr(Image, key)
+        # Nullable keys are coalesced so that ordering and the marker condition agree.
+        if key in ("name", "container_format", "disk_format", "owner"):
+            return func.coalesce(col, "")
+        if key in ("size", "virtual_size"):
+            return func.coalesce(col, -1)
+        return col
+
+    async def list(self, caller: Caller, query: ImageQuery) -> tuple[list[Image], bool]:
+        """A page of images and whether another page may follow."""
+        f = dict(query.filters)
+        visibility = f.pop("visibility", None)
+        member_status = f.pop("member_status", "accepted")
+        if visibility is not None and visibility not in (*VISIBILITIES, "all"):
+            raise faults.BadRequest(f"Invalid visibility value: {visibility}")
+        if member_status not in (*MEMBER_STATUSES, "all"):
+            raise faults.BadRequest(f"Invalid status value: {member_status}")
+        q = self._listed(caller, visibility, member_status)
+        hidden = f.pop("os_hidden", None)
+        if hidden is None:
+            q = q.where(Image.os_hidden.is_(False))
+        else:
+            q = q.where(Image.os_hidden.is_(_bool_filter("os_hidden", hidden)))
+        q = self._filter(q, f, query)
+        keys = [SortKey(self._sort_column(k), d) for k, d in query.sort]  # type: ignore[arg-type]
+        if "id" not in [k for k, _ in query.sort]:
+            keys.append(SortKey(Image.id, query.sort[-1][1]))  # type: ignore[arg-type]
+        async with self.db.read() as s:
+            if query.marker:
+                marker = (await s.scalars(self._visible(caller).where(
+                    Image.id == query.marker))).first()
+                if marker is None:
+                    raise faults.BadRequest(f"Invalid marker. Image {query.marker} could not be found.")
+                values = [await s.scalar(select(k.column).where(Image.id == marker.id))
+                          for k in keys]
+                q = q.where(after_marker(keys, values))
+            q = order_by(q, keys).limit(query.limit)
+            images = list(await s.scalars(q))
+        return images, len(images) == query.limit
+
+    @staticmethod
+    def _filter(q: Select[tuple[Image]], f: dict[str, str], query: ImageQuery) -> Select[tuple[Image]]:
+        for key, raw in f.items():
+            if key in ("name", "id") and raw.startswith("in:"):
+                values = [v.strip('"') for v in _split_in(raw[3:])]
+                q = q.where(getattr(Image, key).in_(values))
+            elif key in ("name", "id", "status", "owner", "disk_format", "container_format"):
+                q = q.where(getattr(Image, key) == raw)
+            elif key == "protected":
+                q = q.where(Image.protected.is_(_bool_filter(key, raw)))
+            elif key in ("size_min", "size_max"):
+                try:
+                    size = int(raw)
+                except ValueError:
+                    raise faults.BadRequest(f"Invalid {key} value: {raw}") from None
+                q = q.where(Image.size >= size if key == "size_min" else Image.size <= size)
+            elif key in ("created_at", "updated_at"):
+                op, when = _time_filter(key, raw)
+                col = getattr(Image, key)
+                q = q.where({"gt": col > when, "gte": col >= when, "lt": col < when,
+                             "lte": col <= when, "eq": col == when, "neq": col != when}[op])
+        for tag in query.tags:
+            q = q.where(exists(select(ImageTag.image_id).where(
+                ImageTag.image_id == Image.id, ImageTag.value == tag)))
+        for name, value in query.properties.items():
+            q = q.where(exists(select(ImageProperty.image_id).where(
+                ImageProperty.image_id == Image.id, ImageProperty.name == name,
+                ImageProperty.value == value)))
+        return q
+
+    # -- create / update / delete --
+    async def create(self, caller: Caller, body: dict[str, Any]) -> Image:
+        body = dict(body)
+        image_id = body.pop("id", None) or str(uuid.uuid4())
+        if not isinstance(image_id, str) or not _UUID.match(image_id):
+            raise _schema_error(f"{image_id!r} is not a valid image id")
+        for key in body:
+            _check_key(key)
+        core = {k: _check_core(k, body.pop(k)) for k in SETTABLE if k in body}
+        owner = core.pop("owner", None) or caller.project_id
+        if owner != caller.project_id and not caller.is_admin:
+            raise faults.Forbidden(f"You are not permitted to create images owned by '{owner}'.")
+        tags = core.pop("tags", [])
+        props = {k: check_property_value(k, v) for k, v in body.items()}
+        self._check_quotas(len([p for p in props.values() if p is not None]), len(tags))
+        now = utcnow()
+        image = Image(id=image_id, status="queued", owner=owner,
+                      visibility=core.pop("visibility", "shared"),
+                      protected=core.pop("protected", False), os_hidden=core.pop("os_hidden", False),
+                      min_disk=core.pop("min_disk", 0), min_ram=core.pop("min_ram", 0),
+                      created_at=now, updated_at=now, **core)
+        image.properties = [ImageProperty(name=k, value=v) for k, v in props.items() if v is not None]
+        image.tags = [ImageTag(value=t) for t in tags]
+        async with self.db.transaction() as s:
+            if await s.get(Image, image_id) is not None:
+                raise faults.Conflict(f"Image with identifier {image_id} already exists!")
+            limit = self.config.image_count_quota
+            if limit >= 0 and owner is not None:
+                count = await s.scalar(select(func.count()).select_from(Image).where(
+                    Image.owner == owner, Image.status != "deleted"))
+                if (count or 0) >= limit:
+                    raise faults.OverQuota(
+                        f"Maximum number of images exceeded for project {owner}: {limit}.")
+            s.add(image)
+        return image
+
+    def _check_quotas(self, properties: int, tags: int) -> None:
+        if 0 <= self.config.image_property_quota < properties:
+            raise faults.OverQuota(
+                f"Attempted: {properties}, Maximum: {self.config.image_property_quota}: "
+                "maximum number of image properties exceeded.")
+        if 0 <= self.config.image_tag_quota < tags:
+            raise faults.OverQuota(f"Attempted: {tags}, Maximum: {self.config.image_tag_quota}: "
+                                   "maximum number of tags exceeded.")
+
+    async def update(self, caller: Caller, image_id: str, ops: list[tuple[str, str, Any]],
+                     can: dict[str, bool]) -> Image:
+        """Apply JSON-Patch operations. `can` holds the caller's answers to publicize_image,
+        communitize_image (asked by the route, which knows the policy)."""
+        async with self.db.transaction() as s:
+            image = await self.get(s, caller, image_id, for_update=True)
+            core: dict[str, Any] = {k: getattr(image, k) for k in SETTABLE if k != "tags"}
+            core["tags"] = [t.value for t in image.tags]
+            props: dict[str, str] = {p.name: p.value for p in image.properties}
+            for op, key, value in ops:
+                _check_key(key)
+                if op == "remove":
+                    if key in core:
+                        raise faults.Forbidden(f"Property {key} may not be removed.")
+                    if key not in props:
+                        raise faults.Conflict(f"Property {key} does not exist.")
+                    del props[key]
+                elif key in core:
+                    core[key] = _check_core(key, value)
+                else:
+                    if op == "replace" and key not in props:
+                        raise faults.Conflict(f"Property {key} does not exist.")
+                    stored = check_property_value(key, value)
+                    if stored is None:
+                        props.pop(key, None)
+                    else:
+                        props[key] = stored
+            self._apply(caller, image, core, props, can)
+            image.updated_at = utcnow()
+        return image
+
+    def _apply(self, caller: Caller, image: Image, core: dict[str, Any], props: dict[str, str],
+               can: dict[str, bool]) -> None:
+        if core["visibility"] != image.visibility:
+            if core["visibility"] == "public" and not can.get("publicize_image"):
+                raise faults.Forbidden("You are not authorized to complete publicize_image action.")
+            if core["visibility"] == "community" and not can.get("communitize_image"):
+                raise faults.Forbidden("You are not authorized to complete communitize_image action.")
+        if core["owner"] != image.owner and not caller.is_admin:
+            raise faults.Forbidden("Attribute 'owner' can be changed only by an administrator.")
+        for key in ("disk_format", "container_format"):
+            if core[key] != getattr(image, key) and image.status != "queued":
+                raise faults.Forbidden(f"Attribute {key} can be only replaced for a queued image.")
+        self._check_quotas(len(props), len(core["tags"]))
+        for key, value in core.items():
+            if key != "tags":
+                setattr(image, key, value)
+        old_tags = {t.value: t for t in image.tags}
+        image.tags = [old_tags.get(t) or ImageTag(value=t) for t in core["tags"]]
+        old_props = {p.name: p for p in image.properties}
+        new_props = []
+        for name, value in props.items():
+            prop = old_props.get(name) or ImageProperty(name=name, value=value)
+            prop.value = value
+            new_props.append(prop)
+        image.properties = new_props
+
+    async def delete(self, caller: Caller, image: Image) -> str | None:
+        """Mark an image deleted; returns its data's location for the caller to remove."""
+        if image.protected:
+            raise faults.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
+        async with self.db.transaction() as s:
+            row = await self.get(s, caller, image.id, for_update=True)
+            location = row.location
+            now = utcnow()
+            row.status, row.deleted_at, row.updated_at, row.location = "deleted", now, now, None
+        return location
+
+    async def set_status(self, caller: Caller, image_id: str, action: str) -> None:
+        """deactivate or reactivate."""
+        async with self.db.transaction() as s:
+            image = await self.get(s, caller, image_id, for_update=True)
+            if action == "deactivate":
+                if image.status not in ("active", "deactivated"):
+                    raise faults.Forbidden(f"Not allowed to deactivate image in status "
+                                           f"'{image.status}'")
+                image.status = "deactivated"
+            else:
+                if image.status not in ("active", "deactivated"):
+                    raise faults.Forbidden(f"Not allowed to reactivate image in status "
+                                           f"'{image.status}'")
+                image.status = "active"
+            image.updated_at = utcnow()
+
+    async def transition(self, image_id: str, from_status: Sequence[str], to_status: str,
+                         **values: Any) -> bool:
+        """Move an image between statuses if it is in one of `from_status`; False otherwise."""
+        async with self.db.transaction() as s:
+            result = await s.execute(update(Image).where(
+                Image.id == image_id, Image.status.in_(from_status)).values(
+                status=to_status, updated_at=utcnow(), **values))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- tags --
+    async def add_tag(self, caller: Caller, image_id: str, tag: str) -> None:
+        if len(tag) > 255:
+            raise faults.BadRequest("Tag is longer than 255 characters.")
+        async with self.db.transaction() as s:
+            image = await self.get(s, caller, image_id, for_update=True)
+            if tag in [t.value for t in image.tags]:
+                return
+            self._check_quotas(0, len(image.tags) + 1)
+            image.tags.append(ImageTag(value=tag))
+            image.updated_at = utcnow()
+
+    async def delete_tag(self, caller: Caller, image_id: str, tag: str) -> None:
+        async with self.db.transaction() as s:
+            image = await self.get(s, caller, image_id, for_update=True)
+            keep = [t for t in image.tags if t.value != tag]
+            if len(keep) == len(image.tags):
+                raise faults.NotFound(f"Tag {tag} not found.")
+            image.tags = keep
+            image.updated_at = utcnow()
+
+    async def bytes_used(self, owner: str, excluding: str | None = None) -> int:
+        q = select(func.coalesce(func.sum(Image.size), 0)).where(
+            Image.owner == owner, Image.status != "deleted")
+        if excluding:
+            q = q.where(Image.id != excluding)
+        async with self.db.read() as s:
+            return int(await s.scalar(q) or 0)
+
+
+def _split_in(raw: str) -> list[str]:
+    """Values of an `in:` filter: comma-separated, double quotes protect commas."""
+    out, cur, quoted = [], "", False
+    for ch in raw:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            out.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    out.append(cur)
+    return out
+
+
+def _bool_filter(name: str, raw: str) -> bool:
+    low = raw.lower()
+    if low in ("true", "1", "yes", "on"):
+        return True
+    if low in ("false", "0", "no", "off"):
+        return False
+    raise faults.BadRequest(f"Invalid value for {name}: {raw}")
+
+
+def _time_filter(name: str, raw: str) -> tuple[str, datetime]:
+    op, _, value = raw.partition(":")
+    if not value:
+        op, value = "eq", raw
+    if op not in _TIME_OPS:
+        raise faults.BadRequest(f"Invalid operator {op} for {name}.")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise faults.BadRequest(f"Invalid time format for {name}: {value}") from None
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return op, when

@@ -1,0 +1,139 @@
+"""The image service through the real clients: the `openstack` CLI, openstacksdk and glance."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.compat.conftest import Cloud
+from tests.conftest import require_binary
+
+pytestmark = pytest.mark.compat
+
+
+def _qcow2(tmp_path: Path, name: str = "cirros.qcow2") -> Path:
+    """A real small qcow2 with some data in it, made by qemu-img."""
+    qemu_img = require_binary("qemu-img")
+    raw = tmp_path / "disk.raw"
+    raw.write_bytes(b"overcast" * 65536 + bytes(range(256)) * 1024)  # 768 KiB of data
+    img = tmp_path / name
+    subprocess.run([qemu_img, "convert", "-f", "raw", "-O", "qcow2", str(raw), str(img)],
+                   check=True)
+    subprocess.run([qemu_img, "resize", str(img), "64M"], check=True, capture_output=True)
+    return img
+
+
+def _user_env(cloud: Cloud, user: str, password: str, project: str) -> dict[str, str]:
+    return {"OS_AUTH_URL": cloud.auth_url, "OS_USERNAME": user, "OS_PASSWORD": password,
+            "OS_PROJECT_NAME": project, "OS_USER_DOMAIN_NAME": "Default",
+            "OS_PROJECT_DOMAIN_NAME": "Default", "OS_IDENTITY_API_VERSION": "3",
+            "OS_CLIENT_CONFIG_FILE": "/dev/null"}
+
+
+def test_openstack_cli_image_walkthrough(cloud: Cloud, tmp_path: Path) -> None:
+    img = _qcow2(tmp_path)
+    created = cloud.openstack_json("image", "create", "cirros", "--file", str(img),
+                                   "--disk-format", "qcow2", "--container-format", "bare",
+                                   "--public")
+    image_id = created["id"]  # type: ignore[index]
+    shown = cloud.openstack_json("image", "show", image_id)
+    assert shown["status"] == "active" and shown["visibility"] == "public"  # type: ignore[index]
+    assert shown["checksum"] == hashlib.md5(img.read_bytes()).hexdigest()  # type: ignore[index]
+    assert shown["virtual_size"] == 64 * 1024 * 1024  # type: ignore[index]
+    listed = cloud.openstack_json("image", "list")
+    assert "cirros" in [i["Name"] for i in listed]  # type: ignore[union-attr,index]
+
+    cloud.openstack("image", "set", "--property", "k=v", "--min-disk", "1", "--min-ram", "128",
+                    "--protected", image_id)
+    shown = cloud.openstack_json("image", "show", image_id)
+    assert shown["min_disk"] == 1 and shown["min_ram"] == 128  # type: ignore[index]
+    assert shown["protected"] is True and shown["properties"]["k"] == "v"  # type: ignore[index]
+
+    out = tmp_path / "saved.qcow2"
+    cloud.openstack("image", "save", "--file", str(out), image_id)
+    assert out.read_bytes() == img.read_bytes()
+
+    r = cloud.openstack("image", "delete", image_id, check=False)
+    assert r.returncode != 0  # protected
+    cloud.openstack("image", "unset", "--property", "k", image_id)
+    shown = cloud.openstack_json("image", "show", image_id)
+    assert "k" not in shown.get("properties", {})  # type: ignore[union-attr]
+    cloud.openstack("image", "set", "--unprotected", image_id)
+    cloud.openstack("image", "delete", image_id)
+    r = cloud.openstack("image", "show", image_id, check=False)
+    assert r.returncode != 0
+
+
+def test_sharing_between_projects(cloud: Cloud, tmp_path: Path) -> None:
+    cloud.openstack("project", "create", "--domain", "default", "img-guest")
+    cloud.openstack("user", "create", "--domain", "default", "--password", "guest-pw", "guest")
+    cloud.openstack("role", "add", "--project", "img-guest", "--user", "guest", "member")
+    guest = _user_env(cloud, "guest", "guest-pw", "img-guest")
+    img = _qcow2(tmp_path, "shared.qcow2")
+    created = cloud.openstack_json("image", "create", "shared-img", "--file", str(img),
+                                   "--disk-format", "qcow2", "--container-format", "bare",
+                                   "--shared")
+    image_id = created["id"]  # type: ignore[index]
+    r = cloud.openstack("image", "show", image_id, cloud="", env=guest, check=False)
+    assert r.returncode != 0  # not shared with the guest yet
+
+    cloud.openstack("image", "add", "project", image_id, "img-guest")
+    listed = cloud.openstack_json("image", "list", cloud="", env=guest)
+    assert image_id not in [i["ID"] for i in listed]  # type: ignore[union-attr,index]
+    cloud.openstack("image", "set", "--accept", image_id, cloud="", env=guest)
+    listed = cloud.openstack_json("image", "list", cloud="", env=guest)
+    assert image_id in [i["ID"] for i in listed]  # type: ignore[union-attr,index]
+    out = tmp_path / "guest.qcow2"
+    cloud.openstack("image", "save", "--file", str(out), image_id, cloud="", env=guest)
+    assert out.read_bytes() == img.read_bytes()
+
+    cloud.openstack("image", "remove", "project", image_id, "img-guest")
+    r = cloud.openstack("image", "show", image_id, cloud="", env=guest, check=False)
+    assert r.returncode != 0
+    cloud.openstack("image", "delete", image_id)
+
+
+def test_openstacksdk_image(cloud: Cloud, tmp_path: Path) -> None:
+    import openstack
+
+    img = _qcow2(tmp_path, "sdk.qcow2")
+    conn = openstack.connect(auth_url=cloud.auth_url, username="admin",
+                             password=cloud.admin_password, project_name="admin",
+                             user_domain_name="Default", project_domain_name="Default")
+    image = conn.image.create_image(name="sdk-img", filename=str(img), disk_format="qcow2",
+                                    container_format="bare", wait=True, allow_duplicates=True,
+                                    meta={"os_distro": "cirros"})
+    got = conn.image.get_image(image.id)
+    assert got.status == "active" and got.checksum == hashlib.md5(img.read_bytes()).hexdigest()
+    assert got.properties.get("os_distro") == "cirros" or got.os_distro == "cirros"
+    data = conn.image.download_image(got)
+    assert data.content == img.read_bytes()
+    conn.image.update_image(got, min_ram=256)
+    assert conn.image.get_image(got.id).min_ram == 256
+    assert conn.image.find_image("sdk-img").id == got.id
+    conn.image.delete_image(got)
+    assert conn.image.find_image("sdk-img") is None
+    # Errors reach the SDK as its exceptions, with Glance's message.
+    with pytest.raises(openstack.exceptions.NotFoundException):
+        conn.image.get_image("00000000-0000-0000-0000-000000000000")
+
+
+def test_glance_cli(cloud: Cloud, tmp_path: Path) -> None:
+    glance = shutil.which("glance", path=str(Path(sys.executable).parent))
+    assert glance, "python-glanceclient is a test dependency"
+    img = _qcow2(tmp_path, "glance.qcow2")
+    env = {**cloud.env, **_user_env(cloud, "admin", cloud.admin_password, "admin")}
+    r = subprocess.run([glance, "image-create", "--name", "via-glance", "--disk-format", "qcow2",
+                        "--container-format", "bare", "--file", str(img), "--progress"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "active" in r.stdout and "via-glance" in r.stdout
+    r = subprocess.run([glance, "image-list"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "via-glance" in r.stdout
