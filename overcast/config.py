@@ -108,6 +108,10 @@ class ImageSection(_Section):
     image_tag_quota: int = Field(128, ge=-1, description="Tags per image; -1: no limit.")
     limit_param_default: int = Field(25, ge=1, description="Page size when a list has no limit.")
     api_limit_max: int = Field(1000, ge=1, description="Largest page a list returns.")
+    require_image_format_match: bool = Field(
+        True, description="Refuse uploads whose content is not in their declared disk_format "
+        "(Glance's [image_format] require_image_format_match). Unsafe content (a qcow2 backing "
+        "file, a vmdk with extra extents) is refused either way.")
     web_download_allowed_hosts: str = Field(
         "", description="Comma-separated host names (or host:port) web-download may fetch "
         "from; empty disables the web-download import method (this cloud may have no internet).")

@@ -14,12 +14,13 @@ from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
-from overcast.image.api import image_data, images, imports, members, schemas, versions
+from overcast.image.api import image_data, images, imports, members, schemas, tasks, versions
 from overcast.image.data import ImageData
 from overcast.image.drivers import open_store
 from overcast.image.members import Members
 from overcast.image.policy import RULES
 from overcast.image.service import Images
+from overcast.image.tasks import Tasks
 
 __all__ = ["create_app"]
 
@@ -39,7 +40,8 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database(config.database_url("image"))
         imgs = Images(db, config.image)
-        data = ImageData(imgs, open_store("file", config.image_store_dir),
+        task_log = Tasks(db)
+        data = ImageData(imgs, task_log, open_store("file", config.image_store_dir),
                          open_store("file", config.image_staging_dir), config.image)
         policy_file = Path(config.image.policy_file) if config.image.policy_file else None
         remote = None
@@ -48,7 +50,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             app.state.remote_validator = remote
         await data.recover()
         try:
-            yield {"images": imgs, "image_data": data, "members": Members(imgs),
+            yield {"images": imgs, "image_data": data, "members": Members(imgs), "tasks": task_log,
                    "enforcer": Enforcer(RULES, policy_file)}
         finally:
             await data.close()
@@ -65,7 +67,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         service="image",
         dialect="image",
         routers=[versions.router, schemas.router, imports.router, images.router,
-                 image_data.router, members.router],
+                 image_data.router, members.router, tasks.router],
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,

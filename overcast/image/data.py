@@ -15,7 +15,6 @@ failed glance-direct import keeps nothing: the client stages again), as Glance d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Iterator
@@ -31,6 +30,7 @@ from overcast.image.drivers import ImageStore, StoreWriter
 from overcast.image.inspection import InspectionError, StreamInspector
 from overcast.image.models import Image
 from overcast.image.service import Caller, Images
+from overcast.image.tasks import Tasks
 
 __all__ = ["Download", "ImageData", "Stored"]
 
@@ -66,11 +66,13 @@ class Download:
 class _Sink:
     """One transfer's destination and digests; `a` and `b` run in two threads per batch."""
 
-    def __init__(self, writer: StoreWriter, disk_format: str | None, inspect: bool):
+    def __init__(self, writer: StoreWriter, disk_format: str | None, *, inspect: bool,
+                 match_format: bool):
         self.writer = writer
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.sha512 = hashlib.sha512()
-        self.inspector = StreamInspector(disk_format) if inspect else None
+        self.inspector = StreamInspector(disk_format, match_format=match_format) if inspect \
+            else None
 
     def a(self, data: bytes) -> None:
         self.writer.write(data)
@@ -123,9 +125,10 @@ async def _pump(sink: _Sink, chunks: AsyncIterator[bytes], limit: int,
 class ImageData:
     """Moves image bytes between clients, the staging area and the store."""
 
-    def __init__(self, images: Images, store: ImageStore, staging: ImageStore,
+    def __init__(self, images: Images, tasks: Tasks, store: ImageStore, staging: ImageStore,
                  config: ImageSection):
         self.images = images
+        self.tasks = tasks
         self.store = store
         self.staging = staging
         self.config = config
@@ -153,7 +156,8 @@ class ImageData:
             raise too_big
         # Only a bare container holds the disk itself; ova/docker/compressed wrap it (Glance
         # inspects bare images only).
-        sink = _Sink(writer, image.disk_format, inspect=image.container_format == "bare")
+        sink = _Sink(writer, image.disk_format, inspect=image.container_format == "bare",
+                     match_format=self.config.require_image_format_match)
         size = await _pump(sink, chunks, limit, too_big)
         if content_length is not None and size != content_length:
             raise faults.BadRequest(f"The request body ended after {size} of {content_length} "
@@ -258,8 +262,10 @@ class ImageData:
         raw = self.config.web_download_allowed_hosts
         return {h.strip().lower() for h in raw.split(",") if h.strip()}
 
-    async def start_import(self, image: Image, method: str, uri: str | None) -> None:
-        """POST /import: check, move to importing, and run the import in the background."""
+    async def start_import(self, image: Image, method: str, uri: str | None, *,
+                           user_id: str | None, request_id: str | None,
+                           request: dict[str, object]) -> None:
+        """POST /import: check, move to importing, record a task, import in the background."""
         if method not in self.import_methods():
             raise faults.BadRequest(f"Import method {method} is not supported by this cloud; "
                                     f"supported: {', '.join(self.import_methods())}")
@@ -279,7 +285,28 @@ class ImageData:
                                     "to importing data.")
         if not await self.images.transition(image.id, (from_status,), "importing"):
             raise faults.Conflict(f"Image {image.id} changed status; try again")
-        self._spawn(image.id, method, uri)
+        task = await self.tasks.create(
+            type="api_image_import", owner=image.owner, user_id=user_id, request_id=request_id,
+            image_id=image.id, input={"image_id": image.id, "import_req": request,
+                                      "backend": ["file"]})
+        self._spawn(image.id, method, uri, task.id)
+
+    async def import_task(self, caller: Caller, user_id: str | None, request_id: str | None,
+                          task_input: dict[str, object]) -> str:
+        """POST /v2/tasks type "import": a new image filled from a URL (legacy tasks API)."""
+        uri = task_input.get("import_from")
+        props = task_input.get("image_properties")
+        if not isinstance(uri, str) or not isinstance(props, dict):
+            raise faults.BadRequest("Task input needs 'import_from' (a URL) and "
+                                    "'image_properties' (an object).")
+        self._check_uri(uri)
+        image = await self.images.create(caller, props)
+        task = await self.tasks.create(type="import", owner=caller.project_id, user_id=user_id,
+                                       request_id=request_id, image_id=image.id,
+                                       input=dict(task_input))
+        if await self.images.transition(image.id, ("queued",), "importing"):
+            self._spawn(image.id, "web-download", uri, task.id)
+        return task.id
 
     def _check_uri(self, uri: str | None) -> None:
         if not uri:
@@ -292,12 +319,13 @@ class ImageData:
             raise faults.BadRequest(f"URI {uri} is not allowed: web-download may fetch only from "
                                     "the hosts in [image] web_download_allowed_hosts.")
 
-    def _spawn(self, image_id: str, method: str, uri: str | None) -> None:
-        task = asyncio.create_task(self._import(image_id, method, uri))
+    def _spawn(self, image_id: str, method: str, uri: str | None, task_id: str | None) -> None:
+        task = asyncio.create_task(self._import(image_id, method, uri, task_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _import(self, image_id: str, method: str, uri: str | None) -> None:
+    async def _import(self, image_id: str, method: str, uri: str | None,
+                      task_id: str | None) -> None:
         async with self.images.db.read() as s:
             image = await s.get(Image, image_id)
         if image is None or image.status != "importing":
@@ -323,10 +351,19 @@ class ImageData:
             await asyncio.to_thread(writer.abort)
             await asyncio.to_thread(self.staging.delete, image_id)
             await self.images.transition(image_id, ("importing",), "queued", size=None)
+            if task_id:
+                await self.tasks.finish(task_id, "failure", message=(
+                    e.message if isinstance(e, faults.Fault) else "The import failed."))
             return
         await asyncio.to_thread(self.staging.delete, image_id)
-        with contextlib.suppress(faults.Gone):
+        try:
             await self._finish(image_id, "importing", stored)
+        except faults.Gone as e:
+            if task_id:
+                await self.tasks.finish(task_id, "failure", message=e.message)
+            return
+        if task_id:
+            await self.tasks.finish(task_id, "success", result={"image_id": image_id})
 
     # -- recovery --
     async def recover(self) -> None:
@@ -347,10 +384,16 @@ class ImageData:
                 await self.images.transition(image_id, ("uploading",), "queued", size=None)
             elif status == "importing":
                 # A staged (glance-direct) import starts over; a web-download one cannot.
+                running = [t.id for t in await self.tasks.for_image(image_id)
+                           if t.status == "processing"]
+                task_id = running[-1] if running else None
                 if await asyncio.to_thread(_has, self.staging, image_id):
-                    self._spawn(image_id, "glance-direct", None)
+                    self._spawn(image_id, "glance-direct", None, task_id)
                 else:
                     await self.images.transition(image_id, ("importing",), "queued", size=None)
+                    if task_id:
+                        await self.tasks.finish(task_id, "failure",
+                                                message="Interrupted by a restart.")
         staged_ok = {i for i, st, _ in rows if st in ("uploading", "importing")}
         for image_id, location in await asyncio.to_thread(lambda: list(self.store.locations())):
             if location not in owned and image_id not in live:

@@ -142,8 +142,10 @@ class _Capture:
 class StreamInspector:
     """Inspects an image upload chunk by chunk with bounded memory; `finish()` gives the verdict."""
 
-    def __init__(self, disk_format: str | None) -> None:
+    def __init__(self, disk_format: str | None, *, match_format: bool = True) -> None:
         self._disk_format = disk_format
+        # False: only the safety checks (Glance's [image_format] require_image_format_match).
+        self._match_format = match_format
         self._size = 0
         self._head = bytearray()
         self._tail = b""
@@ -212,7 +214,8 @@ class StreamInspector:
         if not size:
             size = None  # Glance treats 0 as unknown and leaves virtual_size unset
         inspection = Inspection(format=detected, virtual_size=size)
-        check_format(declared, inspection)
+        if self._match_format:
+            check_format(declared, inspection)
         return inspection
 
     # --- ranges beyond the head (VHDX metadata) -------------------------------------------

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from overcast.common.db import Timestamp, new_metadata, utcnow
 
-__all__ = ["Base", "Image", "ImageMember", "ImageProperty", "ImageTag"]
+__all__ = ["Base", "Image", "ImageMember", "ImageProperty", "ImageTag", "Task"]
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+    type_annotation_map = {dict[str, Any]: JSON}
 
 
 class Image(Base):
@@ -89,3 +91,25 @@ class ImageMember(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Task(Base):
+    """An asynchronous job on an image: an interoperable import, or a /v2/tasks import."""
+
+    __tablename__ = "image_tasks"
+    __table_args__ = (Index("ix_image_tasks_image_id", "image_id"),
+                      Index("ix_image_tasks_owner", "owner"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(30))  # pending, processing, success, failure
+    owner: Mapped[str | None] = mapped_column(String(255))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    request_id: Mapped[str | None] = mapped_column(String(255))
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp)

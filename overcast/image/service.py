@@ -293,12 +293,13 @@ class Images:
                 q = q.where(getattr(Image, key) == raw)
             elif key == "protected":
                 q = q.where(Image.protected.is_(_bool_filter(key, raw)))
-            elif key in ("size_min", "size_max"):
+            elif key in ("size", "size_min", "size_max"):
                 try:
                     size = int(raw)
                 except ValueError:
                     raise faults.BadRequest(f"Invalid {key} value: {raw}") from None
-                q = q.where(Image.size >= size if key == "size_min" else Image.size <= size)
+                q = q.where({"size": Image.size == size, "size_min": Image.size >= size,
+                             "size_max": Image.size <= size}[key])
             elif key in ("created_at", "updated_at"):
                 op, when = _time_filter(key, raw)
                 col = getattr(Image, key)

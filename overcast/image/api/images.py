@@ -21,7 +21,7 @@ PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
 #: Query parameters with a meaning of their own; any other is a property filter.
 _LIST_PARAMS = {"limit", "marker", "sort_key", "sort_dir", "sort", "tag", "name", "id", "status",
                 "visibility", "owner", "member_status", "disk_format", "container_format",
-                "protected", "os_hidden", "size_min", "size_max", "created_at", "updated_at"}
+                "protected", "os_hidden", "size", "size_min", "size_max", "created_at", "updated_at"}
 
 
 def _time(value: Any) -> str | None:
@@ -134,6 +134,13 @@ async def list_images(request: Request, ctx: Ctx, images: Imgs, who: Who) -> dic
             params.append(("limit", str(q.limit)))
         body["next"] = f"/v2/images?{urlencode(params)}"
     return body
+
+
+@router.get("/", include_in_schema=False)
+@router.delete("/", include_in_schema=False)
+async def empty_image_id() -> None:
+    # GET/DELETE /v2/images/ name an image with an empty id: 404, not the list (tempest).
+    raise faults.NotFound("No image found with an empty ID")
 
 
 @router.get("/{image_id}")

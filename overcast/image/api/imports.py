@@ -26,7 +26,8 @@ async def import_image(image_id: str, request: Request, ctx: Ctx, images: Imgs, 
         raise faults.Conflict(f"Unknown store(s) {stores}; this cloud has one store, 'file'.")
     image = await images.show(who, image_id)
     ctx.enforce("import_image", _target(image))
-    await data.start_import(image, method["name"], method.get("uri"))
+    await data.start_import(image, method["name"], method.get("uri"), user_id=ctx.user_id,
+                            request_id=ctx.request_id, request=body)
     return Response(status_code=202)
 
 

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import struct
 
+from overcast.config import Config
 from tests.functional.image.conftest import Glance
 
 PATCH = "application/openstack-images-v2.1-json-patch"
@@ -63,6 +64,9 @@ async def test_bad_input_is_4xx_in_glance_shape(glance: Glance) -> None:
     r = await glance.http.get("/v2/images/00000000-0000-0000-0000-000000000000",
                               headers=glance.alice)
     assert r.status_code == 404 and r.json()["code"] == "404 Not Found"
+    for method in ("GET", "DELETE"):  # an empty id is not the list
+        r = await glance.http.request(method, "/v2/images/", headers=glance.alice)
+        assert r.status_code == 404
 
 
 async def test_public_needs_admin_and_private_is_404_across_projects(glance: Glance) -> None:
@@ -200,15 +204,17 @@ async def test_deactivate_reactivate(glance: Glance) -> None:
     r = await glance.http.post(f"/v2/images/{img['id']}/actions/deactivate", headers=glance.admin)
     assert r.status_code == 403  # queued
     await glance.upload(glance.alice, img["id"], b"abc")
+    await glance.http.post(f"/v2/images/{img['id']}/members", headers=glance.alice,
+                           json={"member": glance.beta})
+    r = await glance.http.post(f"/v2/images/{img['id']}/actions/deactivate", headers=glance.bob)
+    assert r.status_code == 403  # a member may see it, only the owner or an admin deactivates
     r = await glance.http.post(f"/v2/images/{img['id']}/actions/deactivate", headers=glance.alice)
-    assert r.status_code == 403  # admin only
-    r = await glance.http.post(f"/v2/images/{img['id']}/actions/deactivate", headers=glance.admin)
     assert r.status_code == 204
     r = await glance.http.get(f"/v2/images/{img['id']}/file", headers=glance.alice)
     assert r.status_code == 403
     r = await glance.http.get(f"/v2/images/{img['id']}/file", headers=glance.admin)
     assert r.status_code == 200 and r.content == b"abc"
-    r = await glance.http.post(f"/v2/images/{img['id']}/actions/reactivate", headers=glance.admin)
+    r = await glance.http.post(f"/v2/images/{img['id']}/actions/reactivate", headers=glance.alice)
     assert r.status_code == 204
     r = await glance.http.get(f"/v2/images/{img['id']}/file", headers=glance.alice)
     assert r.content == b"abc"
@@ -288,6 +294,7 @@ async def test_list_filters_sort_and_pages(glance: Glance) -> None:
     assert await names("sort=disk_format:asc,name:desc") == ["img-3", "img-1", "img-2", "img-0"]
     assert await names("disk_format=raw&sort_key=name&sort_dir=asc") == ["img-0", "img-2"]
     assert await names("size_min=20") == ["img-2"]
+    assert await names("size=10") == ["img-0"]
     assert await names("size_max=20") == ["img-0"]
     assert await names("status=queued&sort_key=name&sort_dir=asc") == ["img-1", "img-3"]
     assert await names("name=in:img-1,img-3&sort_key=name&sort_dir=asc") == ["img-1", "img-3"]
@@ -329,6 +336,7 @@ async def test_stage_and_glance_direct_import(glance: Glance) -> None:
     r = await glance.http.post(f"/v2/images/{img['id']}/import", headers=glance.alice,
                                json={"method": {"name": "glance-direct"}})
     assert r.status_code == 202, r.text
+    import_request_id = r.headers["x-openstack-request-id"]
     for _ in range(100):
         shown = (await glance.http.get(f"/v2/images/{img['id']}", headers=glance.alice)).json()
         if shown["status"] == "active":
@@ -338,6 +346,27 @@ async def test_stage_and_glance_direct_import(glance: Glance) -> None:
     assert shown["checksum"] == hashlib.md5(data).hexdigest()
     r = await glance.http.get(f"/v2/images/{img['id']}/file", headers=glance.alice)
     assert r.content == data
+    tasks = (await glance.http.get(f"/v2/images/{img['id']}/tasks", headers=glance.alice)
+             ).json()["tasks"]
+    assert [t["status"] for t in tasks] == ["success"]
+    assert tasks[0]["request_id"] == import_request_id
+    assert tasks[0]["input"]["import_req"]["method"]["name"] == "glance-direct"
+    r = await glance.http.get(f"/v2/images/{img['id']}/tasks", headers=glance.bob)
+    assert r.status_code == 404
+
+
+async def test_tasks_api_is_admin_only_and_checks_the_url(glance: Glance) -> None:
+    task = {"type": "import", "input": {"import_from": "http://nowhere.example/x.qcow2",
+                                        "import_from_format": "qcow2",
+                                        "image_properties": {"name": "t"}}}
+    r = await glance.http.post("/v2/tasks", headers=glance.alice, json=task)
+    assert r.status_code == 403
+    r = await glance.http.post("/v2/tasks", headers=glance.admin, json=task)
+    assert r.status_code == 400  # web-download is off: no host is allowed
+    r = await glance.http.post("/v2/tasks", headers=glance.admin, json={"type": "clone"})
+    assert r.status_code == 400
+    r = await glance.http.get("/v2/tasks", headers=glance.admin)
+    assert r.status_code == 200 and r.json()["tasks"] == []
 
 
 async def test_schemas(glance: Glance) -> None:
@@ -347,3 +376,15 @@ async def test_schemas(glance: Glance) -> None:
     image = (await glance.http.get("/v2/schemas/image", headers=glance.alice)).json()
     assert image["additionalProperties"] == {"type": "string"}
     assert "disk_format" in image["properties"]
+
+
+async def test_format_match_can_be_turned_off_but_not_safety(glance: Glance,
+                                                             image_config: Config) -> None:
+    image_config.image.require_image_format_match = False  # as tempest's interop run needs
+    bogus = await glance.create(glance.alice, name="v", disk_format="vhd", container_format="bare")
+    r = await glance.upload(glance.alice, bogus["id"], b"not a vhd at all" * 100)
+    assert r.status_code == 204, r.text
+    evil = await glance.create(glance.alice, name="b", disk_format="qcow2",
+                               container_format="bare")
+    r = await glance.upload(glance.alice, evil["id"], qcow2_header(1 << 30, backing=True))
+    assert r.status_code == 400

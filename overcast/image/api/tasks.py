@@ -1,0 +1,77 @@
+"""/v2/tasks (the legacy tasks API, admin-only by default) and /v2/images/{id}/tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from overcast.common import faults
+from overcast.common.app import Ctx, json_body
+from overcast.image.api import Data, Imgs, Who
+from overcast.image.api.images import _target, _time
+from overcast.image.models import Task
+from overcast.image.tasks import Tasks
+
+router = APIRouter(tags=["tasks"])
+
+
+def _tasks(request: Request) -> Tasks:
+    return request.state.tasks  # type: ignore[no-any-return]
+
+
+Tsks = Annotated[Tasks, Depends(_tasks)]
+
+
+def task_view(t: Task) -> dict[str, Any]:
+    return {"id": t.id, "type": t.type, "status": t.status, "owner": t.owner, "input": t.input,
+            "result": t.result, "message": t.message, "expires_at": _time(t.expires_at),
+            "created_at": _time(t.created_at), "updated_at": _time(t.updated_at),
+            "self": f"/v2/tasks/{t.id}", "schema": "/v2/schemas/task"}
+
+
+@router.get("/v2/images/{image_id}/tasks")
+async def image_tasks(image_id: str, ctx: Ctx, images: Imgs, tasks: Tsks, who: Who
+                      ) -> dict[str, Any]:
+    image = await images.show(who, image_id)
+    ctx.enforce("get_image", _target(image))
+    return {"tasks": [{**task_view(t), "image_id": t.image_id, "request_id": t.request_id,
+                       "user_id": t.user_id} for t in await tasks.for_image(image_id)]}
+
+
+@router.post("/v2/tasks", status_code=201)
+async def create_task(request: Request, ctx: Ctx, data: Data, tasks: Tsks, who: Who
+                      ) -> dict[str, Any]:
+    ctx.enforce("add_task", {"project_id": ctx.project_id})
+    body = await json_body(request)
+    if body.get("type") != "import":
+        raise faults.BadRequest(f"Invalid type value: {body.get('type')}. Only 'import' tasks are "
+                                "supported.")
+    task_input = body.get("input")
+    if not isinstance(task_input, dict):
+        raise faults.BadRequest("Task needs an 'input' object.")
+    task_id = await data.import_task(who, ctx.user_id, ctx.request_id, task_input)
+    return task_view(await tasks.show(who, task_id))
+
+
+@router.get("/v2/tasks")
+async def list_tasks(request: Request, ctx: Ctx, tasks: Tsks, who: Who) -> dict[str, Any]:
+    ctx.enforce("get_tasks", {"project_id": ctx.project_id})
+    params = request.query_params
+    try:
+        limit = min(int(params.get("limit", 25)), 1000)
+    except ValueError:
+        raise faults.BadRequest("limit param must be an integer") from None
+    found = await tasks.list(who, params.get("status"), params.get("type"), limit)
+    views = [task_view(t) for t in found]
+    for v in views:  # the list leaves out the bulky parts, as Glance does
+        v.pop("input")
+        v.pop("result")
+        v.pop("message")
+    return {"tasks": views, "first": "/v2/tasks", "schema": "/v2/schemas/tasks"}
+
+
+@router.get("/v2/tasks/{task_id}")
+async def show_task(task_id: str, ctx: Ctx, tasks: Tsks, who: Who) -> dict[str, Any]:
+    ctx.enforce("get_task", {"project_id": ctx.project_id})
+    return task_view(await tasks.show(who, task_id))
