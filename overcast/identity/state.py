@@ -99,6 +99,9 @@ class IdentityState:
         self.role_graph: tuple[dict[str, set[str]], set[str]] | None = None
         self._fernet: object = None
         self._checked_at = 0.0  # monotonic time of the last revision read
+        # Bumped by every local write: a cache fill or revocation reload that began before a
+        # write (and awaited the database meanwhile) must not install what it read.
+        self.generation = 0
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -107,6 +110,7 @@ class IdentityState:
             yield s
             await s.execute(update(Revision).where(Revision.id == 1)
                             .values(value=Revision.value + 1))
+        self.generation += 1
         self._drop_caches()
         self.revision = -1  # and re-read the revision (and revocations) on the next check
 
@@ -125,6 +129,7 @@ class IdentityState:
         now = time.monotonic()
         if self.revision >= 0 and now - self._checked_at < self.config.identity.cache_check_interval:
             return
+        generation = self.generation
         async with self.db.read() as s:
             current = await s.scalar(select(Revision.value).where(Revision.id == 1))
             if current is None:
@@ -137,6 +142,8 @@ class IdentityState:
             for ev in await s.scalars(select(RevocationEvent)):
                 if _epoch(ev.issued_before) >= horizon - 1:
                     index.add(ev)
+        if generation != self.generation:
+            return  # a local write landed while we read: the next check reads again
         self.revocations = index
         self._drop_caches()
         self.revision = current

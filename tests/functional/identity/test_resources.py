@@ -108,10 +108,11 @@ async def test_groups_grants_and_effective_assignments(keystone: Keystone) -> No
 async def test_catalog_crud_shows_in_new_tokens(keystone: Keystone) -> None:
     h = keystone.admin
     svc = (await keystone.http.post("/v3/services", headers=h, json={"service": {
-        "name": "glance", "type": "image", "description": "OpenStack Image"}})).json()["service"]
-    assert svc["name"] == "glance" and svc["enabled"] is True
+        "name": "swift", "type": "object-store", "description": "OpenStack Object Storage"}})
+           ).json()["service"]
+    assert svc["name"] == "swift" and svc["enabled"] is True
     r = await keystone.http.post("/v3/endpoints", headers=h, json={"endpoint": {
-        "service_id": svc["id"], "interface": "public", "url": "http://controller:9292",
+        "service_id": svc["id"], "interface": "public", "url": "http://controller:8080/v1",
         "region_id": "RegionOne"}})
     assert r.status_code == 201, r.text
     r = await keystone.http.post("/v3/endpoints", headers=h, json={"endpoint": {
@@ -120,9 +121,12 @@ async def test_catalog_crud_shows_in_new_tokens(keystone: Keystone) -> None:
     token = await keystone.token("admin", "admin-secret", "admin")
     body = (await keystone.http.get("/v3/auth/tokens", headers={
         **keystone.admin, "X-Subject-Token": token})).json()["token"]
+    [swift] = [s for s in body["catalog"] if s["type"] == "object-store"]
+    assert swift["name"] == "swift"
+    assert swift["endpoints"][0]["url"] == "http://controller:8080/v1"
+    # bootstrap registered the services Overcast runs, the image service among them
     [image] = [s for s in body["catalog"] if s["type"] == "image"]
     assert image["name"] == "glance"
-    assert image["endpoints"][0]["url"] == "http://controller:9292"
 
 
 async def test_unknown_routes_and_methods_speak_keystone(keystone: Keystone) -> None:

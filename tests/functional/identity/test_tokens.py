@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from overcast.common import faults
+from overcast.common.db import Database
+from overcast.config import Config
+from overcast.identity.service import Identity
 from tests.functional.conftest import ADMIN_PASSWORD, password_auth
 from tests.functional.identity.conftest import Keystone
 
@@ -195,3 +206,47 @@ async def test_tokens_survive_key_rotation(keystone: Keystone, cloud_config: obj
     r = await keystone.http.get("/v3/auth/tokens",
                                 headers={**keystone.as_(fresh), "X-Subject-Token": before})
     assert r.status_code == 404
+
+
+
+
+async def test_revocation_wins_over_a_cache_reload_in_flight(cloud_config: Config,
+                                                             keystone: Keystone) -> None:
+    """A reload of the revocation list that began before a revoke committed must not install
+    the older list (tempest's check-revoke-check raced like this under load: HEAD 200 after
+    DELETE)."""
+    token = await keystone.token("admin", ADMIN_PASSWORD, "admin")
+    db = Database(cloud_config.database_url("identity"))
+    identity = Identity(cloud_config, db)
+    state = identity.state
+    try:
+        await identity.tokens.validate(token)
+        inside, release = asyncio.Event(), asyncio.Event()
+        original_read = db.read
+
+        @contextlib.asynccontextmanager
+        async def slow_read() -> AsyncIterator[Any]:
+            async with original_read() as session:
+                original_scalars = session.scalars
+
+                async def scalars(*args: Any, **kwargs: Any) -> Any:
+                    inside.set()
+                    await release.wait()  # the revoke commits while the reload reads
+                    return await original_scalars(*args, **kwargs)
+
+                session.scalars = scalars
+                yield session
+
+        db.read = slow_read  # type: ignore[method-assign]
+        state._checked_at = 0.0  # the next check reads the database
+        state.revision = -1
+        reload = asyncio.create_task(state.fresh())
+        await inside.wait()
+        db.read = original_read  # type: ignore[method-assign]
+        await identity.tokens.revoke(token)
+        release.set()
+        await reload
+        with pytest.raises(faults.Unauthorized):
+            await identity.tokens.validate(token)
+    finally:
+        await db.dispose()
