@@ -72,7 +72,8 @@ T=$work/tree
 mkdir -p "$T"
 cp -a "$here/rootfs/." "$T/"
 find "$T" -name .keep -delete
-mkdir -p "$T"/{bin,sbin,usr/bin,usr/sbin,lib/x86_64-linux-gnu,proc,sys,dev,run,tmp,newroot,var/lib,mnt}
+# root/ is made here: git keeps no empty directory, and the chmod below needs it.
+mkdir -p "$T"/{bin,sbin,usr/bin,usr/sbin,lib/x86_64-linux-gnu,proc,sys,dev,run,tmp,newroot,var/lib,mnt,root}
 ln -sfn ../run "$T/var/run"
 ln -sfn lib "$T/lib64"
 chmod 1777 "$T/tmp"

@@ -5,6 +5,7 @@ namespace made for the test (a user-mode NIC's TCP state cannot move between pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -84,31 +85,54 @@ def spec(guest: dict[str, Path], key: Path) -> InstanceSpec:
     )
 
 
-async def read_counter(stream: asyncio.StreamReader, seconds: float,
-                       enough: int | None = None) -> list[int]:
-    """Counter values printed within `seconds`, or until `enough` of them arrived (a loaded
-    2-core machine runs the TCG guest's 0.2 s ticks several times slower)."""
-    values: list[int] = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while loop.time() < deadline:
-        try:
-            line = await asyncio.wait_for(stream.readline(), max(0.1, deadline - loop.time()))
-        except TimeoutError:
-            break
-        if not line:
-            break
-        if line.strip().isdigit():
-            values.append(int(line))
-            if enough is not None and len(values) >= enough:
+def bridge_mac(netns: str) -> str:
+    out = subprocess.run(["ip", "-n", netns, "-br", "link", "show", BRIDGE],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()[2]
+
+
+class Counter:
+    """Reads the session's counter lines in the background, with their arrival times, so
+    that output buffered before the switch-over cannot pass for a live session after it."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.values: list[tuple[float, int]] = []
+        self.eof = False
+        self._news = asyncio.Event()
+        self._task = asyncio.create_task(self._read(stream))
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
+        loop = asyncio.get_running_loop()
+        while line := await stream.readline():
+            if line.strip().isdigit():
+                self.values.append((loop.time(), int(line)))
+                self._news.set()
+        self.eof = True
+        self._news.set()
+
+    def since(self, t: float) -> list[tuple[float, int]]:
+        return [v for v in self.values if v[0] > t]
+
+    async def wait(self, t: float, count: int, seconds: float) -> list[tuple[float, int]]:
+        """Values arrived after loop time `t`, once `count` of them did (a loaded 2-core
+        machine runs the TCG guest's 0.2 s ticks several times slower), or at the deadline
+        or the end of the session."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while len(self.since(t)) < count and not self.eof:
+            self._news.clear()
+            try:
+                await asyncio.wait_for(self._news.wait(), deadline - loop.time())
+            except TimeoutError:
                 break
-    return values
+        return self.since(t)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
-# Known flaky on a loaded 2-core machine: after the switch-over the ssh session sometimes
-# ends a few ticks later. Passes when the machine is quiet; issue 4 stays open until fixed.
-@pytest.mark.skipif(os.environ.get("OVERCAST_RUN_FLAKY") != "1",
-                    reason="flaky under load; run with OVERCAST_RUN_FLAKY=1 (issue 4)")
 async def test_live_migration_keeps_ssh_session(hosts: tuple[QemuDriver, QemuDriver],
                                                 guest: dict[str, Path], ssh_key: Path,
                                                 netns: str) -> None:
@@ -126,9 +150,12 @@ async def test_live_migration_keeps_ssh_session(hosts: tuple[QemuDriver, QemuDri
         stderr=asyncio.subprocess.DEVNULL,
     )
     assert session.stdout is not None
+    counter = Counter(session.stdout)
+    loop = asyncio.get_running_loop()
     try:
-        before = await read_counter(session.stdout, 3)
+        before = await counter.wait(0, 5, 30)
         assert before, "the ssh session printed nothing"
+        mac = bridge_mac(netns)
 
         target = await dst.pre_live_migration(the_spec)
         try:
@@ -137,14 +164,29 @@ async def test_live_migration_keeps_ssh_session(hosts: tuple[QemuDriver, QemuDri
             await dst.rollback_live_migration_at_destination(UUID)
             raise
         await dst.post_live_migration_at_destination(UUID)
+        # The source QEMU and its tap are gone: whatever arrives from now on comes from the
+        # guest running on the destination.
+        switched = loop.time()
+        last_before = counter.values[-1][1]
 
         assert UUID not in {i.uuid for i in await src.list_instances()}
         assert (await dst.get_info(UUID)).power_state == PowerState.RUNNING
-        after = await read_counter(session.stdout, 30, enough=8)
-        assert after, "the ssh session stalled after the migration"
-        assert after[0] > before[-1] and after[-1] > after[0] + 5
+        # The bridge must not take the destination tap's MAC when the source tap goes: the
+        # guest's ARP entry for 192.0.2.1 would go stale and the session stall (the driver
+        # gives taps a fixed fe:... MAC, command.tap_mac).
+        assert bridge_mac(netns) == mac
+        after = await counter.wait(switched, 12, 30)
+        assert after, (f"the ssh session {'ended' if counter.eof else 'stalled'} after the "
+                       f"migration (last value {last_before})")
+        values = [v for _, v in after]
+        assert len(after) >= 12, f"only {values} after the migration (eof={counter.eof})"
+        assert values == list(range(values[0], values[0] + len(values)))
+        assert values[0] > before[-1][1]
+        # Live ticks (0.2 s apart), not a burst of output held up at the switch-over.
+        assert after[-1][0] - after[0][0] >= 1.0, f"{after}"
         assert session.returncode is None
     finally:
+        await counter.close()
         if session.returncode is None:
             session.kill()
         await session.wait()

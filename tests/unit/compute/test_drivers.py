@@ -92,6 +92,16 @@ def test_command_line_kvm_and_kernel_boot(tmp_path: Path) -> None:
     assert "-cpu" in argv and "host" in argv and "bootindex" not in " ".join(argv)
 
 
+def test_tap_mac_is_fixed_and_high() -> None:
+    # The same on a migration's source and target tap, and above real NICs' MACs, so that a
+    # Linux bridge keeps its MAC across the switch-over (the bridge takes its lowest port's).
+    assert command.tap_mac("fa:16:3e:33:33:03") == "fe:16:3e:33:33:03"
+    assert command.tap_mac("FA-16-3E-00-00-0A") == "fe:16:3e:00:00:0a"
+    assert command.tap_mac("fe:16:3e:00:00:01") == "fc:16:3e:00:00:01"  # never the guest's
+    with pytest.raises(ValueError):
+        command.tap_mac("fa:16:3e:00:01")
+
+
 async def test_config_drive_layout(tmp_path: Path) -> None:
     cd = ConfigDrive(meta_data={"uuid": "u1", "hostname": "vm"}, user_data=b"#!/bin/sh\n",
                      network_data={"links": []})

@@ -128,6 +128,24 @@ def netdev_args(nic: Nic, tap: str | None, with_forwards: bool) -> dict[str, obj
     return args
 
 
+def tap_mac(guest_mac: str) -> str:
+    """The host-side MAC of a NIC's tap: the guest's MAC with first byte 0xFE, as libvirt
+    does. A Linux bridge whose MAC was not set explicitly takes the lowest MAC of its ports,
+    and a tap's kernel-made MAC is random: a live migration on one host (the target's tap
+    plugged, the source's removed) used to change the bridge's MAC, so the guest's ARP
+    entry for the host (or router) on that bridge went stale and its TCP sessions stalled
+    for a minute or more (docs/hypervisor.md, "Taps"). 0xFE sorts above real NICs' MACs, and
+    the source and destination taps of a migrating guest get the same MAC, so the switch-over
+    leaves the bridge's MAC as it was."""
+    octets = guest_mac.replace("-", ":").lower().split(":")
+    if len(octets) != 6 or not all(len(o) == 2 and all(c in "0123456789abcdef" for c in o)
+                                   for o in octets):
+        raise ValueError(f"not a MAC address: {guest_mac!r}")
+    # A guest MAC that starts with fe would equal its tap's, and the bridge would keep the
+    # guest's frames for itself: such a guest's tap starts with fc.
+    return ":".join(["fc" if octets[0] == "fe" else "fe", *octets[1:]])
+
+
 def hostfwd(f: PortForward) -> str:
     """QEMU's hostfwd rule for a port forward."""
     return f"{f.protocol}:{f.host_address}:{f.host_port}-:{f.guest_port}"

@@ -205,8 +205,15 @@ class QemuDriver(ComputeDriver):
             if await self._tap_exists(tap):
                 tap = f"tam{stem}"
             record.taps[nic.id] = tap
+        try:
+            mac = command.tap_mac(nic.mac)
+        except ValueError as exc:
+            raise DriverError(f"NIC {nic.id}: {exc}") from None
         if not await self._tap_exists(tap):
             await run(*self._ip("tuntap", "add", "dev", tap, "mode", "tap"), seconds=30)
+        # A fixed, high MAC before joining the bridge, so that plugging or unplugging this tap
+        # (the switch-over of a live migration) does not change the bridge's own MAC.
+        await run(*self._ip("link", "set", tap, "address", mac), seconds=30)
         await run(*self._ip("link", "set", tap, "master", nic.bridge, "up"), seconds=30)
         if nic.mtu:
             await run(*self._ip("link", "set", tap, "mtu", str(nic.mtu)), seconds=30)
