@@ -14,10 +14,21 @@ from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
-from overcast.image.api import image_data, images, imports, members, schemas, tasks, versions
+from overcast.image.api import (
+    image_data,
+    images,
+    imports,
+    members,
+    metadef_schemas,
+    metadefs,
+    schemas,
+    tasks,
+    versions,
+)
 from overcast.image.data import ImageData
 from overcast.image.drivers import open_store
 from overcast.image.members import Members
+from overcast.image.metadefs import Metadefs
 from overcast.image.policy import RULES
 from overcast.image.service import Images
 from overcast.image.tasks import Tasks
@@ -51,7 +62,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         await data.recover()
         try:
             yield {"images": imgs, "image_data": data, "members": Members(imgs), "tasks": task_log,
-                   "enforcer": Enforcer(RULES, policy_file)}
+                   "metadefs": Metadefs(db), "enforcer": Enforcer(RULES, policy_file)}
         finally:
             await data.close()
             if remote is not None:
@@ -67,7 +78,8 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         service="image",
         dialect="image",
         routers=[versions.router, schemas.router, imports.router, images.router,
-                 image_data.router, members.router, tasks.router],
+                 image_data.router, members.router, tasks.router, metadef_schemas.router,
+                 metadefs.router],
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,

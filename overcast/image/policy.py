@@ -9,6 +9,7 @@ caller's project for lists and creation), `visibility` and `member_id`.
 from __future__ import annotations
 
 from overcast.common.policy import Rule
+from overcast.image.metadef_policy import RULES as METADEF_RULES
 
 __all__ = ["RULES"]
 
@@ -65,3 +66,4 @@ RULES: list[Rule] = [
     _r("get_tasks", ADMIN, "List tasks.", ("GET", "/v2/tasks")),
     _r("get_task", ADMIN, "Show a task.", ("GET", "/v2/tasks/{task_id}")),
 ]
+RULES += METADEF_RULES

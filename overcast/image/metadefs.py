@@ -1,0 +1,745 @@
+"""Metadata definitions catalog (Glance's /v2/metadefs): namespaces and the property, object and
+tag definitions and resource type associations they hold.
+
+Who sees a namespace is decided here, in one query (`Metadefs._visible`), as Glance's database
+layer does: an admin sees all, anyone else the public namespaces and those their project owns;
+any other is "not found". Policy (checked by the routes) then says what a caller may do with a
+namespace it can see; by default only admins write. Protected namespaces refuse to be deleted,
+and so do their contents, one by one or all at once (403), until `protected` is turned off.
+
+Bodies are checked here against Glance's JSON schemas (the documents at
+/v2/schemas/metadefs/...): unknown keys and wrong types are 400, read-only keys 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, delete, false, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from overcast.common import faults
+from overcast.common.db import Database, utcnow
+from overcast.common.pagination import SortKey, after_marker, order_by
+from overcast.image.metadef_models import (
+    MetadefNamespace,
+    MetadefNamespaceResourceType,
+    MetadefObject,
+    MetadefProperty,
+    MetadefResourceType,
+    MetadefTag,
+)
+from overcast.image.service import Caller
+
+__all__ = ["NAMESPACE_SORT_KEYS", "NAMESPACE_VISIBILITIES", "PROPERTY_TYPES", "ListQuery",
+           "Metadefs", "NamespaceDetail", "check_property"]
+
+PROPERTY_TYPES = ("array", "boolean", "integer", "number", "object", "string", None)
+NAMESPACE_VISIBILITIES = ("public", "private")
+NAMESPACE_SORT_KEYS = ("created_at", "updated_at", "namespace", "display_name", "visibility",
+                       "protected", "owner")
+CHILD_SORT_KEYS = ("created_at", "updated_at", "name")
+_Child = TypeVar("_Child", MetadefObject, MetadefProperty, MetadefTag)
+
+#: Keys every metadef body may not set (Glance's RequestDeserializer._disallowed_properties).
+_READ_ONLY = ("self", "schema", "created_at", "updated_at")
+
+#: What a property definition may hold (Glance's PropertyType), and the JSON type of each.
+_PROPERTY_FIELDS: dict[str, str] = {
+    "name": "string", "title": "string", "type": "type", "description": "string",
+    "operators": "strings", "default": "any", "readonly": "boolean", "confidential": "boolean",
+    "minimum": "number", "maximum": "number", "enum": "array", "pattern": "string",
+    "minLength": "count", "maxLength": "count", "items": "items", "uniqueItems": "boolean",
+    "minItems": "count", "maxItems": "count", "additionalItems": "boolean",
+}
+
+
+@dataclass
+class ListQuery:
+    """A page request: sort, marker (a name), limit, and for namespaces the filters."""
+
+    limit: int = 25
+    marker: str | None = None
+    sort_key: str = "created_at"
+    sort_dir: str = "desc"
+    visibility: str | None = None
+    resource_types: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NamespaceDetail:
+    """A namespace and what it holds, as `GET /v2/metadefs/namespaces/{ns}` shows it."""
+
+    namespace: MetadefNamespace
+    associations: list[MetadefNamespaceResourceType] = field(default_factory=list)
+    properties: list[MetadefProperty] = field(default_factory=list)
+    objects: list[MetadefObject] = field(default_factory=list)
+    tags: list[MetadefTag] = field(default_factory=list)
+
+
+# -- body checks ---------------------------------------------------------------------------------
+
+def _invalid(schema: str, reason: str) -> faults.BadRequest:
+    return faults.BadRequest(f"Provided object does not match schema '{schema}': {reason}")
+
+
+def _check_keys(body: Any, schema: str, allowed: Sequence[str], read_only: Sequence[str] = ()
+                ) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise _invalid(schema, f"{body!r} is not of type 'object'")
+    for key in read_only:
+        if key in body:
+            raise faults.Forbidden(f"Attribute '{key}' is read-only.")
+    extra = sorted(k for k in body if k not in allowed)
+    if extra:
+        raise _invalid(schema, "Additional properties are not allowed "
+                               f"({', '.join(repr(k) for k in extra)} were unexpected)")
+    return body
+
+
+def _string(body: dict[str, Any], key: str, schema: str, max_length: int | None = None,
+            required: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise _invalid(schema, f"'{key}' is a required property")
+        if key in body:
+            raise _invalid(schema, f"None is not of type 'string' ({key})")
+        return None
+    if not isinstance(value, str):
+        raise _invalid(schema, f"{value!r} is not of type 'string' ({key})")
+    if max_length is not None and len(value) > max_length:
+        raise _invalid(schema, f"{value!r} is too long ({key}, at most {max_length})")
+    return value
+
+
+def _name(body: dict[str, Any], key: str, schema: str) -> str:
+    value = _string(body, key, schema, 80, required=True)
+    assert value is not None
+    if not value.strip():
+        raise _invalid(schema, f"'{key}' must not be empty")
+    return value
+
+
+def _string_list(value: Any, schema: str, key: str, unique: bool = False) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _invalid(schema, f"{value!r} is not an array of strings ({key})")
+    if unique and len(set(value)) != len(value):
+        raise _invalid(schema, f"{value!r} has non-unique elements ({key})")
+    return value
+
+
+def _field(kind: str, key: str, value: Any, schema: str) -> Any:
+    """One property-definition field, checked against the type Glance's schema gives it."""
+    ok = {
+        "string": isinstance(value, str),
+        "boolean": isinstance(value, bool),
+        "number": isinstance(value, int | float) and not isinstance(value, bool),
+        "count": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
+        "array": isinstance(value, list),
+        "type": value in PROPERTY_TYPES,
+        "any": True,
+    }.get(kind)
+    if kind == "strings":
+        return _string_list(value, schema, key)
+    if kind == "items":
+        items = _check_keys(value, schema, ("type", "enum"))
+        if "type" in items and items["type"] not in PROPERTY_TYPES:
+            raise _invalid(schema, f"{items['type']!r} is not one of {list(PROPERTY_TYPES)}")
+        if "enum" in items and not isinstance(items["enum"], list):
+            raise _invalid(schema, f"{items['enum']!r} is not of type 'array' (items.enum)")
+        return dict(items)
+    if not ok:
+        expected = {"type": f"one of {list(PROPERTY_TYPES)}",
+                    "count": "an integer >= 0"}.get(kind, f"of type '{kind}'")
+        raise _invalid(schema, f"{value!r} is not {expected} ({key})")
+    return value
+
+
+def check_property(body: Any, *, need_name: bool) -> tuple[str | None, dict[str, Any]]:
+    """A property definition's name and its JSON-schema fragment (without the name), checked
+    as Glance's `property` schema does: `title` and `type` required, no unknown keys."""
+    body = _check_keys(body, "property", tuple(_PROPERTY_FIELDS), _READ_ONLY[2:])
+    name = _name(body, "name", "property") if need_name or "name" in body else None
+    for key in ("type", "title"):
+        if key not in body:
+            raise _invalid("property", f"'{key}' is a required property")
+    definition = {key: _field(_PROPERTY_FIELDS[key], key, value, "property")
+                  for key, value in body.items() if key != "name"}
+    return name, definition
+
+
+def _check_properties(value: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(value, dict):
+        raise _invalid("property", f"{value!r} is not of type 'object' (properties)")
+    checked = {}
+    for name, definition in value.items():
+        if not isinstance(name, str) or not name or len(name) > 80:
+            raise _invalid("property", f"{name!r} is not a valid property name")
+        checked[name] = check_property(definition, need_name=False)[1]
+    return checked
+
+
+@dataclass
+class _ObjectBody:
+    name: str
+    description: str | None
+    required: list[str] | None
+    properties: dict[str, dict[str, Any]]
+
+
+def _check_object(body: Any) -> _ObjectBody:
+    body = _check_keys(body, "object", ("name", "description", "required", "properties"),
+                       _READ_ONLY)
+    required = body.get("required")
+    return _ObjectBody(
+        name=_name(body, "name", "object"),
+        description=_string(body, "description", "object"),
+        required=_string_list(required, "object", "required", unique=True)
+        if required is not None else None,
+        properties=_check_properties(body.get("properties") or {}),
+    )
+
+
+def _check_association(body: Any) -> dict[str, str | None]:
+    body = _check_keys(body, "resource_type_association",
+                       ("name", "prefix", "properties_target"), _READ_ONLY[2:])
+    schema = "resource_type_association"
+    return {"name": _name(body, "name", schema),
+            "prefix": _string(body, "prefix", schema, 80),
+            "properties_target": _string(body, "properties_target", schema, 80)}
+
+
+def _check_tag(body: Any) -> str:
+    body = _check_keys(body, "tag", ("name",), _READ_ONLY[2:])
+    return _name(body, "name", "tag")
+
+
+@dataclass
+class _NamespaceBody:
+    namespace: str
+    display_name: str | None
+    description: str | None
+    visibility: str | None
+    protected: bool | None
+    owner: str | None
+    associations: list[dict[str, str | None]]
+    properties: dict[str, dict[str, Any]]
+    objects: list[_ObjectBody]
+    tags: list[str]
+
+
+def _check_namespace(body: Any) -> _NamespaceBody:
+    body = _check_keys(body, "namespace", (
+        "namespace", "display_name", "description", "visibility", "protected", "owner",
+        "resource_type_associations", "properties", "objects", "tags"), _READ_ONLY)
+    visibility = body.get("visibility")
+    if visibility is not None and visibility not in NAMESPACE_VISIBILITIES:
+        raise _invalid("namespace", f"{visibility!r} is not one of "
+                                    f"{list(NAMESPACE_VISIBILITIES)}")
+    protected = body.get("protected")
+    if protected is not None and not isinstance(protected, bool):
+        raise _invalid("namespace", f"{protected!r} is not of type 'boolean'")
+    lists = {}
+    for key in ("resource_type_associations", "objects", "tags"):
+        lists[key] = body.get(key) or []
+        if not isinstance(lists[key], list):
+            raise _invalid("namespace", f"{lists[key]!r} is not of type 'array' ({key})")
+    return _NamespaceBody(
+        namespace=_name(body, "namespace", "namespace"),
+        display_name=_string(body, "display_name", "namespace", 80),
+        description=_string(body, "description", "namespace", 500),
+        visibility=visibility,
+        protected=protected,
+        owner=_string(body, "owner", "namespace", 255),
+        associations=[_check_association(a) for a in lists["resource_type_associations"]],
+        properties=_check_properties(body.get("properties") or {}),
+        objects=[_check_object(o) for o in lists["objects"]],
+        tags=[_check_tag(t) for t in lists["tags"]],
+    )
+
+
+def _unique(names: Sequence[str], what: str, namespace: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise _duplicate(what, name, namespace)
+        seen.add(name)
+
+
+def _duplicate(what: str, name: str, namespace: str) -> faults.Conflict:
+    if what == "tag":
+        return faults.Conflict(f"A metadata tag with name={name} already exists in "
+                               f"namespace={namespace}. (Please note that metadata tag names "
+                               "are case insensitive).")
+    if what == "resource_type":
+        return faults.Conflict(f"The metadata definition resource-type association of "
+                               f"resource-type={name} to namespace={namespace} already exists.")
+    return faults.Conflict(f"A metadata definition {what} with name={name} already exists in "
+                           f"namespace={namespace}.")
+
+
+def _protected(namespace: MetadefNamespace, what: str) -> None:
+    if namespace.protected:
+        raise faults.Forbidden(f"Metadata definition {what} is protected and cannot be "
+                               "deleted.")
+
+
+# -- the catalog -----------------------------------------------------------------------------------
+
+class Metadefs:
+    """Namespaces and their contents, read and written for a caller."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    # -- visibility --
+    @staticmethod
+    def _visible(caller: Caller) -> Select[tuple[MetadefNamespace]]:
+        """Every namespace the caller may see at all."""
+        q = select(MetadefNamespace)
+        if caller.is_admin:
+            return q
+        me = caller.project_id
+        return q.where(or_(MetadefNamespace.visibility == "public",
+                           MetadefNamespace.owner == me if me else false()))
+
+    async def _get(self, s: AsyncSession, caller: Caller, name: str, *,
+                   for_update: bool = False) -> MetadefNamespace:
+        q = self._visible(caller).where(MetadefNamespace.namespace == name)
+        if for_update and not self.db.sqlite:
+            q = q.with_for_update()
+        ns = (await s.scalars(q)).first()
+        if ns is None:
+            raise faults.NotFound(f"Metadata definition namespace={name} was not found.")
+        return ns
+
+    async def namespace(self, caller: Caller, name: str) -> MetadefNamespace:
+        async with self.db.read() as s:
+            return await self._get(s, caller, name)
+
+    # -- namespaces --
+    async def list_namespaces(self, caller: Caller, query: ListQuery
+                              ) -> tuple[list[NamespaceDetail], bool]:
+        """A page of namespaces (with their resource type associations) and whether another
+        page may follow."""
+        if query.sort_key not in NAMESPACE_SORT_KEYS:
+            raise faults.BadRequest(f"Invalid sort key: {query.sort_key}")
+        if query.visibility is not None and query.visibility not in NAMESPACE_VISIBILITIES:
+            raise faults.BadRequest(f"Invalid visibility value: {query.visibility}")
+        q = self._visible(caller)
+        if query.visibility:
+            q = q.where(MetadefNamespace.visibility == query.visibility)
+        if query.resource_types:
+            q = q.where(MetadefNamespace.id.in_(
+                select(MetadefNamespaceResourceType.namespace_id).where(
+                    MetadefNamespaceResourceType.resource_type.in_(query.resource_types))))
+        direction = "asc" if query.sort_dir == "asc" else "desc"
+        columns: list[ColumnElement[Any]] = [_namespace_column(query.sort_key)]
+        if query.sort_key != "created_at":
+            columns.append(MetadefNamespace.created_at)
+        columns.append(MetadefNamespace.namespace)
+        keys = [SortKey(c, direction) for c in columns]
+        async with self.db.read() as s:
+            if query.marker is not None:
+                marker = await self._get(s, caller, query.marker)
+                values = [await s.scalar(select(k.column).where(
+                    MetadefNamespace.id == marker.id)) for k in keys]
+                q = q.where(after_marker(keys, values))
+            page = list(await s.scalars(order_by(q, keys).limit(query.limit)))
+            assocs = await self._associations(s, [ns.id for ns in page])
+        return ([NamespaceDetail(ns, assocs.get(ns.id, [])) for ns in page],
+                bool(page) and len(page) == query.limit)
+
+    @staticmethod
+    async def _associations(s: AsyncSession, namespace_ids: list[str]
+                            ) -> dict[str, list[MetadefNamespaceResourceType]]:
+        found: dict[str, list[MetadefNamespaceResourceType]] = {}
+        if not namespace_ids:
+            return found
+        rows = await s.scalars(select(MetadefNamespaceResourceType).where(
+            MetadefNamespaceResourceType.namespace_id.in_(namespace_ids)).order_by(
+            MetadefNamespaceResourceType.created_at, MetadefNamespaceResourceType.resource_type))
+        for row in rows:
+            found.setdefault(row.namespace_id, []).append(row)
+        return found
+
+    async def _detail(self, s: AsyncSession, ns: MetadefNamespace) -> NamespaceDetail:
+        def of(model: type[_Child]) -> Select[tuple[_Child]]:
+            return select(model).where(model.namespace_id == ns.id).order_by(model.name)
+        return NamespaceDetail(
+            namespace=ns,
+            associations=(await self._associations(s, [ns.id])).get(ns.id, []),
+            properties=list(await s.scalars(of(MetadefProperty))),
+            objects=list(await s.scalars(of(MetadefObject))),
+            tags=list(await s.scalars(of(MetadefTag))),
+        )
+
+    async def show_namespace(self, caller: Caller, name: str) -> NamespaceDetail:
+        async with self.db.read() as s:
+            return await self._detail(s, await self._get(s, caller, name))
+
+    async def create_namespace(self, caller: Caller, body: dict[str, Any]) -> NamespaceDetail:
+        """A namespace and, in the same transaction, the contents the body lists."""
+        new = _check_namespace(body)
+        _unique([a["name"] or "" for a in new.associations], "resource_type", new.namespace)
+        _unique([o.name for o in new.objects], "object", new.namespace)
+        _unique(new.tags, "tag", new.namespace)
+        owner = new.owner or caller.project_id
+        if owner is None:
+            raise faults.BadRequest("A namespace needs an owner: use a project-scoped token.")
+        now = utcnow()
+        try:
+            async with self.db.transaction() as s:
+                clash = await s.scalar(select(MetadefNamespace.id).where(
+                    MetadefNamespace.namespace == new.namespace))
+                if clash is not None:
+                    raise _namespace_exists(new.namespace)
+                ns = MetadefNamespace(
+                    id=str(uuid.uuid4()), namespace=new.namespace,
+                    display_name=new.display_name, description=new.description,
+                    visibility=new.visibility or "private", protected=bool(new.protected),
+                    owner=owner, created_at=now, updated_at=now)
+                s.add(ns)
+                await s.flush()
+                for assoc in new.associations:
+                    await self._associate(s, ns, assoc, now)
+                for pname, definition in new.properties.items():
+                    s.add(MetadefProperty(id=str(uuid.uuid4()), namespace_id=ns.id, name=pname,
+                                          json_schema=definition, created_at=now, updated_at=now))
+                for obj in new.objects:
+                    s.add(_new_object(ns, obj, now))
+                for tag in new.tags:
+                    s.add(MetadefTag(id=str(uuid.uuid4()), namespace_id=ns.id, name=tag,
+                                     created_at=now, updated_at=now))
+                await s.flush()
+                return await self._detail(s, ns)
+        except IntegrityError as e:
+            raise _namespace_exists(new.namespace) from e
+
+    async def update_namespace(self, caller: Caller, name: str, body: dict[str, Any]
+                               ) -> MetadefNamespace:
+        """Replace the namespace's own attributes (Glance's PUT: what the body leaves out goes
+        back to its default); its contents are untouched."""
+        new = _check_namespace(body)
+        try:
+            async with self.db.transaction() as s:
+                ns = await self._get(s, caller, name, for_update=True)
+                if new.namespace != ns.namespace:
+                    clash = await s.scalar(select(MetadefNamespace.id).where(
+                        MetadefNamespace.namespace == new.namespace,
+                        MetadefNamespace.id != ns.id))
+                    if clash is not None:
+                        raise _namespace_exists(new.namespace)
+                ns.namespace = new.namespace
+                ns.display_name = new.display_name
+                ns.description = new.description
+                ns.visibility = new.visibility or "private"
+                ns.protected = bool(new.protected)
+                ns.owner = new.owner or caller.project_id or ns.owner
+                ns.updated_at = utcnow()
+            return ns
+        except IntegrityError as e:
+            raise _namespace_exists(new.namespace) from e
+
+    async def delete_namespace(self, caller: Caller, name: str) -> None:
+        async with self.db.transaction() as s:
+            ns = await self._get(s, caller, name, for_update=True)
+            _protected(ns, f"namespace {ns.namespace}")
+            for model in (MetadefTag, MetadefObject, MetadefProperty,
+                          MetadefNamespaceResourceType):
+                await s.execute(delete(model).where(model.namespace_id == ns.id))
+            await s.delete(ns)
+
+    async def delete_contents(self, caller: Caller, name: str, kind: str) -> None:
+        """Delete all objects, properties or tags of a namespace (not of a protected one)."""
+        model = {"objects": MetadefObject, "properties": MetadefProperty, "tags": MetadefTag}[kind]
+        async with self.db.transaction() as s:
+            ns = await self._get(s, caller, name, for_update=True)
+            _protected(ns, f"namespace {ns.namespace}")
+            await s.execute(delete(model).where(model.namespace_id == ns.id))
+
+    # -- resource types --
+    async def list_resource_types(self) -> list[MetadefResourceType]:
+        async with self.db.read() as s:
+            return list(await s.scalars(select(MetadefResourceType).order_by(
+                MetadefResourceType.created_at, MetadefResourceType.name)))
+
+    async def list_associations(self, caller: Caller, name: str
+                                ) -> list[MetadefNamespaceResourceType]:
+        async with self.db.read() as s:
+            ns = await self._get(s, caller, name)
+            return (await self._associations(s, [ns.id])).get(ns.id, [])
+
+    @staticmethod
+    async def _associate(s: AsyncSession, ns: MetadefNamespace, assoc: dict[str, str | None],
+                         now: datetime) -> MetadefNamespaceResourceType:
+        rtype = assoc["name"] or ""
+        if await s.get(MetadefResourceType, rtype) is None:
+            # Glance creates an unknown resource type on first association.
+            s.add(MetadefResourceType(name=rtype, protected=False, created_at=now,
+                                      updated_at=now))
+            await s.flush()
+        elif await s.get(MetadefNamespaceResourceType, (ns.id, rtype)) is not None:
+            raise _duplicate("resource_type", rtype, ns.namespace)
+        row = MetadefNamespaceResourceType(
+            namespace_id=ns.id, resource_type=rtype, prefix=assoc["prefix"],
+            properties_target=assoc["properties_target"], created_at=now, updated_at=now)
+        s.add(row)
+        return row
+
+    async def associate(self, caller: Caller, name: str, body: Any
+                        ) -> MetadefNamespaceResourceType:
+        assoc = _check_association(body)
+        try:
+            async with self.db.transaction() as s:
+                ns = await self._get(s, caller, name)
+                return await self._associate(s, ns, assoc, utcnow())
+        except IntegrityError as e:
+            raise _duplicate("resource_type", assoc["name"] or "", name) from e
+
+    async def dissociate(self, caller: Caller, name: str, resource_type: str) -> None:
+        async with self.db.transaction() as s:
+            ns = await self._get(s, caller, name)
+            row = await s.get(MetadefNamespaceResourceType, (ns.id, resource_type))
+            if row is None:
+                raise faults.NotFound(f"Failed to find resource type {resource_type} to delete")
+            _protected(ns, f"resource-type-association {resource_type}")
+            await s.delete(row)
+
+    # -- children (objects, properties, tags): shared lookups --
+    async def _child(self, s: AsyncSession, model: type[_Child], ns: MetadefNamespace,
+                     name: str, what: str) -> _Child:
+        row = (await s.scalars(select(model).where(model.namespace_id == ns.id,
+                                                   model.name == name))).first()
+        if row is None:
+            raise faults.NotFound(f"The metadata definition {what} with name={name} was not "
+                                  f"found in namespace={ns.namespace}.")
+        return row
+
+    async def _clash(self, s: AsyncSession, model: type[_Child], ns: MetadefNamespace, name: str,
+                     what: str, besides: str | None = None) -> None:
+        q = select(model.id).where(model.namespace_id == ns.id, model.name == name)
+        if besides is not None:
+            q = q.where(model.id != besides)
+        if await s.scalar(q) is not None:
+            raise _duplicate(what, name, ns.namespace)
+
+    async def _page(self, caller: Caller, name: str, model: type[_Child], what: str,
+                    query: ListQuery) -> list[_Child]:
+        if query.sort_key not in CHILD_SORT_KEYS:
+            raise faults.BadRequest(f"Invalid sort key: {query.sort_key}")
+        direction = "asc" if query.sort_dir == "asc" else "desc"
+        columns = [getattr(model, query.sort_key)]
+        if query.sort_key != "created_at":
+            columns.append(model.created_at)
+        if query.sort_key != "name":
+            columns.append(model.name)
+        keys = [SortKey(c, direction) for c in columns]
+        async with self.db.read() as s:
+            ns = await self._get(s, caller, name)
+            q = select(model).where(model.namespace_id == ns.id)
+            if query.marker is not None:
+                marker = await self._child(s, model, ns, query.marker, what)
+                q = q.where(after_marker(keys, [getattr(marker, c.key) for c in columns]))
+            return list(await s.scalars(order_by(q, keys).limit(query.limit)))
+
+    async def _delete_child(self, caller: Caller, name: str, model: type[_Child], child: str,
+                            what: str) -> None:
+        async with self.db.transaction() as s:
+            ns = await self._get(s, caller, name)
+            row = await self._child(s, model, ns, child, what)
+            _protected(ns, f"{what} {child}")
+            await s.delete(row)
+
+    # -- objects --
+    async def list_objects(self, caller: Caller, name: str, query: ListQuery
+                           ) -> list[MetadefObject]:
+        return await self._page(caller, name, MetadefObject, "object", query)
+
+    async def show_object(self, caller: Caller, name: str, object_name: str) -> MetadefObject:
+        async with self.db.read() as s:
+            ns = await self._get(s, caller, name)
+            return await self._child(s, MetadefObject, ns, object_name, "object")
+
+    async def create_object(self, caller: Caller, name: str, body: Any) -> MetadefObject:
+        new = _check_object(body)
+        try:
+            async with self.db.transaction() as s:
+                ns = await self._get(s, caller, name)
+                await self._clash(s, MetadefObject, ns, new.name, "object")
+                obj = _new_object(ns, new, utcnow())
+                s.add(obj)
+            return obj
+        except IntegrityError as e:
+            raise _duplicate("object", new.name, name) from e
+
+    async def update_object(self, caller: Caller, name: str, object_name: str, body: Any
+                            ) -> MetadefObject:
+        """Replace an object definition (what the body leaves out is removed)."""
+        new = _check_object(body)
+        try:
+            async with self.db.transaction() as s:
+                ns = await self._get(s, caller, name)
+                obj = await self._child(s, MetadefObject, ns, object_name, "object")
+                await self._clash(s, MetadefObject, ns, new.name, "object", besides=obj.id)
+                obj.name = new.name
+                obj.description = new.description
+                obj.required = new.required
+                obj.json_schema = new.properties
+                obj.updated_at = utcnow()
+            return obj
+        except IntegrityError as e:
+            raise _duplicate("object", new.name, name) from e
+
+    async def delete_object(self, caller: Caller, name: str, object_name: str) -> None:
+        await self._delete_child(caller, name, MetadefObject, object_name, "object")
+
+    # -- properties --
+    async def list_properties(self, caller: Caller, name: str) -> list[MetadefProperty]:
+        async with self.db.read() as s:
+            ns = await self._get(s, caller, name)
+            return list(await s.scalars(select(MetadefProperty).where(
+                MetadefProperty.namespace_id == ns.id).order_by(MetadefProperty.name)))
+
+    async def show_property(self, caller: Caller, name: str, property_name: str,
+                            resource_type: str | None = None) -> MetadefProperty:
+        """A property; with `resource_type`, `property_name` carries that association's prefix,
+        which is removed before the lookup."""
+        async with self.db.read() as s:
+            ns = await self._get(s, caller, name)
+            if resource_type:
+                assoc = await s.get(MetadefNamespaceResourceType, (ns.id, resource_type))
+                if assoc is None:
+                    raise faults.NotFound(
+                        f"The metadata definition resource-type association of resource-type="
+                        f"{resource_type} to namespace={ns.namespace}, was not found.")
+                prefix = assoc.prefix
+                if not prefix or not property_name.startswith(prefix):
+                    raise faults.NotFound(
+                        f"Property {property_name} does not start with the expected resource "
+                        f"type association prefix of '{prefix}'.")
+                property_name = property_name[len(prefix):]
+            return await self._child(s, MetadefProperty, ns, property_name, "property")
+
+    async def create_property(self, caller: Caller, name: str, body: Any) -> MetadefProperty:
+        pname, definition = check_property(body, need_name=True)
+        assert pname is not None
+        try:
+            async with self.db.transaction() as s:
+                ns = await self._get(s, caller, name)
+                await self._clash(s, MetadefProperty, ns, pname, "property")
+                now = utcnow()
+                prop = MetadefProperty(id=str(uuid.uuid4()), namespace_id=ns.id, name=pname,
+                                       json_schema=definition, created_at=now, updated_at=now)
+                s.add(prop)
+            return prop
+        except IntegrityError as e:
+            raise _duplicate("property", pname, name) from e
+
+    async def update_property(self, caller: Caller, name: str, property_name: str, body: Any
+                              ) -> MetadefProperty:
+        pname, definition = check_property(body, need_name=True)
+        assert pname is not None
+        try:
+            async with self.db.transaction() as s:
+                ns = await self._get(s, caller, name)
+                prop = await self._child(s, MetadefProperty, ns, property_name, "property")
+                await self._clash(s, MetadefProperty, ns, pname, "property", besides=prop.id)
+                prop.name = pname
+                prop.json_schema = definition
+                prop.updated_at = utcnow()
+            return prop
+        except IntegrityError as e:
+            raise _duplicate("property", pname, name) from e
+
+    async def delete_property(self, caller: Caller, name: str, property_name: str) -> None:
+        await self._delete_child(caller, name, MetadefProperty, property_name, "property")
+
+    # -- tags --
+    async def list_tags(self, caller: Caller, name: str, query: ListQuery) -> list[MetadefTag]:
+        return await self._page(caller, name, MetadefTag, "tag", query)
+
+    async def show_tag(self, caller: Caller, name: str, tag: str) -> MetadefTag:
+        async with self.db.read() as s:
+            ns = await self._get(s, caller, name)
+            return await self._child(s, MetadefTag, ns, tag, "tag")
+
+    async def create_tag(self, caller: Caller, name: str, tag: str) -> MetadefTag:
+        tag = _check_tag({"name": tag})
+        try:
+            async with self.db.transaction() as s:
+                ns = await self._get(s, caller, name)
+                await self._clash(s, MetadefTag, ns, tag, "tag")
+                now = utcnow()
+                row = MetadefTag(id=str(uuid.uuid4()), namespace_id=ns.id, name=tag,
+                                 created_at=now, updated_at=now)
+                s.add(row)
+            return row
+        except IntegrityError as e:
+            raise _duplicate("tag", tag, name) from e
+
+    async def create_tags(self, caller: Caller, name: str, body: Any, append: bool
+                          ) -> list[MetadefTag]:
+        """Create several tags; without `append` they replace the namespace's tags."""
+        body = _check_keys(body, "tags", ("tags",))
+        items = body.get("tags")
+        if not isinstance(items, list):
+            raise _invalid("tags", "'tags' is a required property (an array)")
+        names = [_check_tag(item) for item in items]
+        _unique(names, "tag", name)
+        try:
+            async with self.db.transaction() as s:
+                ns = await self._get(s, caller, name, for_update=True)
+                if not append:
+                    await s.execute(delete(MetadefTag).where(MetadefTag.namespace_id == ns.id))
+                now = utcnow()
+                rows = []
+                for tag in names:
+                    if append:
+                        await self._clash(s, MetadefTag, ns, tag, "tag")
+                    rows.append(MetadefTag(id=str(uuid.uuid4()), namespace_id=ns.id, name=tag,
+                                           created_at=now, updated_at=now))
+                s.add_all(rows)
+            return rows
+        except IntegrityError as e:
+            raise faults.Conflict(f"A metadata tag in namespace={name} already exists. (Please "
+                                  "note that metadata tag names are case insensitive).") from e
+
+    async def update_tag(self, caller: Caller, name: str, tag: str, body: Any) -> MetadefTag:
+        new = _check_tag(body)
+        try:
+            async with self.db.transaction() as s:
+                ns = await self._get(s, caller, name)
+                row = await self._child(s, MetadefTag, ns, tag, "tag")
+                await self._clash(s, MetadefTag, ns, new, "tag", besides=row.id)
+                row.name = new
+                row.updated_at = utcnow()
+            return row
+        except IntegrityError as e:
+            raise _duplicate("tag", new, name) from e
+
+    async def delete_tag(self, caller: Caller, name: str, tag: str) -> None:
+        await self._delete_child(caller, name, MetadefTag, tag, "tag")
+
+
+def _namespace_column(key: str) -> ColumnElement[Any]:
+    col: ColumnElement[Any] = getattr(MetadefNamespace, key)
+    # display_name is nullable: coalesced so that ordering and the marker condition agree.
+    return func.coalesce(col, "") if key == "display_name" else col
+
+
+def _namespace_exists(name: str) -> faults.Conflict:
+    return faults.Conflict(f"The metadata definition namespace={name} already exists.")
+
+
+def _new_object(ns: MetadefNamespace, obj: _ObjectBody, now: datetime) -> MetadefObject:
+    return MetadefObject(id=str(uuid.uuid4()), namespace_id=ns.id, name=obj.name,
+                         description=obj.description, required=obj.required,
+                         json_schema=obj.properties, created_at=now, updated_at=now)
