@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
+import http.server
+import os
 import struct
+import threading
+from pathlib import Path
+from typing import Any
 
 from overcast.config import Config
 from tests.functional.image.conftest import Glance
@@ -388,3 +394,77 @@ async def test_format_match_can_be_turned_off_but_not_safety(glance: Glance,
                                container_format="bare")
     r = await glance.upload(glance.alice, evil["id"], qcow2_header(1 << 30, backing=True))
     assert r.status_code == 400
+
+
+async def test_web_download_from_an_allowed_host(glance: Glance, image_config: Config,
+                                                 tmp_path: Path) -> None:
+    payload = os.urandom(200_000)
+    (tmp_path / "disk.raw").write_bytes(payload)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        img = await glance.create(glance.alice, name="w", disk_format="raw",
+                                  container_format="bare")
+        body = {"method": {"name": "web-download", "uri": f"{base}/disk.raw"}}
+        r = await glance.http.post(f"/v2/images/{img['id']}/import", headers=glance.alice,
+                                   json=body)
+        assert r.status_code == 400  # off by default: no host is allowed
+        image_config.image.web_download_allowed_hosts = "127.0.0.1"
+        r = await glance.http.get("/v2/info/import", headers=glance.alice)
+        assert r.json()["import-methods"]["value"] == ["glance-direct", "web-download"]
+        r = await glance.http.post(f"/v2/images/{img['id']}/import", headers=glance.alice,
+                                   json={"method": {"name": "web-download",
+                                                    "uri": "http://elsewhere.example/x"}})
+        assert r.status_code == 400
+        r = await glance.http.post(f"/v2/images/{img['id']}/import", headers=glance.alice,
+                                   json=body)
+        assert r.status_code == 202, r.text
+        shown = await _wait_status(glance, img["id"], "active")
+        assert shown["checksum"] == hashlib.md5(payload).hexdigest()
+        r = await glance.http.get(f"/v2/images/{img['id']}/file", headers=glance.alice)
+        assert r.content == payload
+        # a missing file fails the import: the image goes back to queued, the task says why
+        img2 = await glance.create(glance.alice, name="w2", disk_format="raw",
+                                   container_format="bare")
+        r = await glance.http.post(f"/v2/images/{img2['id']}/import", headers=glance.alice,
+                                   json={"method": {"name": "web-download",
+                                                    "uri": f"{base}/missing.raw"}})
+        assert r.status_code == 202
+        await _wait_status(glance, img2["id"], "queued")
+        for _ in range(100):
+            tasks = (await glance.http.get(f"/v2/images/{img2['id']}/tasks",
+                                           headers=glance.alice)).json()["tasks"]
+            if tasks[0]["status"] != "processing":
+                break
+            await asyncio.sleep(0.05)
+        assert tasks[0]["status"] == "failure" and "404" in tasks[0]["message"]
+        # the legacy tasks API imports through the same path
+        r = await glance.http.post("/v2/tasks", headers=glance.admin, json={
+            "type": "import", "input": {"import_from": f"{base}/disk.raw",
+                                        "import_from_format": "raw",
+                                        "image_properties": {"name": "from-task",
+                                                             "disk_format": "raw",
+                                                             "container_format": "bare"}}})
+        assert r.status_code == 201, r.text
+        task_id = r.json()["id"]
+        for _ in range(100):
+            task = (await glance.http.get(f"/v2/tasks/{task_id}", headers=glance.admin)).json()
+            if task["status"] != "processing":
+                break
+            await asyncio.sleep(0.05)
+        assert task["status"] == "success", task
+        shown = await _wait_status(glance, task["result"]["image_id"], "active")
+        assert shown["name"] == "from-task" and shown["size"] == len(payload)
+    finally:
+        server.shutdown()
+
+
+async def _wait_status(glance: Glance, image_id: str, status: str) -> dict[str, Any]:
+    for _ in range(200):
+        shown = (await glance.http.get(f"/v2/images/{image_id}", headers=glance.admin)).json()
+        if shown["status"] == status:
+            return shown  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"image {image_id} is {shown['status']}, not {status}")
