@@ -70,14 +70,15 @@ def test_install_guide_identity_walkthrough(cloud: Cloud) -> None:
     demo_token = cloud.openstack_json("token", "issue", cloud="overcast-demo", env=demo_env)
     assert demo_token["project_id"] == project["id"]  # type: ignore[index]
 
-    svc = cloud.openstack_json("service", "create", "--name", "glance", "--description",
-                               "OpenStack Image", "image")
-    assert svc["type"] == "image" and svc["name"] == "glance"  # type: ignore[index]
-    ep = cloud.openstack_json("endpoint", "create", "--region", "RegionOne", "image", "public",
-                              "http://controller:9292")
-    assert ep["url"] == "http://controller:9292" and ep["interface"] == "public"  # type: ignore[index]
+    # The install guide's next service (image is registered by bootstrap, as Overcast runs it).
+    svc = cloud.openstack_json("service", "create", "--name", "placement", "--description",
+                               "Placement API", "placement")
+    assert svc["type"] == "placement" and svc["name"] == "placement"  # type: ignore[index]
+    ep = cloud.openstack_json("endpoint", "create", "--region", "RegionOne", "placement",
+                              "public", "http://controller:8778")
+    assert ep["url"] == "http://controller:8778" and ep["interface"] == "public"  # type: ignore[index]
     catalog = cloud.openstack_json("catalog", "list")
-    assert {"identity", "image"} <= {c["Type"] for c in catalog}  # type: ignore[union-attr,index]
+    assert {"identity", "image", "placement"} <= {c["Type"] for c in catalog}  # type: ignore[union-attr,index]
 
     users = {u["Name"] for u in cloud.openstack_json("user", "list")}  # type: ignore[union-attr,index]
     assert {"admin", "demo", "other"} <= users
