@@ -93,6 +93,10 @@ class ImageSection(_Section):
         "directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_image.")
     store_dir: str = Field("", description="Directory of image data (the file store); empty "
                            "means STATE_DIR/images.")
+    extra_stores: str = Field(
+        "", description="More file stores besides the default one (id `file`, in store_dir), as "
+        "comma-separated id=directory pairs, e.g. `fast=/srv/ssd/images,bulk=/srv/hdd/images`; "
+        "uploads and imports can then name a store, and an image can live in several.")
     staging_dir: str = Field("", description="Directory where glance-direct and web-download "
                              "stage data before import; empty means STATE_DIR/image-staging.")
     policy_file: str = Field("", description="YAML file with policy overrides.")
@@ -143,6 +147,20 @@ class Config(BaseModel):
     @property
     def image_store_dir(self) -> Path:
         return Path(self.image.store_dir) if self.image.store_dir else self.state_dir / "images"
+
+    @property
+    def image_stores(self) -> dict[str, Path]:
+        """Store id -> directory; the default store ("file") first."""
+        stores = {"file": self.image_store_dir}
+        for item in self.image.extra_stores.split(","):
+            if not item.strip():
+                continue
+            name, sep, path = item.partition("=")
+            name = name.strip()
+            if not sep or not name or not path.strip() or name in stores or "," in name:
+                raise ValueError(f"[image] extra_stores: bad entry {item.strip()!r}")
+            stores[name] = Path(path.strip())
+        return stores
 
     @property
     def image_staging_dir(self) -> Path:

@@ -3,13 +3,14 @@
 What it serves: version discovery; images (create, list with filters/sorting/paging, show,
 JSON-Patch update, delete, deactivate/reactivate); image data (streamed upload and download with
 Range, md5 + sha512 checksums, content inspection for virtual size and disguised formats);
-interoperable import (glance-direct, web-download with a host allow-list); members, tags,
-schemas, /v2/info/import and /v2/info/stores; import tasks; the metadata definitions catalog
-(/v2/metadefs); per-project quotas on count and bytes.
+interoperable import (glance-direct, web-download with a host allow-list, copy-image between
+stores); one or several file stores; members, tags, schemas, /v2/info/import and
+/v2/info/stores; import tasks; the metadata definitions catalog (/v2/metadefs); per-project
+quotas on count and bytes.
 
 LIMITATIONS (what Glance has and this does not):
-- one store, the local filesystem ("file"); no Swift/Ceph/Cinder/HTTP stores, no multi-store
-  copy-image, no image locations API (show_multiple_locations stays off);
+- file stores only (one or several directories); no Swift/Ceph/Cinder/HTTP stores, no store
+  weights, no image locations API (show_multiple_locations stays off);
 - no image cache API (/v2/cache), no /v2/info/usage; Glance's own metadefs namespaces are not loaded;
-- the import methods copy-image and glance-download are not offered; no image conversion.
+- the import method glance-download is not offered; no image conversion.
 """

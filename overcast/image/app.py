@@ -52,8 +52,9 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         db = Database(config.database_url("image"))
         imgs = Images(db, config.image)
         task_log = Tasks(db)
-        data = ImageData(imgs, task_log, open_store("file", config.image_store_dir),
-                         open_store("file", config.image_staging_dir), config.image)
+        stores = {sid: open_store("file", path) for sid, path in config.image_stores.items()}
+        data = ImageData(imgs, task_log, stores, open_store("file", config.image_staging_dir),
+                         config.image)
         policy_file = Path(config.image.policy_file) if config.image.policy_file else None
         remote = None
         if local_validator is None:
@@ -78,8 +79,8 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         service="image",
         dialect="image",
         routers=[versions.router, schemas.router, imports.router, images.router,
-                 image_data.router, members.router, tasks.router, metadef_schemas.router,
-                 metadefs.router],
+                 image_data.router, images.stores_router, members.router, tasks.router,
+                 metadef_schemas.router, metadefs.router],
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,

@@ -42,9 +42,8 @@ DOWNLOAD_CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Stored:
-    """What a completed transfer wrote."""
+    """What a completed transfer wrote (into one store, under the image's id)."""
 
-    location: str
     size: int
     checksum: str
     os_hash_value: str
@@ -126,14 +125,29 @@ async def _pump(sink: _Sink, chunks: AsyncIterator[bytes], limit: int,
 class ImageData:
     """Moves image bytes between clients, the staging area and the store."""
 
-    def __init__(self, images: Images, tasks: Tasks, store: ImageStore, staging: ImageStore,
-                 config: ImageSection):
+    def __init__(self, images: Images, tasks: Tasks, stores: dict[str, ImageStore],
+                 staging: ImageStore, config: ImageSection):
         self.images = images
         self.tasks = tasks
-        self.store = store
+        self.stores = stores  # id -> store; the first is the default
+        self.default_store = next(iter(stores))
         self.staging = staging
         self.config = config
         self._tasks: set[asyncio.Task[None]] = set()
+
+    def store_ids(self, wanted: list[str] | None, all_stores: bool = False) -> list[str]:
+        """The stores a transfer goes to (sorted), checked: the default one if none is named."""
+        if all_stores:
+            return sorted(self.stores)
+        ids = wanted or [self.default_store]
+        for sid in ids:
+            if sid not in self.stores:
+                raise faults.Conflict(f"Store {sid} is not available on this cloud.")
+        return sorted(set(ids))
+
+    def _holding(self, image: Image) -> list[str]:
+        """The configured stores holding this image's data."""
+        return [sid for sid in (image.stores or "").split(",") if sid in self.stores]
 
     # -- upload --
     async def _limit(self, image: Image) -> tuple[int, faults.Fault]:
@@ -169,8 +183,8 @@ class ImageData:
                 virtual_size = (await asyncio.to_thread(sink.inspector.finish)).virtual_size
             except InspectionError as e:
                 raise faults.BadRequest(str(e)) from None
-        location = await asyncio.to_thread(writer.commit)
-        return Stored(location, size, sink.md5.hexdigest(), sink.sha512.hexdigest(), virtual_size)
+        await asyncio.to_thread(writer.commit)
+        return Stored(size, sink.md5.hexdigest(), sink.sha512.hexdigest(), virtual_size)
 
     async def _open(self, store: ImageStore, image: Image, from_status: tuple[str, ...],
                     to_status: str) -> StoreWriter:
@@ -184,34 +198,35 @@ class ImageData:
         return writer
 
     async def upload(self, image: Image, chunks: AsyncIterator[bytes],
-                     content_length: int | None) -> None:
+                     content_length: int | None, store_id: str | None = None) -> None:
         """PUT /file: queued → saving → active, or back to queued on any failure."""
+        [sid] = self.store_ids([store_id] if store_id else None)
         if image.status != "queued":
             raise faults.Conflict(f"Image status transition from {image.status} to saving is "
                                   "not allowed")
         if image.disk_format is None or image.container_format is None:
             raise faults.BadRequest("Properties disk_format, container_format must be set prior "
                                     "to saving data.")
-        writer = await self._open(self.store, image, ("queued",), "saving")
+        writer = await self._open(self.stores[sid], image, ("queued",), "saving")
         try:
             stored = await self._ingest(writer, image, chunks, content_length)
         except BaseException:
             await asyncio.shield(self._undo(writer, image.id, "saving", "queued"))
             raise
-        await self._finish(image.id, "saving", stored)
+        await self._finish(image.id, "saving", stored, sid)
 
     async def _undo(self, writer: StoreWriter, image_id: str, status: str, back: str) -> None:
         await asyncio.to_thread(writer.abort)
         await self.images.transition(image_id, (status,), back)
 
-    async def _finish(self, image_id: str, status: str, stored: Stored) -> None:
+    async def _finish(self, image_id: str, status: str, stored: Stored, store_id: str) -> None:
         done = await self.images.transition(
-            image_id, (status,), "active", location=stored.location, size=stored.size,
+            image_id, (status,), "active", stores=store_id, size=stored.size,
             checksum=stored.checksum, os_hash_algo="sha512", os_hash_value=stored.os_hash_value,
             virtual_size=stored.virtual_size)
         if not done:
             # Deleted (or reset) while the bytes were arriving: keep no orphan.
-            await asyncio.to_thread(self.store.delete, stored.location)
+            await asyncio.to_thread(self.stores[store_id].delete, image_id)
             raise faults.Gone(f"Image {image_id} could not be found after upload. The image may "
                               "have been deleted during the upload.")
 
@@ -221,14 +236,15 @@ class ImageData:
         if image.status == "deactivated" and not caller.is_admin:
             raise faults.Forbidden("The requested image has been deactivated. Image data download "
                                    "is forbidden.")
-        if image.location is None or image.status not in ("active", "deactivated"):
+        holding = self._holding(image)
+        if not holding or image.status not in ("active", "deactivated"):
             return None
         size = image.size or 0
         start, length, partial = 0, size, False
         if range_header:
             start, length = _parse_range(range_header, size)
             partial = True
-        it = self.store.read_range(image.location, start, length, DOWNLOAD_CHUNK)
+        it = self.stores[holding[0]].read_range(image.id, start, length, DOWNLOAD_CHUNK)
         return Download(size, start, length, image.checksum, _aiter_thread(it), partial)
 
     # -- staging and import --
@@ -257,6 +273,8 @@ class ImageData:
         methods = ["glance-direct"]
         if self.allowed_hosts():
             methods.append("web-download")
+        if len(self.stores) > 1:
+            methods.append("copy-image")
         return methods
 
     def allowed_hosts(self) -> set[str]:
@@ -264,33 +282,43 @@ class ImageData:
         return {h.strip().lower() for h in raw.split(",") if h.strip()}
 
     async def start_import(self, image: Image, method: str, uri: str | None, *,
-                           user_id: str | None, request_id: str | None,
-                           request: dict[str, object]) -> None:
+                           stores: list[str] | None, all_stores: bool, user_id: str | None,
+                           request_id: str | None, request: dict[str, object]) -> None:
         """POST /import: check, move to importing, record a task, import in the background."""
         if method not in self.import_methods():
             raise faults.BadRequest(f"Import method {method} is not supported by this cloud; "
                                     f"supported: {', '.join(self.import_methods())}")
-        if method == "glance-direct":
-            if image.status != "uploading":
-                raise faults.Conflict("Image needs to be staged before 'glance-direct' method can "
-                                      "be used")
-            from_status = "uploading"
+        targets = self.store_ids(stores, all_stores)
+        if method == "copy-image":
+            if image.status != "active":
+                raise faults.Conflict(f"Image {image.id} must be active to be copied; it is "
+                                      f"{image.status}.")
+            targets = [t for t in targets if t not in self._holding(image)]
+            if not targets:
+                raise faults.Conflict(f"Image {image.id} is already in the requested stores.")
         else:
-            if image.status != "queued":
-                raise faults.Conflict(f"Image {image.id} is not in queued status; web-download "
-                                      "needs a new image")
-            self._check_uri(uri)
-            from_status = "queued"
-        if image.disk_format is None or image.container_format is None:
-            raise faults.BadRequest("Properties disk_format, container_format must be set prior "
-                                    "to importing data.")
-        if not await self.images.transition(image.id, (from_status,), "importing"):
-            raise faults.Conflict(f"Image {image.id} changed status; try again")
+            if method == "glance-direct":
+                if image.status != "uploading":
+                    raise faults.Conflict("Image needs to be staged before 'glance-direct' method "
+                                          "can be used")
+                from_status = "uploading"
+            else:
+                if image.status != "queued":
+                    raise faults.Conflict(f"Image {image.id} is not in queued status; "
+                                          "web-download needs a new image")
+                self._check_uri(uri)
+                from_status = "queued"
+            if image.disk_format is None or image.container_format is None:
+                raise faults.BadRequest("Properties disk_format, container_format must be set "
+                                        "prior to importing data.")
+            if not await self.images.transition(image.id, (from_status,), "importing"):
+                raise faults.Conflict(f"Image {image.id} changed status; try again")
+        await self.images.set_import_progress(image.id, importing=targets, failed=[])
         task = await self.tasks.create(
             type="api_image_import", owner=image.owner, user_id=user_id, request_id=request_id,
             image_id=image.id, input={"image_id": image.id, "import_req": request,
-                                      "backend": ["file"]})
-        self._spawn(image.id, method, uri, task.id)
+                                      "backend": targets})
+        self._spawn(image.id, method, uri, task.id, targets)
 
     async def import_task(self, caller: Caller, user_id: str | None, request_id: str | None,
                           task_input: dict[str, object]) -> str:
@@ -306,7 +334,7 @@ class ImageData:
                                        request_id=request_id, image_id=image.id,
                                        input=dict(task_input))
         if await self.images.transition(image.id, ("queued",), "importing"):
-            self._spawn(image.id, "web-download", uri, task.id)
+            self._spawn(image.id, "web-download", uri, task.id, [self.default_store])
         return task.id
 
     def _check_uri(self, uri: str | None) -> None:
@@ -320,18 +348,50 @@ class ImageData:
             raise faults.BadRequest(f"URI {uri} is not allowed: web-download may fetch only from "
                                     "the hosts in [image] web_download_allowed_hosts.")
 
-    def _spawn(self, image_id: str, method: str, uri: str | None, task_id: str | None) -> None:
-        task = asyncio.create_task(self._import(image_id, method, uri, task_id))
+    def _spawn(self, image_id: str, method: str, uri: str | None, task_id: str | None,
+               targets: list[str]) -> None:
+        task = asyncio.create_task(self._import(image_id, method, uri, task_id, targets))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _import(self, image_id: str, method: str, uri: str | None,
-                      task_id: str | None) -> None:
+                      task_id: str | None, targets: list[str]) -> None:
+        """Bring the data into the first target store (checked and hashed), then copy it to
+        the others; the image is active once the first store has it, as in Glance."""
         async with self.images.db.read() as s:
             image = await s.get(Image, image_id)
-        if image is None or image.status != "importing":
+        if image is None:
             return
-        writer = await asyncio.to_thread(self.store.open_writer, image_id)
+        copies = list(targets)
+        if method != "copy-image":
+            if image.status != "importing":
+                return
+            first = copies.pop(0)
+            error = await self._import_first(image, method, uri, first)
+            if error is not None:
+                await self.images.set_import_progress(image_id, importing=[], failed=targets)
+                if task_id:
+                    await self.tasks.finish(task_id, "failure", message=error)
+                return
+            await self.images.set_import_progress(image_id, importing=copies, failed=[])
+        failed = []
+        for sid in list(copies):
+            if not await self._copy_to(image_id, sid):
+                failed.append(sid)
+            copies.remove(sid)
+            await self.images.set_import_progress(image_id, importing=copies, failed=failed)
+        if task_id:
+            if failed:
+                await self.tasks.finish(task_id, "failure",
+                                        message=f"Copying to {', '.join(failed)} failed.")
+            else:
+                await self.tasks.finish(task_id, "success", result={"image_id": image_id})
+
+    async def _import_first(self, image: Image, method: str, uri: str | None,
+                            store_id: str) -> str | None:
+        """The import proper, into one store; None on success, else why it failed."""
+        image_id = image.id
+        writer = await asyncio.to_thread(self.stores[store_id].open_writer, image_id)
         try:
             if method == "glance-direct":
                 chunks = _aiter_thread(self.staging.open_reader(image_id))
@@ -347,37 +407,70 @@ class ImageData:
             await asyncio.shield(asyncio.to_thread(writer.abort))
             raise  # shutting down: recovery resumes it
         except Exception as e:
-            log.warning("import of image %s by %s failed: %s", image_id, method,
-                        e.message if isinstance(e, faults.Fault) else type(e).__name__)
+            message = e.message if isinstance(e, faults.Fault) else "The import failed."
+            log.warning("import of image %s by %s failed: %s", image_id, method, message)
             await asyncio.to_thread(writer.abort)
             await asyncio.to_thread(self.staging.delete, image_id)
             await self.images.transition(image_id, ("importing",), "queued", size=None)
-            if task_id:
-                await self.tasks.finish(task_id, "failure", message=(
-                    e.message if isinstance(e, faults.Fault) else "The import failed."))
-            return
+            return message
         await asyncio.to_thread(self.staging.delete, image_id)
         try:
-            await self._finish(image_id, "importing", stored)
+            await self._finish(image_id, "importing", stored, store_id)
         except faults.Gone as e:
-            if task_id:
-                await self.tasks.finish(task_id, "failure", message=e.message)
-            return
-        if task_id:
-            await self.tasks.finish(task_id, "success", result={"image_id": image_id})
+            return e.message
+        return None
+
+    async def _copy_to(self, image_id: str, store_id: str) -> bool:
+        """Copy an active image's data into one more store; False if it could not."""
+        async with self.images.db.read() as s:
+            image = await s.get(Image, image_id)
+        holding = self._holding(image) if image is not None else []
+        if not holding:
+            return False
+        source, target = self.stores[holding[0]], self.stores[store_id]
+
+        def copy() -> None:
+            writer = target.open_writer(image_id)
+            try:
+                for chunk in source.open_reader(image_id):
+                    writer.write(chunk)
+                writer.commit()
+            except BaseException:
+                writer.abort()
+                raise
+
+        try:
+            await asyncio.to_thread(copy)
+        except OSError as e:
+            log.warning("copying image %s to store %s failed: %s", image_id, store_id, e)
+            return False
+        if not await self.images.add_store(image_id, store_id):
+            await asyncio.to_thread(target.delete, image_id)  # deleted meanwhile
+            return False
+        return True
+
+    async def delete_from_store(self, image: Image, store_id: str) -> None:
+        """DELETE /v2/stores/{store}/{image}: drop one copy, never the last."""
+        if store_id not in self.stores:
+            raise faults.NotFound(f"Store {store_id} not found.")
+        await self.images.remove_store(image.id, store_id)
+        await asyncio.to_thread(self.stores[store_id].delete, image.id)
 
     # -- recovery --
     async def recover(self) -> None:
         """After a crash: drop partial files whose writer died, put their images back to
         queued, remove store files no image owns, and resume interrupted imports."""
-        dead = set(await asyncio.to_thread(self.store.abandoned_uploads))
-        dead |= set(await asyncio.to_thread(self.staging.abandoned_uploads))
+        await self.images.fail_unfinished_copies()
+        everything = {**{f"store:{k}": v for k, v in self.stores.items()},
+                      "staging": self.staging}
+        dead: set[str] = set()
+        live: set[str] = set()
+        for store in everything.values():
+            dead |= set(await asyncio.to_thread(store.abandoned_uploads))
+            live |= await asyncio.to_thread(_partial_ids, store)
         async with self.images.db.read() as s:
-            rows = (await s.execute(select(Image.id, Image.status, Image.location).where(
+            rows = (await s.execute(select(Image.id, Image.status, Image.stores).where(
                 Image.status != "deleted"))).all()
-        owned = {loc for _, status, loc in rows if loc and status in ("active", "deactivated")}
-        live = {i for i in await asyncio.to_thread(_partial_ids, self.store)}
-        live |= {i for i in await asyncio.to_thread(_partial_ids, self.staging)}
         for image_id, status, _ in rows:
             if status == "saving" and image_id not in live:
                 await self.images.transition(image_id, ("saving",), "queued")
@@ -389,24 +482,28 @@ class ImageData:
                            if t.status == "processing"]
                 task_id = running[-1] if running else None
                 if await asyncio.to_thread(_has, self.staging, image_id):
-                    self._spawn(image_id, "glance-direct", None, task_id)
+                    self._spawn(image_id, "glance-direct", None, task_id, [self.default_store])
                 else:
                     await self.images.transition(image_id, ("importing",), "queued", size=None)
                     if task_id:
                         await self.tasks.finish(task_id, "failure",
                                                 message="Interrupted by a restart.")
+        owned = {(sid, image_id) for image_id, status, held in rows
+                 if status in ("active", "deactivated") for sid in (held or "").split(",")}
+        for sid, store in self.stores.items():
+            for image_id, location in await asyncio.to_thread(lambda st=store: list(st.locations())):
+                if (sid, image_id) not in owned and image_id not in live:
+                    log.info("removing orphaned data of image %s in store %s", image_id, sid)
+                    await asyncio.to_thread(store.delete, location)
         staged_ok = {i for i, st, _ in rows if st in ("uploading", "importing")}
-        for image_id, location in await asyncio.to_thread(lambda: list(self.store.locations())):
-            if location not in owned and image_id not in live:
-                log.info("removing orphaned data of image %s", image_id)
-                await asyncio.to_thread(self.store.delete, location)
         for image_id, location in await asyncio.to_thread(lambda: list(self.staging.locations())):
             if image_id not in staged_ok:
                 await asyncio.to_thread(self.staging.delete, location)
 
-    async def delete_data(self, location: str | None) -> None:
-        if location:
-            await asyncio.to_thread(self.store.delete, location)
+    async def delete_data(self, image_id: str, stores: str | None) -> None:
+        for sid in (stores or "").split(","):
+            if sid in self.stores:
+                await asyncio.to_thread(self.stores[sid].delete, image_id)
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -45,9 +45,10 @@ class Image(Base):
     os_hash_value: Mapped[str | None] = mapped_column(String(128))
     min_disk: Mapped[int] = mapped_column(Integer, default=0)
     min_ram: Mapped[int] = mapped_column(Integer, default=0)
-    #: where the bytes are, as the store names them (a path under the store's root); set only
-    #: once the store has them durably.
-    location: Mapped[str | None] = mapped_column(String(1024))
+    #: the stores holding the bytes, comma-separated ids in sorted order (Glance's `stores`
+    #: field); within a store the data is named by the image id. Set only once a store has
+    #: them durably.
+    stores: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -62,6 +62,8 @@ RULES: list[Rule] = [
     _r("modify_member", f"{ADMIN} or (role:member and project_id:%(member_id)s)",
        "Accept or reject an image shared with the caller's project.",
        ("PUT", "/v2/images/{image_id}/members/{member_id}")),
+    _r("delete_image_location", ADMIN, "Remove an image's data from one store.",
+       ("DELETE", "/v2/stores/{store_id}/{image_id}")),
     _r("add_task", ADMIN, "Create a task (the legacy tasks API).", ("POST", "/v2/tasks")),
     _r("get_tasks", ADMIN, "List tasks.", ("GET", "/v2/tasks")),
     _r("get_task", ADMIN, "Show a task.", ("GET", "/v2/tasks/{task_id}")),

@@ -56,6 +56,8 @@ SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", 
              "updated_at", "visibility", "owner", "min_disk", "min_ram", "virtual_size",
              "protected", "os_hidden")
 _TIME_OPS = {"gt", "gte", "lt", "lte", "eq", "neq"}
+IMPORTING = "os_glance_importing_to_stores"
+FAILED = "os_glance_failed_import"
 
 
 @dataclass(frozen=True)
@@ -417,15 +419,15 @@ class Images:
         image.properties = new_props
 
     async def delete(self, caller: Caller, image: Image) -> str | None:
-        """Mark an image deleted; returns its data's location for the caller to remove."""
+        """Mark an image deleted; returns the stores holding its data, for the caller to empty."""
         if image.protected:
             raise faults.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         async with self.db.transaction() as s:
             row = await self.get(s, caller, image.id, for_update=True)
-            location = row.location
+            stores = row.stores
             now = utcnow()
-            row.status, row.deleted_at, row.updated_at, row.location = "deleted", now, now, None
-        return location
+            row.status, row.deleted_at, row.updated_at, row.stores = "deleted", now, now, None
+        return stores
 
     async def set_status(self, caller: Caller, image_id: str, action: str) -> None:
         """deactivate or reactivate."""
@@ -451,6 +453,71 @@ class Images:
                 Image.id == image_id, Image.status.in_(from_status)).values(
                 status=to_status, updated_at=utcnow(), **values))
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- stores --
+    async def _locked(self, s: AsyncSession, image_id: str) -> Image | None:
+        q = select(Image).where(Image.id == image_id, Image.status != "deleted")
+        if not self.db.sqlite:
+            q = q.with_for_update()
+        return (await s.scalars(q)).first()
+
+    async def add_store(self, image_id: str, store_id: str) -> bool:
+        """Record one more store holding the data; False if the image is gone or not active."""
+        async with self.db.transaction() as s:
+            image = await self._locked(s, image_id)
+            if image is None or image.status not in ("active", "deactivated"):
+                return False
+            held = set(filter(None, (image.stores or "").split(",")))
+            image.stores = ",".join(sorted(held | {store_id}))
+            image.updated_at = utcnow()
+        return True
+
+    async def remove_store(self, image_id: str, store_id: str) -> None:
+        async with self.db.transaction() as s:
+            image = await self._locked(s, image_id)
+            if image is None:
+                raise faults.NotFound(f"No image found with ID {image_id}")
+            if image.status != "active":
+                raise faults.Conflict(f"Image {image_id} is {image.status}; only an active image "
+                                      "can be removed from a store.")
+            held = [h for h in (image.stores or "").split(",") if h]
+            if store_id not in held:
+                raise faults.NotFound(f"Image {image_id} is not in store {store_id}.")
+            if len(held) == 1:
+                raise faults.Conflict(f"Store {store_id} holds the only copy of image {image_id}; "
+                                      "delete the image instead.")
+            image.stores = ",".join(h for h in held if h != store_id)
+            image.updated_at = utcnow()
+
+    async def set_import_progress(self, image_id: str, *, importing: list[str],
+                                  failed: list[str]) -> None:
+        """Glance's os_glance_importing_to_stores / os_glance_failed_import properties, which
+        clients poll to follow an import to several stores."""
+        values = {IMPORTING: ",".join(importing), FAILED: ",".join(failed)}
+        async with self.db.transaction() as s:
+            image = await self._locked(s, image_id)
+            if image is None:
+                return
+            props = {p.name: p for p in image.properties}
+            for name, value in values.items():
+                if name in props:
+                    props[name].value = value
+                else:
+                    image.properties.append(ImageProperty(name=name, value=value))
+
+    async def fail_unfinished_copies(self) -> None:
+        """After a restart: copies to more stores that were under way did not finish."""
+        async with self.db.transaction() as s:
+            rows = list(await s.scalars(select(ImageProperty).where(
+                ImageProperty.name == IMPORTING, ImageProperty.value != "")))
+            for prop in rows:
+                failed = await s.get(ImageProperty, (prop.image_id, FAILED))
+                left = prop.value.split(",")
+                if failed is None:
+                    s.add(ImageProperty(image_id=prop.image_id, name=FAILED, value=prop.value))
+                else:
+                    failed.value = ",".join(filter(None, [*failed.value.split(","), *left]))
+                prop.value = ""
 
     # -- tags --
     async def add_tag(self, caller: Caller, image_id: str, tag: str) -> None:

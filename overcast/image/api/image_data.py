@@ -30,7 +30,8 @@ async def upload(image_id: str, request: Request, ctx: Ctx, images: Imgs, data: 
                  who: Who) -> Response:
     image = await images.show(who, image_id)
     ctx.enforce("upload_image", _target(image))
-    await data.upload(image, request.stream(), _length(request))
+    await data.upload(image, request.stream(), _length(request),
+                      request.headers.get("x-image-meta-store"))
     return Response(status_code=204)
 
 

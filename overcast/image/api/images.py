@@ -15,6 +15,7 @@ from overcast.image.models import Image
 from overcast.image.service import SORT_KEYS, Caller, ImageQuery, parse_patch
 
 router = APIRouter(prefix="/v2/images", tags=["images"])
+stores_router = APIRouter(tags=["images"])
 
 PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
                "application/openstack-images-v2.0-json-patch")
@@ -44,14 +45,14 @@ def image_view(image: Image) -> dict[str, Any]:
         "self": f"/v2/images/{image.id}", "file": f"/v2/images/{image.id}/file",
         "schema": "/v2/schemas/image",
     })
-    if image.location is not None:
-        body["stores"] = "file"
+    if image.stores:
+        body["stores"] = image.stores
     return body
 
 
 def _import_headers(data: Data) -> dict[str, str]:
     return {"OpenStack-image-import-methods": ",".join(data.import_methods()),
-            "OpenStack-image-store-ids": "file"}
+            "OpenStack-image-store-ids": ",".join(data.stores)}
 
 
 def _target(image: Image) -> dict[str, Any]:
@@ -173,7 +174,7 @@ async def update_image(image_id: str, request: Request, ctx: Ctx, images: Imgs,
 async def delete_image(image_id: str, ctx: Ctx, images: Imgs, data: Data, who: Who) -> Response:
     image = await images.show(who, image_id)
     ctx.enforce("delete_image", _target(image))
-    await data.delete_data(await images.delete(who, image))
+    await data.delete_data(image.id, await images.delete(who, image))
     return Response(status_code=204)
 
 
@@ -192,6 +193,15 @@ async def deactivate(image_id: str, ctx: Ctx, images: Imgs, who: Who) -> Respons
 @router.post("/{image_id}/actions/reactivate", status_code=204)
 async def reactivate(image_id: str, ctx: Ctx, images: Imgs, who: Who) -> Response:
     return await _action(image_id, "reactivate", ctx, images, who)
+
+
+@stores_router.delete("/v2/stores/{store_id}/{image_id}", status_code=204)
+async def delete_from_store(store_id: str, image_id: str, ctx: Ctx, images: Imgs, data: Data,
+                            who: Who) -> Response:
+    image = await images.show(who, image_id)
+    ctx.enforce("delete_image_location", _target(image))
+    await data.delete_from_store(image, store_id)
+    return Response(status_code=204)
 
 
 @router.put("/{image_id}/tags/{tag}", status_code=204)

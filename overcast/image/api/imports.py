@@ -22,11 +22,16 @@ async def import_image(image_id: str, request: Request, ctx: Ctx, images: Imgs, 
     if not isinstance(method, dict) or not isinstance(method.get("name"), str):
         raise faults.BadRequest("Import request requires a 'method' object with a 'name'.")
     stores = body.get("stores")
-    if stores is not None and (not isinstance(stores, list) or set(stores) - {"file"}):
-        raise faults.Conflict(f"Unknown store(s) {stores}; this cloud has one store, 'file'.")
+    if stores is not None and (not isinstance(stores, list)
+                               or not all(isinstance(x, str) for x in stores)):
+        raise faults.BadRequest("'stores' must be a list of store ids.")
+    all_stores = body.get("all_stores", False)
+    if not isinstance(all_stores, bool) or (all_stores and stores):
+        raise faults.BadRequest("Give either 'stores' or 'all_stores': true, not both.")
     image = await images.show(who, image_id)
     ctx.enforce("import_image", _target(image))
-    await data.start_import(image, method["name"], method.get("uri"), user_id=ctx.user_id,
+    await data.start_import(image, method["name"], method.get("uri"), stores=stores,
+                            all_stores=all_stores, user_id=ctx.user_id,
                             request_id=ctx.request_id, request=body)
     return Response(status_code=202)
 
@@ -38,5 +43,11 @@ async def import_info(data: Data) -> dict[str, Any]:
 
 
 @router.get("/v2/info/stores")
-async def stores_info() -> dict[str, Any]:
-    return {"stores": [{"id": "file", "description": "Local filesystem store", "default": True}]}
+async def stores_info(data: Data) -> dict[str, Any]:
+    stores = []
+    for sid in data.stores:
+        store: dict[str, Any] = {"id": sid, "description": f"Filesystem store {sid}"}
+        if sid == data.default_store:
+            store["default"] = True
+        stores.append(store)
+    return {"stores": stores}

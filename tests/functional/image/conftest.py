@@ -64,7 +64,11 @@ async def image_config(cloud_config: Config) -> AsyncIterator[Config]:
 
 
 @pytest.fixture
-async def glance(image_config: Config) -> AsyncIterator[Glance]:
+async def glance(image_config: Config, request: pytest.FixtureRequest) -> AsyncIterator[Glance]:
+    marker = request.node.get_closest_marker("image_stores")
+    if marker is not None:  # more file stores besides "file", in the state directory
+        image_config.image.extra_stores = ",".join(
+            f"{sid}={image_config.state_dir / ('store-' + sid)}" for sid in marker.args)
     ident = identity_app(image_config)
     async with running(ident) as ks_http:
         r = await ks_http.post("/v3/auth/tokens", json=password_auth("admin", ADMIN_PASSWORD))
