@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 __all__ = [
@@ -67,6 +69,24 @@ def run(
     if proc.returncode != 0:
         tail = "\n".join(out.splitlines()[-25:])
         raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{tail}")
+
+
+def ensure_venv(venv: Path, needs: Sequence[str], packages: Sequence[str], *, reinstall: bool,
+                say: Callable[[str], None]) -> None:
+    """A peer's own virtualenv (made once, kept): `packages` from PyPI, unless every command
+    in `needs` is already in its bin/."""
+    if reinstall and venv.exists():
+        shutil.rmtree(venv)
+    if all((venv / "bin" / name).exists() for name in needs):
+        return
+    say(f"installing {' '.join(packages)} from PyPI into {venv} (uWSGI builds from source; "
+        "a few minutes)")
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    base = getattr(sys, "_base_executable", sys.executable)
+    python = str(venv / "bin" / "python")
+    run([base, "-m", "venv", str(venv)], timeout=300)
+    run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"], timeout=600)
+    run([python, "-m", "pip", "install", "-q", *packages], timeout=1800)
 
 
 def proc_stats() -> Iterator[tuple[int, bytes]]:

@@ -139,16 +139,8 @@ class KeystonePeer(Side):
         return str(self.venv / "bin" / "python")
 
     def ensure_venv(self) -> None:
-        if self.reinstall and self.venv.exists():
-            shutil.rmtree(self.venv)
-        if not (self.venv / "bin" / "keystone-manage").exists() or not (self.venv / "bin" / "uwsgi").exists():
-            log(f"installing Keystone from PyPI into {self.venv} (uWSGI builds from source; a few minutes)")
-            self.venv.parent.mkdir(parents=True, exist_ok=True)
-            base = getattr(sys, "_base_executable", sys.executable)
-            proc.run([base, "-m", "venv", str(self.venv)], timeout=300)
-            pkgs = [self.spec, *KEYSTONE_PACKAGES[1:]]
-            proc.run([self._py(), "-m", "pip", "install", "-q", "--upgrade", "pip"], timeout=600)
-            proc.run([self._py(), "-m", "pip", "install", "-q", *pkgs], timeout=1800)
+        proc.ensure_venv(self.venv, ["keystone-manage", "uwsgi"], [self.spec, *KEYSTONE_PACKAGES[1:]],
+                         reinstall=self.reinstall, say=log)
 
     def _versions(self) -> dict[str, str]:
         code = (

@@ -486,15 +486,8 @@ class Glance(GlanceV2):
         return str(self.venv / "bin" / "python")
 
     def ensure_venv(self) -> None:
-        if self.reinstall and self.venv.exists():
-            shutil.rmtree(self.venv)
-        if not (self.venv / "bin" / "glance-manage").exists() or not (self.venv / "bin" / "uwsgi").exists():
-            log(f"installing {' '.join(self.specs)} and uWSGI from PyPI into {self.venv} (a few minutes)")
-            self.venv.parent.mkdir(parents=True, exist_ok=True)
-            base = getattr(sys, "_base_executable", sys.executable)
-            proc.run([base, "-m", "venv", str(self.venv)], timeout=300)
-            proc.run([self._py(), "-m", "pip", "install", "-q", "--upgrade", "pip"], timeout=600)
-            proc.run([self._py(), "-m", "pip", "install", "-q", *self.specs, "uwsgi"], timeout=1800)
+        proc.ensure_venv(self.venv, ["glance-manage", "uwsgi"], [*self.specs, "uwsgi"],
+                         reinstall=self.reinstall, say=log)
 
     def setup(self) -> None:
         self.ensure_venv()
