@@ -1,11 +1,10 @@
 """Image data: streamed upload, download, staging and import, and recovery after a crash.
 
 An upload never holds the image in memory: the request body arrives in chunks, gathered into
-1 MiB batches; each batch goes to two threads at once, one computing md5, the other writing
-the store file, computing sha512 and inspecting the format (hashlib releases the GIL,
-so the two use both cores). While one batch is in the threads the next is received, so at most
-two batches are in memory. The database says `active` only after the store has fsynced and
-renamed the file.
+1 MiB batches; three worker threads (md5; sha512 and the format inspection; the write to the
+store file) each take every batch from their own queue, with at most 8 batches in flight
+(hashlib and os.write release the GIL, so the three use every core). The database says
+`active` only after the store has fsynced and renamed the file.
 
 States: queued ─upload→ saving ─→ active ⇄ deactivated;  queued ─stage→ uploading ─import→
 importing ─→ active. A failed or interrupted transfer goes back to queued (uploading for a
@@ -17,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+import queue
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ __all__ = ["Download", "ImageData", "Stored"]
 log = logging.getLogger("overcast.image.data")
 
 BATCH = 1 << 20
+PIPELINE_DEPTH = 8  # batches in flight: 8 MiB of memory per upload at most
 DOWNLOAD_CHUNK = 1 << 20
 
 
@@ -63,7 +65,8 @@ class Download:
 
 
 class _Sink:
-    """One transfer's destination and digests; `a` and `b` run in two threads per batch."""
+    """One transfer's destination and digests: three steps of about the same cost (md5,
+    sha512 with the inspection, the write's kernel time), each run by its own thread."""
 
     def __init__(self, writer: StoreWriter, disk_format: str | None, *, inspect: bool,
                  match_format: bool):
@@ -73,28 +76,93 @@ class _Sink:
         self.inspector = StreamInspector(disk_format, match_format=match_format) if inspect \
             else None
 
-    # md5 alone costs about as much as sha512 plus the write: one of each per thread.
-    def a(self, data: bytes) -> None:
-        self.md5.update(data)
+    def steps(self) -> list[Callable[[bytes], None]]:
+        return [self.md5.update, self._sha512_and_inspect, self.writer.write]
 
-    def b(self, data: bytes) -> None:
-        self.writer.write(data)
+    def _sha512_and_inspect(self, data: bytes) -> None:
         self.sha512.update(data)
         if self.inspector is not None:
             self.inspector.feed(data)
 
 
+class _Pipeline:
+    """Worker threads, one per step, each taking every batch in order from its own queue.
+
+    The steps do not wait for each other batch by batch (a lockstep would leave a core idle
+    whenever one step is quicker); at most `depth` batches are in flight, so memory stays
+    bounded whatever the image size. hashlib and os.write release the GIL, so the steps use
+    every core there is.
+    """
+
+    def __init__(self, steps: list[Callable[[bytes], None]], depth: int = PIPELINE_DEPTH):
+        self.loop = asyncio.get_running_loop()
+        self.room = asyncio.Semaphore(depth)
+        self.queues: list[queue.SimpleQueue[bytes | None]] = [queue.SimpleQueue() for _ in steps]
+        self.left: dict[int, int] = {}  # batch number -> steps still to run on it
+        self.lock = threading.Lock()
+        self.error: BaseException | None = None
+        self.done = self.loop.create_future()
+        self.running = len(steps)
+        self.threads = [threading.Thread(target=self._work, args=(q, step), daemon=True,
+                                         name="image-pipeline") for q, step in zip(
+                                             self.queues, steps, strict=True)]
+        self.count = 0
+        for t in self.threads:
+            t.start()
+
+    def _work(self, q: queue.SimpleQueue[bytes | None], step: Callable[[bytes], None]) -> None:
+        n = 0
+        while (data := q.get()) is not None:
+            if self.error is None:
+                try:
+                    step(data)
+                except BaseException as e:  # reported to the event loop by put()/finish()
+                    self.error = e
+            with self.lock:
+                self.left[n] -= 1
+                finished = self.left[n] == 0
+                if finished:
+                    del self.left[n]
+            if finished:
+                self.loop.call_soon_threadsafe(self.room.release)
+            n += 1
+        with self.lock:
+            self.running -= 1
+            last = self.running == 0
+        if last:
+            self.loop.call_soon_threadsafe(self._set_done)
+
+    def _set_done(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    async def put(self, data: bytes) -> None:
+        await self.room.acquire()
+        if self.error is not None:
+            raise self.error
+        with self.lock:
+            self.left[self.count] = len(self.queues)
+        self.count += 1
+        for q in self.queues:
+            q.put(data)
+
+    async def finish(self) -> None:
+        """Wait until every step has run on every batch (also after a failure, so that no
+        thread still uses the writer when the caller aborts it)."""
+        for q in self.queues:
+            q.put(None)
+        await asyncio.shield(self.done)
+        if self.error is not None:
+            raise self.error
+
+
 async def _pump(sink: _Sink, chunks: AsyncIterator[bytes], limit: int,
                 too_big: faults.Fault) -> int:
-    """Move every chunk into the sink, one batch in the threads while the next arrives."""
+    """Move every chunk into the sink, in batches, through the pipeline."""
     size = 0
     batch: list[bytes] = []
     batched = 0
-    pending: asyncio.Future[list[None]] | None = None
-
-    def dispatch(data: bytes) -> asyncio.Future[list[None]]:
-        return asyncio.gather(asyncio.to_thread(sink.a, data), asyncio.to_thread(sink.b, data))
-
+    pipeline = _Pipeline(sink.steps())
     try:
         async for chunk in chunks:
             if not chunk:
@@ -107,18 +175,11 @@ async def _pump(sink: _Sink, chunks: AsyncIterator[bytes], limit: int,
             if batched >= BATCH:
                 data = b"".join(batch)
                 batch, batched = [], 0
-                if pending is not None:
-                    await pending
-                pending = dispatch(data)
-        if pending is not None:
-            await pending
-            pending = None
+                await pipeline.put(data)
         if batch:
-            await dispatch(b"".join(batch))
+            await pipeline.put(b"".join(batch))
     finally:
-        if pending is not None:
-            # The threads still use the writer: let them finish before anyone aborts it.
-            await asyncio.gather(pending, return_exceptions=True)
+        await pipeline.finish()
     return size
 
 
