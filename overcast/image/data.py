@@ -156,13 +156,13 @@ class _Pipeline:
             raise self.error
 
 
-async def _pump(sink: _Sink, chunks: AsyncIterator[bytes], limit: int,
+async def _pump(steps: list[Callable[[bytes], None]], chunks: AsyncIterator[bytes], limit: int,
                 too_big: faults.Fault) -> int:
-    """Move every chunk into the sink, in batches, through the pipeline."""
+    """Run every chunk through the steps, in batches, through the pipeline; the byte count."""
     size = 0
     batch: list[bytes] = []
     batched = 0
-    pipeline = _Pipeline(sink.steps())
+    pipeline = _Pipeline(steps)
     try:
         async for chunk in chunks:
             if not chunk:
@@ -234,7 +234,7 @@ class ImageData:
         # inspects bare images only).
         sink = _Sink(writer, image.disk_format, inspect=image.container_format == "bare",
                      match_format=self.config.require_image_format_match)
-        size = await _pump(sink, chunks, limit, too_big)
+        size = await _pump(sink.steps(), chunks, limit, too_big)
         if content_length is not None and size != content_length:
             raise faults.BadRequest(f"The request body ended after {size} of {content_length} "
                                     "bytes.")
@@ -318,12 +318,10 @@ class ImageData:
         writer = await self._open(self.staging, image, ("queued",), "uploading")
         try:
             limit, too_big = await self._limit(image)
-            size = 0
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise too_big
-                await asyncio.to_thread(writer.write, chunk)
+            if content_length is not None and content_length > limit:
+                raise too_big
+            # No digests and no inspection yet: the import does those on the staged bytes.
+            size = await _pump([writer.write], chunks, limit, too_big)
             await asyncio.to_thread(writer.commit)
         except BaseException:
             await asyncio.shield(self._undo(writer, image.id, "uploading", "queued"))
@@ -522,13 +520,12 @@ class ImageData:
         """After a crash: drop partial files whose writer died, put their images back to
         queued, remove store files no image owns, and resume interrupted imports."""
         await self.images.fail_unfinished_copies()
-        everything = {**{f"store:{k}": v for k, v in self.stores.items()},
-                      "staging": self.staging}
         dead: set[str] = set()
         live: set[str] = set()
-        for store in everything.values():
+        for store in (*self.stores.values(), self.staging):
             dead |= set(await asyncio.to_thread(store.abandoned_uploads))
-            live |= await asyncio.to_thread(_partial_ids, store)
+            live |= set(await asyncio.to_thread(store.partial_uploads))
+        staged = dict(await asyncio.to_thread(lambda: list(self.staging.locations())))
         async with self.images.db.read() as s:
             rows = (await s.execute(select(Image.id, Image.status, Image.stores).where(
                 Image.status != "deleted"))).all()
@@ -542,7 +539,7 @@ class ImageData:
                 running = [t.id for t in await self.tasks.for_image(image_id)
                            if t.status == "processing"]
                 task_id = running[-1] if running else None
-                if await asyncio.to_thread(_has, self.staging, image_id):
+                if image_id in staged:
                     self._spawn(image_id, "glance-direct", None, task_id, [self.default_store])
                 else:
                     await self.images.transition(image_id, ("importing",), "queued", size=None)
@@ -557,7 +554,7 @@ class ImageData:
                     log.info("removing orphaned data of image %s in store %s", image_id, sid)
                     await asyncio.to_thread(store.delete, location)
         staged_ok = {i for i, st, _ in rows if st in ("uploading", "importing")}
-        for image_id, location in await asyncio.to_thread(lambda: list(self.staging.locations())):
+        for image_id, location in staged.items():
             if image_id not in staged_ok:
                 await asyncio.to_thread(self.staging.delete, location)
 
@@ -570,14 +567,6 @@ class ImageData:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def _partial_ids(store: ImageStore) -> set[str]:
-    return set(store.partial_uploads())
-
-
-def _has(store: ImageStore, image_id: str) -> bool:
-    return any(i == image_id for i, _ in store.locations())
 
 
 async def _aiter_thread(it: Iterator[bytes]) -> AsyncIterator[bytes]:

@@ -313,7 +313,7 @@ class Metadefs:
     async def _get(self, s: AsyncSession, caller: Caller, name: str, *,
                    for_update: bool = False) -> MetadefNamespace:
         q = self._visible(caller).where(MetadefNamespace.namespace == name)
-        if for_update and not self.db.sqlite:
+        if for_update:  # SQLite has no FOR UPDATE: SQLAlchemy leaves it out there
             q = q.with_for_update()
         ns = (await s.scalars(q)).first()
         if ns is None:

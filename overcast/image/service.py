@@ -210,7 +210,7 @@ class Images:
     async def get(self, s: AsyncSession, caller: Caller, image_id: str, *,
                   for_update: bool = False) -> Image:
         q = self._visible(caller).where(Image.id == image_id)
-        if for_update and not self.db.sqlite:
+        if for_update:  # SQLite has no FOR UPDATE: SQLAlchemy leaves it out there
             q = q.with_for_update()
         image = (await s.scalars(q)).first()
         if image is None:
@@ -274,12 +274,10 @@ class Images:
             keys.append(SortKey(Image.id, query.sort[-1][1]))  # type: ignore[arg-type]
         async with self.db.read() as s:
             if query.marker:
-                marker = (await s.scalars(self._visible(caller).where(
-                    Image.id == query.marker))).first()
-                if marker is None:
+                values = (await s.execute(self._visible(caller).where(
+                    Image.id == query.marker).with_only_columns(*(k.column for k in keys)))).first()
+                if values is None:
                     raise faults.BadRequest(f"Invalid marker. Image {query.marker} could not be found.")
-                values = [await s.scalar(select(k.column).where(Image.id == marker.id))
-                          for k in keys]
                 q = q.where(after_marker(keys, values))
             q = order_by(q, keys).limit(query.limit)
             images = list(await s.scalars(q))
@@ -456,9 +454,7 @@ class Images:
 
     # -- stores --
     async def _locked(self, s: AsyncSession, image_id: str) -> Image | None:
-        q = select(Image).where(Image.id == image_id, Image.status != "deleted")
-        if not self.db.sqlite:
-            q = q.with_for_update()
+        q = select(Image).where(Image.id == image_id, Image.status != "deleted").with_for_update()
         return (await s.scalars(q)).first()
 
     async def add_store(self, image_id: str, store_id: str) -> bool:

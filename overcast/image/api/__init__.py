@@ -6,12 +6,27 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from overcast.common import faults
 from overcast.common.app import Ctx, RequestContext
 from overcast.image.data import ImageData
 from overcast.image.members import Members
 from overcast.image.service import Caller, Images
 
-__all__ = ["Data", "Imgs", "Mbrs", "Who", "caller"]
+__all__ = ["Data", "Imgs", "Mbrs", "Who", "caller", "page_limit"]
+
+
+def page_limit(request: Request, images: Images) -> int:
+    """The page size a list asked for with ?limit=, capped as Glance's api_limit_max."""
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return images.config.limit_param_default
+    try:
+        limit = int(raw)
+    except ValueError:
+        raise faults.BadRequest("limit param must be an integer") from None
+    if limit < 0:
+        raise faults.BadRequest("limit param must be positive")
+    return min(limit, images.config.api_limit_max)
 
 
 def caller(ctx: RequestContext) -> Caller:

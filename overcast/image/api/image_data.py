@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.image.api import Data, Imgs, Who
-from overcast.image.api.images import _target
+from overcast.image.api.images import image_target
 
 router = APIRouter(prefix="/v2/images", tags=["image data"])
 
@@ -29,7 +29,7 @@ def _length(request: Request) -> int | None:
 async def upload(image_id: str, request: Request, ctx: Ctx, images: Imgs, data: Data,
                  who: Who) -> Response:
     image = await images.show(who, image_id)
-    ctx.enforce("upload_image", _target(image))
+    ctx.enforce("upload_image", image_target(image))
     await data.upload(image, request.stream(), _length(request),
                       request.headers.get("x-image-meta-store"))
     return Response(status_code=204)
@@ -39,7 +39,7 @@ async def upload(image_id: str, request: Request, ctx: Ctx, images: Imgs, data: 
 async def download(image_id: str, request: Request, ctx: Ctx, images: Imgs, data: Data,
                    who: Who) -> Response:
     image = await images.show(who, image_id)
-    ctx.enforce("download_image", _target(image))
+    ctx.enforce("download_image", image_target(image))
     d = await data.download(who, image, request.headers.get("range"))
     if d is None:
         return Response(status_code=204)
@@ -56,6 +56,6 @@ async def download(image_id: str, request: Request, ctx: Ctx, images: Imgs, data
 async def stage(image_id: str, request: Request, ctx: Ctx, images: Imgs, data: Data,
                 who: Who) -> Response:
     image = await images.show(who, image_id)
-    ctx.enforce("upload_image", _target(image))
+    ctx.enforce("upload_image", image_target(image))
     await data.stage(image, request.stream(), _length(request))
     return Response(status_code=204)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 
 from overcast.common import faults
 from overcast.common.app import Ctx, json_body
-from overcast.image.api import Data, Imgs, Who
+from overcast.image.api import Data, Imgs, Who, page_limit
 from overcast.image.models import Image
 from overcast.image.service import SORT_KEYS, Caller, ImageQuery, parse_patch
 
@@ -25,7 +25,8 @@ _LIST_PARAMS = {"limit", "marker", "sort_key", "sort_dir", "sort", "tag", "name"
                 "protected", "os_hidden", "size", "size_min", "size_max", "created_at", "updated_at"}
 
 
-def _time(value: Any) -> str | None:
+def wire_time(value: Any) -> str | None:
+    """A timestamp as Glance writes it (whole seconds, Z)."""
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
 
 
@@ -41,7 +42,7 @@ def image_view(image: Image) -> dict[str, Any]:
         "os_hash_algo": image.os_hash_algo, "os_hash_value": image.os_hash_value,
         "min_disk": image.min_disk, "min_ram": image.min_ram,
         "tags": [t.value for t in image.tags],
-        "created_at": _time(image.created_at), "updated_at": _time(image.updated_at),
+        "created_at": wire_time(image.created_at), "updated_at": wire_time(image.updated_at),
         "self": f"/v2/images/{image.id}", "file": f"/v2/images/{image.id}/file",
         "schema": "/v2/schemas/image",
     })
@@ -55,7 +56,8 @@ def _import_headers(data: Data) -> dict[str, str]:
             "OpenStack-image-store-ids": ",".join(data.stores)}
 
 
-def _target(image: Image) -> dict[str, Any]:
+def image_target(image: Image) -> dict[str, Any]:
+    """The policy target of a rule about an image: its owner and visibility."""
     return {"project_id": image.owner, "visibility": image.visibility, "member_id": None}
 
 
@@ -76,17 +78,9 @@ async def create_image(request: Request, ctx: Ctx, images: Imgs, data: Data, who
     return image_view(image)
 
 
-def _list_query(request: Request, default_limit: int, max_limit: int) -> ImageQuery:
-    q = ImageQuery(limit=default_limit)
+def _list_query(request: Request, images: Imgs) -> ImageQuery:
+    q = ImageQuery(limit=page_limit(request, images))
     params = request.query_params
-    if "limit" in params:
-        try:
-            q.limit = int(params["limit"])
-        except ValueError:
-            raise faults.BadRequest("limit param must be an integer") from None
-        if q.limit < 0:
-            raise faults.BadRequest("limit param must be positive")
-    q.limit = min(q.limit, max_limit)
     q.marker = params.get("marker")
     q.tags = params.getlist("tag")
     sort_keys, sort_dirs = params.getlist("sort_key"), params.getlist("sort_dir")
@@ -124,7 +118,7 @@ def _list_query(request: Request, default_limit: int, max_limit: int) -> ImageQu
 @router.get("")
 async def list_images(request: Request, ctx: Ctx, images: Imgs, who: Who) -> dict[str, Any]:
     ctx.enforce("get_images", {"project_id": ctx.project_id})
-    q = _list_query(request, images.config.limit_param_default, images.config.api_limit_max)
+    q = _list_query(request, images)
     page, more = await images.list(who, q)
     body: dict[str, Any] = {"images": [image_view(i) for i in page], "first": "/v2/images",
                             "schema": "/v2/schemas/images"}
@@ -147,7 +141,7 @@ async def empty_image_id() -> None:
 @router.get("/{image_id}")
 async def show_image(image_id: str, ctx: Ctx, images: Imgs, who: Who) -> dict[str, Any]:
     image = await images.show(who, image_id)
-    ctx.enforce("get_image", _target(image))
+    ctx.enforce("get_image", image_target(image))
     return image_view(image)
 
 
@@ -165,22 +159,22 @@ async def update_image(image_id: str, request: Request, ctx: Ctx, images: Imgs,
         raise faults.BadRequest("Malformed JSON in request body.") from None
     ops = parse_patch(body, media)
     image = await images.show(who, image_id)
-    ctx.enforce("modify_image", _target(image))
-    can = {rule: ctx.can(rule, _target(image)) for rule in ("publicize_image", "communitize_image")}
+    ctx.enforce("modify_image", image_target(image))
+    can = {rule: ctx.can(rule, image_target(image)) for rule in ("publicize_image", "communitize_image")}
     return image_view(await images.update(who, image_id, ops, can))
 
 
 @router.delete("/{image_id}", status_code=204)
 async def delete_image(image_id: str, ctx: Ctx, images: Imgs, data: Data, who: Who) -> Response:
     image = await images.show(who, image_id)
-    ctx.enforce("delete_image", _target(image))
+    ctx.enforce("delete_image", image_target(image))
     await data.delete_data(image.id, await images.delete(who, image))
     return Response(status_code=204)
 
 
 async def _action(image_id: str, action: str, ctx: Ctx, images: Imgs, who: Caller) -> Response:
     image = await images.show(who, image_id)
-    ctx.enforce(action, _target(image))
+    ctx.enforce(action, image_target(image))
     await images.set_status(who, image_id, action)
     return Response(status_code=204)
 
@@ -199,7 +193,7 @@ async def reactivate(image_id: str, ctx: Ctx, images: Imgs, who: Who) -> Respons
 async def delete_from_store(store_id: str, image_id: str, ctx: Ctx, images: Imgs, data: Data,
                             who: Who) -> Response:
     image = await images.show(who, image_id)
-    ctx.enforce("delete_image_location", _target(image))
+    ctx.enforce("delete_image_location", image_target(image))
     await data.delete_from_store(image, store_id)
     return Response(status_code=204)
 
@@ -207,7 +201,7 @@ async def delete_from_store(store_id: str, image_id: str, ctx: Ctx, images: Imgs
 @router.put("/{image_id}/tags/{tag}", status_code=204)
 async def add_tag(image_id: str, tag: str, ctx: Ctx, images: Imgs, who: Who) -> Response:
     image = await images.show(who, image_id)
-    ctx.enforce("modify_image", _target(image))
+    ctx.enforce("modify_image", image_target(image))
     await images.add_tag(who, image_id, tag)
     return Response(status_code=204)
 
@@ -215,6 +209,6 @@ async def add_tag(image_id: str, tag: str, ctx: Ctx, images: Imgs, who: Who) -> 
 @router.delete("/{image_id}/tags/{tag}", status_code=204)
 async def delete_tag(image_id: str, tag: str, ctx: Ctx, images: Imgs, who: Who) -> Response:
     image = await images.show(who, image_id)
-    ctx.enforce("modify_image", _target(image))
+    ctx.enforce("modify_image", image_target(image))
     await images.delete_tag(who, image_id, tag)
     return Response(status_code=204)

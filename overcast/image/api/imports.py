@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 from overcast.common import faults
 from overcast.common.app import Ctx, json_body
 from overcast.image.api import Data, Imgs, Who
-from overcast.image.api.images import _target
+from overcast.image.api.images import image_target
 
 router = APIRouter(tags=["import"])
 
@@ -29,7 +29,7 @@ async def import_image(image_id: str, request: Request, ctx: Ctx, images: Imgs, 
     if not isinstance(all_stores, bool) or (all_stores and stores):
         raise faults.BadRequest("Give either 'stores' or 'all_stores': true, not both.")
     image = await images.show(who, image_id)
-    ctx.enforce("import_image", _target(image))
+    ctx.enforce("import_image", image_target(image))
     await data.start_import(image, method["name"], method.get("uri"), stores=stores,
                             all_stores=all_stores, user_id=ctx.user_id,
                             request_id=ctx.request_id, request=body)

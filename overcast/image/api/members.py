@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from overcast.common.app import Ctx, json_body
 from overcast.image.api import Imgs, Mbrs, Who
-from overcast.image.api.images import _time
+from overcast.image.api.images import wire_time
 from overcast.image.models import ImageMember
 
 router = APIRouter(prefix="/v2/images/{image_id}/members", tags=["members"])
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v2/images/{image_id}/members", tags=["members"])
 
 def member_view(m: ImageMember) -> dict[str, Any]:
     return {"image_id": m.image_id, "member_id": m.member, "status": m.status,
-            "created_at": _time(m.created_at), "updated_at": _time(m.updated_at),
+            "created_at": wire_time(m.created_at), "updated_at": wire_time(m.updated_at),
             "schema": "/v2/schemas/member"}
 
 

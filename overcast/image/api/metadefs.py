@@ -16,8 +16,8 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from overcast.common import faults
 from overcast.common.app import Ctx, RequestContext, json_body
-from overcast.image.api import Imgs, Who
-from overcast.image.api.images import _time
+from overcast.image.api import Imgs, Who, page_limit
+from overcast.image.api.images import wire_time
 from overcast.image.metadef_models import (
     MetadefNamespace,
     MetadefNamespaceResourceType,
@@ -51,7 +51,7 @@ def namespace_view(ns: MetadefNamespace) -> dict[str, Any]:
     return _present({
         "namespace": ns.namespace, "display_name": ns.display_name,
         "description": ns.description, "visibility": ns.visibility, "protected": ns.protected,
-        "owner": ns.owner, "created_at": _time(ns.created_at), "updated_at": _time(ns.updated_at),
+        "owner": ns.owner, "created_at": wire_time(ns.created_at), "updated_at": wire_time(ns.updated_at),
         "self": f"/v2/metadefs/namespaces/{ns.namespace}",
         "schema": "/v2/schemas/metadefs/namespace",
     })
@@ -60,12 +60,12 @@ def namespace_view(ns: MetadefNamespace) -> dict[str, Any]:
 def association_view(a: MetadefNamespaceResourceType) -> dict[str, Any]:
     return _present({"name": a.resource_type, "prefix": a.prefix,
                      "properties_target": a.properties_target,
-                     "created_at": _time(a.created_at), "updated_at": _time(a.updated_at)})
+                     "created_at": wire_time(a.created_at), "updated_at": wire_time(a.updated_at)})
 
 
 def resource_type_view(rt: MetadefResourceType) -> dict[str, Any]:
-    return {"name": rt.name, "created_at": _time(rt.created_at),
-            "updated_at": _time(rt.updated_at)}
+    return {"name": rt.name, "created_at": wire_time(rt.created_at),
+            "updated_at": wire_time(rt.updated_at)}
 
 
 def property_view(p: MetadefProperty) -> dict[str, Any]:
@@ -77,14 +77,14 @@ def object_view(namespace: str, o: MetadefObject, prefix: str = "") -> dict[str,
         "name": o.name, "description": o.description,
         "required": [prefix + r for r in o.required] if o.required is not None else None,
         "properties": {prefix + k: v for k, v in o.json_schema.items()},
-        "created_at": _time(o.created_at), "updated_at": _time(o.updated_at),
+        "created_at": wire_time(o.created_at), "updated_at": wire_time(o.updated_at),
         "self": f"/v2/metadefs/namespaces/{namespace}/objects/{o.name}",
         "schema": "/v2/schemas/metadefs/object",
     })
 
 
 def tag_view(t: MetadefTag) -> dict[str, Any]:
-    return {"name": t.name, "created_at": _time(t.created_at), "updated_at": _time(t.updated_at)}
+    return {"name": t.name, "created_at": wire_time(t.created_at), "updated_at": wire_time(t.updated_at)}
 
 
 def detail_view(d: NamespaceDetail, resource_type: str | None = None) -> dict[str, Any]:
@@ -122,19 +122,11 @@ def _enforce(ctx: RequestContext, rule: str, ns: MetadefNamespace) -> None:
     ctx.enforce(rule, target)
 
 
-def _list_query(request: Request, default_limit: int, max_limit: int) -> ListQuery:
+def _list_query(request: Request, images: Imgs) -> ListQuery:
     params = request.query_params
-    q = ListQuery(limit=default_limit, marker=params.get("marker"),
+    q = ListQuery(limit=page_limit(request, images), marker=params.get("marker"),
                   sort_key=params.get("sort_key", "created_at"),
                   sort_dir=params.get("sort_dir", "desc"), visibility=params.get("visibility"))
-    if "limit" in params:
-        try:
-            q.limit = int(params["limit"])
-        except ValueError:
-            raise faults.BadRequest("limit param must be an integer") from None
-        if q.limit < 0:
-            raise faults.BadRequest("limit param must be positive")
-    q.limit = min(q.limit, max_limit)
     if q.sort_dir not in ("asc", "desc"):
         raise faults.BadRequest(f"Invalid sort direction: {q.sort_dir}")
     if params.get("resource_types"):
@@ -190,7 +182,7 @@ async def list_namespaces(request: Request, ctx: Ctx, metadefs: Mdefs, images: I
                           ) -> dict[str, Any]:
     ctx.enforce("get_metadef_namespaces", _own(ctx))
     ctx.enforce("list_metadef_resource_types", _own(ctx))
-    q = _list_query(request, images.config.limit_param_default, images.config.api_limit_max)
+    q = _list_query(request, images)
     page, more = await metadefs.list_namespaces(who, q)
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
     first = "/v2/metadefs/namespaces"
@@ -268,7 +260,7 @@ async def list_objects(namespace: str, request: Request, ctx: Ctx, metadefs: Mde
                        images: Imgs, who: Who) -> dict[str, Any]:
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "get_metadef_objects", ns)
-    q = _list_query(request, images.config.limit_param_default, images.config.api_limit_max)
+    q = _list_query(request, images)
     found = await metadefs.list_objects(who, namespace, q)
     # Glance's own link, without the leading slash.
     return {"objects": [object_view(ns.namespace, o) for o in found
@@ -379,7 +371,7 @@ async def list_tags(namespace: str, request: Request, ctx: Ctx, metadefs: Mdefs,
                     who: Who) -> dict[str, Any]:
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "get_metadef_tags", ns)
-    q = _list_query(request, images.config.limit_param_default, images.config.api_limit_max)
+    q = _list_query(request, images)
     return {"tags": [{"name": t.name} for t in await metadefs.list_tags(who, namespace, q)]}
 
 

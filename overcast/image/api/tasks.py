@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 
 from overcast.common import faults
 from overcast.common.app import Ctx, json_body
-from overcast.image.api import Data, Imgs, Who
-from overcast.image.api.images import _target, _time
+from overcast.image.api import Data, Imgs, Who, page_limit
+from overcast.image.api.images import image_target, wire_time
 from overcast.image.models import Task
 from overcast.image.tasks import Tasks
 
@@ -25,8 +25,8 @@ Tsks = Annotated[Tasks, Depends(_tasks)]
 
 def task_view(t: Task) -> dict[str, Any]:
     return {"id": t.id, "type": t.type, "status": t.status, "owner": t.owner, "input": t.input,
-            "result": t.result, "message": t.message, "expires_at": _time(t.expires_at),
-            "created_at": _time(t.created_at), "updated_at": _time(t.updated_at),
+            "result": t.result, "message": t.message, "expires_at": wire_time(t.expires_at),
+            "created_at": wire_time(t.created_at), "updated_at": wire_time(t.updated_at),
             "self": f"/v2/tasks/{t.id}", "schema": "/v2/schemas/task"}
 
 
@@ -34,7 +34,7 @@ def task_view(t: Task) -> dict[str, Any]:
 async def image_tasks(image_id: str, ctx: Ctx, images: Imgs, tasks: Tsks, who: Who
                       ) -> dict[str, Any]:
     image = await images.show(who, image_id)
-    ctx.enforce("get_image", _target(image))
+    ctx.enforce("get_image", image_target(image))
     return {"tasks": [{**task_view(t), "image_id": t.image_id, "request_id": t.request_id,
                        "user_id": t.user_id} for t in await tasks.for_image(image_id)]}
 
@@ -55,14 +55,12 @@ async def create_task(request: Request, ctx: Ctx, data: Data, tasks: Tsks, who: 
 
 
 @router.get("/v2/tasks")
-async def list_tasks(request: Request, ctx: Ctx, tasks: Tsks, who: Who) -> dict[str, Any]:
+async def list_tasks(request: Request, ctx: Ctx, images: Imgs, tasks: Tsks, who: Who
+                     ) -> dict[str, Any]:
     ctx.enforce("get_tasks", {"project_id": ctx.project_id})
     params = request.query_params
-    try:
-        limit = min(int(params.get("limit", 25)), 1000)
-    except ValueError:
-        raise faults.BadRequest("limit param must be an integer") from None
-    found = await tasks.list(who, params.get("status"), params.get("type"), limit)
+    found = await tasks.list(who, params.get("status"), params.get("type"),
+                             page_limit(request, images))
     views = [task_view(t) for t in found]
     for v in views:  # the list leaves out the bulky parts, as Glance does
         v.pop("input")
