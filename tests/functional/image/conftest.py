@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +44,18 @@ class Glance:
             f"/v2/images/{image_id}", headers={
                 **who, "Content-Type": "application/openstack-images-v2.1-json-patch"},
             json=ops)
+
+    async def poll(self, path: str, who: dict[str, str], done: Callable[[Any], bool],
+                   seconds: float = 10) -> Any:
+        """GET `path` until `done(body)` (background imports and copies); the last body."""
+        deadline = time.monotonic() + seconds
+        while True:
+            body = (await self.http.get(path, headers=who)).json()
+            if done(body):
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{path} never got there: {body}")
+            await asyncio.sleep(0.05)
 
     async def upload(self, who: dict[str, str], image_id: str, data: bytes) -> httpx.Response:
         return await self.http.put(f"/v2/images/{image_id}/file", content=data, headers={

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import http.server
@@ -10,7 +9,6 @@ import os
 import struct
 import threading
 from pathlib import Path
-from typing import Any
 
 from overcast.config import Config
 from tests.functional.image.conftest import Glance
@@ -343,12 +341,8 @@ async def test_stage_and_glance_direct_import(glance: Glance) -> None:
                                json={"method": {"name": "glance-direct"}})
     assert r.status_code == 202, r.text
     import_request_id = r.headers["x-openstack-request-id"]
-    for _ in range(100):
-        shown = (await glance.http.get(f"/v2/images/{img['id']}", headers=glance.alice)).json()
-        if shown["status"] == "active":
-            break
-        await asyncio.sleep(0.05)
-    assert shown["status"] == "active"
+    shown = await glance.poll(f"/v2/images/{img['id']}", glance.alice,
+                              lambda i: i["status"] == "active")
     assert shown["checksum"] == hashlib.md5(data).hexdigest()
     r = await glance.http.get(f"/v2/images/{img['id']}/file", headers=glance.alice)
     assert r.content == data
@@ -421,7 +415,8 @@ async def test_web_download_from_an_allowed_host(glance: Glance, image_config: C
         r = await glance.http.post(f"/v2/images/{img['id']}/import", headers=glance.alice,
                                    json=body)
         assert r.status_code == 202, r.text
-        shown = await _wait_status(glance, img["id"], "active")
+        shown = await glance.poll(f"/v2/images/{img['id']}", glance.alice,
+                                  lambda i: i["status"] == "active")
         assert shown["checksum"] == hashlib.md5(payload).hexdigest()
         r = await glance.http.get(f"/v2/images/{img['id']}/file", headers=glance.alice)
         assert r.content == payload
@@ -432,13 +427,10 @@ async def test_web_download_from_an_allowed_host(glance: Glance, image_config: C
                                    json={"method": {"name": "web-download",
                                                     "uri": f"{base}/missing.raw"}})
         assert r.status_code == 202
-        await _wait_status(glance, img2["id"], "queued")
-        for _ in range(100):
-            tasks = (await glance.http.get(f"/v2/images/{img2['id']}/tasks",
-                                           headers=glance.alice)).json()["tasks"]
-            if tasks[0]["status"] != "processing":
-                break
-            await asyncio.sleep(0.05)
+        await glance.poll(f"/v2/images/{img2['id']}", glance.alice,
+                          lambda i: i["status"] == "queued")
+        tasks = (await glance.poll(f"/v2/images/{img2['id']}/tasks", glance.alice,
+                                   lambda b: b["tasks"][0]["status"] != "processing"))["tasks"]
         assert tasks[0]["status"] == "failure" and "404" in tasks[0]["message"]
         # the legacy tasks API imports through the same path
         r = await glance.http.post("/v2/tasks", headers=glance.admin, json={
@@ -449,22 +441,12 @@ async def test_web_download_from_an_allowed_host(glance: Glance, image_config: C
                                                              "container_format": "bare"}}})
         assert r.status_code == 201, r.text
         task_id = r.json()["id"]
-        for _ in range(100):
-            task = (await glance.http.get(f"/v2/tasks/{task_id}", headers=glance.admin)).json()
-            if task["status"] != "processing":
-                break
-            await asyncio.sleep(0.05)
+        task = await glance.poll(f"/v2/tasks/{task_id}", glance.admin,
+                                 lambda t: t["status"] != "processing")
         assert task["status"] == "success", task
-        shown = await _wait_status(glance, task["result"]["image_id"], "active")
+        shown = await glance.poll(f"/v2/images/{task['result']['image_id']}", glance.admin,
+                                  lambda i: i["status"] == "active")
         assert shown["name"] == "from-task" and shown["size"] == len(payload)
     finally:
         server.shutdown()
 
-
-async def _wait_status(glance: Glance, image_id: str, status: str) -> dict[str, Any]:
-    for _ in range(200):
-        shown = (await glance.http.get(f"/v2/images/{image_id}", headers=glance.admin)).json()
-        if shown["status"] == status:
-            return shown  # type: ignore[no-any-return]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"image {image_id} is {shown['status']}, not {status}")

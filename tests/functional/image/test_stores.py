@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-from typing import Any
 
 import pytest
 
@@ -20,15 +18,6 @@ async def _stage(glance: Glance, data: bytes) -> str:
                               headers={**glance.alice, "Content-Type": "application/octet-stream"})
     assert r.status_code == 204, r.text
     return str(img["id"])
-
-
-async def _until(glance: Glance, image_id: str, done: Any) -> dict[str, Any]:
-    for _ in range(200):
-        shown = (await glance.http.get(f"/v2/images/{image_id}", headers=glance.alice)).json()
-        if done(shown):
-            return shown  # type: ignore[no-any-return]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never done: {shown}")
 
 
 def _files(config: Config, image_id: str) -> list[str]:
@@ -61,8 +50,9 @@ async def test_import_to_all_stores_copy_and_drop_one(glance: Glance,
     r = await glance.http.post(f"/v2/images/{image_id}/import", headers=glance.alice,
                                json={"method": {"name": "glance-direct"}, "all_stores": True})
     assert r.status_code == 202, r.text
-    shown = await _until(glance, image_id, lambda i: i["status"] == "active"
-                         and i.get("os_glance_importing_to_stores") == "")
+    shown = await glance.poll(f"/v2/images/{image_id}", glance.alice,
+                              lambda i: i["status"] == "active"
+                              and i.get("os_glance_importing_to_stores") == "")
     assert shown["stores"] == "fast,file,slow" and shown["os_glance_failed_import"] == ""
     assert _files(image_config, image_id) == ["fast", "file", "slow"]
     assert shown["checksum"] == hashlib.md5(data).hexdigest()
@@ -79,7 +69,8 @@ async def test_import_to_all_stores_copy_and_drop_one(glance: Glance,
     r = await glance.http.post(f"/v2/images/{image_id}/import", headers=glance.alice,
                                json={"method": {"name": "copy-image"}, "stores": ["fast"]})
     assert r.status_code == 202, r.text
-    shown = await _until(glance, image_id, lambda i: i.get("stores") == "fast,file,slow")
+    shown = await glance.poll(f"/v2/images/{image_id}", glance.alice,
+                              lambda i: i.get("stores") == "fast,file,slow")
     assert _files(image_config, image_id) == ["fast", "file", "slow"]
 
     await glance.http.delete(f"/v2/stores/fast/{image_id}", headers=glance.admin)
@@ -101,6 +92,7 @@ async def test_import_to_specific_stores(glance: Glance, image_config: Config) -
                                json={"method": {"name": "glance-direct"},
                                      "stores": ["slow", "fast"]})
     assert r.status_code == 202
-    shown = await _until(glance, image_id, lambda i: i.get("stores") == "fast,slow")
+    shown = await glance.poll(f"/v2/images/{image_id}", glance.alice,
+                              lambda i: i.get("stores") == "fast,slow")
     assert _files(image_config, image_id) == ["fast", "slow"]
     assert shown["status"] == "active"
