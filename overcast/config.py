@@ -32,6 +32,10 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+#: oslo.middleware's sizelimit default, which Keystone and the other APIs run with.
+MAX_REQUEST_BODY_SIZE = 114_688
+
+
 class DefaultSection(_Section):
     """[DEFAULT]: what every service shares."""
 
@@ -47,6 +51,32 @@ class DefaultSection(_Section):
         "memory://",
         description="Message bus: memory:// (one process) or amqp://user:pass@host:5672/.",
     )
+    insecure_debug: bool = Field(
+        False, description="Say in authentication errors why they failed (which user, project "
+        "or domain); this tells a caller what exists, so never in production (Keystone's "
+        "[DEFAULT] insecure_debug).")
+
+
+class CorsSection(_Section):
+    """[cors]: cross-origin requests from browser pages (oslo.middleware's cors options).
+
+    Off until allowed_origin names an origin; then every service answers preflight requests
+    before authentication and marks its responses for that origin."""
+
+    allowed_origin: str = Field(
+        "", description="Comma-separated origins (scheme://host[:port]) whose pages may call the "
+        "APIs, or * for any; empty disables CORS.")
+    allow_credentials: bool = Field(True, description="Let the browser send credentials "
+                                    "(Access-Control-Allow-Credentials).")
+    expose_headers: str = Field(
+        "", description="Comma-separated response headers a page may read, besides each "
+        "service's own (X-Openstack-Request-Id, X-Subject-Token, ...).")
+    max_age: int = Field(3600, ge=0, description="Seconds a browser may cache a preflight answer.")
+    allow_methods: str = Field("GET,PUT,POST,DELETE,PATCH,HEAD,OPTIONS",
+                               description="Comma-separated methods a page may use.")
+    allow_headers: str = Field(
+        "", description="Comma-separated request headers a page may send, besides each "
+        "service's own (X-Auth-Token, Content-Type, ...).")
 
 
 class IdentitySection(_Section):
@@ -76,6 +106,9 @@ class IdentitySection(_Section):
     )
     fernet_max_active_keys: int = Field(3, ge=2, description="Keys kept by `fernet rotate`.")
     policy_file: str = Field("", description="YAML file with policy overrides.")
+    max_request_body_size: int = Field(
+        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it); "
+        "streamed data (image data) is exempt.")
     list_limit: int = Field(0, ge=0, description="Cap on list sizes; 0 means no cap.")
     cache_check_interval: float = Field(
         0.1, ge=0, description="Seconds between checks whether another worker or node wrote "
@@ -100,6 +133,9 @@ class ImageSection(_Section):
     staging_dir: str = Field("", description="Directory where glance-direct and web-download "
                              "stage data before import; empty means STATE_DIR/image-staging.")
     policy_file: str = Field("", description="YAML file with policy overrides.")
+    max_request_body_size: int = Field(
+        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it); "
+        "streamed data (image data) is exempt.")
     workers: int = Field(1, ge=1, description="Worker processes for `overcast serve image`.")
     image_size_cap: int = Field(1 << 40, ge=1, description="Largest image, in bytes "
                                 "(Glance's default, 1 TiB).")
@@ -130,6 +166,7 @@ class Config(BaseModel):
     default: DefaultSection = DefaultSection()
     identity: IdentitySection = IdentitySection()
     image: ImageSection = ImageSection()
+    cors: CorsSection = CorsSection()
 
     def database_url(self, service: str) -> str:
         """The service's database URL, the SQLite default filled in."""
@@ -173,7 +210,8 @@ class Config(BaseModel):
         return Path(repo) if repo else self.state_dir / "fernet-keys"
 
 
-_SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image"}
+_SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",
+                             "cors": "cors"}
 
 
 def load_config(
@@ -219,6 +257,7 @@ def load_config(
         default=DefaultSection(**values["default"]),
         identity=IdentitySection(**values["identity"]),
         image=ImageSection(**values["image"]),
+        cors=CorsSection(**values["cors"]),
     )
 
 

@@ -1,9 +1,18 @@
-"""The ASGI app factory every service uses, and the request context routes receive.
+"""The ASGI app factory every service uses, and the request context dependency routes receive.
 
 The chain, outermost first, the same in every service (one literal list in `build_app`):
 
-    request_id ▶ access_log (secrets redacted) ▶ auth (X-Auth-Token → Credentials) ▶ router
-    faults: FastAPI exception handlers render any error in the service's dialect.
+    request_id ▶ access_log ▶ cors ▶ faults ▶ body_limit ▶ auth ▶ router
+
+- request_id: every request gets an id; answers 500 even for a bug in the layers below.
+- access_log: one line per request (status 500 for a failure, 499 for a client that left);
+  no header values, no bodies.
+- cors: preflight requests answered before authentication; off unless [cors] allowed_origin.
+- faults: any Fault raised below, by a middleware or a route, rendered in the service's dialect
+  (Accept-dependent for image); anything else a 500 with a generic message.
+- body_limit: JSON bodies capped (413) as oslo.middleware's sizelimit; streamed data exempt.
+- auth: X-Auth-Token → Credentials (+ application credential access rules), else 401 with
+  Keystone's body, as keystonemiddleware answers before the service sees the request.
 
 Middlewares are plain ASGI callables (no BaseHTTPMiddleware: the request id lives in a
 contextvar, which BaseHTTPMiddleware does not propagate).
@@ -14,39 +23,50 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from overcast.common import faults
+from overcast.common.api import declared_rules
+from overcast.common.auth import access_allowed
+from overcast.common.context import RequestContext
 from overcast.common.faults import Dialect, Fault
-from overcast.common.policy import Credentials, Enforcer
+from overcast.common.policy import Credentials
+from overcast.config import CorsSection
 
 __all__ = [
+    "CorsPolicy",
     "Ctx",
     "PublicRoute",
     "RequestContext",
+    "StreamedRoute",
     "TokenValidator",
     "build_app",
     "current_request_id",
+    "json_body",
+    "parse_json",
 ]
 
 log = logging.getLogger("overcast.api")
 
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-# Headers whose values never reach a log line (Swift's register_sensitive_header idea).
-SENSITIVE_HEADERS = frozenset({b"x-auth-token", b"x-subject-token", b"x-service-token",
-                               b"authorization", b"cookie"})
+#: Status logged for a request whose client went away before the answer (nginx's 499).
+CLIENT_CLOSED = 499
+#: JSON nesting deeper than this is refused (400) before anything recurses over it.
+MAX_JSON_DEPTH = 64
 
 
 def current_request_id() -> str:
@@ -78,55 +98,97 @@ class PublicRoute:
         return path.rstrip("/") == self.path.rstrip("/") or path == self.path
 
 
-@dataclass
-class RequestContext:
-    """What a route knows about its request: id, caller, microversion, policy."""
+@dataclass(frozen=True)
+class StreamedRoute:
+    """A (method, path regex) whose body is streamed data, exempt from the body size limit."""
 
-    request_id: str
-    credentials: Credentials | None
-    enforcer: Enforcer | None
-    microversion: tuple[int, int] = (0, 0)
-    extras: dict[str, Any] = field(default_factory=dict)
+    method: str
+    pattern: str
 
-    @property
-    def creds(self) -> Credentials:
-        if self.credentials is None:
-            raise faults.Unauthorized("The request you have made requires authentication.")
-        return self.credentials
-
-    @property
-    def project_id(self) -> str | None:
-        return self.creds.project_id
-
-    @property
-    def user_id(self) -> str:
-        return self.creds.user_id or ""
-
-    def can(self, rule: str, target: dict[str, Any] | None = None) -> bool:
-        assert self.enforcer is not None, "service built without policy"
-        return self.enforcer.enforce(rule, target or {}, self.creds)
-
-    def enforce(self, rule: str, target: dict[str, Any] | None = None) -> None:
-        """Raise Forbidden unless the caller may do `rule` on `target`."""
-        if not self.can(rule, target):
-            raise faults.Forbidden(
-                f"You are not authorized to perform the requested action: {rule}."
-            )
+    def matches(self, method: str, path: str) -> bool:
+        return method == self.method and re.fullmatch(self.pattern, path) is not None
 
 
+@dataclass(frozen=True)
+class CorsPolicy:
+    """Who may call from a browser page on another origin (oslo.middleware cors semantics)."""
+
+    allowed_origins: frozenset[str]
+    allow_credentials: bool = True
+    expose_headers: tuple[str, ...] = ()
+    max_age: int = 3600
+    allow_methods: frozenset[str] = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD",
+                                               "OPTIONS"})
+    allow_headers: frozenset[str] = frozenset()
+
+    def allows(self, origin: str) -> bool:
+        return "*" in self.allowed_origins or origin in self.allowed_origins
+
+    @classmethod
+    def from_config(cls, section: CorsSection, *, expose: Sequence[str] = (),
+                    allow: Sequence[str] = ()) -> CorsPolicy | None:
+        """The policy [cors] describes, with a service's own headers (`expose`: its response
+        headers a page may read; `allow`: request headers a page may send); None when off."""
+        origins = _words(section.allowed_origin, lower=False)
+        if not origins:
+            return None
+        return cls(
+            allowed_origins=frozenset(o.rstrip("/") for o in origins),
+            allow_credentials=section.allow_credentials,
+            expose_headers=tuple(dict.fromkeys([*expose, *_words(section.expose_headers, False)])),
+            max_age=section.max_age,
+            allow_methods=frozenset(m.upper() for m in _words(section.allow_methods, False)),
+            allow_headers=frozenset([*_SIMPLE_HEADERS, *(h.lower() for h in allow),
+                                     *_words(section.allow_headers, lower=True)]),
+        )
+
+
+#: Request headers a preflight always allows (oslo.middleware cors simple_headers).
+_SIMPLE_HEADERS = ("accept", "accept-language", "content-type", "cache-control",
+                   "content-language", "expires", "last-modified", "pragma")
+
+
+def _words(raw: str, lower: bool) -> list[str]:
+    return [w.strip().lower() if lower else w.strip() for w in raw.split(",") if w.strip()]
+
+
+# -- the request context dependency --
 def _context(request: Request) -> RequestContext:
-    ctx: RequestContext | None = getattr(request.state, "ctx", None)
+    ctx: RequestContext | None = request.scope.get("overcast.ctx")
     if ctx is None:
         ctx = RequestContext(
             request_id=current_request_id(),
             credentials=request.scope.get("overcast.credentials"),
             enforcer=getattr(request.state, "enforcer", None),
+            declared=declared_rules(request.scope.get("route")),
         )
-        request.state.ctx = ctx
+        request.scope["overcast.ctx"] = ctx
     return ctx
 
 
 Ctx = Annotated[RequestContext, Depends(_context)]
+
+
+# -- middlewares, outermost first --
+async def _send_fault(send: Send, dialect: Dialect, fault: Fault, scope: Scope,
+                      extra_headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    accept = _header(scope, b"accept")
+    body, ctype = faults.render(dialect, fault, accept)
+    if scope.get("method") == "HEAD":
+        body = b""
+    headers = [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode()),
+               *extra_headers]
+    headers.extend((k.lower().encode("latin-1"), v.encode("latin-1"))
+                   for k, v in fault.headers.items())
+    await send({"type": "http.response.start", "status": fault.code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 class RequestIdMiddleware:
@@ -162,14 +224,8 @@ class RequestIdMiddleware:
             log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
             if started:
                 raise
-            body, ctype = faults.render(self.dialect, Fault("An unexpected error occurred."))
-            await send_with_id({
-                "type": "http.response.start",
-                "status": 500,
-                "headers": [(b"content-type", ctype.encode()),
-                            (b"content-length", str(len(body)).encode())],
-            })
-            await send({"type": "http.response.body", "body": body})
+            await _send_fault(send_with_id, self.dialect,
+                              Fault("An unexpected error occurred."), scope)
         finally:
             _request_id.reset(token)
 
@@ -196,7 +252,15 @@ class AccessLogMiddleware:
 
         try:
             await self.app(scope, receive, capture)
+        except BaseException:
+            # A failure after the answer started: the client saw a cut-off response.
+            status = 500 if status in (0, 200, 201, 204, 206) else status
+            raise
         finally:
+            if scope.get("overcast.client_closed"):
+                status = CLIENT_CLOSED
+            elif status == 0:
+                status = 500
             if self.log.isEnabledFor(logging.INFO):
                 client = scope.get("client") or ("-", 0)
                 # The query string is logged; it never carries a secret in OpenStack APIs.
@@ -208,57 +272,196 @@ class AccessLogMiddleware:
                 )
 
 
-class AuthMiddleware:
-    """Authenticate early: X-Auth-Token → Credentials in the scope, else 401 unless public."""
+class CorsMiddleware:
+    """Cross-origin requests as oslo.middleware's cors filter answers them.
 
-    def __init__(self, app: ASGIApp, dialect: Dialect, validator: Callable[[], TokenValidator | None],
-                 public: Sequence[PublicRoute]):
+    A preflight (OPTIONS with Origin and Access-Control-Request-Method) is answered here,
+    before authentication: 200 with the grant when origin, method and headers are allowed,
+    else 200 without one (the browser then refuses). Other requests from an allowed origin
+    get Access-Control-Allow-Origin and the exposed headers on their answer, errors included.
+    """
+
+    def __init__(self, app: ASGIApp, cors: CorsPolicy | None):
+        self.app = app
+        self.cors = cors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        cors = self.cors
+        origin = _header(scope, b"origin") if scope["type"] == "http" else None
+        if cors is None or origin is None:
+            await self.app(scope, receive, send)
+            return
+        wanted = _header(scope, b"access-control-request-method")
+        if scope["method"] == "OPTIONS" and wanted is not None:
+            await self._preflight(send, cors, origin, wanted,
+                                  _header(scope, b"access-control-request-headers"))
+            return
+        if not cors.allows(origin):
+            await self.app(scope, receive, send)
+            return
+
+        async def mark(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"access-control-allow-origin", origin.encode("latin-1")))
+                if cors.allow_credentials:
+                    headers.append((b"access-control-allow-credentials", b"true"))
+                if cors.expose_headers:
+                    headers.append((b"access-control-expose-headers",
+                                    ",".join(cors.expose_headers).encode()))
+                headers.append((b"vary", b"Origin"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, mark)
+
+    @staticmethod
+    async def _preflight(send: Send, cors: CorsPolicy, origin: str, method: str,
+                         requested: str | None) -> None:
+        headers: list[tuple[bytes, bytes]] = [(b"content-length", b"0"), (b"vary", b"Origin")]
+        names = [h.strip().lower() for h in (requested or "").split(",") if h.strip()]
+        if (cors.allows(origin) and method.upper() in cors.allow_methods
+                and all(n in cors.allow_headers for n in names)):
+            headers += [(b"access-control-allow-origin", origin.encode("latin-1")),
+                        (b"access-control-allow-methods", method.upper().encode()),
+                        (b"access-control-max-age", str(cors.max_age).encode())]
+            if cors.allow_credentials:
+                headers.append((b"access-control-allow-credentials", b"true"))
+            if names:
+                headers.append((b"access-control-allow-headers", ",".join(names).encode()))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+class FaultMiddleware:
+    """Renders whatever the layers below raise: a Fault in the service's dialect, a client that
+    went away as nothing (logged 499), anything else as a 500 with a generic message."""
+
+    def __init__(self, app: ASGIApp, dialect: Dialect):
         self.app = app
         self.dialect = dialect
-        self.validator = validator
-        self.public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = None
-        for name, value in scope["headers"]:
-            if name == b"x-auth-token":
-                token = value.decode("latin-1")
-                break
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except ClientDisconnect:
+            scope["overcast.client_closed"] = True
+            log.info("client closed the connection during %s %s", scope["method"], scope["path"])
+        except Fault as fault:
+            if started:
+                raise
+            await _send_fault(watch, self.dialect, fault, scope)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            await _send_fault(watch, self.dialect, Fault("An unexpected error occurred."), scope)
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over `max_bytes` (413) before anything reads or parses them, as
+    oslo.middleware's sizelimit: by Content-Length at once, by counting for chunked bodies.
+    Streamed data routes (image data) are exempt; they stream and enforce their own caps."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: Sequence[StreamedRoute]):
+        self.app = app
+        self.max_bytes = max_bytes
+        self.streamed = streamed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or any(
+                s.matches(scope["method"], scope["path"]) for s in self.streamed):
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes
+        too_large = faults.RequestTooLarge("Request is too large.")
+        length = _header(scope, b"content-length")
+        if length is not None and length.strip().isdigit() and int(length) > limit:
+            raise too_large
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise too_large
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class AuthMiddleware:
+    """Authenticate early: X-Auth-Token → Credentials in the scope, else 401 unless public.
+
+    Access rules of an application credential are enforced here for every service, as
+    keystonemiddleware does: a request that matches none of them for this service type is a
+    401, unless a valid X-Service-Token shows it is a service acting for the user."""
+
+    def __init__(self, app: ASGIApp, validator: Callable[[], TokenValidator | None],
+                 public: Sequence[PublicRoute], service_type: str):
+        self.app = app
+        self.validator = validator
+        self.public = public
+        self.service_type = service_type
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _header(scope, b"x-auth-token")
         validator = self.validator()
         public = any(p.matches(scope["method"], scope["path"]) for p in self.public)
         if token and validator is not None:
             try:
-                scope["overcast.credentials"] = await validator.validate(token)
+                creds = await validator.validate(token)
+                if not await self._allowed(creds, scope, validator):
+                    raise faults.Unauthorized("The request you have made requires authentication.")
+                scope["overcast.credentials"] = creds
             except faults.Unauthorized as e:
                 if not public:
-                    await self._deny(send, e, validator)
+                    await self._deny(send, e, validator, scope)
                     return
         elif not public:
             await self._deny(
                 send, faults.Unauthorized("The request you have made requires authentication."),
-                validator,
-            )
+                validator, scope)
             return
         await self.app(scope, receive, send)
 
-    async def _deny(self, send: Send, fault: Fault, validator: TokenValidator | None) -> None:
+    async def _allowed(self, creds: Credentials, scope: Scope, validator: TokenValidator) -> bool:
+        if access_allowed(creds, self.service_type, scope["method"], scope["path"]):
+            return True
+        # A request with a valid service token is a chain of calls, not the user's own.
+        service_token = _header(scope, b"x-service-token")
+        if not service_token:
+            return False
+        service = await validator.validate(service_token)
+        return "service" in service.roles or "admin" in service.roles
+
+    @staticmethod
+    async def _deny(send: Send, fault: Fault, validator: TokenValidator | None,
+                    scope: Scope) -> None:
         # keystonemiddleware answers 401 before the service sees the request: Keystone's body.
-        body, ctype = faults.render("identity", fault)
-        headers = [(b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode())]
+        extra = []
         if validator is not None:
-            headers.append((b"www-authenticate", f'Keystone uri="{validator.auth_uri()}"'.encode()))
-        await send({"type": "http.response.start", "status": 401, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+            extra.append((b"www-authenticate", f'Keystone uri="{validator.auth_uri()}"'.encode()))
+        await _send_fault(send, "identity", fault, scope, extra)
 
 
-def _fault_response(dialect: Dialect, fault: Fault) -> Response:
-    body, ctype = faults.render(dialect, fault)
-    return Response(body, status_code=fault.code, media_type=ctype, headers=fault.headers)
-
-
+# -- FastAPI's own errors, in the dialect --
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
@@ -269,14 +472,102 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "Invalid input for field/attribute: " + "; ".join(parts)
 
 
+def _too_deep(raw: bytes) -> bool:
+    """Whether JSON text nests arrays/objects deeper than MAX_JSON_DEPTH (strings skipped)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return False  # the common case, decided in C
+    depth = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON, or BadRequest: malformed, or nested deeper than MAX_JSON_DEPTH
+    (deep nesting would exhaust the stack of whatever walks it later)."""
+    if _too_deep(raw):
+        raise faults.BadRequest(
+            f"Malformed request body: JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as e:
+        raise faults.BadRequest("Malformed request body: the body is not valid JSON.") from e
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or BadRequest; for routes with free-form bodies."""
+    raw = await request.body()
+    value = parse_json(raw or b"{}")
+    if not isinstance(value, dict):
+        raise faults.BadRequest("Malformed request body: a JSON object is required.")
+    return value
+
+
+class _JsonDepthGuard:
+    """Checks JSON request bodies' nesting before FastAPI parses them for body models."""
+
+    def __init__(self, app: ASGIApp, streamed: Sequence[StreamedRoute]):
+        self.app = app
+        self.streamed = streamed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        ctype = _header(scope, b"content-type") or ""
+        if (scope["type"] != "http" or "json" not in ctype.lower()
+                or any(s.matches(scope["method"], scope["path"]) for s in self.streamed)):
+            await self.app(scope, receive, send)
+            return
+        # Bodies here are small (the body limit is outside): read whole, check, replay.
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        raw = b"".join(chunks)
+        if _too_deep(raw):
+            raise faults.BadRequest(
+                f"Malformed request body: JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": raw, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 def build_app(
     *,
     service: str,
+    service_type: str,
     dialect: Dialect,
     routers: Iterable[APIRouter],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[dict[str, Any]]],
     validator: Callable[[FastAPI], TokenValidator | None],
     public: Sequence[PublicRoute] = (),
+    streamed: Sequence[StreamedRoute] = (),
+    max_body: int = 114_688,
+    cors: CorsPolicy | None = None,
     request_id_header: str | None = None,
 ) -> FastAPI:
     """Assemble a service's ASGI app: the middleware chain, fault renderers and routers.
@@ -284,46 +575,50 @@ def build_app(
     `lifespan` yields the service's state (engines, services, enforcer, ...); it reaches every
     request as `request.state`. `validator(app)` returns the token validator once the lifespan
     has run (None: every route is public, e.g. a service with auth switched off in tests).
+    `service_type` is the catalog type access rules name (identity, image, compute, ...).
     """
     app = FastAPI(lifespan=lifespan, openapi_url=f"/openapi-{service}.json", docs_url=None,
                   redoc_url=None)
     for router in routers:
         app.include_router(router)
 
+    def respond(request: Request, fault: Fault) -> Response:
+        body, ctype = faults.render(dialect, fault, request.headers.get("accept"))
+        if request.method == "HEAD":
+            body = b""
+        return Response(body, status_code=fault.code, media_type=ctype, headers=fault.headers)
+
     @app.exception_handler(Fault)
     async def _on_fault(request: Request, exc: Fault) -> Response:
-        return _fault_response(dialect, exc)
+        return respond(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _on_invalid(request: Request, exc: RequestValidationError) -> Response:
-        return _fault_response(dialect, faults.BadRequest(_validation_message(exc)))
+        return respond(request, faults.BadRequest(_validation_message(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _on_http(request: Request, exc: StarletteHTTPException) -> Response:
-        cls = {404: faults.NotFound, 405: faults.MethodNotAllowed, 400: faults.BadRequest}.get(
-            exc.status_code, Fault)
+        if exc.status_code == 400:  # FastAPI could not parse the body
+            return respond(request, faults.BadRequest(
+                "Malformed request body: the body could not be parsed."))
+        cls = {404: faults.NotFound, 405: faults.MethodNotAllowed}.get(exc.status_code, Fault)
         fault = cls("The resource could not be found." if exc.status_code == 404 else None)
         if cls is Fault:
             fault.code = exc.status_code
-        return _fault_response(dialect, fault)
+        return respond(request, fault)
 
     def _validator() -> TokenValidator | None:
         return validator(app)
 
-    # The chain, innermost added first so that the list reads outermost last-to-first.
-    app.add_middleware(AuthMiddleware, dialect=dialect, validator=_validator, public=list(public))
+    # The chain: add_middleware puts each layer outside the ones added before it, so this
+    # list reads innermost first: router ◀ auth ◀ json depth ◀ body_limit ◀ faults ◀ cors
+    # ◀ access_log ◀ request_id.
+    app.add_middleware(AuthMiddleware, validator=_validator, public=list(public),
+                       service_type=service_type)
+    app.add_middleware(_JsonDepthGuard, streamed=list(streamed))
+    app.add_middleware(BodyLimitMiddleware, max_bytes=max_body, streamed=list(streamed))
+    app.add_middleware(FaultMiddleware, dialect=dialect)
+    app.add_middleware(CorsMiddleware, cors=cors)
     app.add_middleware(AccessLogMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware, dialect=dialect, extra_header=request_id_header)
     return app
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or BadRequest; for routes with free-form bodies."""
-    raw = await request.body()
-    try:
-        value = json.loads(raw or b"{}")
-    except ValueError as e:
-        raise faults.BadRequest("Malformed request body: the body is not valid JSON.") from e
-    if not isinstance(value, dict):
-        raise faults.BadRequest("Malformed request body: a JSON object is required.")
-    return value

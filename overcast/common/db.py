@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +26,19 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import DateTime, MetaData, event, make_url
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from overcast.common.clock import as_utc
 
 __all__ = ["NAMING_CONVENTION", "Database", "Timestamp", "alembic_config", "ensure_database", "migrate",
-           "new_metadata", "utcnow"]
+           "new_metadata"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -47,14 +50,29 @@ NAMING_CONVENTION = {
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-# MariaDB's DATETIME keeps whole seconds unless told otherwise; token revocation and list
-# ordering compare times to the microsecond, so every backend must keep them.
-Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+class Timestamp(TypeDecorator[datetime]):
+    """A point in time: stored as naive UTC (SQLite has no zone), read back as aware UTC.
 
+    Code only ever sees aware datetimes (common/clock.py); a naive value bound here is taken
+    as UTC. MariaDB's DATETIME keeps whole seconds unless told otherwise; token revocation and
+    list ordering compare times to the microsecond, so every backend must keep them.
+    """
 
-def utcnow() -> datetime:
-    """Now, in UTC, naive (as every backend stores it)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 def new_metadata() -> MetaData:

@@ -23,6 +23,7 @@ message never holds a secret, a file path or SQL: anything that is not a Fault b
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable
 from http import HTTPStatus
@@ -140,42 +141,97 @@ _COMPUTE_KEYS = {
 }
 
 
-def _identity(f: Fault) -> tuple[bytes, str]:
+def _identity(f: Fault, accept: str | None) -> tuple[bytes, str]:
     body = {"error": {"code": f.code, "title": f.title, "message": f.message}}
     return json.dumps(body).encode(), "application/json"
 
 
-def _compute(f: Fault) -> tuple[bytes, str]:
+def _compute(f: Fault, accept: str | None) -> tuple[bytes, str]:
     key = _COMPUTE_KEYS.get(f.code, "computeFault")
     return json.dumps({key: {"code": f.code, "message": f.message}}).encode(), "application/json"
 
 
-def _network(f: Fault) -> tuple[bytes, str]:
+def _network(f: Fault, accept: str | None) -> tuple[bytes, str]:
     kind = f.wire_type or type(f).__name__
     body = {"NeutronError": {"type": kind, "message": f.message, "detail": ""}}
     return json.dumps(body).encode(), "application/json"
 
 
-def _placement(f: Fault) -> tuple[bytes, str]:
+def _placement(f: Fault, accept: str | None) -> tuple[bytes, str]:
     error = {"status": f.code, "title": f.title, "detail": f.message}
     if f.wire_type:
         error["code"] = f.wire_type
     return json.dumps({"errors": [error]}).encode(), "application/json"
 
 
-def _image(f: Fault) -> tuple[bytes, str]:
-    # Glance answers with webob's error page rendered as JSON.
-    body = {"code": f"{f.code} {f.title}", "title": f.title, "message": f.message}
-    return json.dumps(body).encode(), "application/json"
+def _webob_offer(accept: str | None) -> str | None:
+    """The media type webob picks for an error page: the first of text/html, application/json
+    with the highest quality in `accept`; None (plain text) when neither is acceptable or the
+    header is absent or empty (webob reads a missing header as an empty one)."""
+    if not accept or not accept.strip():
+        return None
+    ranges: list[tuple[str, str, float]] = []
+    for item in accept.split(","):
+        media, *params = [p.strip() for p in item.split(";")]
+        if "/" not in media:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        kind, _, sub = media.lower().partition("/")
+        ranges.append((kind, sub, q))
+    best, best_q = None, 0.0
+    for offer in ("text/html", "application/json"):
+        kind, _, sub = offer.partition("/")
+        # The most specific matching range decides the offer's quality (RFC 7231 5.3.2).
+        found: tuple[int, float] | None = None
+        for rkind, rsub, q in ranges:
+            if (rkind, rsub) == (kind, sub):
+                score = 2
+            elif rkind == kind and rsub == "*":
+                score = 1
+            elif (rkind, rsub) == ("*", "*"):
+                score = 0
+            else:
+                continue
+            if found is None or score > found[0]:
+                found = (score, q)
+        if found is not None and found[1] > best_q:
+            best, best_q = offer, found[1]
+    return best
 
 
-def _object(f: Fault) -> tuple[bytes, str]:
+def _image(f: Fault, accept: str | None) -> tuple[bytes, str]:
+    # Glance raises webob.exc.HTTPxxx(explanation=message); webob renders its page in the
+    # format the Accept header prefers (webob/exc.py WSGIHTTPException.generate_response).
+    # python-glanceclient sends Accept: */* and parses the HTML page.
+    status = f"{f.code} {f.title}"
+    offer = _webob_offer(accept)
+    if offer == "application/json":
+        body = {"message": f"{f.message}<br /><br />\n\n\n", "code": status, "title": f.title}
+        return json.dumps(body).encode(), "application/json"
+    if offer == "text/html":
+        page = (f"<html>\n <head>\n  <title>{status}</title>\n </head>\n <body>\n"
+                f"  <h1>{status}</h1>\n  {html.escape(f.message)}<br /><br />\n\n\n\n"
+                f" </body>\n</html>")
+        return page.encode(), "text/html; charset=UTF-8"
+    # webob's strip_tags turns newlines into spaces, then each <br /> into a newline.
+    text = f.message.replace("\n", " ").replace("\r", "")
+    return f"{status}\n\n{text}\n\n   ".encode(), "text/plain; charset=UTF-8"
+
+
+def _object(f: Fault, accept: str | None) -> tuple[bytes, str]:
     # Swift's swob answers with a short canned HTML page per status.
     page = f"<html><h1>{f.title}</h1><p>{f.message}</p></html>"
     return page.encode(), "text/html; charset=UTF-8"
 
 
-_RENDERERS: dict[str, Callable[[Fault], tuple[bytes, str]]] = {
+_RENDERERS: dict[str, Callable[[Fault, str | None], tuple[bytes, str]]] = {
     "identity": _identity,
     "compute": _compute,
     "volume": _compute,
@@ -186,6 +242,7 @@ _RENDERERS: dict[str, Callable[[Fault], tuple[bytes, str]]] = {
 }
 
 
-def render(dialect: Dialect, fault: Fault) -> tuple[bytes, str]:
-    """The body and content type of `fault` in the service's own error shape."""
-    return _RENDERERS[dialect](fault)
+def render(dialect: Dialect, fault: Fault, accept: str | None = None) -> tuple[bytes, str]:
+    """The body and content type of `fault` in the service's own error shape; `accept` is the
+    request's Accept header, for the dialects whose error format depends on it (image)."""
+    return _RENDERERS[dialect](fault, accept)

@@ -47,6 +47,7 @@ from typing import NoReturn
 import yaml
 
 __all__ = [
+    "AccessRule",
     "Credentials",
     "Enforcer",
     "PolicyCycleError",
@@ -78,6 +79,15 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class AccessRule:
+    """One access rule of an application credential: a service type, method and path pattern."""
+
+    service: str
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
 class Credentials:
     """Who is calling, as Keystone's auth context says: identity, scope and effective roles.
 
@@ -97,6 +107,16 @@ class Credentials:
     #: Nova's legacy context flag; `is_admin:True` reads it.
     is_admin: bool = False
     token_audit_id: str | None = None
+    #: When the token expires (epoch seconds); caches of these credentials must not outlive it.
+    expires_at: float | None = None
+    #: The application credential the token came from, and whether it is restricted (it may
+    #: then not create or delete application credentials, trusts or credentials).
+    app_cred_id: str | None = None
+    app_cred_restricted: bool = False
+    #: The application credential's access rules: None means no rules (anything its roles
+    #: allow); otherwise only matching requests are let through (common/auth.py).
+    access_rules: tuple[AccessRule, ...] | None = None
+    trust_id: str | None = None
     service_user_id: str | None = None
     service_user_domain_id: str | None = None
     service_project_id: str | None = None

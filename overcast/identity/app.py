@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from overcast.common.app import PublicRoute, TokenValidator, build_app
+from overcast.common.app import CorsPolicy, PublicRoute, TokenValidator, build_app
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
@@ -38,6 +38,13 @@ from overcast.identity.service import Identity
 
 __all__ = ["create_app"]
 
+# Keystone's CORS defaults (keystone/server/flask/core.py).
+CORS_EXPOSE = ("X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token",
+               "Openstack-Auth-Receipt")
+CORS_ALLOW = ("X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token", "X-Project-Id",
+              "X-Project-Name", "X-Project-Domain-Id", "X-Project-Domain-Name", "X-Domain-Id",
+              "X-Domain-Name", "Openstack-Auth-Receipt")
+
 PUBLIC = [
     PublicRoute("GET", "/"),
     PublicRoute("GET", "/v3"),
@@ -63,6 +70,7 @@ def create_app(config: Config) -> FastAPI:
 
     return build_app(
         service="identity",
+        service_type="identity",
         dialect="identity",
         routers=[versions.router, auth.router, domains.router, projects.router, users.router,
                  groups.router, roles.router, grants.router, role_assignments.router,
@@ -73,4 +81,6 @@ def create_app(config: Config) -> FastAPI:
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,
+        max_body=config.identity.max_request_body_size,
+        cors=CorsPolicy.from_config(config.cors, expose=CORS_EXPOSE, allow=CORS_ALLOW),
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.clock import parse_iso, utcnow
 from overcast.identity.assignments import Assignments
 from overcast.identity.models import AccessRule, ApplicationCredential, Role, User
 from overcast.identity.state import IdentityState
@@ -21,10 +22,9 @@ def _parse_time(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_iso(value)
     except ValueError as e:
         raise faults.BadRequest(f"Invalid expires_at: {value!r}.") from e
-    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
 
 
 class AppCreds:
@@ -44,7 +44,7 @@ class AppCreds:
             raise faults.BadRequest("Invalid input for field 'name'.")
         secret = body.get("secret") or secrets.token_urlsafe(64)
         expires_at = _parse_time(body.get("expires_at"))
-        if expires_at is not None and expires_at < datetime.now(UTC).replace(tzinfo=None):
+        if expires_at is not None and expires_at < utcnow():
             raise faults.BadRequest("The expiration time is in the past.")
         hashed = await self.state.hasher.hash(secret)
         async with self.state.write() as s:

@@ -302,8 +302,11 @@ class Assignments:
         """Role implications and domain-specific roles, cached until the next identity write."""
         graph = self.state.role_graph
         if graph is None:
+            generation = self.state.generation
             graph = (await implication_map(s), await domain_role_ids(s))
-            self.state.role_graph = graph
+            # Not cached if a write landed while we read: it may have changed the graph.
+            if generation == self.state.generation:
+                self.state.role_graph = graph
         return graph
 
     @staticmethod

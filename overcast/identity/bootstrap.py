@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from overcast.common.clock import utcnow
 from overcast.identity.assignments import SYSTEM
 from overcast.identity.models import (
     Assignment,
@@ -20,7 +21,6 @@ from overcast.identity.models import (
     Role,
     Service,
     User,
-    utcnow,
 )
 from overcast.identity.service import Identity
 

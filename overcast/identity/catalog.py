@@ -226,6 +226,7 @@ class Catalog:
         cached = self.state.catalog_cache.get(project_id)
         if cached is not None:
             return cached
+        generation = self.state.generation
         async with self.state.db.read() as s:
             services = list(await s.scalars(select(Service).where(Service.enabled.is_(True))))
             endpoints = list(await s.scalars(select(Endpoint).where(Endpoint.enabled.is_(True))))
@@ -243,5 +244,6 @@ class Catalog:
                             "region_id": ep.region_id, "url": url})
             catalog.append({"id": svc.id, "type": svc.type, "name": svc.extra.get("name", ""),
                             "endpoints": eps})
-        self.state.catalog_cache[project_id] = catalog
+        if generation == self.state.generation:  # else a write raced this read: don't keep it
+            self.state.catalog_cache[project_id] = catalog
         return catalog

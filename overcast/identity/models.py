@@ -18,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from overcast.common.db import Timestamp, new_metadata, utcnow
+from overcast.common.clock import utcnow
+from overcast.common.db import Timestamp, new_metadata
 
 
 def new_id() -> str:

@@ -13,26 +13,22 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from overcast.common.clock import epoch, from_epoch, utcnow
 from overcast.common.db import Database
 from overcast.config import Config
 from overcast.identity.fernet import KeyRepository, TokenPayload
-from overcast.identity.models import Revision, RevocationEvent, utcnow
+from overcast.identity.models import Revision, RevocationEvent
 from overcast.identity.passwords import PasswordHasher
 
 __all__ = ["IdentityState", "RevocationIndex"]
-
-
-def _epoch(dt: datetime) -> float:
-    return dt.replace(tzinfo=UTC).timestamp()
 
 
 @dataclass
@@ -47,7 +43,7 @@ class RevocationIndex:
     by_user_project: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def add(self, ev: RevocationEvent) -> None:
-        t = _epoch(ev.issued_before)
+        t = epoch(ev.issued_before)
 
         def put(d: dict[Any, float], k: Any) -> None:
             d[k] = max(d.get(k, 0.0), t)
@@ -63,7 +59,9 @@ class RevocationIndex:
         elif ev.domain_id:
             put(self.by_domain, ev.domain_id)
 
-    def revoked(self, p: TokenPayload, project_domain_id: str | None) -> bool:
+    def revoked(self, p: TokenPayload, domain_ids: Iterable[str | None]) -> bool:
+        """Whether an event revokes the token; `domain_ids` are the domains it belongs to (its
+        user's and its project's), matched by domain events besides a domain-scoped token's."""
         issued = p.issued_at
         for audit_id in p.audit_ids:
             if self.by_audit.get(audit_id, -1.0) >= issued:
@@ -75,8 +73,10 @@ class RevocationIndex:
                 return True
             if self.by_user_project.get((p.user_id, p.project_id), -1.0) >= issued:
                 return True
-        domain = p.domain_id or project_domain_id
-        return domain is not None and self.by_domain.get(domain, -1.0) >= issued
+        for domain in {p.domain_id, *domain_ids}:
+            if domain is not None and self.by_domain.get(domain, -1.0) >= issued:
+                return True
+        return False
 
 
 class IdentityState:
@@ -138,9 +138,9 @@ class IdentityState:
             if current == self.revision:
                 return
             index = RevocationIndex()
-            horizon = utcnow().timestamp() - self.config.identity.token_expiration
+            horizon = time.time() - self.config.identity.token_expiration
             for ev in await s.scalars(select(RevocationEvent)):
-                if _epoch(ev.issued_before) >= horizon - 1:
+                if epoch(ev.issued_before) >= horizon - 1:
                     index.add(ev)
         if generation != self.generation:
             return  # a local write landed while we read: the next check reads again
@@ -155,5 +155,5 @@ class IdentityState:
         s.add(RevocationEvent(issued_before=now, **match))
         # Events older than any token's lifetime can match nothing: prune as we go.
         window = self.config.identity.token_expiration + self.config.identity.allow_expired_window
-        cutoff = datetime.fromtimestamp(time.time() - window, UTC).replace(tzinfo=None)
+        cutoff = from_epoch(time.time() - window)
         await s.execute(delete(RevocationEvent).where(RevocationEvent.issued_before < cutoff))

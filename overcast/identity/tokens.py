@@ -12,13 +12,15 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.auth import credentials_from_token
+from overcast.common.clock import as_utc, epoch, from_epoch
 from overcast.common.policy import Credentials
 from overcast.identity import fernet
 from overcast.identity.assignments import Assignments
@@ -35,7 +37,7 @@ def iso(ts: float | datetime | None) -> str | None:
     """Keystone's timestamp format: 2026-11-21T23:28:45.000000Z."""
     if ts is None:
         return None
-    dt = ts if isinstance(ts, datetime) else datetime.fromtimestamp(ts, UTC)
+    dt = as_utc(ts) if isinstance(ts, datetime) else from_epoch(ts)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -126,7 +128,7 @@ class Tokens:
                 raise faults.Unauthorized("Application credentials cannot request a scope.")
             scope = {"project": {"id": app_cred.project_id}}
             if app_cred.expires_at is not None:
-                expires = min(expires, float(int(app_cred.expires_at.replace(tzinfo=UTC).timestamp())))
+                expires = min(expires, float(int(epoch(app_cred.expires_at))))
         assert user_id is not None
 
         async with self.state.db.read() as s:
@@ -204,7 +206,7 @@ class Tokens:
                     ApplicationCredential.name == ref["name"]))
         if cred is None:
             raise faults.Unauthorized(AUTH_FAILED)
-        if cred.expires_at is not None and cred.expires_at.replace(tzinfo=UTC).timestamp() < time.time():
+        if cred.expires_at is not None and epoch(cred.expires_at) < time.time():
             raise faults.Unauthorized(AUTH_FAILED)
         if not await self.state.hasher.verify(f"appcred:{cred.id}", secret, cred.secret_hash):
             raise faults.Unauthorized(AUTH_FAILED)
@@ -274,7 +276,7 @@ class Tokens:
         if payload.expires_at <= time.time():
             raise faults.Unauthorized("The token has expired.")
         await self.state.fresh()
-        if self.state.revocations.revoked(payload, None):
+        if self.state.revocations.revoked(payload, ()):
             raise faults.Unauthorized("The token has been revoked.")
         return payload
 
@@ -287,15 +289,22 @@ class Tokens:
             body = hit[0]
             payload = body["_payload"]
         else:
+            # A write (a revocation, a role removed) that lands while we read must not let
+            # this read be cached: it was made before the write and may be stale.
+            generation = self.state.generation
             payload = await self._validate_payload(token)
             body = await self._body(payload, nocatalog=False)
             body["_payload"] = payload
-            if self.state.revocations.revoked(payload, body.get("project", {}).get(
-                    "domain", {}).get("id")):
+            # Domain events match the user's domain and the project's (Keystone's
+            # identity_domain_id and assignment_domain_id).
+            domains = {body["user"]["domain"]["id"],
+                       body.get("project", {}).get("domain", {}).get("id")}
+            if self.state.revocations.revoked(payload, domains):
                 raise faults.Unauthorized("The token has been revoked.")
-            cache[token] = (body, payload.expires_at)
-            while len(cache) > self.state.token_cache_size:
-                cache.popitem(last=False)
+            if generation == self.state.generation:
+                cache[token] = (body, payload.expires_at)
+                while len(cache) > self.state.token_cache_size:
+                    cache.popitem(last=False)
         view = {k: v for k, v in body.items() if k not in ("_payload", "_credentials")}
         if nocatalog:
             view.pop("catalog", None)
@@ -339,7 +348,6 @@ class Tokens:
                 "issued_at": iso(p.issued_at),
             }
             role_ids = set()
-            project_domain_id = None
             if p.project_id:
                 project = await s.get(Project, p.project_id)
                 if project is None or not project.enabled:
@@ -347,7 +355,6 @@ class Tokens:
                 pdomain = await s.get(Domain, project.domain_id)
                 if pdomain is None or not pdomain.enabled:
                     raise faults.Unauthorized("The token's project domain is disabled.")
-                project_domain_id = pdomain.id
                 body["project"] = {"id": project.id, "name": project.name,
                                    "domain": _domain_ref(pdomain)}
                 body["is_domain"] = False
@@ -371,6 +378,11 @@ class Tokens:
                 role_ids &= set(cred.roles)
                 body["application_credential"] = {"id": cred.id, "name": cred.name,
                                                   "restricted": not cred.unrestricted}
+                if cred.access_rules:
+                    # Every service enforces these (common/auth.py access_allowed).
+                    body["application_credential"]["access_rules"] = [
+                        {"id": r.get("id"), "service": r["service"], "path": r["path"],
+                         "method": r["method"]} for r in cred.access_rules]
             if (p.project_id or p.domain_id or p.system) and not role_ids:
                 raise faults.Unauthorized("The token's user has no role on its scope any more.")
             roles = list(await s.scalars(select(Role).where(Role.id.in_(role_ids)))) if role_ids else []
@@ -380,11 +392,8 @@ class Tokens:
             body.pop("roles")
         if (p.project_id or p.domain_id or p.system) and not nocatalog:
             body["catalog"] = await self.catalog.for_token(p.project_id)
-        body["_credentials"] = Credentials(
-            user_id=user.id, user_domain_id=user.domain_id, project_id=p.project_id,
-            project_domain_id=project_domain_id, domain_id=p.domain_id, system_scope=p.system,
-            roles=frozenset(r.name.lower() for r in roles),
-        )
+        # The one builder every service uses, so local and remote validation agree.
+        body["_credentials"] = credentials_from_token(body)
         return body
 
 

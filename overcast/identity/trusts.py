@@ -6,15 +6,15 @@ Created, listed, shown and deleted, with their roles. Authenticating with a trus
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from overcast.common import faults
+from overcast.common.clock import utcnow
 from overcast.identity.app_creds import _parse_time
 from overcast.identity.assignments import Assignments
-from overcast.identity.models import Project, Role, Trust, User, utcnow
+from overcast.identity.models import Project, Role, Trust, User
 from overcast.identity.state import IdentityState
 
 __all__ = ["Trusts"]
@@ -32,7 +32,7 @@ class Trusts:
         if not isinstance(body.get("impersonation"), bool):
             raise faults.BadRequest("Invalid input for field 'impersonation': a boolean.")
         expires_at = _parse_time(body.get("expires_at"))
-        if expires_at is not None and expires_at < datetime.now(UTC).replace(tzinfo=None):
+        if expires_at is not None and expires_at < utcnow():
             raise faults.BadRequest("The trust's expiration time is in the past.")
         uses = body.get("remaining_uses")
         if uses is not None and (not isinstance(uses, int) or uses <= 0):

@@ -8,13 +8,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.clock import utcnow
 from overcast.identity.models import (
     ApplicationCredential,
     Assignment,
     Group,
     Membership,
     User,
-    utcnow,
 )
 from overcast.identity.resources import Domains
 from overcast.identity.state import IdentityState

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from overcast.common.app import PublicRoute, TokenValidator, build_app
+from overcast.common.app import CorsPolicy, PublicRoute, StreamedRoute, TokenValidator, build_app
 from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
@@ -34,6 +34,15 @@ from overcast.image.service import Images
 from overcast.image.tasks import Tasks
 
 __all__ = ["create_app"]
+
+#: Image data streams in and out; the JSON body limit does not apply to it.
+STREAMED = [StreamedRoute("PUT", r"/v2/images/[^/]+/file"),
+            StreamedRoute("PUT", r"/v2/images/[^/]+/stage")]
+
+# Glance's CORS defaults (glance/common/config.py set_config_defaults).
+CORS_HEADERS = ("Content-MD5", "X-Image-Meta-Checksum", "X-Storage-Token", "Accept-Encoding",
+                "X-Auth-Token", "X-Identity-Status", "X-Roles", "X-Service-Catalog", "X-User-Id",
+                "X-Tenant-Id", "X-OpenStack-Request-ID")
 
 PUBLIC = [
     PublicRoute("GET", "/"),
@@ -77,6 +86,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
 
     return build_app(
         service="image",
+        service_type="image",
         dialect="image",
         routers=[versions.router, schemas.router, imports.router, images.router,
                  image_data.router, images.stores_router, members.router, tasks.router,
@@ -84,4 +94,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,
+        streamed=STREAMED,
+        max_body=config.image.max_request_body_size,
+        cors=CorsPolicy.from_config(config.cors, expose=CORS_HEADERS, allow=CORS_HEADERS),
     )

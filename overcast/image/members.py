@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from overcast.common import faults
-from overcast.common.db import utcnow
+from overcast.common.clock import utcnow
 from overcast.image.models import Image, ImageMember
 from overcast.image.service import MEMBER_STATUSES, Caller, Images
 

@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from overcast.common.db import Timestamp, utcnow
+from overcast.common.clock import utcnow
+from overcast.common.db import Timestamp
 from overcast.image.models import Base
 
 __all__ = ["MetadefNamespace", "MetadefNamespaceResourceType", "MetadefObject",

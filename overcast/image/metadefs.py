@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from overcast.common import faults
-from overcast.common.db import Database, utcnow
+from overcast.common.clock import utcnow
+from overcast.common.db import Database
 from overcast.common.pagination import SortKey, after_marker, order_by
 from overcast.image.metadef_models import (
     MetadefNamespace,

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from overcast.common.db import Timestamp, new_metadata, utcnow
+from overcast.common.clock import utcnow
+from overcast.common.db import Timestamp, new_metadata
 
 __all__ = ["Base", "Image", "ImageMember", "ImageProperty", "ImageTag", "Task"]
 

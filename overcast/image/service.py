@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select, update
@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from overcast.common import faults
-from overcast.common.db import Database, utcnow
+from overcast.common.clock import parse_iso, utcnow
+from overcast.common.db import Database
 from overcast.common.pagination import SortKey, after_marker, order_by
 from overcast.config import ImageSection
 from overcast.image.models import Image, ImageMember, ImageProperty, ImageTag
@@ -576,9 +577,7 @@ def _time_filter(name: str, raw: str) -> tuple[str, datetime]:
     if op not in _TIME_OPS:
         raise faults.BadRequest(f"Invalid operator {op} for {name}.")
     try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        when = parse_iso(value)
     except ValueError:
         raise faults.BadRequest(f"Invalid time format for {name}: {value}") from None
-    if when.tzinfo is not None:
-        when = when.astimezone(UTC).replace(tzinfo=None)
     return op, when

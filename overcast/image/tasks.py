@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select, update
 
 from overcast.common import faults
-from overcast.common.db import Database, utcnow
+from overcast.common.clock import utcnow
+from overcast.common.db import Database
 from overcast.image.models import Task
 from overcast.image.service import Caller
 

@@ -25,7 +25,7 @@ async def _view(request: Request, identity: Ident, c: ApplicationCredential) -> 
     return {"id": c.id, "name": c.name, "description": c.description, "user_id": c.user_id,
             "project_id": c.project_id,
             # Keystone echoes an application credential's expiry as plain isoformat (no "Z").
-            "expires_at": c.expires_at.isoformat() if c.expires_at else None,
+            "expires_at": c.expires_at.replace(tzinfo=None).isoformat() if c.expires_at else None,
             "unrestricted": c.unrestricted, "access_rules": c.access_rules,
             "roles": [{"id": r.id, "name": r.name, "domain_id": None} for r in roles],
             "links": self_link(request, f"/v3/users/{c.user_id}/application_credentials/{c.id}")}
@@ -36,10 +36,9 @@ async def _view(request: Request, identity: Ident, c: ApplicationCredential) -> 
 async def create_app_cred(request: Request, user_id: str, body: AppCredBody, ctx: Ctx,
                           identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:create_application_credential", {"user_id": user_id})
-    me = await identity.tokens.validate(request.headers.get("x-auth-token", ""))
-    restricted = bool(me.body.get("application_credential", {}).get("restricted"))
     cred, secret = await identity.app_creds.create(user_id, ctx.project_id,
-                                                   body.application_credential.fields(), restricted)
+                                                   body.application_credential.fields(),
+                                                   ctx.creds.app_cred_restricted)
     view = await _view(request, identity, cred)
     view["secret"] = secret
     return {"application_credential": view}
@@ -66,9 +65,7 @@ async def show_app_cred(request: Request, user_id: str, cred_id: str, ctx: Ctx,
 async def delete_app_cred(request: Request, user_id: str, cred_id: str, ctx: Ctx,
                           identity: Ident) -> Response:
     ctx.enforce("identity:delete_application_credential", {"user_id": user_id})
-    me = await identity.tokens.validate(request.headers.get("x-auth-token", ""))
-    restricted = bool(me.body.get("application_credential", {}).get("restricted"))
-    await identity.app_creds.delete(user_id, cred_id, restricted)
+    await identity.app_creds.delete(user_id, cred_id, ctx.creds.app_cred_restricted)
     return Response(status_code=204)
 
 

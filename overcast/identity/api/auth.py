@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from overcast.common import faults
 from overcast.common.app import Ctx, json_body
+from overcast.common.auth import ACCESS_RULES_HEADER, ACCESS_RULES_VERSION
 from overcast.identity.api import Ident, collection, self_link
 from overcast.identity.api.domains import domain_view
 from overcast.identity.api.projects import project_view
@@ -39,7 +40,20 @@ async def _subject(request: Request, ctx: Ctx, identity: Ident, rule: str) -> tu
         # Keystone hides whether the token ever existed: 404 for any invalid subject.
         raise faults.NotFound(f"Could not find token: {subject[:8]}...") from e
     ctx.enforce(rule, {"token": {"user_id": validated.payload.user_id}})
+    rules = validated.body.get("application_credential", {}).get("access_rules")
+    if rules is not None and not _understands_access_rules(request):
+        # A validator that would not enforce the rules must not learn the token is valid
+        # (Keystone's _validate_token_access_rules).
+        raise faults.NotFound("Failed to validate token")
     return subject, validated
+
+
+def _understands_access_rules(request: Request) -> bool:
+    raw = request.headers.get(ACCESS_RULES_HEADER)
+    try:
+        return raw is not None and float(raw) >= float(ACCESS_RULES_VERSION)
+    except ValueError:
+        return False
 
 
 @router.get("/tokens")
@@ -61,17 +75,14 @@ async def revoke_token(request: Request, ctx: Ctx, identity: Ident) -> Response:
     return Response(status_code=204)
 
 
-async def _caller(request: Request, identity: Ident) -> Validated:
-    return await identity.tokens.validate(request.headers.get("x-auth-token", ""))
-
-
 @router.get("/catalog")
 async def auth_catalog(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:get_auth_catalog")
-    me = await _caller(request, identity)
-    if "catalog" not in me.body:
-        raise faults.Forbidden("An unscoped token has no catalog.")
-    return {"catalog": me.body["catalog"], "links": self_link(request, "/v3/auth/catalog")}
+    creds = ctx.creds
+    if not (creds.project_id or creds.domain_id or creds.system_scope):
+        raise faults.Forbidden("A scoped token is required to produce a service catalog.")
+    catalog = await identity.catalog.for_token(creds.project_id)
+    return {"catalog": catalog, "links": self_link(request, "/v3/auth/catalog")}
 
 
 @router.get("/projects")

@@ -94,5 +94,8 @@ async def glance(image_config: Config, request: pytest.FixtureRequest) -> AsyncI
                   "bob": await ks.token("bob", "bob-pw", "beta")}
         app = image_app(image_config, lambda: getattr(ident.state, "identity", None))
         async with running(app) as http:
+            # openstacksdk and the openstack CLI ask for JSON; glanceclient's */* gets HTML
+            # error pages (test_error_pages_follow_accept).
+            http.headers["Accept"] = "application/json"
             yield Glance(http, ks, ks.admin, {"X-Auth-Token": tokens["alice"]},
                          {"X-Auth-Token": tokens["bob"]}, alpha, beta)
