@@ -36,6 +36,34 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def secure_state_dir(state_dir: Path) -> None:
+    """Keep the state private: this process creates files 0600 and directories 0700, and what
+    an earlier version (or a careless copy) left readable to others is closed now. The state
+    holds databases with password hashes, token and credential keys and users' image data."""
+    os.umask(0o077)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    for root, dirs, files in os.walk(state_dir):
+        for name in dirs:
+            path = Path(root) / name
+            if not path.is_symlink():
+                path.chmod(0o700)
+        for name in files:
+            path = Path(root) / name
+            if not path.is_symlink():
+                path.chmod(0o600)
+    state_dir.chmod(0o700)
+
+
+def _announce_password(generated: str, where: Path) -> None:
+    """Say the generated admin password once, on a terminal only: a service manager keeps
+    standard output in its logs, where a password must never be."""
+    if sys.stdout.isatty():
+        print(f"Overcast: admin password (shown once, kept in {where}): {generated}", flush=True)
+    else:
+        print(f"Overcast: admin password generated; read it from {where} (mode 0600)",
+              flush=True)
+
+
 def _setup_logging(config: Config) -> None:
     logging.basicConfig(
         level=config.default.log_level.upper(),
@@ -179,8 +207,7 @@ async def up(config: Config) -> None:
     generated = await bootstrap(config, None)
     clouds = config.state_dir / "clouds.yaml"
     if generated:
-        print(f"Overcast: admin password (shown once, kept in "
-              f"{config.state_dir / ADMIN_PASSWORD_FILE}): {generated}", flush=True)
+        _announce_password(generated, config.state_dir / ADMIN_PASSWORD_FILE)
     print(f"Overcast: use it with  OS_CLIENT_CONFIG_FILE={clouds} "
           f"openstack --os-cloud overcast token issue", flush=True)
     names = _services(config)
@@ -248,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(args.state_dir, args.config)
     _setup_logging(config)
     cmd = args.command
+    if cmd in ("up", "serve", "db", "bootstrap", "fernet"):
+        secure_state_dir(config.state_dir)
     if cmd == "up":
         asyncio.run(up(config))
     elif cmd == "serve":
@@ -269,8 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         password = args.admin_password or os.environ.get("OVERCAST_ADMIN_PASSWORD")
         generated = asyncio.run(bootstrap(config, password))
         if generated:
-            print(f"admin password (kept in {config.state_dir / ADMIN_PASSWORD_FILE}): "
-                  f"{generated}")
+            _announce_password(generated, config.state_dir / ADMIN_PASSWORD_FILE)
     elif cmd == "fernet":
         from overcast.identity.fernet import KeyRepository
 
