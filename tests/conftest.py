@@ -15,6 +15,10 @@ import pytest
 
 REQUIRE_SERVICES = os.environ.get("OVERCAST_REQUIRE_SERVICES") == "1"
 
+# Every in-process request a test makes proves its route checked the policy rule it declares
+# (common/app.py _policy_checked): a success without that check fails the test.
+os.environ.setdefault("OVERCAST_STRICT_POLICY", "1")
+
 
 def require(what: str, available: bool, why: str = "") -> None:
     """Skip (locally) or fail (CI) the calling test when `what` is not available."""

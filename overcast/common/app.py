@@ -2,7 +2,8 @@
 
 The chain, outermost first, the same in every service (one literal list in `build_app`):
 
-    request_id ▶ access_log ▶ cors ▶ faults ▶ body_limit ▶ auth ▶ router
+    request_id ▶ access_log ▶ cors ▶ faults ▶ body_limit ▶ json_depth ▶ auth ▶ policy_check
+    ▶ router
 
 - request_id: every request gets an id; answers 500 even for a bug in the layers below.
 - access_log: one line per request (status 500 for a failure, 499 for a client that left);
@@ -11,8 +12,11 @@ The chain, outermost first, the same in every service (one literal list in `buil
 - faults: any Fault raised below, by a middleware or a route, rendered in the service's dialect
   (Accept-dependent for image); anything else a 500 with a generic message.
 - body_limit: JSON bodies capped (413) as oslo.middleware's sizelimit; streamed data exempt.
+- json_depth: JSON nested deeper than MAX_JSON_DEPTH is a 400 before anything parses it.
 - auth: X-Auth-Token → Credentials (+ application credential access rules), else 401 with
   Keystone's body, as keystonemiddleware answers before the service sees the request.
+- policy_check: a route that succeeded without checking the policy rule it declares
+  (`common/api.py::policy`) is logged as a bug, raised under OVERCAST_STRICT_POLICY=1.
 
 Middlewares are plain ASGI callables (no BaseHTTPMiddleware: the request id lives in a
 contextvar, which BaseHTTPMiddleware does not propagate).
@@ -23,6 +27,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -39,7 +44,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from overcast.common import faults
-from overcast.common.api import declared_rules
+from overcast.common.api import POLICY_KEY, declared_rules
 from overcast.common.auth import access_allowed
 from overcast.common.context import RequestContext
 from overcast.common.faults import Dialect, Fault
@@ -556,6 +561,45 @@ class _JsonDepthGuard:
         await self.app(scope, replay, send)
 
 
+class UncheckedPolicy(RuntimeError):
+    """A route answered with success without checking the policy rule it declares."""
+
+
+class PolicyCheckMiddleware:
+    """Innermost layer: a route that answered with success without checking the policy rule it
+    declares is a bug. It is logged, and raised when OVERCAST_STRICT_POLICY=1 (the test suite
+    sets it), so every request a test makes proves its route enforces what it declares."""
+
+    def __init__(self, app: ASGIApp, strict: bool):
+        self.app = app
+        self.strict = strict
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        route = scope.get("route")
+        declared = (getattr(route, "openapi_extra", None) or {}).get(POLICY_KEY)
+        if not declared or status >= 400:
+            return
+        ctx: RequestContext | None = scope.get("overcast.ctx")
+        if ctx is None or declared[0] not in ctx.checked:
+            name = f"{scope['method']} {getattr(route, 'path', scope['path'])}"
+            log.error("%s answered %s without checking its policy rule %s", name, status,
+                      declared[0])
+            if self.strict:
+                raise UncheckedPolicy(f"{name} answered {status} without checking {declared[0]}")
+
+
 def build_app(
     *,
     service: str,
@@ -611,8 +655,10 @@ def build_app(
         return validator(app)
 
     # The chain: add_middleware puts each layer outside the ones added before it, so this
-    # list reads innermost first: router ◀ auth ◀ json depth ◀ body_limit ◀ faults ◀ cors
+    # list reads innermost first: router ◀ policy check ◀ auth ◀ json depth ◀ body_limit ◀ faults ◀ cors
     # ◀ access_log ◀ request_id.
+    app.add_middleware(PolicyCheckMiddleware,
+                       strict=os.environ.get("OVERCAST_STRICT_POLICY") == "1")
     app.add_middleware(AuthMiddleware, validator=_validator, public=list(public),
                        service_type=service_type)
     app.add_middleware(_JsonDepthGuard, streamed=list(streamed))
