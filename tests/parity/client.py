@@ -23,7 +23,9 @@ class Target:
 
     @property
     def urls(self) -> dict[str, str]:
-        return {self.identity_url: "identity-url", self.image_url: "image-url"}
+        """What differs between targets by construction -> its placeholder name."""
+        return {self.identity_url: "identity-url", self.image_url: "image-url",
+                self.admin_password: "admin-password"}
 
 
 class Api:

@@ -19,10 +19,12 @@ What a recorded entry holds, for each `match` key:
 
 Transformers run over the whole test's state in match order, on both sides alike:
 * ids (uuid-shaped strings anywhere; any string of 16+ characters under a key `id`, `*_id` or
-  `*_ids`; tokens from `X-Subject-Token`; request ids; application credential secrets) become
-  numbered placeholders `<kind:N>`, numbered per kind in order of first appearance, and every
-  other occurrence of the same value (inside URLs, Location headers, request paths) becomes the
-  same placeholder, so "the same id twice" is still compared;
+  `*_ids`; tokens from `X-Subject-Token`; application credential secrets) become numbered
+  placeholders `<kind:N>`, numbered per kind in order of first appearance, and every other
+  occurrence of the same value (inside URLs, Location headers, request paths, messages) becomes
+  the same placeholder, so "the same id twice" is still compared; request ids (each answer has
+  its own) become `<request-id>` when they have the `req-<uuid>` format;
+* the target's secrets (the admin password) become `<admin-password>`;
 * timestamps become `<datetime:dddd-dd-ddTdd:dd:dd.ddddddZ>`: the value goes, its format stays;
 * each service's base URL becomes `<identity-url>` / `<image-url>`.
 """
@@ -73,6 +75,11 @@ _DATETIME = re.compile(
 _REQUEST_ID = re.compile(r"^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Keys whose values are data the test chose (hashes of the bytes it uploaded): compared as they are.
 _LITERAL_KEYS = frozenset({"checksum", "os_hash_value", "content-md5"})
+# Ids the tests use for things that do not exist: the same on every target, kept as they are so
+# that they do not shift the numbering of the ids the servers made.
+NO_SUCH_HEX = "f00dfeed" * 4
+NO_SUCH_UUID = "0badc0de-0000-4000-8000-00000000cafe"
+_KEEP = frozenset({NO_SUCH_HEX, NO_SUCH_UUID})
 # Keys whose values are secrets the server generated.
 _SECRET_KEYS = frozenset({"secret"})
 
@@ -88,7 +95,7 @@ class _Refs:
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, value: str, kind: str) -> None:
-        if value in self.names:
+        if value in self.names or value in _KEEP:
             return
         n = self.counts.get(kind, 0) + 1
         self.counts[kind] = n
@@ -119,7 +126,10 @@ def _collect(node: Any, refs: _Refs, key: str = "", parent: str = "") -> None:
         if key == "x-subject-token" or (key in _SECRET_KEYS and len(node) >= 16):
             refs.add(node, "token" if key == "x-subject-token" else "secret")
         elif key == "x-openstack-request-id" or _REQUEST_ID.match(node):
-            refs.add(node, "request-id")
+            # every answer has its own: numbering them would only let one missing header shift
+            # every later number; the placeholder keeps whether the id has Keystone's format
+            fmt = "" if _REQUEST_ID.match(node) else ":other-format"
+            refs.names.setdefault(node, f"<request-id{fmt}>")
         elif _UUID.match(node) or (
             (key == "id" or key.endswith(("_id", "_ids")) or key == "audit_ids") and len(node) >= 16
         ):
@@ -182,6 +192,28 @@ def transform(state: dict[str, Any], urls: dict[str, str]) -> dict[str, Any]:
     return {key: _replace(entry, subs) for key, entry in state.items()}
 
 
+# Lists whose order neither API specifies, sorted on both sides by this field before comparison
+# (token roles come in the order the role graph was walked; Glance lists its versions in the
+# order of a dict it builds).
+UNORDERED = {"roles": "name", "catalog": "type", "endpoints": "interface", "versions": "id"}
+
+
+def _natural(v: Any) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", str(v)))
+
+
+def _sort_unordered(node: Any, key: str = "") -> Any:
+    if isinstance(node, dict):
+        return {k: _sort_unordered(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        items = [_sort_unordered(v) for v in node]
+        field_ = UNORDERED.get(key)
+        if field_ and all(isinstance(i, dict) for i in items):
+            items.sort(key=lambda i: _natural(i.get(field_)))
+        return items
+    return node
+
+
 def _decode_body(resp: httpx.Response) -> Any:
     if not resp.content:
         return None
@@ -213,7 +245,7 @@ def entry_of(resp: httpx.Response) -> dict[str, Any]:
         "request": request,
         "status": resp.status_code,
         "headers": {h: resp.headers[h] for h in COMPARED_HEADERS if h in resp.headers},
-        "body": _decode_body(resp),
+        "body": _sort_unordered(_decode_body(resp)),
     }
 
 

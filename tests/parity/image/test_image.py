@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from tests.parity.client import Api
+from tests.parity.snapshot import NO_SUCH_UUID as NO_SUCH
 from tests.parity.snapshot import Snapshot
 
 pytestmark = pytest.mark.validated
 
-NO_SUCH = "0badc0de-0000-4000-8000-00000000cafe"
 DATA = b"parity image data: " + bytes(range(32, 127)) * 8
 ANY = {"Accept": "*/*"}  # python-glanceclient's Accept
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
