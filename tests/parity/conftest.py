@@ -76,7 +76,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     here = Path(__file__).parent
     errors = []
     for item in items:
-        if here in Path(item.path).parents:
+        # the parity tests are those of tests/parity/<service>/ (test_engine.py tests the engine)
+        if here in Path(item.path).parent.parents:
             errors.extend(_marking_errors(item))
     if errors:
         raise pytest.UsageError("parity test marking:\n  " + "\n  ".join(errors))

@@ -372,9 +372,8 @@ def check(recorded: dict[str, Any], ours: dict[str, Any], known: Sequence[Known]
     for d in compare(recorded, ours):
         covering = [k for k in known if path_matches(k.path, d.path)]
         ok = [k for k in covering if not k.value_only or d.kind == "value"]
-        if ok:
-            used.update(ok)
-        else:
+        used.update(covering)  # a declaration of the wrong kind is reported below, not as stale
+        if not ok:
             why = " (declared value_only, but this is a difference of shape)" if covering else ""
             problems.append(f"{d}{why}")
     for k in known:
