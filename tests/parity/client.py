@@ -36,10 +36,13 @@ class Api:
         self.base_url = base_url
         self.token = token
         self.client = httpx.Client(base_url=base_url, timeout=60)
+        # httpx sends `Accept: */*` by default; here a request has only the Accept it asks for
+        del self.client.headers["Accept"]
 
     def request(self, method: str, path: str, *, json: Any = None, content: bytes | None = None,
-                headers: dict[str, str] | None = None, token: str | bool | None = True) -> httpx.Response:
-        h = {"Accept": "application/json"}
+                headers: dict[str, str | None] | None = None,
+                token: str | bool | None = True) -> httpx.Response:
+        h: dict[str, str | None] = {"Accept": "application/json"}
         if json is not None:
             h["Content-Type"] = "application/json"
         tok = self.token if token is True else (token or None)
@@ -47,9 +50,9 @@ class Api:
             h["X-Auth-Token"] = tok
         h.update(headers or {})
         # None in `headers` removes a header the client would send
-        h = {k: v for k, v in h.items() if v is not None}
+        sent = {k: v for k, v in h.items() if v is not None}
         body = content if content is not None else (None if json is None else _dumps(json))
-        return self.client.request(method, path, content=body, headers=h)
+        return self.client.request(method, path, content=body, headers=sent)
 
     def get(self, path: str, **kw: Any) -> httpx.Response:
         return self.request("GET", path, **kw)
