@@ -456,14 +456,29 @@ class AuthMiddleware:
         service = await validator.validate(service_token)
         return "service" in service.roles or "admin" in service.roles
 
-    @staticmethod
-    async def _deny(send: Send, fault: Fault, validator: TokenValidator | None,
+    async def _deny(self, send: Send, fault: Fault, validator: TokenValidator | None,
                     scope: Scope) -> None:
-        # keystonemiddleware answers 401 before the service sees the request: Keystone's body.
-        extra = []
-        if validator is not None:
-            extra.append((b"www-authenticate", f'Keystone uri="{validator.auth_uri()}"'.encode()))
-        await _send_fault(send, "identity", fault, scope, extra)
+        uri = validator.auth_uri() if validator is not None else None
+        if self.service_type == "identity":
+            # Keystone's own refusal: its error body, the versioned URI.
+            await _send_fault(send, "identity", fault, scope, _www_authenticate(uri))
+            return
+        # Elsewhere keystonemiddleware refuses before the service sees the request: webob's
+        # 401 page in the format Accept asks for, pointing at the unversioned identity URL
+        # (www_authenticate_uri as deployment tools set it).
+        base = uri[:-3] if uri and uri.endswith("/v3") else uri
+        refusal = faults.Unauthorized(faults.UNAUTHORIZED_EXPLANATION)
+        body, ctype = faults.render_webob(refusal, _header(scope, b"accept"))
+        if scope.get("method") == "HEAD":
+            body = b""
+        await send({"type": "http.response.start", "status": 401, "headers": [
+            (b"content-type", ctype.encode()), (b"content-length", str(len(body)).encode()),
+            *_www_authenticate(base)]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _www_authenticate(uri: str | None) -> list[tuple[bytes, bytes]]:
+    return [(b"www-authenticate", f'Keystone uri="{uri}"'.encode())] if uri else []
 
 
 # -- FastAPI's own errors, in the dialect --
@@ -613,6 +628,7 @@ def build_app(
     max_body: int = 114_688,
     cors: CorsPolicy | None = None,
     request_id_header: str | None = None,
+    www_authenticate: str | None = None,
 ) -> FastAPI:
     """Assemble a service's ASGI app: the middleware chain, fault renderers and routers.
 
@@ -620,6 +636,7 @@ def build_app(
     request as `request.state`. `validator(app)` returns the token validator once the lifespan
     has run (None: every route is public, e.g. a service with auth switched off in tests).
     `service_type` is the catalog type access rules name (identity, image, compute, ...).
+    `www_authenticate`: the identity URL a route's own 401 names (Keystone's).
     """
     app = FastAPI(lifespan=lifespan, openapi_url=f"/openapi-{service}.json", docs_url=None,
                   redoc_url=None)
@@ -630,7 +647,11 @@ def build_app(
         body, ctype = faults.render(dialect, fault, request.headers.get("accept"))
         if request.method == "HEAD":
             body = b""
-        return Response(body, status_code=fault.code, media_type=ctype, headers=fault.headers)
+        headers = dict(fault.headers)
+        if fault.code == 401 and www_authenticate:
+            # Keystone says where to authenticate on every 401, a failed login's too.
+            headers.setdefault("WWW-Authenticate", f'Keystone uri="{www_authenticate}"')
+        return Response(body, status_code=fault.code, media_type=ctype, headers=headers)
 
     @app.exception_handler(Fault)
     async def _on_fault(request: Request, exc: Fault) -> Response:

@@ -30,6 +30,7 @@ from http import HTTPStatus
 from typing import Literal
 
 __all__ = [
+    "UNAUTHORIZED_EXPLANATION",
     "BadRequest",
     "Conflict",
     "Dialect",
@@ -47,6 +48,7 @@ __all__ = [
     "Unauthorized",
     "UnsupportedMediaType",
     "render",
+    "render_webob",
 ]
 
 Dialect = Literal["identity", "compute", "volume", "network", "placement", "image", "object"]
@@ -206,10 +208,18 @@ def _webob_offer(accept: str | None) -> str | None:
     return best
 
 
-def _image(f: Fault, accept: str | None) -> tuple[bytes, str]:
-    # Glance raises webob.exc.HTTPxxx(explanation=message); webob renders its page in the
-    # format the Accept header prefers (webob/exc.py WSGIHTTPException.generate_response).
-    # python-glanceclient sends Accept: */* and parses the HTML page.
+#: webob's explanation of a 401, which keystonemiddleware's refusal carries in front of every
+#: service but Keystone itself.
+UNAUTHORIZED_EXPLANATION = (
+    "This server could not verify that you are authorized to access the document you requested. "
+    "Either you supplied the wrong credentials (e.g., bad password), or your browser does not "
+    "understand how to supply the credentials required.")
+
+
+def render_webob(f: Fault, accept: str | None) -> tuple[bytes, str]:
+    """An error page as webob renders `HTTPxxx(explanation=message)`: the format the Accept
+    header prefers (webob/exc.py WSGIHTTPException.generate_response). Glance answers its own
+    errors so, and keystonemiddleware its 401s in front of any service."""
     status = f"{f.code} {f.title}"
     offer = _webob_offer(accept)
     if offer == "application/json":
@@ -237,7 +247,7 @@ _RENDERERS: dict[str, Callable[[Fault, str | None], tuple[bytes, str]]] = {
     "volume": _compute,
     "network": _network,
     "placement": _placement,
-    "image": _image,
+    "image": render_webob,
     "object": _object,
 }
 

@@ -82,5 +82,6 @@ def create_app(config: Config) -> FastAPI:
         validator=validator,
         public=PUBLIC,
         max_body=config.identity.max_request_body_size,
+        www_authenticate=f"{config.public_url('identity')}/v3",
         cors=CorsPolicy.from_config(config.cors, expose=CORS_EXPOSE, allow=CORS_ALLOW),
     )
