@@ -10,6 +10,8 @@ echo "== ruff"
 .venv/bin/ruff check .
 echo "== import contracts"
 .venv/bin/lint-imports
+echo "== types (mypy, configured in pyproject.toml)"
+.venv/bin/mypy
 
 echo "== pytest"
 set +e
