@@ -16,8 +16,8 @@ import pytest_asyncio
 from overcast.compute.drivers.base import BlockDevice, PowerState
 from overcast.compute.drivers.qemu import QemuDriver
 from overcast.compute.drivers.qemu.processes import run
+from tests.helpers import free_port
 from tests.integration.compute.conftest import (
-    free_port,
     make_spec,
     ssh,
     wait_console,

@@ -17,7 +17,8 @@ from overcast.compute.drivers.base import (
     PowerState,
 )
 from overcast.compute.drivers.qemu import QemuDriver
-from tests.integration.compute.conftest import free_port, make_spec, wait_root_kb, wait_ssh
+from tests.helpers import free_port
+from tests.integration.compute.conftest import make_spec, wait_root_kb, wait_ssh
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
