@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,15 @@ def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     return key
+
+
+@dataclass
+class Vm:
+    """A guest a module's tests share: its uuid, the host port forwarded to its ssh, the key."""
+
+    uuid: str
+    port: int
+    key: Path
 
 
 async def ssh(key: Path, port: int, cmd: str, host: str = "127.0.0.1",
