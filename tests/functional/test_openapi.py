@@ -17,6 +17,8 @@ Not used: status_code_conformance, because the documents list no 4xx at all (the
 422 that the services never send: they answer 400 in their own fault shape), so every refusal
 would count; negative_data_rejection and positive_data_acceptance, because the services accept
 more than the documents describe on purpose (Keystone and Glance keep unknown keys as extras).
+Phases: fuzzing only. The coverage phase sends every boundary case of every parameter (hundreds
+per operation, past the CI budget); the documents carry no examples and no links (stateful).
 
 OVERCAST_OPENAPI_EXAMPLES (default 8: the whole file in about 80 s on two busy cores) bounds the
 generated examples per operation and persona; set it higher for a longer search outside CI.
