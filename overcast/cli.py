@@ -13,12 +13,16 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 import yaml
 
 from overcast.config import Config, load_config, sample_config
 from overcast.services import SERVICES, LocalValidator
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger("overcast")
 
@@ -165,7 +169,7 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _uvicorn_config(app: object, config: Config, port: int) -> uvicorn.Config:
+def _uvicorn_config(app: FastAPI, config: Config, port: int) -> uvicorn.Config:
     return uvicorn.Config(app, host=config.default.bind_host, port=port, log_config=None,
                           access_log=False, lifespan="on", server_header=False,
                           timeout_graceful_shutdown=10)

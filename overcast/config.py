@@ -266,7 +266,7 @@ def sample_config() -> str:
     lines: list[str] = []
     for section, attr in _SECTIONS.items():
         model = Config.model_fields[attr].annotation
-        assert model is not None and issubclass(model, BaseModel)
+        assert isinstance(model, type) and issubclass(model, BaseModel)
         lines.append(f"[{section}]")
         for name, field in model.model_fields.items():
             lines.append(f"# {field.description}")

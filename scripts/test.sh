@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the test dependencies and run every test: lint, unit, functional (SQLite, MariaDB,
-# PostgreSQL), integration, compat (real openstack CLI/SDK) and tempest's interop list.
+# Install the test dependencies and run every test: lint, import contracts, types (mypy), unit,
+# functional (SQLite, MariaDB, PostgreSQL; alembic check; the OpenAPI property-based run),
+# integration, compat (real openstack CLI/SDK) and tempest's interop list.
 # OVERCAST_REQUIRE_SERVICES=1 (CI) turns a missing MariaDB/PostgreSQL/RabbitMQ/QEMU into a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ echo "== ruff"
 .venv/bin/ruff check .
 echo "== import contracts"
 .venv/bin/lint-imports
+echo "== types (mypy, configured in pyproject.toml)"
+.venv/bin/mypy
 
 echo "== pytest"
 set +e

@@ -7,29 +7,20 @@ names so they do not depend on each other.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.conftest import require
+from tests.helpers import free_port, scrubbed_env, wait_http
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -67,8 +58,7 @@ class Cloud:
 def start_cloud(tmp: Path, extra_env: dict[str, str] | None = None) -> Cloud:
     state = tmp / "state"
     ports = {"identity": free_port(), "image": free_port()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OVERCAST_", "OS_"))}
-    env.update({
+    env = scrubbed_env(**{
         "OVERCAST_DEFAULT__BIND_HOST": "127.0.0.1",
         "OVERCAST_IDENTITY__PORT": str(ports["identity"]),
         "OVERCAST_IMAGE__PORT": str(ports["image"]),
@@ -80,19 +70,11 @@ def start_cloud(tmp: Path, extra_env: dict[str, str] | None = None) -> Cloud:
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
     cloud = Cloud(state, {**env, "OS_CLIENT_CONFIG_FILE": str(state / "clouds.yaml")}, ports,
                   proc, log, extra_env=extra_env or {})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"overcast up exited:\n{log.read_text()}")
-        try:
-            if httpx.get(cloud.auth_url, timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    else:
+    try:
+        wait_http(cloud.auth_url, proc=proc, log=log, status=200)
+    except RuntimeError:
         proc.kill()
-        raise RuntimeError(f"overcast up did not answer in 60 s:\n{log.read_text()}")
+        raise
     cloud.admin_password = (state / "admin-password").read_text().strip()
     return cloud
 

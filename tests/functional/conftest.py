@@ -3,12 +3,10 @@ migrations, the app's lifespan entered, httpx over ASGI."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from overcast.cli import bootstrap, db_upgrade
 from overcast.config import Config, load_config
 from tests.conftest import port_open, require
+from tests.helpers import scrubbed_env
 
 ADMIN_PASSWORD = "admin-secret"
 
@@ -37,10 +36,8 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def make_config(tmp_path: Path, **overrides: str) -> Config:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OVERCAST_")}
     # Fast tests: the bcrypt cost is not what they are about.
-    env["OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS"] = "4"
-    env.update(overrides)
+    env = scrubbed_env(OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS="4", **overrides)
     return load_config(tmp_path / "state", environ=env)
 
 
@@ -50,6 +47,17 @@ BACKENDS = {
     "mariadb": ("127.0.0.1", 3306, "mysql+asyncmy://root@127.0.0.1:3306/{db}"),
     "postgresql": ("127.0.0.1", 5432, "postgresql+asyncpg://postgres@127.0.0.1:5432/{db}"),
 }
+
+
+def new_database_url(backend: str, prefix: str) -> str | None:
+    """The URL of a database yet to be made on `backend` (None for SQLite: the state directory's
+    file); skips or fails (`require`) when that server is not running."""
+    spec = BACKENDS[backend]
+    if spec is None:
+        return None
+    host, port, template = spec
+    require(backend, port_open(host, port), f"nothing listens on {host}:{port}")
+    return template.format(db=f"{prefix}_{uuid.uuid4().hex[:12]}")
 
 
 async def _drop_database(url: str) -> None:
@@ -72,13 +80,9 @@ async def _drop_database(url: str) -> None:
 
 @pytest.fixture(params=list(BACKENDS))
 async def cloud_config(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Config]:
-    backend = BACKENDS[request.param]
     overrides: dict[str, str] = {}
-    url = None
-    if backend is not None:
-        host, port, template = backend
-        require(request.param, port_open(host, port), f"nothing listens on {host}:{port}")
-        url = template.format(db=f"oc_test_{uuid.uuid4().hex[:12]}")
+    url = new_database_url(request.param, "oc_test")
+    if url is not None:
         overrides["OVERCAST_IDENTITY__DATABASE_URL"] = url
     config = make_config(tmp_path, **overrides)
     await db_upgrade(config, ["identity"])
@@ -88,12 +92,3 @@ async def cloud_config(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     finally:
         if url is not None:
             await _drop_database(url)
-
-
-def password_auth(user: str, password: str, project: str | None = "admin",
-                  domain: str = "Default") -> dict[str, Any]:
-    body: dict[str, Any] = {"auth": {"identity": {"methods": ["password"], "password": {
-        "user": {"name": user, "domain": {"name": domain}, "password": password}}}}}
-    if project:
-        body["auth"]["scope"] = {"project": {"name": project, "domain": {"name": domain}}}
-    return body

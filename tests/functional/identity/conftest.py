@@ -8,7 +8,8 @@ import pytest
 
 from overcast.config import Config
 from overcast.identity.app import create_app
-from tests.functional.conftest import ADMIN_PASSWORD, password_auth, running
+from tests.functional.conftest import ADMIN_PASSWORD, running
+from tests.helpers import password_auth
 
 
 @dataclass

@@ -13,8 +13,9 @@ from overcast.common import faults
 from overcast.common.db import Database
 from overcast.config import Config
 from overcast.identity.service import Identity
-from tests.functional.conftest import ADMIN_PASSWORD, password_auth
+from tests.functional.conftest import ADMIN_PASSWORD
 from tests.functional.identity.conftest import Keystone
+from tests.helpers import password_auth
 
 
 async def test_version_documents_are_public(keystone: Keystone) -> None:

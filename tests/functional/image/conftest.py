@@ -17,8 +17,9 @@ from overcast.cli import db_upgrade
 from overcast.config import Config
 from overcast.identity.app import create_app as identity_app
 from overcast.image.app import create_app as image_app
-from tests.functional.conftest import ADMIN_PASSWORD, _drop_database, password_auth, running
+from tests.functional.conftest import ADMIN_PASSWORD, _drop_database, running
 from tests.functional.identity.conftest import Keystone
+from tests.helpers import password_auth
 
 
 @dataclass

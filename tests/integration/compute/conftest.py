@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -56,10 +56,13 @@ def ssh_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return key
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass
+class Vm:
+    """A guest a module's tests share: its uuid, the host port forwarded to its ssh, the key."""
+
+    uuid: str
+    port: int
+    key: Path
 
 
 async def ssh(key: Path, port: int, cmd: str, host: str = "127.0.0.1",

@@ -21,7 +21,8 @@ from overcast.compute.drivers.base import (
 )
 from overcast.compute.drivers.qemu import QemuDriver
 from overcast.compute.drivers.qemu.processes import run
-from tests.integration.compute.conftest import BOOT_TIMEOUT, free_port, wait_root_kb, wait_ssh
+from tests.helpers import free_port
+from tests.integration.compute.conftest import BOOT_TIMEOUT, wait_root_kb, wait_ssh
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,9 @@ import pytest_asyncio
 from overcast.compute.drivers.base import BlockDevice, PowerState
 from overcast.compute.drivers.qemu import QemuDriver
 from overcast.compute.drivers.qemu.processes import run
+from tests.helpers import free_port
 from tests.integration.compute.conftest import (
-    free_port,
+    Vm,
     make_spec,
     ssh,
     wait_console,
@@ -30,13 +30,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 UUID = "0c0ffee0-1111-4111-8111-000000000001"
 SNAP_UUID = "0c0ffee0-2222-4222-8222-000000000002"
 USER_DATA = b"#!/bin/sh\necho \"ran as $(id -un)\" > /run/user-data-proof\n"
-
-
-@dataclass
-class Vm:
-    uuid: str
-    port: int
-    key: Path
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

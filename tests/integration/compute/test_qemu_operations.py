@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,18 +16,12 @@ from overcast.compute.drivers.base import (
     PowerState,
 )
 from overcast.compute.drivers.qemu import QemuDriver
-from tests.integration.compute.conftest import free_port, make_spec, wait_root_kb, wait_ssh
+from tests.helpers import free_port
+from tests.integration.compute.conftest import Vm, make_spec, wait_root_kb, wait_ssh
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 UUID = "0c0ffee0-5555-4555-8555-000000000005"
-
-
-@dataclass
-class Vm:
-    uuid: str
-    port: int
-    key: Path
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")

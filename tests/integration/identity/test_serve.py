@@ -4,18 +4,17 @@ under concurrent writers from several worker processes."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.compat.conftest import free_port, start_cloud, stop_cloud
+from tests.compat.conftest import start_cloud, stop_cloud
+from tests.helpers import free_port, password_auth, scrubbed_env, wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -36,10 +35,8 @@ def test_up_writes_private_client_files_and_restarts_cleanly(tmp_path: Path) -> 
     try:
         assert again.admin_password == cloud.admin_password
         assert again.log.read_text().count(cloud.admin_password) == 0
-        r = httpx.post(f"{again.auth_url}/auth/tokens", json={"auth": {"identity": {
-            "methods": ["password"], "password": {"user": {
-                "name": "admin", "domain": {"id": "default"},
-                "password": again.admin_password}}}}})
+        r = httpx.post(f"{again.auth_url}/auth/tokens",
+                       json=password_auth("admin", again.admin_password, project=None))
         assert r.status_code == 201
     finally:
         assert stop_cloud(again) == 0
@@ -50,8 +47,7 @@ def test_sqlite_concurrent_writers_across_workers_never_5xx(tmp_path: Path) -> N
     every write succeeds (real Keystone answers some with 'database is locked' 500s)."""
     state = tmp_path / "state"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OVERCAST_")}
-    env["OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS"] = "4"
+    env = scrubbed_env(OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS="4")
     exe = str(Path(sys.executable).parent / "overcast")
     subprocess.run([exe, "db", "upgrade", "--state-dir", str(state)], env=env, check=True)
     subprocess.run([exe, "bootstrap", "--state-dir", str(state), "--admin-password", "pw"],
@@ -61,17 +57,8 @@ def test_sqlite_concurrent_writers_across_workers_never_5xx(tmp_path: Path) -> N
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v3"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        r = httpx.post(f"{url}/auth/tokens", json={"auth": {"identity": {
-            "methods": ["password"], "password": {"user": {
-                "name": "admin", "domain": {"id": "default"}, "password": "pw"}}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}})
+        wait_http(url, proc=proc, status=200, seconds=30)
+        r = httpx.post(f"{url}/auth/tokens", json=password_auth("admin", "pw"))
         token = r.headers["X-Subject-Token"]
 
         async def hammer() -> list[int]:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.compat.conftest import Cloud, start_cloud, stop_cloud
+from tests.helpers import password_auth
 
 pytestmark = pytest.mark.integration
 
@@ -22,10 +23,8 @@ MiB = 1 << 20
 
 
 def _token(cloud: Cloud) -> str:
-    r = httpx.post(f"{cloud.auth_url}/auth/tokens", json={"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": "admin", "domain": {"name": "Default"}, "password": cloud.admin_password}}},
-        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
+    r = httpx.post(f"{cloud.auth_url}/auth/tokens",
+                   json=password_auth("admin", cloud.admin_password))
     assert r.status_code == 201, r.text
     return r.headers["X-Subject-Token"]
 

@@ -3,45 +3,29 @@ identity service over HTTP, and two workers share one store."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.compat.conftest import free_port
+from tests.helpers import free_port, password_auth, scrubbed_env, wait_http
 
 pytestmark = pytest.mark.integration
 
 EXE = str(Path(sys.executable).parent / "overcast")
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited:\n{log.read_text()}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer:\n{log.read_text()}")
-
-
 @pytest.fixture
 def separate_services(tmp_path: Path) -> Iterator[dict[str, str]]:
     state = tmp_path / "state"
     ports = {"identity": free_port(), "image": free_port()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OVERCAST_", "OS_"))}
-    env.update({"OVERCAST_DEFAULT__BIND_HOST": "127.0.0.1",
-                "OVERCAST_IDENTITY__PORT": str(ports["identity"]),
-                "OVERCAST_IMAGE__PORT": str(ports["image"]),
-                "OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS": "4"})
+    env = scrubbed_env(OVERCAST_DEFAULT__BIND_HOST="127.0.0.1",
+                       OVERCAST_IDENTITY__PORT=str(ports["identity"]),
+                       OVERCAST_IMAGE__PORT=str(ports["image"]),
+                       OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS="4")
     for args in (["db", "upgrade"], ["bootstrap", "--admin-password", "pw"]):
         subprocess.run([EXE, *args, "--state-dir", str(state)], env=env, check=True,
                        capture_output=True)
@@ -52,7 +36,7 @@ def separate_services(tmp_path: Path) -> Iterator[dict[str, str]]:
             proc = subprocess.Popen([EXE, "serve", name, "--state-dir", str(state), *extra],
                                     env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
             procs.append(proc)
-            _wait(f"http://127.0.0.1:{ports[name]}/", proc, log)
+            wait_http(f"http://127.0.0.1:{ports[name]}/", proc=proc, log=log)
         yield {"identity": f"http://127.0.0.1:{ports['identity']}/v3",
                "image": f"http://127.0.0.1:{ports['image']}", "state": str(state)}
     finally:
@@ -62,10 +46,8 @@ def separate_services(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def test_image_alone_validates_tokens_over_http(separate_services: dict[str, str]) -> None:
-    r = httpx.post(f"{separate_services['identity']}/auth/tokens", json={"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": "admin", "domain": {"name": "Default"}, "password": "pw"}}},
-        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}})
+    r = httpx.post(f"{separate_services['identity']}/auth/tokens",
+                   json=password_auth("admin", "pw"))
     token = r.headers["X-Subject-Token"]
     image = separate_services["image"]
     r = httpx.get(f"{image}/v2/images", headers={"X-Auth-Token": "not-a-token"})

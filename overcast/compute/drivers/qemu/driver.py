@@ -394,7 +394,7 @@ class QemuDriver(ComputeDriver):
         if boot == "cdrom" and not spec.flavor.root_gb:
             root_size = GiB
         accel_kind, _ = await self.accel()
-        record = Record(spec=spec, host=self.host, accel=accel_kind, boot=boot,  # type: ignore[arg-type]
+        record = Record(spec=spec, host=self.host, accel=accel_kind, boot=boot,
                         root_size=root_size)
         return record, info
 

@@ -60,7 +60,7 @@ class Monitor:
         try:
             return await asyncio.wait_for(client.execute(cmd, args), seconds)
         except ExecuteError as exc:
-            raise MonitorError(f"QEMU refused {cmd}: {exc.error.desc}") from exc
+            raise MonitorError(f"QEMU refused {cmd}: {exc.error.error.desc}") from exc
         except TimeoutError:
             raise OperationTimeout(f"QMP {cmd} took longer than {seconds:.0f} s") from None
         except (QMPError, OSError, EOFError) as exc:
