@@ -1,4 +1,10 @@
-"""Credentials: opaque blobs (EC2 access/secret pairs, TOTP seeds) kept for a user."""
+"""Credentials: opaque blobs (EC2 access/secret pairs, TOTP seeds) kept for a user.
+
+Every method takes the request context and enforces its policy rule on the row it loaded, in
+the transaction that changes it. An update is checked twice, as Keystone does since
+CVE-2020-12691: on the credential as it is, and on the credential as it will be, so an owner
+cannot hand a credential to another user by changing its `user_id`.
+"""
 
 from __future__ import annotations
 
@@ -8,34 +14,89 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.context import RequestContext
 from overcast.identity.models import Credential, Project, User
 from overcast.identity.state import IdentityState
 
 __all__ = ["Credentials"]
+
+#: Attributes that are columns; anything else a client sends is kept in `extra`.
+_OWN = ("user_id", "project_id", "type", "blob")
+#: Keys of an EC2 blob that tie it to a delegation; an update may not change them
+#: (Keystone's CredentialResource._validate_blob_update_keys).
+_EC2_FIXED_KEYS = ("trust_id", "app_cred_id", "access_token_id", "access_id")
+
+
+def _validation_error(attribute: str, target: str) -> faults.BadRequest:
+    """Keystone's ValidationError text."""
+    return faults.BadRequest(
+        f"Expecting to find {attribute} in {target}. The server could not comply with the "
+        "request since it is either malformed or otherwise incorrect. The client is assumed "
+        "to be in error.")
+
+
+def _is_ec2(type_: object) -> bool:
+    return isinstance(type_, str) and type_.lower() == "ec2"
+
+
+def _ec2_blob(raw: object) -> dict[str, Any]:
+    """An EC2 credential's blob as an object; 400 with Keystone's message when it is not."""
+    if not isinstance(raw, str):
+        raise _validation_error("blob", "credential")
+    try:
+        blob = json.loads(raw)
+    except ValueError:
+        raise faults.BadRequest("Invalid blob in credential") from None
+    if not blob or not isinstance(blob, dict):
+        raise _validation_error("blob", "credential")
+    if blob.get("access") is None:
+        raise _validation_error("access", "credential")
+    return blob
+
+
+def _stored_blob(raw: str) -> dict[str, Any]:
+    """A stored blob as an object, or {} when it is not one (rows written before blobs were
+    validated must not make reads fail)."""
+    try:
+        blob = json.loads(raw)
+    except ValueError:
+        return {}
+    return blob if isinstance(blob, dict) else {}
+
+
+def policy_ref(c: Credential) -> dict[str, Any]:
+    """What policy sees of a credential (never its secret blob)."""
+    return {"id": c.id, "user_id": c.user_id, "project_id": c.project_id, "type": c.type}
 
 
 class Credentials:
     def __init__(self, state: IdentityState):
         self.state = state
 
-    async def create(self, body: dict[str, Any]) -> Credential:
+    @staticmethod
+    async def _get(s: AsyncSession, cred_id: str) -> Credential:
+        cred = await s.get(Credential, cred_id)
+        if cred is None:
+            raise faults.NotFound(f"Could not find credential: {cred_id}.")
+        return cred
+
+    async def create(self, ctx: RequestContext, body: dict[str, Any]) -> Credential:
+        ctx.enforce("identity:create_credential", {"credential": {
+            k: body.get(k) for k in ("user_id", "project_id", "type")}})
         for key in ("user_id", "type", "blob"):
             if not isinstance(body.get(key), str) or not body[key]:
                 raise faults.BadRequest(f"Invalid input for field '{key}'.")
         cred_id = body.get("id") or uuid.uuid4().hex
-        if body["type"] == "ec2":
+        if _is_ec2(body["type"]):
             # Keystone derives an EC2 credential's id from its access key.
-            try:
-                access = json.loads(body["blob"])["access"]
-            except (ValueError, KeyError, TypeError) as e:
-                raise faults.BadRequest("An ec2 credential blob needs an access key.") from e
+            access = _ec2_blob(body["blob"])["access"]
             if not body.get("project_id"):
                 raise faults.BadRequest("An ec2 credential needs a project_id.")
             cred_id = hashlib.sha256(str(access).encode()).hexdigest()
-        extra = {k: v for k, v in body.items()
-                 if k not in ("id", "user_id", "project_id", "type", "blob", "links")}
+        extra = {k: v for k, v in body.items() if k not in (*_OWN, "id", "links")}
         async with self.state.write() as s:
             if await s.get(User, body["user_id"]) is None:
                 raise faults.BadRequest(f"Could not find user: {body['user_id']}.")
@@ -47,14 +108,17 @@ class Credentials:
             s.add(cred)
         return cred
 
-    async def show(self, cred_id: str) -> Credential:
+    async def show(self, ctx: RequestContext, cred_id: str) -> Credential:
         async with self.state.db.read() as s:
-            cred = await s.get(Credential, cred_id)
-        if cred is None:
-            raise faults.NotFound(f"Could not find credential: {cred_id}.")
+            cred = await self._get(s, cred_id)
+        ctx.enforce("identity:get_credential", {"credential": policy_ref(cred)})
         return cred
 
-    async def list(self, user_id: str | None = None, type: str | None = None) -> list[Credential]:
+    async def list(self, ctx: RequestContext, user_id: str | None = None,
+                   type: str | None = None) -> list[Credential]:
+        if not ctx.can("identity:list_credentials", {"credential": {"user_id": user_id}}):
+            # Not an admin: list only the caller's own credentials, as Keystone filters.
+            user_id = ctx.user_id
         q = select(Credential)
         if user_id is not None:
             q = q.where(Credential.user_id == user_id)
@@ -63,23 +127,37 @@ class Credentials:
         async with self.state.db.read() as s:
             return list(await s.scalars(q))
 
-    async def update(self, cred_id: str, body: dict[str, Any]) -> Credential:
+    async def update(self, ctx: RequestContext, cred_id: str,
+                     changes: dict[str, Any]) -> Credential:
         async with self.state.write() as s:
-            cred = await s.get(Credential, cred_id)
-            if cred is None:
-                raise faults.NotFound(f"Could not find credential: {cred_id}.")
-            for k, v in body.items():
-                if k in ("user_id", "project_id", "type", "blob"):
+            cred = await self._get(s, cred_id)
+            current = policy_ref(cred)
+            ctx.enforce("identity:update_credential", {"credential": current})
+            if changes.get("id") is not None and changes["id"] != cred_id:
+                raise faults.BadRequest("Cannot change ID")
+            if _is_ec2(cred.type) and "blob" in changes:
+                old, new = _stored_blob(cred.blob), _ec2_blob(changes["blob"])
+                for key in _EC2_FIXED_KEYS:
+                    if old.get(key) != new.get(key):
+                        raise faults.BadRequest(f"{key} can not be updated for credential")
+            # The credential as it will be must pass the same rule: its owner may not give
+            # it to someone else (CVE-2020-12691).
+            after = {**current, **{k: changes[k] for k in _OWN if k in changes and k != "blob"}}
+            ctx.enforce("identity:update_credential", {"credential": after})
+            if "user_id" in changes and changes["user_id"] != cred.user_id and \
+                    await s.get(User, changes["user_id"]) is None:
+                raise faults.BadRequest(f"Could not find user: {changes['user_id']}.")
+            for k, v in changes.items():
+                if k in _OWN:
                     setattr(cred, k, v)
                 elif k not in ("id", "links"):
                     cred.extra = {**cred.extra, k: v}
         return cred
 
-    async def delete(self, cred_id: str) -> None:
+    async def delete(self, ctx: RequestContext, cred_id: str) -> None:
         async with self.state.write() as s:
-            cred = await s.get(Credential, cred_id)
-            if cred is None:
-                raise faults.NotFound(f"Could not find credential: {cred_id}.")
+            cred = await self._get(s, cred_id)
+            ctx.enforce("identity:delete_credential", {"credential": policy_ref(cred)})
             await s.delete(cred)
 
     # -- EC2 access/secret pairs (/v3/users/{user_id}/credentials/OS-EC2) --
@@ -101,7 +179,8 @@ class Credentials:
         async with self.state.db.read() as s:
             if await s.get(User, user_id) is None:
                 raise faults.NotFound(f"Could not find user: {user_id}.")
-        return await self.list(user_id=user_id, type="ec2")
+            return list(await s.scalars(select(Credential).where(
+                Credential.user_id == user_id, Credential.type == "ec2")))
 
     async def get_ec2(self, user_id: str, access: str) -> Credential:
         async with self.state.db.read() as s:
@@ -111,5 +190,8 @@ class Credentials:
         return cred
 
     async def delete_ec2(self, user_id: str, access: str) -> None:
-        cred = await self.get_ec2(user_id, access)
-        await self.delete(cred.id)
+        async with self.state.write() as s:
+            cred = await s.get(Credential, hashlib.sha256(access.encode()).hexdigest())
+            if cred is None or cred.type != "ec2" or cred.user_id != user_id:
+                raise faults.NotFound(f"Could not find credential: {access}.")
+            await s.delete(cred)
