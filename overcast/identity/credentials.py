@@ -4,6 +4,14 @@ Every method takes the request context and enforces its policy rule on the row i
 the transaction that changes it. An update is checked twice, as Keystone does since
 CVE-2020-12691: on the credential as it is, and on the credential as it will be, so an owner
 cannot hand a credential to another user by changing its `user_id`.
+
+Delegated tokens narrow, never widen (Keystone's keystone/api/credentials.py and users.py):
+- a restricted application credential may not create EC2 credentials (either API);
+- a token from an application credential or a trust reaches only the credentials of the
+  project it is bound to (a credential of another project, or of none, such as a TOTP seed,
+  is out of bounds: 403, and left out of lists);
+- an EC2 credential made with such a token records it (`app_cred_id`, `trust_id` in the
+  blob), so EC2 authentication with it can never give more than the delegation did.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from overcast.common import faults
 from overcast.common.context import RequestContext
 from overcast.identity.models import Credential, Project, User
+from overcast.identity.policy import forbidden_action
 from overcast.identity.state import IdentityState
 
 __all__ = ["Credentials"]
@@ -67,6 +76,27 @@ def _stored_blob(raw: str) -> dict[str, Any]:
     return blob if isinstance(blob, dict) else {}
 
 
+def _refuse_restricted(ctx: RequestContext, managing: str) -> None:
+    if ctx.creds.app_cred_id is not None and ctx.creds.app_cred_restricted:
+        raise forbidden_action("Using method 'application_credential' is not allowed for "
+                               f"managing additional {managing}.")
+
+
+def _delegated(ctx: RequestContext) -> bool:
+    return ctx.creds.app_cred_id is not None or ctx.creds.trust_id is not None
+
+
+def _in_delegation(ctx: RequestContext, project_id: str | None) -> bool:
+    """Whether a credential of `project_id` is within reach of the caller's token."""
+    return not _delegated(ctx) or project_id == ctx.creds.project_id
+
+
+def _check_delegation(ctx: RequestContext, project_id: str | None, what: str = "Credential") -> None:
+    if not _in_delegation(ctx, project_id):
+        raise forbidden_action(
+            f"{what} project does not match the project scope of the delegated token")
+
+
 def policy_ref(c: Credential) -> dict[str, Any]:
     """What policy sees of a credential (never its secret blob)."""
     return {"id": c.id, "user_id": c.user_id, "project_id": c.project_id, "type": c.type}
@@ -89,13 +119,25 @@ class Credentials:
         for key in ("user_id", "type", "blob"):
             if not isinstance(body.get(key), str) or not body[key]:
                 raise faults.BadRequest(f"Invalid input for field '{key}'.")
+        if _is_ec2(body["type"]):
+            _refuse_restricted(ctx, "credentials")
+        _check_delegation(ctx, body.get("project_id"))
         cred_id = body.get("id") or uuid.uuid4().hex
+        blob = body["blob"]
         if _is_ec2(body["type"]):
             # Keystone derives an EC2 credential's id from its access key.
-            access = _ec2_blob(body["blob"])["access"]
+            parsed = _ec2_blob(blob)
             if not body.get("project_id"):
                 raise faults.BadRequest("An ec2 credential needs a project_id.")
-            cred_id = hashlib.sha256(str(access).encode()).hexdigest()
+            cred_id = hashlib.sha256(str(parsed["access"]).encode()).hexdigest()
+            # EC2 authentication with it must give no more than this token's delegation
+            # (Keystone's _assign_unique_id).
+            if _delegated(ctx):
+                if ctx.creds.trust_id is not None:
+                    parsed["trust_id"] = ctx.creds.trust_id
+                if ctx.creds.app_cred_id is not None:
+                    parsed["app_cred_id"] = ctx.creds.app_cred_id
+                blob = json.dumps(parsed)
         extra = {k: v for k, v in body.items() if k not in (*_OWN, "id", "links")}
         async with self.state.write() as s:
             if await s.get(User, body["user_id"]) is None:
@@ -104,7 +146,7 @@ class Credentials:
                 raise faults.Conflict("A credential with that id already exists.")
             cred = Credential(id=cred_id, user_id=body["user_id"],
                               project_id=body.get("project_id"), type=body["type"],
-                              blob=body["blob"], extra=extra)
+                              blob=blob, extra=extra)
             s.add(cred)
         return cred
 
@@ -112,20 +154,25 @@ class Credentials:
         async with self.state.db.read() as s:
             cred = await self._get(s, cred_id)
         ctx.enforce("identity:get_credential", {"credential": policy_ref(cred)})
+        _check_delegation(ctx, cred.project_id)
         return cred
 
     async def list(self, ctx: RequestContext, user_id: str | None = None,
                    type: str | None = None) -> list[Credential]:
-        if not ctx.can("identity:list_credentials", {"credential": {"user_id": user_id}}):
-            # Not an admin: list only the caller's own credentials, as Keystone filters.
-            user_id = ctx.user_id
-        q = select(Credential)
+        """The credentials the caller may see, as Keystone lists them: list_credentials on
+        the caller's own credentials (any, with system scope), then get_credential on each."""
+        target = None if ctx.creds.system_scope else {"credential": {"user_id": ctx.user_id}}
+        ctx.enforce("identity:list_credentials", target)
+        q = select(Credential).order_by(Credential.id)
         if user_id is not None:
             q = q.where(Credential.user_id == user_id)
         if type is not None:
             q = q.where(Credential.type == type)
         async with self.state.db.read() as s:
-            return list(await s.scalars(q))
+            rows = list(await s.scalars(q))
+        return [c for c in rows
+                if ctx.can("identity:get_credential", {"credential": policy_ref(c)})
+                and _in_delegation(ctx, c.project_id)]
 
     async def update(self, ctx: RequestContext, cred_id: str,
                      changes: dict[str, Any]) -> Credential:
@@ -133,6 +180,7 @@ class Credentials:
             cred = await self._get(s, cred_id)
             current = policy_ref(cred)
             ctx.enforce("identity:update_credential", {"credential": current})
+            _check_delegation(ctx, cred.project_id)
             if changes.get("id") is not None and changes["id"] != cred_id:
                 raise faults.BadRequest("Cannot change ID")
             if _is_ec2(cred.type) and "blob" in changes:
@@ -144,6 +192,7 @@ class Credentials:
             # it to someone else (CVE-2020-12691).
             after = {**current, **{k: changes[k] for k in _OWN if k in changes and k != "blob"}}
             ctx.enforce("identity:update_credential", {"credential": after})
+            _check_delegation(ctx, after["project_id"])
             if "user_id" in changes and changes["user_id"] != cred.user_id and \
                     await s.get(User, changes["user_id"]) is None:
                 raise faults.BadRequest(f"Could not find user: {changes['user_id']}.")
@@ -158,40 +207,58 @@ class Credentials:
         async with self.state.write() as s:
             cred = await self._get(s, cred_id)
             ctx.enforce("identity:delete_credential", {"credential": policy_ref(cred)})
+            _check_delegation(ctx, cred.project_id)
             await s.delete(cred)
 
     # -- EC2 access/secret pairs (/v3/users/{user_id}/credentials/OS-EC2) --
-    async def create_ec2(self, user_id: str, project_id: str) -> Credential:
+    @staticmethod
+    def _ec2_target(user_id: str, cred: Credential | None = None) -> dict[str, Any]:
+        ref = policy_ref(cred) if cred is not None else {"user_id": user_id}
+        return {"user_id": user_id, "credential": ref}
+
+    async def create_ec2(self, ctx: RequestContext, user_id: str, project_id: str) -> Credential:
+        ctx.enforce("identity:ec2_create_credential", self._ec2_target(user_id))
+        _refuse_restricted(ctx, "application credentials")
         access, secret = uuid.uuid4().hex, uuid.uuid4().hex
         async with self.state.write() as s:
             if await s.get(User, user_id) is None:
                 raise faults.NotFound(f"Could not find user: {user_id}.")
             if await s.get(Project, project_id) is None:
                 raise faults.NotFound(f"Could not find project: {project_id}.")
+            _check_delegation(ctx, project_id, "EC2 credential")
             cred = Credential(id=hashlib.sha256(access.encode()).hexdigest(), user_id=user_id,
                               project_id=project_id, type="ec2", extra={},
                               blob=json.dumps({"access": access, "secret": secret,
-                                               "trust_id": None}))
+                                               "trust_id": ctx.creds.trust_id}))
             s.add(cred)
         return cred
 
-    async def list_ec2(self, user_id: str) -> list[Credential]:
+    async def list_ec2(self, ctx: RequestContext, user_id: str) -> list[Credential]:
+        ctx.enforce("identity:ec2_list_credentials", self._ec2_target(user_id))
         async with self.state.db.read() as s:
             if await s.get(User, user_id) is None:
                 raise faults.NotFound(f"Could not find user: {user_id}.")
-            return list(await s.scalars(select(Credential).where(
+            rows = list(await s.scalars(select(Credential).where(
                 Credential.user_id == user_id, Credential.type == "ec2")))
+        return [c for c in rows if _in_delegation(ctx, c.project_id)]
 
-    async def get_ec2(self, user_id: str, access: str) -> Credential:
-        async with self.state.db.read() as s:
-            cred = await s.get(Credential, hashlib.sha256(access.encode()).hexdigest())
+    @staticmethod
+    async def _ec2(s: AsyncSession, user_id: str, access: str) -> Credential:
+        cred = await s.get(Credential, hashlib.sha256(access.encode()).hexdigest())
         if cred is None or cred.type != "ec2" or cred.user_id != user_id:
             raise faults.NotFound(f"Could not find credential: {access}.")
         return cred
 
-    async def delete_ec2(self, user_id: str, access: str) -> None:
+    async def get_ec2(self, ctx: RequestContext, user_id: str, access: str) -> Credential:
+        async with self.state.db.read() as s:
+            cred = await self._ec2(s, user_id, access)
+        ctx.enforce("identity:ec2_get_credential", self._ec2_target(user_id, cred))
+        _check_delegation(ctx, cred.project_id, "EC2 credential")
+        return cred
+
+    async def delete_ec2(self, ctx: RequestContext, user_id: str, access: str) -> None:
         async with self.state.write() as s:
-            cred = await s.get(Credential, hashlib.sha256(access.encode()).hexdigest())
-            if cred is None or cred.type != "ec2" or cred.user_id != user_id:
-                raise faults.NotFound(f"Could not find credential: {access}.")
+            cred = await self._ec2(s, user_id, access)
+            ctx.enforce("identity:ec2_delete_credential", self._ec2_target(user_id, cred))
+            _check_delegation(ctx, cred.project_id, "EC2 credential")
             await s.delete(cred)

@@ -32,7 +32,7 @@ async def create_credential(request: Request, body: CredentialBody, ctx: Ctx,
     return {"credential": credential_view(request, cred)}
 
 
-@router.get("", **policy("identity:list_credentials"))
+@router.get("", **policy("identity:list_credentials", "identity:get_credential"))
 async def list_credentials(request: Request, ctx: Ctx, identity: Ident,
                            user_id: str | None = None, type: str | None = None) -> dict[str, Any]:
     creds = await identity.credentials.list(ctx, user_id=user_id, type=type)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
 from overcast.identity.models import Credential
@@ -27,30 +28,27 @@ def ec2_view(request: Request, c: Credential) -> dict[str, Any]:
                                         f"{blob['access']}")}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **policy("identity:ec2_create_credential"))
 async def create_ec2(request: Request, user_id: str, body: Ec2In, ctx: Ctx,
                      identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:ec2_create_credential", {"user_id": user_id})
-    return {"credential": ec2_view(request, await identity.credentials.create_ec2(
-        user_id, body.tenant_id))}
+    cred = await identity.credentials.create_ec2(ctx, user_id, body.tenant_id)
+    return {"credential": ec2_view(request, cred)}
 
 
-@router.get("")
+@router.get("", **policy("identity:ec2_list_credentials"))
 async def list_ec2(request: Request, user_id: str, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:ec2_list_credentials", {"user_id": user_id})
-    creds = await identity.credentials.list_ec2(user_id)
+    creds = await identity.credentials.list_ec2(ctx, user_id)
     return collection(request, "credentials", [ec2_view(request, c) for c in creds])
 
 
-@router.get("/{access}")
+@router.get("/{access}", **policy("identity:ec2_get_credential"))
 async def show_ec2(request: Request, user_id: str, access: str, ctx: Ctx,
                    identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:ec2_get_credential", {"user_id": user_id})
-    return {"credential": ec2_view(request, await identity.credentials.get_ec2(user_id, access))}
+    cred = await identity.credentials.get_ec2(ctx, user_id, access)
+    return {"credential": ec2_view(request, cred)}
 
 
-@router.delete("/{access}", status_code=204)
+@router.delete("/{access}", status_code=204, **policy("identity:ec2_delete_credential"))
 async def delete_ec2(user_id: str, access: str, ctx: Ctx, identity: Ident) -> Response:
-    ctx.enforce("identity:ec2_delete_credential", {"user_id": user_id})
-    await identity.credentials.delete_ec2(user_id, access)
+    await identity.credentials.delete_ec2(ctx, user_id, access)
     return Response(status_code=204)

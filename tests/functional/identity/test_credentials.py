@@ -58,3 +58,78 @@ async def test_ec2_blob_delegation_keys_cannot_change(keystone: Keystone) -> Non
         "credential": {"blob": json.dumps({**blob, "secret": "rotated"})}})
     assert r.status_code == 200, r.text
     assert json.loads(r.json()["credential"]["blob"])["secret"] == "rotated"
+
+
+MANAGING_CREDENTIALS = ("Using method 'application_credential' is not allowed for managing "
+                        "additional credentials..")
+MANAGING_APP_CREDS = ("Using method 'application_credential' is not allowed for managing "
+                      "additional application credentials..")
+
+
+async def test_restricted_application_credential_cannot_make_ec2_credentials(
+        keystone: Keystone) -> None:
+    ids = await keystone.make_user("ac-ec2", "p-ac-ec2", "ac-ec2-proj")
+    password_token = await keystone.token("ac-ec2", "p-ac-ec2", "ac-ec2-proj")
+    _, token = await keystone.app_credential(password_token, ids["user_id"], "restricted")
+    me = keystone.as_(token)
+    blob = json.dumps({"access": "AKIA-restricted", "secret": "s"})
+    r = await keystone.http.post("/v3/credentials", headers=me, json={"credential": {
+        "user_id": ids["user_id"], "project_id": ids["project_id"], "type": "ec2",
+        "blob": blob}})
+    assert r.status_code == 403, r.text
+    assert r.json() == _forbidden(MANAGING_CREDENTIALS)
+    r = await keystone.http.post(f"/v3/users/{ids['user_id']}/credentials/OS-EC2", headers=me,
+                                 json={"tenant_id": ids["project_id"]})
+    assert r.status_code == 403, r.text
+    assert r.json() == _forbidden(MANAGING_APP_CREDS)
+    r = await keystone.http.get("/v3/credentials?type=ec2", headers=keystone.admin)
+    assert [c for c in r.json()["credentials"] if c["user_id"] == ids["user_id"]] == []
+    # other kinds of credential, in the credential's own project, stay allowed (as Keystone)
+    r = await keystone.http.post("/v3/credentials", headers=me, json={"credential": {
+        "user_id": ids["user_id"], "project_id": ids["project_id"], "type": "cert",
+        "blob": "-----BEGIN CERTIFICATE-----"}})
+    assert r.status_code == 201, r.text
+
+
+async def test_ec2_credential_made_by_application_credential_records_it(
+        keystone: Keystone) -> None:
+    ids = await keystone.make_user("ac-rec", "p-ac-rec", "ac-rec-proj")
+    password_token = await keystone.token("ac-rec", "p-ac-rec", "ac-rec-proj")
+    app_cred, token = await keystone.app_credential(password_token, ids["user_id"], "open",
+                                                    unrestricted=True)
+    r = await keystone.http.post("/v3/credentials", headers=keystone.as_(token), json={
+        "credential": {"user_id": ids["user_id"], "project_id": ids["project_id"],
+                       "type": "ec2", "blob": json.dumps({"access": "AKIA-rec", "secret": "s"})}})
+    assert r.status_code == 201, r.text
+    blob = json.loads(r.json()["credential"]["blob"])
+    assert blob["app_cred_id"] == app_cred["id"] and blob["access"] == "AKIA-rec"
+    # and the owner cannot strip it off later
+    r = await keystone.http.patch(f"/v3/credentials/{r.json()['credential']['id']}",
+                                  headers=keystone.as_(password_token), json={"credential": {
+                                      "blob": json.dumps({"access": "AKIA-rec", "secret": "s"})}})
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == "app_cred_id can not be updated for credential"
+
+
+async def test_delegated_token_reaches_only_its_projects_credentials(keystone: Keystone) -> None:
+    ids = await keystone.make_user("ac-scope", "p-ac-scope", "ac-scope-proj")
+    password_token = await keystone.token("ac-scope", "p-ac-scope", "ac-scope-proj")
+    owner = keystone.as_(password_token)
+    r = await keystone.http.post("/v3/credentials", headers=owner, json={"credential": {
+        "user_id": ids["user_id"], "type": "totp", "blob": "SEED"}})  # no project: out of reach
+    assert r.status_code == 201, r.text
+    totp = r.json()["credential"]["id"]
+    _, token = await keystone.app_credential(password_token, ids["user_id"], "scoped")
+    me = keystone.as_(token)
+    out_of_scope = _forbidden("Credential project does not match the project scope of the "
+                              "delegated token.")
+    r = await keystone.http.get(f"/v3/credentials/{totp}", headers=me)
+    assert r.status_code == 403 and r.json() == out_of_scope
+    r = await keystone.http.patch(f"/v3/credentials/{totp}", headers=me,
+                                  json={"credential": {"blob": "STOLEN"}})
+    assert r.status_code == 403 and r.json() == out_of_scope
+    assert (await keystone.http.delete(f"/v3/credentials/{totp}", headers=me)).status_code == 403
+    r = await keystone.http.get("/v3/credentials", headers=me)
+    assert r.status_code == 200 and r.json()["credentials"] == []
+    r = await keystone.http.get("/v3/credentials", headers=owner)
+    assert [c["id"] for c in r.json()["credentials"]] == [totp]
