@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -30,7 +32,32 @@ from overcast.identity.models import Credential, Project, User
 from overcast.identity.policy import forbidden_action
 from overcast.identity.state import IdentityState
 
-__all__ = ["Credentials"]
+__all__ = ["Credentials", "Ec2Credential"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Ec2Credential:
+    """An EC2 access/secret pair as the OS-EC2 API shows it."""
+
+    user_id: str
+    project_id: str | None
+    access: str
+    secret: str
+    trust_id: str | None
+
+    @classmethod
+    def of(cls, c: Credential) -> Ec2Credential | None:
+        """The pair a stored row holds, or None when its blob is not one (a row written
+        before blobs were checked): such a row is left out, never an error for the list."""
+        blob = _stored_blob(c.blob)
+        access, secret, trust_id = blob.get("access"), blob.get("secret"), blob.get("trust_id")
+        if not isinstance(access, str) or not isinstance(secret, str):
+            log.warning("EC2 credential %s has an unusable blob; skipped", c.id)
+            return None
+        return cls(c.user_id, c.project_id, access, secret,
+                   trust_id if isinstance(trust_id, str) else None)
 
 #: Attributes that are columns; anything else a client sends is kept in `extra`.
 _OWN = ("user_id", "project_id", "type", "blob")
@@ -52,7 +79,9 @@ def _is_ec2(type_: object) -> bool:
 
 
 def _ec2_blob(raw: object) -> dict[str, Any]:
-    """An EC2 credential's blob as an object; 400 with Keystone's message when it is not."""
+    """An EC2 credential's blob as an object with a string access and secret; 400 with
+    Keystone's messages when it is not (Keystone checks `access` only; a blob without a
+    secret can authenticate nothing and broke every later read of the user's EC2 list)."""
     if not isinstance(raw, str):
         raise _validation_error("blob", "credential")
     try:
@@ -61,8 +90,9 @@ def _ec2_blob(raw: object) -> dict[str, Any]:
         raise faults.BadRequest("Invalid blob in credential") from None
     if not blob or not isinstance(blob, dict):
         raise _validation_error("blob", "credential")
-    if blob.get("access") is None:
-        raise _validation_error("access", "credential")
+    for key in ("access", "secret"):
+        if not isinstance(blob.get(key), str) or not blob[key]:
+            raise _validation_error(key, "credential")
     return blob
 
 
@@ -188,6 +218,10 @@ class Credentials:
                 for key in _EC2_FIXED_KEYS:
                     if old.get(key) != new.get(key):
                         raise faults.BadRequest(f"{key} can not be updated for credential")
+            elif _is_ec2(changes.get("type", cred.type)):
+                # Becoming an EC2 credential (or changing one without its blob): what it will
+                # hold must be an EC2 blob too.
+                _ec2_blob(changes.get("blob", cred.blob))
             # The credential as it will be must pass the same rule: its owner may not give
             # it to someone else (CVE-2020-12691).
             after = {**current, **{k: changes[k] for k in _OWN if k in changes and k != "blob"}}
@@ -216,7 +250,8 @@ class Credentials:
         ref = policy_ref(cred) if cred is not None else {"user_id": user_id}
         return {"user_id": user_id, "credential": ref}
 
-    async def create_ec2(self, ctx: RequestContext, user_id: str, project_id: str) -> Credential:
+    async def create_ec2(self, ctx: RequestContext, user_id: str,
+                         project_id: str) -> Ec2Credential:
         ctx.enforce("identity:ec2_create_credential", self._ec2_target(user_id))
         _refuse_restricted(ctx, "application credentials")
         access, secret = uuid.uuid4().hex, uuid.uuid4().hex
@@ -231,16 +266,18 @@ class Credentials:
                               blob=json.dumps({"access": access, "secret": secret,
                                                "trust_id": ctx.creds.trust_id}))
             s.add(cred)
-        return cred
+        return Ec2Credential(user_id, project_id, access, secret, ctx.creds.trust_id)
 
-    async def list_ec2(self, ctx: RequestContext, user_id: str) -> list[Credential]:
+    async def list_ec2(self, ctx: RequestContext, user_id: str) -> list[Ec2Credential]:
         ctx.enforce("identity:ec2_list_credentials", self._ec2_target(user_id))
         async with self.state.db.read() as s:
             if await s.get(User, user_id) is None:
                 raise faults.NotFound(f"Could not find user: {user_id}.")
             rows = list(await s.scalars(select(Credential).where(
-                Credential.user_id == user_id, Credential.type == "ec2")))
-        return [c for c in rows if _in_delegation(ctx, c.project_id)]
+                Credential.user_id == user_id, Credential.type == "ec2")
+                .order_by(Credential.id)))
+        pairs = [Ec2Credential.of(c) for c in rows if _in_delegation(ctx, c.project_id)]
+        return [p for p in pairs if p is not None]
 
     @staticmethod
     async def _ec2(s: AsyncSession, user_id: str, access: str) -> Credential:
@@ -249,12 +286,15 @@ class Credentials:
             raise faults.NotFound(f"Could not find credential: {access}.")
         return cred
 
-    async def get_ec2(self, ctx: RequestContext, user_id: str, access: str) -> Credential:
+    async def get_ec2(self, ctx: RequestContext, user_id: str, access: str) -> Ec2Credential:
         async with self.state.db.read() as s:
             cred = await self._ec2(s, user_id, access)
         ctx.enforce("identity:ec2_get_credential", self._ec2_target(user_id, cred))
         _check_delegation(ctx, cred.project_id, "EC2 credential")
-        return cred
+        pair = Ec2Credential.of(cred)
+        if pair is None:
+            raise faults.NotFound(f"Could not find credential: {access}.")
+        return pair
 
     async def delete_ec2(self, ctx: RequestContext, user_id: str, access: str) -> None:
         async with self.state.write() as s:

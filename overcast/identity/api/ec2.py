@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -11,7 +10,7 @@ from pydantic import BaseModel
 from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.models import Credential
+from overcast.identity.credentials import Ec2Credential
 
 router = APIRouter(prefix="/v3/users/{user_id}/credentials/OS-EC2", tags=["ec2"])
 
@@ -20,12 +19,10 @@ class Ec2In(BaseModel):
     tenant_id: str
 
 
-def ec2_view(request: Request, c: Credential) -> dict[str, Any]:
-    blob = json.loads(c.blob)
-    return {"user_id": c.user_id, "tenant_id": c.project_id, "access": blob["access"],
-            "secret": blob["secret"], "trust_id": blob.get("trust_id"),
-            "links": self_link(request, f"/v3/users/{c.user_id}/credentials/OS-EC2/"
-                                        f"{blob['access']}")}
+def ec2_view(request: Request, c: Ec2Credential) -> dict[str, Any]:
+    return {"user_id": c.user_id, "tenant_id": c.project_id, "access": c.access,
+            "secret": c.secret, "trust_id": c.trust_id,
+            "links": self_link(request, f"/v3/users/{c.user_id}/credentials/OS-EC2/{c.access}")}
 
 
 @router.post("", status_code=201, **policy("identity:ec2_create_credential"))

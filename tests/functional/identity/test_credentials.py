@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from overcast.common.db import Database
+from overcast.config import Config
+from overcast.identity.models import Credential
 from tests.functional.identity.conftest import Keystone
 
 
@@ -133,3 +136,64 @@ async def test_delegated_token_reaches_only_its_projects_credentials(keystone: K
     assert r.status_code == 200 and r.json()["credentials"] == []
     r = await keystone.http.get("/v3/credentials", headers=owner)
     assert [c["id"] for c in r.json()["credentials"]] == [totp]
+
+
+def _expecting(attribute: str) -> str:
+    return (f"Expecting to find {attribute} in credential. The server could not comply with the "
+            "request since it is either malformed or otherwise incorrect. The client is assumed "
+            "to be in error.")
+
+
+async def test_ec2_blobs_are_checked_on_write(keystone: Keystone) -> None:
+    ids = await keystone.make_user("ec2-blob", "p-ec2-blob", "ec2-blob-proj")
+    me = keystone.as_(await keystone.token("ec2-blob", "p-ec2-blob", "ec2-blob-proj"))
+    cases = [
+        (json.dumps({"access": "AKIA-nosecret"}), _expecting("secret")),
+        (json.dumps({"access": "AKIA-x", "secret": 7}), _expecting("secret")),
+        (json.dumps({"secret": "s"}), _expecting("access")),
+        (json.dumps({"access": ["AKIA"], "secret": "s"}), _expecting("access")),
+        (json.dumps([]), _expecting("blob")),
+        (json.dumps("a string"), _expecting("blob")),
+        ("{not json", "Invalid blob in credential"),
+    ]
+    for blob, message in cases:
+        r = await keystone.http.post("/v3/credentials", headers=me, json={"credential": {
+            "user_id": ids["user_id"], "project_id": ids["project_id"], "type": "ec2",
+            "blob": blob}})
+        assert r.status_code == 400, (blob, r.text)
+        assert r.json() == {"error": {"code": 400, "title": "Bad Request", "message": message}}
+    # a credential cannot become an EC2 one without an EC2 blob either
+    r = await keystone.http.post("/v3/credentials", headers=me, json={"credential": {
+        "user_id": ids["user_id"], "project_id": ids["project_id"], "type": "cert",
+        "blob": "PEM"}})
+    assert r.status_code == 201, r.text
+    r = await keystone.http.patch(f"/v3/credentials/{r.json()['credential']['id']}", headers=me,
+                                  json={"credential": {"type": "ec2"}})
+    assert r.status_code == 400 and r.json()["error"]["message"] == "Invalid blob in credential"
+    r = await keystone.http.get(f"/v3/users/{ids['user_id']}/credentials/OS-EC2", headers=me)
+    assert r.status_code == 200 and r.json()["credentials"] == []
+
+
+async def test_one_bad_stored_ec2_row_does_not_break_the_list(keystone: Keystone,
+                                                              cloud_config: Config) -> None:
+    """A row stored before blobs were checked is left out of the OS-EC2 list, not a 500."""
+    ids = await keystone.make_user("ec2-legacy", "p-ec2-legacy", "ec2-legacy-proj")
+    me = keystone.as_(await keystone.token("ec2-legacy", "p-ec2-legacy", "ec2-legacy-proj"))
+    url = f"/v3/users/{ids['user_id']}/credentials/OS-EC2"
+    r = await keystone.http.post(url, headers=me, json={"tenant_id": ids["project_id"]})
+    assert r.status_code == 201, r.text
+    good = r.json()["credential"]
+    db = Database(cloud_config.database_url("identity"))
+    try:
+        async with db.transaction() as s:
+            for n, blob in enumerate(('{"access": "AKIA-old"}', "not json", "[1]")):
+                s.add(Credential(id=f"legacy{n}", user_id=ids["user_id"],
+                                 project_id=ids["project_id"], type="ec2", blob=blob, extra={}))
+    finally:
+        await db.dispose()
+    r = await keystone.http.get(url, headers=me)
+    assert r.status_code == 200, r.text
+    assert [(c["access"], c["secret"]) for c in r.json()["credentials"]] == [
+        (good["access"], good["secret"])]
+    r = await keystone.http.get("/v3/credentials?type=ec2", headers=me)
+    assert r.status_code == 200 and len(r.json()["credentials"]) == 4
