@@ -27,6 +27,8 @@ _PROJECT_FIELDS = ("name", "description", "enabled", "tags", "parent_id", "domai
 def _split_extra(body: dict[str, Any], known: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     own = {k: v for k, v in body.items() if k in known}
     extra = {k: v for k, v in body.items() if k not in known and k not in ("id", "links")}
+    if "description" in own and own["description"] is None:
+        own["description"] = ""  # Keystone accepts null; the column holds "" for "none"
     return own, extra
 
 

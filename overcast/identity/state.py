@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from overcast.common import faults
 from overcast.common.clock import epoch, from_epoch, utcnow
 from overcast.common.db import Database
 from overcast.config import Config
@@ -29,6 +31,14 @@ from overcast.identity.models import Revision, RevocationEvent
 from overcast.identity.passwords import PasswordHasher
 
 __all__ = ["IdentityState", "RevocationIndex"]
+
+
+def _duplicate(e: IntegrityError) -> bool:
+    """Whether a database error is a unique key violation (SQLite, MariaDB, PostgreSQL)."""
+    text = str(e.orig)
+    return ("UNIQUE constraint failed" in text or "Duplicate entry" in text
+            or getattr(e.orig, "sqlstate", None) == "23505" or "UniqueViolation" in text
+            or "duplicate key value" in text)
 
 
 @dataclass
@@ -105,11 +115,20 @@ class IdentityState:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction that invalidates every cache, here and in other workers."""
-        async with self.db.transaction() as s:
-            yield s
-            await s.execute(update(Revision).where(Revision.id == 1)
-                            .values(value=Revision.value + 1))
+        """A write transaction that invalidates every cache, here and in other workers.
+
+        A unique key the domain code did not check first (two concurrent creates of one
+        name) is a 409, as Keystone's DBDuplicateEntry, never a 500."""
+        try:
+            async with self.db.transaction() as s:
+                yield s
+                await s.execute(update(Revision).where(Revision.id == 1)
+                                .values(value=Revision.value + 1))
+        except IntegrityError as e:
+            if not _duplicate(e):
+                raise
+            raise faults.Conflict("Conflict occurred attempting to store the resource - "
+                                  "Duplicate entry.") from e
         self.generation += 1
         self._drop_caches()
         self.revision = -1  # and re-read the revision (and revocations) on the next check

@@ -54,25 +54,75 @@ class AuthRequest:
     scope: dict[str, Any] | str | None
 
     @classmethod
-    def parse(cls, body: dict[str, Any]) -> AuthRequest:
-        auth = body.get("auth")
-        if not isinstance(auth, dict) or not isinstance(auth.get("identity"), dict):
-            raise faults.BadRequest("Expecting to find identity in auth.")
+    def parse(cls, auth: dict[str, Any]) -> AuthRequest:
+        """The auth object of a body whose types were checked (api/schemas.py AuthBody): what
+        JSON schema cannot say, with Keystone's messages (keystone/auth/schema.py, core.py)."""
         identity = auth["identity"]
-        methods = identity.get("methods")
-        if not isinstance(methods, list) or not methods or not all(
-                isinstance(m, str) for m in methods):
-            raise faults.BadRequest("Expecting to find methods in identity.")
+        methods = identity["methods"]
+        if not methods:
+            raise _expecting("methods", "identity")
         for m in methods:
             if m not in ("password", "token", "application_credential"):
-                raise faults.Unauthorized(f"Attempted to authenticate with an unsupported "
-                                          f"method: {m}.")
+                raise faults.Unauthorized("Attempted to authenticate with an unsupported "
+                                          "method.")
             if not isinstance(identity.get(m), dict):
-                raise faults.BadRequest(f"Expecting to find {m} in identity.")
+                raise _expecting(m, "identity")
+        user = identity.get("password", {}).get("user")
+        if "password" in methods:
+            if user is None:
+                raise _expecting("user", "password")
+            _id_or_name(user, "identity/password/user")
+            if "id" not in user and "domain" not in user:
+                raise _expecting("domain", "user")
+            if "password" not in user:
+                raise _expecting("password", "user")
+        if user is not None and user.get("domain") is not None:
+            _id_or_name(user["domain"], "identity/password/user/domain")
+        app_cred = identity.get("application_credential")
+        if app_cred is not None and "application_credential" in methods:
+            if "secret" not in app_cred:
+                raise _expecting("secret", "application_credential")
+            if "id" not in app_cred:
+                if "name" not in app_cred or "user" not in app_cred:
+                    raise faults.BadRequest("Could not find Application Credential: "
+                                            "name and user are needed without an id.")
+                _id_or_name(app_cred["user"], "identity/application_credential/user")
+                if "id" not in app_cred["user"]:
+                    if "domain" not in app_cred["user"]:
+                        raise _expecting("domain", "user")
+                    _id_or_name(app_cred["user"]["domain"],
+                                "identity/application_credential/user/domain")
         scope = auth.get("scope")
-        if scope is not None and scope != "unscoped" and not isinstance(scope, dict):
-            raise faults.BadRequest("Invalid scope.")
+        if isinstance(scope, dict):
+            if "unscoped" in scope and len(scope) == 1:
+                scope = "unscoped"  # old keystoneauth's spelling
+            else:
+                project = scope.get("project")
+                if project is not None:
+                    _id_or_name(project, "scope/project")
+                    if "id" not in project:
+                        if "domain" not in project:
+                            raise _expecting("domain", "project")
+                        _id_or_name(project["domain"], "scope/project/domain")
+                if scope.get("domain") is not None:
+                    _id_or_name(scope["domain"], "scope/domain")
+        elif scope is not None and scope != "unscoped":
+            raise faults.BadRequest(f"Invalid input for field 'scope': {scope!r} is not "
+                                    "'unscoped'")
         return cls(identity, methods, scope)
+
+
+def _expecting(attribute: str, target: str) -> faults.BadRequest:
+    """Keystone's ValidationError text."""
+    return faults.BadRequest(
+        f"Expecting to find {attribute} in {target}. The server could not comply with the "
+        "request since it is either malformed or otherwise incorrect. The client is assumed "
+        "to be in error.")
+
+
+def _id_or_name(ref: dict[str, Any], field: str) -> None:
+    if "id" not in ref and "name" not in ref:
+        raise faults.BadRequest(f"Invalid input for field {field}: id or name must be present.")
 
 
 @dataclass

@@ -159,7 +159,7 @@ class Groups:
 
     async def create(self, body: dict[str, Any]) -> Group:
         known = ("name", "domain_id", "description")
-        own = {k: v for k, v in body.items() if k in known}
+        own = {k: v for k, v in body.items() if k in known and v is not None}
         extra = {k: v for k, v in body.items() if k not in known and k not in ("id", "links")}
         own.setdefault("domain_id", "default")
         async with self.state.write() as s:
@@ -178,9 +178,15 @@ class Groups:
             group = await self.get(s, group_id)
             if "domain_id" in body and body["domain_id"] != group.domain_id:
                 raise faults.BadRequest("Cannot change the domain of a group.")
+            if "name" in body and body["name"] != group.name and await s.scalar(
+                    select(Group.id).where(Group.name == body["name"],
+                                           Group.domain_id == group.domain_id)):
+                raise faults.Conflict(
+                    f"Conflict occurred attempting to store group - Duplicate entry found with "
+                    f"name {body['name']} at domain ID {group.domain_id}.")
             for k, v in body.items():
                 if k in ("name", "description"):
-                    setattr(group, k, v)
+                    setattr(group, k, "" if v is None else v)
                 elif k not in ("id", "links", "domain_id"):
                     group.extra = {**group.extra, k: v}
         return group

@@ -5,19 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import AppCredIn
+from overcast.identity.api.schemas import AppCredBody
 from overcast.identity.models import AccessRule, ApplicationCredential
 
 router = APIRouter(prefix="/v3/users/{user_id}/application_credentials",
                    tags=["application_credentials"])
 
-
-class AppCredBody(BaseModel):
-    application_credential: AppCredIn
 
 
 async def _view(request: Request, identity: Ident, c: ApplicationCredential) -> dict[str, Any]:

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from overcast.common import faults
-from overcast.common.app import Ctx, json_body
+from overcast.common.app import Ctx
 from overcast.common.auth import ACCESS_RULES_HEADER, ACCESS_RULES_VERSION
 from overcast.identity.api import Ident, collection, self_link
 from overcast.identity.api.domains import domain_view
 from overcast.identity.api.projects import project_view
+from overcast.identity.api.schemas import AuthBody
 from overcast.identity.tokens import AuthRequest, Validated
 
 router = APIRouter(prefix="/v3/auth", tags=["auth"])
@@ -23,8 +24,8 @@ def _nocatalog(request: Request) -> bool:
 
 
 @router.post("/tokens")
-async def issue_token(request: Request, identity: Ident) -> JSONResponse:
-    req = AuthRequest.parse(await json_body(request))
+async def issue_token(request: Request, body: AuthBody, identity: Ident) -> JSONResponse:
+    req = AuthRequest.parse(body.auth_dict())
     token, body = await identity.tokens.issue(req, nocatalog=_nocatalog(request))
     return JSONResponse({"token": body}, status_code=201, headers={"X-Subject-Token": token})
 

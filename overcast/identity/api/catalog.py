@@ -5,27 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import EndpointIn, RegionIn, ServiceIn
+from overcast.identity.api.schemas import (
+    EndpointCreateBody,
+    EndpointUpdateBody,
+    RegionBody,
+    ServiceCreateBody,
+    ServiceUpdateBody,
+)
 from overcast.identity.models import Endpoint, Region, Service
 
 router = APIRouter(tags=["catalog"])
 
 
-class RegionBody(BaseModel):
-    region: RegionIn
 
-
-class ServiceBody(BaseModel):
-    service: ServiceIn
-
-
-class EndpointBody(BaseModel):
-    endpoint: EndpointIn
 
 
 def region_view(request: Request, r: Region) -> dict[str, Any]:
@@ -108,7 +104,7 @@ async def list_services(request: Request, ctx: Ctx, identity: Ident, type: str |
 
 
 @router.post("/v3/services", status_code=201)
-async def create_service(request: Request, body: ServiceBody, ctx: Ctx,
+async def create_service(request: Request, body: ServiceCreateBody, ctx: Ctx,
                          identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:create_service")
     fields = body.service.fields()
@@ -125,7 +121,7 @@ async def show_service(request: Request, service_id: str, ctx: Ctx,
 
 
 @router.patch("/v3/services/{service_id}")
-async def update_service(request: Request, service_id: str, body: ServiceBody, ctx: Ctx,
+async def update_service(request: Request, service_id: str, body: ServiceUpdateBody, ctx: Ctx,
                          identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:update_service")
     service = await identity.catalog.update_service(service_id, body.service.fields())
@@ -151,7 +147,7 @@ async def list_endpoints(request: Request, ctx: Ctx, identity: Ident,
 
 
 @router.post("/v3/endpoints", status_code=201)
-async def create_endpoint(request: Request, body: EndpointBody, ctx: Ctx,
+async def create_endpoint(request: Request, body: EndpointCreateBody, ctx: Ctx,
                           identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:create_endpoint")
     fields = body.endpoint.fields()
@@ -169,7 +165,7 @@ async def show_endpoint(request: Request, endpoint_id: str, ctx: Ctx,
 
 
 @router.patch("/v3/endpoints/{endpoint_id}")
-async def update_endpoint(request: Request, endpoint_id: str, body: EndpointBody, ctx: Ctx,
+async def update_endpoint(request: Request, endpoint_id: str, body: EndpointUpdateBody, ctx: Ctx,
                           identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:update_endpoint")
     endpoint = await identity.catalog.update_endpoint(endpoint_id, body.endpoint.fields())

@@ -5,19 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import CredentialIn
+from overcast.identity.api.schemas import CredentialCreateBody, CredentialUpdateBody
 from overcast.identity.models import Credential
 
 router = APIRouter(prefix="/v3/credentials", tags=["credentials"])
 
-
-class CredentialBody(BaseModel):
-    credential: CredentialIn
 
 
 def credential_view(request: Request, c: Credential) -> dict[str, Any]:
@@ -26,7 +22,7 @@ def credential_view(request: Request, c: Credential) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, **policy("identity:create_credential"))
-async def create_credential(request: Request, body: CredentialBody, ctx: Ctx,
+async def create_credential(request: Request, body: CredentialCreateBody, ctx: Ctx,
                             identity: Ident) -> dict[str, Any]:
     cred = await identity.credentials.create(ctx, body.credential.fields())
     return {"credential": credential_view(request, cred)}
@@ -47,7 +43,7 @@ async def show_credential(request: Request, credential_id: str, ctx: Ctx,
 
 
 @router.patch("/{credential_id}", **policy("identity:update_credential"))
-async def update_credential(request: Request, credential_id: str, body: CredentialBody, ctx: Ctx,
+async def update_credential(request: Request, credential_id: str, body: CredentialUpdateBody, ctx: Ctx,
                             identity: Ident) -> dict[str, Any]:
     cred = await identity.credentials.update(ctx, credential_id, body.credential.fields())
     return {"credential": credential_view(request, cred)}

@@ -6,16 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
 
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident
+from overcast.identity.api.schemas import ConfigIn
 
 router = APIRouter(prefix="/v3/domains", tags=["domain-configs"])
 
-
-class ConfigBody(BaseModel):
-    config: dict[str, Any] = Field(default_factory=dict)
 
 
 # -- defaults (before the per-domain routes; no domain is named "config" in these paths) --
@@ -40,7 +37,7 @@ async def show_default_option(group: str, option: str, ctx: Ctx,
 
 # -- a domain's configuration --
 @router.put("/{domain_id}/config")
-async def create_config(domain_id: str, body: ConfigBody, ctx: Ctx, identity: Ident,
+async def create_config(domain_id: str, body: ConfigIn, ctx: Ctx, identity: Ident,
                         response: Response) -> dict[str, Any]:
     ctx.enforce("identity:create_domain_config")
     config, created = await identity.domain_configs.create(domain_id, body.config)
@@ -55,7 +52,7 @@ async def show_config(domain_id: str, ctx: Ctx, identity: Ident) -> dict[str, An
 
 
 @router.patch("/{domain_id}/config")
-async def update_config(domain_id: str, body: ConfigBody, ctx: Ctx,
+async def update_config(domain_id: str, body: ConfigIn, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:update_domain_config")
     return {"config": await identity.domain_configs.update(domain_id, body.config)}
@@ -75,7 +72,7 @@ async def show_group(domain_id: str, group: str, ctx: Ctx, identity: Ident) -> d
 
 
 @router.patch("/{domain_id}/config/{group}")
-async def update_group(domain_id: str, group: str, body: ConfigBody, ctx: Ctx,
+async def update_group(domain_id: str, group: str, body: ConfigIn, ctx: Ctx,
                        identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:update_domain_config")
     return {"config": await identity.domain_configs.update(domain_id, body.config, group)}
@@ -96,7 +93,7 @@ async def show_option(domain_id: str, group: str, option: str, ctx: Ctx,
 
 
 @router.patch("/{domain_id}/config/{group}/{option}")
-async def update_option(domain_id: str, group: str, option: str, body: ConfigBody, ctx: Ctx,
+async def update_option(domain_id: str, group: str, option: str, body: ConfigIn, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:update_domain_config")
     config = await identity.domain_configs.update(domain_id, body.config, group, option)

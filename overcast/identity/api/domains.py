@@ -5,19 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, flag, self_link
-from overcast.identity.api.schemas import DomainIn
+from overcast.identity.api.schemas import DomainCreateBody, DomainUpdateBody
 from overcast.identity.models import Domain
 
 router = APIRouter(prefix="/v3/domains", tags=["domains"])
 
-
-class DomainBody(BaseModel):
-    domain: DomainIn
 
 
 def domain_view(request: Request, d: Domain) -> dict[str, Any]:
@@ -35,7 +31,7 @@ async def list_domains(request: Request, ctx: Ctx, identity: Ident, name: str | 
 
 
 @router.post("", status_code=201)
-async def create_domain(request: Request, body: DomainBody, ctx: Ctx,
+async def create_domain(request: Request, body: DomainCreateBody, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:create_domain", {"domain": body.domain.fields()})
     fields = body.domain.fields()
@@ -54,7 +50,7 @@ async def show_domain(request: Request, domain_id: str, ctx: Ctx,
 
 
 @router.patch("/{domain_id}")
-async def update_domain(request: Request, domain_id: str, body: DomainBody, ctx: Ctx,
+async def update_domain(request: Request, domain_id: str, body: DomainUpdateBody, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
     await identity.domains.show(domain_id)
     ctx.enforce("identity:update_domain", {"domain": {"id": domain_id}})

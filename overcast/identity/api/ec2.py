@@ -5,18 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
+from overcast.identity.api.schemas import Ec2Create
 from overcast.identity.credentials import Ec2Credential
 
 router = APIRouter(prefix="/v3/users/{user_id}/credentials/OS-EC2", tags=["ec2"])
 
-
-class Ec2In(BaseModel):
-    tenant_id: str
 
 
 def ec2_view(request: Request, c: Ec2Credential) -> dict[str, Any]:
@@ -26,7 +23,7 @@ def ec2_view(request: Request, c: Ec2Credential) -> dict[str, Any]:
 
 
 @router.post("", status_code=201, **policy("identity:ec2_create_credential"))
-async def create_ec2(request: Request, user_id: str, body: Ec2In, ctx: Ctx,
+async def create_ec2(request: Request, user_id: str, body: Ec2Create, ctx: Ctx,
                      identity: Ident) -> dict[str, Any]:
     cred = await identity.credentials.create_ec2(ctx, user_id, body.tenant_id)
     return {"credential": ec2_view(request, cred)}

@@ -6,32 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
 from overcast.identity.api.catalog import endpoint_view
 from overcast.identity.api.projects import project_view
-from overcast.identity.api.schemas import Name255
+from overcast.identity.api.schemas import EndpointGroupCreateBody, EndpointGroupUpdateBody
 from overcast.identity.models import EndpointGroup, ProjectEndpointGroup
 
 router = APIRouter(prefix="/v3/OS-EP-FILTER", tags=["endpoint-filter"])
 
 
-class EndpointGroupIn(BaseModel):
-    # Keystone's schema has additionalProperties: false here.
-    model_config = ConfigDict(extra="forbid")
-    name: Name255 | None = None
-    description: str | None = None
-    filters: dict[str, Any] | None = None
-
-    def fields(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
-
-
-class EndpointGroupBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    endpoint_group: EndpointGroupIn
 
 
 def endpoint_group_view(request: Request, g: EndpointGroup) -> dict[str, Any]:
@@ -56,7 +41,7 @@ async def list_endpoint_groups(request: Request, ctx: Ctx, identity: Ident,
 
 
 @router.post("/endpoint_groups", status_code=201)
-async def create_endpoint_group(request: Request, body: EndpointGroupBody, ctx: Ctx,
+async def create_endpoint_group(request: Request, body: EndpointGroupCreateBody, ctx: Ctx,
                                 identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:create_endpoint_group")
     group = await identity.endpoint_groups.create(body.endpoint_group.fields())
@@ -73,7 +58,7 @@ async def show_endpoint_group(request: Request, endpoint_group_id: str, ctx: Ctx
 
 @router.patch("/endpoint_groups/{endpoint_group_id}")
 async def update_endpoint_group(request: Request, endpoint_group_id: str,
-                                body: EndpointGroupBody, ctx: Ctx,
+                                body: EndpointGroupUpdateBody, ctx: Ctx,
                                 identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:update_endpoint_group")
     group = await identity.endpoint_groups.update(endpoint_group_id,

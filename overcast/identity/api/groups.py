@@ -5,19 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import GroupIn
+from overcast.identity.api.schemas import GroupCreateBody, GroupUpdateBody
 from overcast.identity.models import Group
 
 router = APIRouter(prefix="/v3/groups", tags=["groups"])
 
-
-class GroupBody(BaseModel):
-    group: GroupIn
 
 
 def group_view(request: Request, g: Group) -> dict[str, Any]:
@@ -38,7 +34,7 @@ async def list_groups(request: Request, ctx: Ctx, identity: Ident, name: str | N
 
 
 @router.post("", status_code=201)
-async def create_group(request: Request, body: GroupBody, ctx: Ctx, identity: Ident) -> dict[str, Any]:
+async def create_group(request: Request, body: GroupCreateBody, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     fields = body.group.fields()
     if not fields.get("name"):
         raise faults.BadRequest("Invalid input for field 'name': a name is required.")
@@ -56,7 +52,7 @@ async def show_group(request: Request, group_id: str, ctx: Ctx, identity: Ident)
 
 
 @router.patch("/{group_id}")
-async def update_group(request: Request, group_id: str, body: GroupBody, ctx: Ctx,
+async def update_group(request: Request, group_id: str, body: GroupUpdateBody, ctx: Ctx,
                        identity: Ident) -> dict[str, Any]:
     group = await identity.groups.show(group_id)
     ctx.enforce("identity:update_group", _target(group))

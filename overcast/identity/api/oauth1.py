@@ -5,22 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import OpenBody
+from overcast.identity.api.schemas import ConsumerBody
 from overcast.identity.models import Consumer
 
 router = APIRouter(prefix="/v3/OS-OAUTH1/consumers", tags=["oauth1"])
 
 
-class ConsumerIn(OpenBody):
-    description: str | None = None
-
-
-class ConsumerBody(BaseModel):
-    consumer: ConsumerIn
 
 
 def consumer_view(request: Request, c: Consumer, secret: str | None = None) -> dict[str, Any]:

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, StringConstraints
 
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import OpenBody
+from overcast.identity.api.schemas import PolicyCreateBody, PolicyUpdateBody
 from overcast.identity.models import Policy
 
 router = APIRouter(prefix="/v3/policies", tags=["policies"])
 
 
-class PolicyIn(OpenBody):
-    type: Annotated[str, StringConstraints(max_length=255)] | None = None
-    blob: str | None = None
-
-
-class PolicyBody(BaseModel):
-    policy: PolicyIn
 
 
 def policy_view(request: Request, p: Policy) -> dict[str, Any]:
@@ -30,7 +22,7 @@ def policy_view(request: Request, p: Policy) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-async def create_policy(request: Request, body: PolicyBody, ctx: Ctx,
+async def create_policy(request: Request, body: PolicyCreateBody, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:create_policy")
     return {"policy": policy_view(request, await identity.policies.create(body.policy.fields()))}
@@ -51,7 +43,7 @@ async def show_policy(request: Request, policy_id: str, ctx: Ctx, identity: Iden
 
 
 @router.patch("/{policy_id}")
-async def update_policy(request: Request, policy_id: str, body: PolicyBody, ctx: Ctx,
+async def update_policy(request: Request, policy_id: str, body: PolicyUpdateBody, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
     ctx.enforce("identity:update_policy")
     policy = await identity.policies.update(policy_id, body.policy.fields())

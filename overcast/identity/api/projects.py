@@ -5,19 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, flag, self_link
-from overcast.identity.api.schemas import ProjectIn, TagsIn
+from overcast.identity.api.schemas import ProjectCreateBody, ProjectUpdateBody, TagsIn
 from overcast.identity.models import Domain, Project
 
 router = APIRouter(tags=["projects"])
 
-
-class ProjectBody(BaseModel):
-    project: ProjectIn
 
 
 def project_view(request: Request, p: Project | Domain) -> dict[str, Any]:
@@ -59,7 +55,7 @@ async def list_projects(request: Request, ctx: Ctx, identity: Ident, name: str |
 
 
 @router.post("/v3/projects", status_code=201)
-async def create_project(request: Request, body: ProjectBody, ctx: Ctx,
+async def create_project(request: Request, body: ProjectCreateBody, ctx: Ctx,
                          identity: Ident) -> dict[str, Any]:
     fields = body.project.fields()
     if not fields.get("name"):
@@ -106,7 +102,7 @@ def _nest(root: str, projects: list[Project]) -> dict[str, Any]:
 
 
 @router.patch("/v3/projects/{project_id}")
-async def update_project(request: Request, project_id: str, body: ProjectBody, ctx: Ctx,
+async def update_project(request: Request, project_id: str, body: ProjectUpdateBody, ctx: Ctx,
                          identity: Ident) -> dict[str, Any]:
     project = await identity.projects.show_any(project_id)
     ctx.enforce("identity:update_project", {"project": {"id": project.id,

@@ -6,19 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import RoleIn
+from overcast.identity.api.schemas import RoleCreateBody, RoleUpdateBody
 from overcast.identity.models import Role
 
 router = APIRouter(tags=["roles"])
 
-
-class RoleBody(BaseModel):
-    role: RoleIn
 
 
 def role_view(request: Request, r: Role) -> dict[str, Any]:
@@ -41,7 +37,7 @@ async def list_roles(request: Request, ctx: Ctx, identity: Ident, name: str | No
 
 
 @router.post("/v3/roles", status_code=201)
-async def create_role(request: Request, body: RoleBody, ctx: Ctx, identity: Ident) -> dict[str, Any]:
+async def create_role(request: Request, body: RoleCreateBody, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     fields = body.role.fields()
     ctx.enforce("identity:create_role", {"role": fields, "domain_id": fields.get("domain_id")})
     if not fields.get("name"):
@@ -61,7 +57,7 @@ async def show_role(request: Request, role_id: str, ctx: Ctx, identity: Ident) -
 
 
 @router.patch("/v3/roles/{role_id}")
-async def update_role(request: Request, role_id: str, body: RoleBody, ctx: Ctx,
+async def update_role(request: Request, role_id: str, body: RoleUpdateBody, ctx: Ctx,
                       identity: Ident) -> dict[str, Any]:
     await identity.roles.show(role_id)
     ctx.enforce("identity:update_role", {"role": {"id": role_id}})

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict
 
 from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
 from overcast.identity.api.roles import role_view
+from overcast.identity.api.schemas import TrustBody
 from overcast.identity.models import Role, Trust
 from overcast.identity.tokens import iso
 from overcast.identity.trusts import TrustWithRoles
@@ -18,12 +18,6 @@ from overcast.identity.trusts import TrustWithRoles
 router = APIRouter(prefix="/v3/OS-TRUST/trusts", tags=["trusts"])
 
 
-class TrustIn(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class TrustBody(BaseModel):
-    trust: TrustIn
 
 
 def trust_view(request: Request, t: Trust, roles: list[Role] | None = None) -> dict[str, Any]:
@@ -50,7 +44,7 @@ def _full(request: Request, t: TrustWithRoles) -> dict[str, Any]:
 @router.post("", status_code=201, **policy("identity:create_trust"))
 async def create_trust(request: Request, body: TrustBody, ctx: Ctx,
                        identity: Ident) -> dict[str, Any]:
-    return _full(request, await identity.trusts.create(ctx, body.trust.model_dump()))
+    return _full(request, await identity.trusts.create(ctx, body.trust.fields()))
 
 
 @router.get("", **policy("identity:list_trusts", "identity:list_trusts_for_trustor",

@@ -5,25 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, flag, self_link
 from overcast.identity.api.groups import group_view
-from overcast.identity.api.schemas import PasswordChange, UserIn
+from overcast.identity.api.schemas import PasswordBody, UserCreateBody, UserUpdateBody
 from overcast.identity.models import User
 from overcast.identity.tokens import iso
 
 router = APIRouter(prefix="/v3/users", tags=["users"])
 
 
-class UserBody(BaseModel):
-    user: UserIn
-
-
-class PasswordBody(BaseModel):
-    user: PasswordChange
 
 
 def user_view(request: Request, u: User) -> dict[str, Any]:
@@ -49,7 +42,7 @@ async def list_users(request: Request, ctx: Ctx, identity: Ident, name: str | No
 
 
 @router.post("", status_code=201)
-async def create_user(request: Request, body: UserBody, ctx: Ctx, identity: Ident) -> dict[str, Any]:
+async def create_user(request: Request, body: UserCreateBody, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     fields = body.user.fields()
     if not fields.get("name"):
         raise faults.BadRequest("Invalid input for field 'name': a name is required.")
@@ -68,7 +61,7 @@ async def show_user(request: Request, user_id: str, ctx: Ctx, identity: Ident) -
 
 
 @router.patch("/{user_id}")
-async def update_user(request: Request, user_id: str, body: UserBody, ctx: Ctx,
+async def update_user(request: Request, user_id: str, body: UserUpdateBody, ctx: Ctx,
                       identity: Ident) -> dict[str, Any]:
     user = await identity.users.show(user_id)
     ctx.enforce("identity:update_user", _target(user))
