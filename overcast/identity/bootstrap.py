@@ -6,6 +6,8 @@ admin password is (re)set, so running it again is how an operator recovers the a
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
 from overcast.common.clock import utcnow
@@ -26,6 +28,8 @@ from overcast.identity.service import Identity
 
 __all__ = ["bootstrap", "register_service"]
 
+log = logging.getLogger(__name__)
+
 DEFAULT_ROLES = ("admin", "member", "reader", "service")
 
 
@@ -33,6 +37,8 @@ async def bootstrap(identity: Identity, admin_password: str | None) -> None:
     """Create what a fresh cloud needs; set the admin password when one is given."""
     state = identity.state
     state.keys.setup()
+    # Credential blobs have their own keys (Keystone's credential_setup), made on first start.
+    state.credential_keys.setup()
     hashed = await state.hasher.hash(admin_password) if admin_password else None
     async with state.db.transaction() as s:
         if await s.get(Revision, 1) is None:
@@ -89,6 +95,11 @@ async def bootstrap(identity: Identity, admin_password: str | None) -> None:
     await register_service(identity, "identity", "keystone", "OpenStack Identity",
                            f"{identity.config.public_url('identity')}/v3")
     state.hasher.forget(admin.id)
+    # Rows stored in plain text before blobs were encrypted are sealed on the first start
+    # after the upgrade; rows under an older key wait for `overcast credential migrate`.
+    sealed = await identity.credentials.migrate(plaintext_only=True)
+    if sealed:
+        log.info("encrypted %d credential blobs stored in plain text", sealed)
 
 
 async def register_service(identity: Identity, type: str, name: str, description: str,

@@ -12,6 +12,12 @@ Delegated tokens narrow, never widen (Keystone's keystone/api/credentials.py and
   is out of bounds: 403, and left out of lists);
 - an EC2 credential made with such a token records it (`app_cred_id`, `trust_id` in the
   blob), so EC2 authentication with it can never give more than the delegation did.
+
+Blobs are encrypted at rest with their own Fernet key repository (`[identity]
+credential_key_repository`), as Keystone's credential provider: each row keeps the SHA-1 of
+the key that sealed it, so `overcast credential rotate` can refuse to retire a key some row
+still needs, and `overcast credential migrate` re-seals every row under the primary key.
+The API shows blobs in clear to whoever policy lets read them.
 """
 
 from __future__ import annotations
@@ -23,18 +29,69 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
 from overcast.common.context import RequestContext
+from overcast.identity.fernet import KeyRepository
 from overcast.identity.models import Credential, Project, User
 from overcast.identity.policy import forbidden_action
 from overcast.identity.state import IdentityState
 
-__all__ = ["Credentials", "Ec2Credential"]
+__all__ = ["BlobCipher", "CredentialData", "Credentials", "Ec2Credential"]
 
 log = logging.getLogger(__name__)
+
+
+#: Keystone's CredentialEncryptionError text.
+_UNREADABLE = "An unexpected error prevented the server from accessing encrypted credentials."
+
+
+class BlobCipher:
+    """Seals and opens credential blobs with the credential key repository."""
+
+    def __init__(self, keys: KeyRepository):
+        self.keys = keys
+
+    def primary_hash(self) -> str:
+        # Keystone's primary_key_hash: SHA-1 names the key, it protects nothing.
+        return hashlib.sha1(self.keys.primary_key()).hexdigest()
+
+    def seal(self, cred: Credential, plaintext: str) -> None:
+        try:
+            fernet, key_hash = self.keys.fernet(), self.primary_hash()
+        except (OSError, RuntimeError) as e:
+            log.error("no credential keys in %s (%s): run `overcast credential setup`",
+                      self.keys.path, e)
+            raise faults.Fault(_UNREADABLE) from e
+        cred.encrypted_blob = fernet.encrypt(plaintext.encode()).decode()
+        cred.key_hash = key_hash
+        cred.blob = None
+
+    def open(self, cred: Credential) -> str:
+        """The blob in clear; a Fault (500) when no key in the repository opens it."""
+        if cred.encrypted_blob is None:
+            return cred.blob or ""  # written before encryption, not migrated yet
+        try:
+            return self.keys.fernet().decrypt(cred.encrypted_blob.encode()).decode()
+        except (InvalidToken, OSError, RuntimeError, ValueError) as e:
+            log.error("credential %s cannot be decrypted with the keys in %s", cred.id,
+                      self.keys.path)
+            raise faults.Fault(_UNREADABLE) from e
+
+
+@dataclass(frozen=True)
+class CredentialData:
+    """A credential with its blob in clear, as the API shows it."""
+
+    id: str
+    user_id: str
+    project_id: str | None
+    type: str
+    blob: str
+    extra: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -48,7 +105,7 @@ class Ec2Credential:
     trust_id: str | None
 
     @classmethod
-    def of(cls, c: Credential) -> Ec2Credential | None:
+    def of(cls, c: CredentialData) -> Ec2Credential | None:
         """The pair a stored row holds, or None when its blob is not one (a row written
         before blobs were checked): such a row is left out, never an error for the list."""
         blob = _stored_blob(c.blob)
@@ -127,7 +184,7 @@ def _check_delegation(ctx: RequestContext, project_id: str | None, what: str = "
             f"{what} project does not match the project scope of the delegated token")
 
 
-def policy_ref(c: Credential) -> dict[str, Any]:
+def policy_ref(c: Credential | CredentialData) -> dict[str, Any]:
     """What policy sees of a credential (never its secret blob)."""
     return {"id": c.id, "user_id": c.user_id, "project_id": c.project_id, "type": c.type}
 
@@ -135,6 +192,7 @@ def policy_ref(c: Credential) -> dict[str, Any]:
 class Credentials:
     def __init__(self, state: IdentityState):
         self.state = state
+        self.cipher = BlobCipher(state.credential_keys)
 
     @staticmethod
     async def _get(s: AsyncSession, cred_id: str) -> Credential:
@@ -143,7 +201,22 @@ class Credentials:
             raise faults.NotFound(f"Could not find credential: {cred_id}.")
         return cred
 
-    async def create(self, ctx: RequestContext, body: dict[str, Any]) -> Credential:
+    def _data(self, c: Credential) -> CredentialData:
+        return CredentialData(c.id, c.user_id, c.project_id, c.type, self.cipher.open(c),
+                              dict(c.extra))
+
+    def _readable(self, rows: list[Credential]) -> list[CredentialData]:
+        """The rows that open; one that does not (its key is gone) is left out of a list
+        rather than failing it, and logged."""
+        out = []
+        for c in rows:
+            try:
+                out.append(self._data(c))
+            except faults.Fault:
+                continue
+        return out
+
+    async def create(self, ctx: RequestContext, body: dict[str, Any]) -> CredentialData:
         ctx.enforce("identity:create_credential", {"credential": {
             k: body.get(k) for k in ("user_id", "project_id", "type")}})
         for key in ("user_id", "type", "blob"):
@@ -175,20 +248,20 @@ class Credentials:
             if await s.get(Credential, cred_id):
                 raise faults.Conflict("A credential with that id already exists.")
             cred = Credential(id=cred_id, user_id=body["user_id"],
-                              project_id=body.get("project_id"), type=body["type"],
-                              blob=blob, extra=extra)
+                              project_id=body.get("project_id"), type=body["type"], extra=extra)
+            self.cipher.seal(cred, blob)
             s.add(cred)
-        return cred
+        return CredentialData(cred.id, cred.user_id, cred.project_id, cred.type, blob, extra)
 
-    async def show(self, ctx: RequestContext, cred_id: str) -> Credential:
+    async def show(self, ctx: RequestContext, cred_id: str) -> CredentialData:
         async with self.state.db.read() as s:
             cred = await self._get(s, cred_id)
         ctx.enforce("identity:get_credential", {"credential": policy_ref(cred)})
         _check_delegation(ctx, cred.project_id)
-        return cred
+        return self._data(cred)
 
     async def list(self, ctx: RequestContext, user_id: str | None = None,
-                   type: str | None = None) -> list[Credential]:
+                   type: str | None = None) -> list[CredentialData]:
         """The credentials the caller may see, as Keystone lists them: list_credentials on
         the caller's own credentials (any, with system scope), then get_credential on each."""
         target = None if ctx.creds.system_scope else {"credential": {"user_id": ctx.user_id}}
@@ -200,12 +273,12 @@ class Credentials:
             q = q.where(Credential.type == type)
         async with self.state.db.read() as s:
             rows = list(await s.scalars(q))
-        return [c for c in rows
-                if ctx.can("identity:get_credential", {"credential": policy_ref(c)})
-                and _in_delegation(ctx, c.project_id)]
+        return self._readable([
+            c for c in rows if ctx.can("identity:get_credential", {"credential": policy_ref(c)})
+            and _in_delegation(ctx, c.project_id)])
 
     async def update(self, ctx: RequestContext, cred_id: str,
-                     changes: dict[str, Any]) -> Credential:
+                     changes: dict[str, Any]) -> CredentialData:
         async with self.state.write() as s:
             cred = await self._get(s, cred_id)
             current = policy_ref(cred)
@@ -213,15 +286,16 @@ class Credentials:
             _check_delegation(ctx, cred.project_id)
             if changes.get("id") is not None and changes["id"] != cred_id:
                 raise faults.BadRequest("Cannot change ID")
+            plain = self.cipher.open(cred)
             if _is_ec2(cred.type) and "blob" in changes:
-                old, new = _stored_blob(cred.blob), _ec2_blob(changes["blob"])
+                old, new = _stored_blob(plain), _ec2_blob(changes["blob"])
                 for key in _EC2_FIXED_KEYS:
                     if old.get(key) != new.get(key):
                         raise faults.BadRequest(f"{key} can not be updated for credential")
             elif _is_ec2(changes.get("type", cred.type)):
                 # Becoming an EC2 credential (or changing one without its blob): what it will
                 # hold must be an EC2 blob too.
-                _ec2_blob(changes.get("blob", cred.blob))
+                _ec2_blob(changes.get("blob", plain))
             # The credential as it will be must pass the same rule: its owner may not give
             # it to someone else (CVE-2020-12691).
             after = {**current, **{k: changes[k] for k in _OWN if k in changes and k != "blob"}}
@@ -231,11 +305,14 @@ class Credentials:
                     await s.get(User, changes["user_id"]) is None:
                 raise faults.BadRequest(f"Could not find user: {changes['user_id']}.")
             for k, v in changes.items():
-                if k in _OWN:
+                if k in _OWN and k != "blob":
                     setattr(cred, k, v)
-                elif k not in ("id", "links"):
+                elif k not in ("id", "links", "blob"):
                     cred.extra = {**cred.extra, k: v}
-        return cred
+            plain = changes.get("blob", plain)
+            self.cipher.seal(cred, plain)  # a row still in plain text is sealed on any write
+            return CredentialData(cred.id, cred.user_id, cred.project_id, cred.type, plain,
+                                  dict(cred.extra))
 
     async def delete(self, ctx: RequestContext, cred_id: str) -> None:
         async with self.state.write() as s:
@@ -262,8 +339,8 @@ class Credentials:
                 raise faults.NotFound(f"Could not find project: {project_id}.")
             _check_delegation(ctx, project_id, "EC2 credential")
             cred = Credential(id=hashlib.sha256(access.encode()).hexdigest(), user_id=user_id,
-                              project_id=project_id, type="ec2", extra={},
-                              blob=json.dumps({"access": access, "secret": secret,
+                              project_id=project_id, type="ec2", extra={})
+            self.cipher.seal(cred, json.dumps({"access": access, "secret": secret,
                                                "trust_id": ctx.creds.trust_id}))
             s.add(cred)
         return Ec2Credential(user_id, project_id, access, secret, ctx.creds.trust_id)
@@ -276,7 +353,8 @@ class Credentials:
             rows = list(await s.scalars(select(Credential).where(
                 Credential.user_id == user_id, Credential.type == "ec2")
                 .order_by(Credential.id)))
-        pairs = [Ec2Credential.of(c) for c in rows if _in_delegation(ctx, c.project_id)]
+        pairs = [Ec2Credential.of(c) for c in self._readable(rows)
+                 if _in_delegation(ctx, c.project_id)]
         return [p for p in pairs if p is not None]
 
     @staticmethod
@@ -291,7 +369,7 @@ class Credentials:
             cred = await self._ec2(s, user_id, access)
         ctx.enforce("identity:ec2_get_credential", self._ec2_target(user_id, cred))
         _check_delegation(ctx, cred.project_id, "EC2 credential")
-        pair = Ec2Credential.of(cred)
+        pair = Ec2Credential.of(self._data(cred))
         if pair is None:
             raise faults.NotFound(f"Could not find credential: {access}.")
         return pair
@@ -302,3 +380,27 @@ class Credentials:
             ctx.enforce("identity:ec2_delete_credential", self._ec2_target(user_id, cred))
             _check_delegation(ctx, cred.project_id, "EC2 credential")
             await s.delete(cred)
+
+    # -- the key repository (bootstrap, `overcast credential ...`; no user drives these) --
+    async def migrate(self, *, plaintext_only: bool = False) -> int:
+        """Seal every row under the primary key (or only the rows still in plain text);
+        returns how many changed. Keystone's credential_migrate."""
+        primary = self.cipher.primary_hash()
+        async with self.state.write() as s:
+            q = select(Credential)
+            if plaintext_only:
+                q = q.where(Credential.encrypted_blob.is_(None))
+            changed = 0
+            for cred in await s.scalars(q):
+                if cred.encrypted_blob is not None and cred.key_hash == primary:
+                    continue
+                self.cipher.seal(cred, self.cipher.open(cred))
+                changed += 1
+        return changed
+
+    async def outside_primary(self) -> int:
+        """How many rows are not sealed under the primary key (rotation must wait for 0)."""
+        primary = self.cipher.primary_hash()
+        async with self.state.db.read() as s:
+            return len(list(await s.scalars(select(Credential.id).where(
+                (Credential.key_hash != primary) | Credential.key_hash.is_(None)))))

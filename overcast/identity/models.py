@@ -167,12 +167,18 @@ class ApplicationCredential(Base):
 
 
 class Credential(Base):
+    """A credential; its blob is kept encrypted (`encrypted_blob`, Fernet under the key whose
+    SHA-1 is `key_hash`, as Keystone's credential provider). `blob` holds plain text only in
+    rows written before encryption, until bootstrap or `overcast credential migrate`."""
+
     __tablename__ = "credential"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[str | None] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(255))
-    blob: Mapped[str] = mapped_column(Text)
+    blob: Mapped[str | None] = mapped_column(Text)
+    encrypted_blob: Mapped[str | None] = mapped_column(Text)
+    key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -97,6 +97,9 @@ class IdentityState:
         self.db = db
         self.keys = KeyRepository(config.fernet_key_repository,
                                   config.identity.fernet_max_active_keys)
+        # Keystone keeps 3 credential keys (credential/providers/fernet MAX_ACTIVE_KEYS): with
+        # rotation refused until every row is under the primary, no needed key is pruned.
+        self.credential_keys = KeyRepository(config.credential_key_repository, 3)
         self.hasher = PasswordHasher(config.identity.password_hash_rounds,
                                      config.identity.password_cache_size)
         self.revision = -1

@@ -10,13 +10,13 @@ from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, collection, self_link
 from overcast.identity.api.schemas import CredentialCreateBody, CredentialUpdateBody
-from overcast.identity.models import Credential
+from overcast.identity.credentials import CredentialData
 
 router = APIRouter(prefix="/v3/credentials", tags=["credentials"])
 
 
 
-def credential_view(request: Request, c: Credential) -> dict[str, Any]:
+def credential_view(request: Request, c: CredentialData) -> dict[str, Any]:
     return {**c.extra, "id": c.id, "user_id": c.user_id, "project_id": c.project_id,
             "type": c.type, "blob": c.blob, "links": self_link(request, f"/v3/credentials/{c.id}")}
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
+import stat
 
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select, update
+
+from overcast.cli import bootstrap, credential_keys, main
 from overcast.common.db import Database
 from overcast.config import Config
+from overcast.identity.fernet import KeyRepository
 from overcast.identity.models import Credential
 from tests.functional.identity.conftest import Keystone
 
@@ -197,3 +206,97 @@ async def test_one_bad_stored_ec2_row_does_not_break_the_list(keystone: Keystone
         (good["access"], good["secret"])]
     r = await keystone.http.get("/v3/credentials?type=ec2", headers=me)
     assert r.status_code == 200 and len(r.json()["credentials"]) == 4
+
+
+async def _rows(config: Config) -> dict[str, Credential]:
+    db = Database(config.database_url("identity"))
+    try:
+        async with db.read() as s:
+            return {c.id: c for c in await s.scalars(select(Credential))}
+    finally:
+        await db.dispose()
+
+
+async def test_credential_blobs_are_encrypted_at_rest(keystone: Keystone,
+                                                      cloud_config: Config) -> None:
+    ids = await keystone.make_user("sealed", "p-sealed", "sealed-proj")
+    me = keystone.as_(await keystone.token("sealed", "p-sealed", "sealed-proj"))
+    r = await keystone.http.post(f"/v3/users/{ids['user_id']}/credentials/OS-EC2", headers=me,
+                                 json={"tenant_id": ids["project_id"]})
+    ec2 = r.json()["credential"]
+    r = await keystone.http.post("/v3/credentials", headers=me, json={"credential": {
+        "user_id": ids["user_id"], "type": "totp", "blob": "TOTPSEEDTOTPSEED"}})
+    totp = r.json()["credential"]
+    repo = KeyRepository(cloud_config.credential_key_repository)
+    primary = repo.primary_key()
+    rows = await _rows(cloud_config)
+    for row, secret in ((rows[totp["id"]], "TOTPSEEDTOTPSEED"),
+                        (next(c for c in rows.values() if c.type == "ec2"), ec2["secret"])):
+        assert row.blob is None
+        assert row.encrypted_blob is not None and secret not in row.encrypted_blob
+        assert row.key_hash == hashlib.sha1(primary).hexdigest()
+        assert secret in Fernet(primary).decrypt(row.encrypted_blob.encode()).decode()
+    # the owner still reads them in clear
+    r = await keystone.http.get(f"/v3/credentials/{totp['id']}", headers=me)
+    assert r.json()["credential"]["blob"] == "TOTPSEEDTOTPSEED"
+    r = await keystone.http.get(f"/v3/users/{ids['user_id']}/credentials/OS-EC2/"
+                                f"{ec2['access']}", headers=me)
+    assert r.json()["credential"]["secret"] == ec2["secret"]
+    # the key repository is the owner's only
+    assert stat.S_IMODE(repo.path.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(f.stat().st_mode) for f in repo.path.iterdir()} == {0o600}
+
+
+async def test_plaintext_rows_are_sealed_and_keys_rotate(keystone: Keystone, cloud_config: Config,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row from before encryption is sealed by bootstrap; rotation waits for migrate; a row
+    whose key is gone leaves the list intact and answers Keystone's 500 on its own."""
+    ids = await keystone.make_user("rotor", "p-rotor", "rotor-proj")
+    me = keystone.as_(await keystone.token("rotor", "p-rotor", "rotor-proj"))
+    db = Database(cloud_config.database_url("identity"))
+    try:
+        async with db.transaction() as s:
+            s.add(Credential(id="legacyplain", user_id=ids["user_id"], project_id=None,
+                             type="totp", blob="OLDSEED", extra={}))
+    finally:
+        await db.dispose()
+    await bootstrap(cloud_config, None)  # what every `overcast up` runs
+    row = (await _rows(cloud_config))["legacyplain"]
+    assert row.blob is None and row.encrypted_blob and "OLDSEED" not in row.encrypted_blob
+
+    async def show() -> str:
+        r = await keystone.http.get("/v3/credentials/legacyplain", headers=me)
+        assert r.status_code == 200, r.text
+        return str(r.json()["credential"]["blob"])
+
+    assert await show() == "OLDSEED"
+    # the command line, as an operator runs it (main() runs its own event loop: a thread)
+    monkeypatch.setenv("OVERCAST_IDENTITY__DATABASE_URL", cloud_config.database_url("identity"))
+    state = ["--state-dir", str(cloud_config.state_dir)]
+    assert await asyncio.to_thread(main, ["credential", "rotate", *state]) == 0
+    assert await show() == "OLDSEED"  # sealed under what is now a secondary key
+    assert await credential_keys(cloud_config, "rotate") == 1  # would prune that key: refused
+    assert await asyncio.to_thread(main, ["credential", "migrate", *state]) == 0
+    primary = KeyRepository(cloud_config.credential_key_repository).primary_key()
+    assert (await _rows(cloud_config))["legacyplain"].key_hash == \
+        hashlib.sha1(primary).hexdigest()
+    assert await credential_keys(cloud_config, "rotate") == 0
+    assert await show() == "OLDSEED"
+
+    # keys lost: that row cannot be read, the others still list
+    r = await keystone.http.post("/v3/credentials", headers=me, json={"credential": {
+        "user_id": ids["user_id"], "type": "cert", "blob": "PEM"}})
+    assert r.status_code == 201
+    db = Database(cloud_config.database_url("identity"))
+    try:
+        async with db.transaction() as s:
+            await s.execute(update(Credential).where(Credential.id == "legacyplain").values(
+                encrypted_blob=Fernet(Fernet.generate_key()).encrypt(b"x").decode()))
+    finally:
+        await db.dispose()
+    r = await keystone.http.get("/v3/credentials/legacyplain", headers=me)
+    assert r.status_code == 500
+    assert r.json()["error"]["message"] == ("An unexpected error prevented the server from "
+                                            "accessing encrypted credentials.")
+    r = await keystone.http.get("/v3/credentials", headers=me)
+    assert r.status_code == 200 and [c["blob"] for c in r.json()["credentials"]] == ["PEM"]
