@@ -153,7 +153,10 @@ class Tokens:
         methods = list(req.methods)
 
         if "token" in req.methods:
-            prior = await self._validate_payload(str(req.identity["token"].get("id", "")))
+            # Fully validated, domain revocation events included (they match the user's and
+            # the project's domains, which only the body knows): a token a disabled domain
+            # revoked must not be traded for a new one once the domain is enabled again.
+            prior = (await self.validate(str(req.identity["token"].get("id", "")))).payload
             if prior.app_cred_id:
                 raise faults.Forbidden("Cannot rescope a token made with an application credential.")
             user_id = prior.user_id
