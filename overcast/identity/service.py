@@ -16,7 +16,7 @@ from overcast.identity.endpoint_groups import EndpointGroups
 from overcast.identity.policies_store import Policies
 from overcast.identity.resources import Domains, Projects
 from overcast.identity.state import IdentityState
-from overcast.identity.tokens import Tokens
+from overcast.identity.tokens import AUTH_FAILED, Tokens
 from overcast.identity.trusts import Trusts
 from overcast.identity.users import Groups, Users
 
@@ -52,7 +52,7 @@ class Identity:
         except faults.Unauthorized:
             raise
         except faults.Fault as e:
-            raise faults.Unauthorized(e.message) from e
+            raise faults.Unauthorized(AUTH_FAILED) from e
 
     def auth_uri(self) -> str:
         return f"{self.config.public_url('identity')}/v3"

@@ -31,6 +31,8 @@ from overcast.identity.state import IdentityState
 __all__ = ["AuthRequest", "Tokens", "iso"]
 
 AUTH_FAILED = "The request you have made requires authentication."
+#: Appended to the reason of an authentication failure with insecure_debug (Keystone's).
+INSECURE_DEBUG = "(Disable insecure_debug mode to suppress these details.)"
 
 
 def iso(ts: float | datetime | None) -> str | None:
@@ -140,6 +142,14 @@ class Tokens:
         self.assignments = assignments
         self.catalog = catalog
 
+    def _refused(self, why: str) -> faults.Unauthorized:
+        """An authentication failure: Keystone's one generic message, whatever the cause
+        (which user, project or domain exists is nobody's business), unless `[DEFAULT]
+        insecure_debug` asks to say why (Keystone's SecurityError)."""
+        if self.state.config.default.insecure_debug:
+            return faults.Unauthorized(f"{why} {INSECURE_DEBUG}")
+        return faults.Unauthorized(AUTH_FAILED)
+
     # -- issue --
     async def issue(self, req: AuthRequest, *, nocatalog: bool = False) -> tuple[str, dict[str, Any]]:
         await self.state.fresh()  # role graph and catalog caches must reflect other workers' writes
@@ -170,15 +180,15 @@ class Tokens:
         if "password" in req.methods:
             pw_user = await self._password_user(req.identity["password"])
             if user_id is not None and pw_user != user_id:
-                raise faults.Unauthorized(AUTH_FAILED)
+                raise self._refused("The password and the token name different users.")
             user_id = pw_user
         if "application_credential" in req.methods:
             app_cred = await self._app_cred(req.identity["application_credential"])
             if user_id is not None and app_cred.user_id != user_id:
-                raise faults.Unauthorized(AUTH_FAILED)
+                raise self._refused("The application credential is another user's.")
             user_id = app_cred.user_id
             if scope not in (None, "unscoped"):
-                raise faults.Unauthorized("Application credentials cannot request a scope.")
+                raise self._refused("Application credentials cannot request a scope.")
             scope = {"project": {"id": app_cred.project_id}}
             if app_cred.expires_at is not None:
                 expires = min(expires, float(int(epoch(app_cred.expires_at))))
@@ -186,11 +196,13 @@ class Tokens:
 
         async with self.state.db.read() as s:
             user = await s.get(User, user_id)
-            if user is None or not user.enabled:
-                raise faults.Unauthorized(AUTH_FAILED)
+            if user is None:
+                raise self._refused(f"Could not find user: {user_id}.")
+            if not user.enabled:
+                raise self._refused(f"The account is disabled for user: {user.id}.")
             domain = await s.get(Domain, user.domain_id)
             if domain is None or not domain.enabled:
-                raise faults.Unauthorized(AUTH_FAILED)
+                raise self._refused(f"The user's domain {user.domain_id} is disabled.")
             if scope is None and user.default_project_id:
                 project = await s.get(Project, user.default_project_id)
                 if project is not None and project.enabled and await self.assignments.effective_role_ids(
@@ -215,11 +227,11 @@ class Tokens:
             raise faults.BadRequest("Expecting to find password in user.")
         async with self.state.db.read() as s:
             user = await self._find_user(s, user_ref)
-        # One answer for every failure: which part was wrong is nobody's business.
         if user is None:
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("Could not find user: "
+                                f"{user_ref.get('id') or user_ref.get('name')}.")
         if not await self.state.hasher.verify(user.id, secret, user.password_hash):
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused(f"Invalid password for user {user.id}.")
         return user.id
 
     async def _find_user(self, s: AsyncSession, ref: dict[str, Any]) -> User | None:
@@ -258,11 +270,14 @@ class Tokens:
                     ApplicationCredential.user_id == user.id,
                     ApplicationCredential.name == ref["name"]))
         if cred is None:
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("Could not find Application Credential: "
+                                f"{ref.get('id') or ref.get('name')}.")
         if cred.expires_at is not None and epoch(cred.expires_at) < time.time():
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("Error authenticating with application credential: "
+                                "Application credential has expired.")
         if not await self.state.hasher.verify(f"appcred:{cred.id}", secret, cred.secret_hash):
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("Error authenticating with application credential: "
+                                "Invalid application credential secret.")
         return cred
 
     async def _resolve_scope(self, s: AsyncSession, user: User, scope: dict[str, Any] | str | None,
@@ -284,13 +299,13 @@ class Tokens:
             else:
                 raise faults.BadRequest("A project is named by id, or by name and domain.")
             if project is None:
-                raise faults.Unauthorized(f"Could not find project: {ref.get('id') or ref.get('name')}.")
+                raise self._refused(f"Could not find project: {ref.get('id') or ref.get('name')}.")
             domain = await s.get(Domain, project.domain_id)
             if not project.enabled or domain is None or not domain.enabled:
-                raise faults.Unauthorized(f"Project {project.id} is disabled.")
+                raise self._refused(f"Project {project.id} is disabled.")
             roles = await self.assignments.effective_role_ids(s, user.id, project_id=project.id)
             if not roles:
-                raise faults.Unauthorized(
+                raise self._refused(
                     f"User {user.id} has no access to project {project.id}.")
             return {"project_id": project.id}, roles
         if "domain" in scope:
@@ -300,19 +315,19 @@ class Tokens:
             domain_id = await self._domain_id(s, ref)
             domain = await s.get(Domain, domain_id) if domain_id else None
             if domain is None:
-                raise faults.Unauthorized(f"Could not find domain: {ref.get('id') or ref.get('name')}.")
+                raise self._refused(f"Could not find domain: {ref.get('id') or ref.get('name')}.")
             if not domain.enabled:
-                raise faults.Unauthorized(f"Domain {domain.id} is disabled.")
+                raise self._refused(f"Domain {domain.id} is disabled.")
             roles = await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id)
             if not roles:
-                raise faults.Unauthorized(f"User {user.id} has no access to domain {domain.id}.")
+                raise self._refused(f"User {user.id} has no access to domain {domain.id}.")
             return {"domain_id": domain.id}, roles
         if "system" in scope:
             if scope["system"] != {"all": True}:
                 raise faults.BadRequest("The only system scope is {\"all\": true}.")
             roles = await self.assignments.effective_role_ids(s, user.id, system=True)
             if not roles:
-                raise faults.Unauthorized(f"User {user.id} has no access to the system.")
+                raise self._refused(f"User {user.id} has no access to the system.")
             return {"system": "all"}, roles
         if "OS-TRUST:trust" in scope:
             raise faults.NotImplementedFault("Trusts are not supported.")
@@ -321,16 +336,16 @@ class Tokens:
     # -- validate --
     async def _validate_payload(self, token: str) -> fernet.TokenPayload:
         if not token:
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("No token was given.")
         try:
             payload = fernet.decode(self.state.keys.fernet(), token)
         except fernet.InvalidToken as e:
-            raise faults.Unauthorized("The token is not valid.") from e
+            raise self._refused("The token is not valid.") from e
         if payload.expires_at <= time.time():
-            raise faults.Unauthorized("The token has expired.")
+            raise self._refused("The token has expired.")
         await self.state.fresh()
         if self.state.revocations.revoked(payload, ()):
-            raise faults.Unauthorized("The token has been revoked.")
+            raise self._refused("The token has been revoked.")
         return payload
 
     async def validate(self, token: str, *, nocatalog: bool = False) -> Validated:
@@ -353,7 +368,7 @@ class Tokens:
             domains = {body["user"]["domain"]["id"],
                        body.get("project", {}).get("domain", {}).get("id")}
             if self.state.revocations.revoked(payload, domains):
-                raise faults.Unauthorized("The token has been revoked.")
+                raise self._refused("The token has been revoked.")
             if generation == self.state.generation:
                 cache[token] = (body, payload.expires_at)
                 while len(cache) > self.state.token_cache_size:
@@ -388,10 +403,10 @@ class Tokens:
         async with self._session(session) as s:
             user = await s.get(User, p.user_id)
             if user is None or not user.enabled:
-                raise faults.Unauthorized("The token's user no longer exists or is disabled.")
+                raise self._refused("The token's user no longer exists or is disabled.")
             user_domain = await s.get(Domain, user.domain_id)
             if user_domain is None or not user_domain.enabled:
-                raise faults.Unauthorized("The token's user domain is disabled.")
+                raise self._refused("The token's user domain is disabled.")
             body: dict[str, Any] = {
                 "methods": list(p.methods),
                 "user": {"id": user.id, "name": user.name, "domain": _domain_ref(user_domain),
@@ -404,10 +419,10 @@ class Tokens:
             if p.project_id:
                 project = await s.get(Project, p.project_id)
                 if project is None or not project.enabled:
-                    raise faults.Unauthorized("The token's project no longer exists or is disabled.")
+                    raise self._refused("The token's project no longer exists or is disabled.")
                 pdomain = await s.get(Domain, project.domain_id)
                 if pdomain is None or not pdomain.enabled:
-                    raise faults.Unauthorized("The token's project domain is disabled.")
+                    raise self._refused("The token's project domain is disabled.")
                 body["project"] = {"id": project.id, "name": project.name,
                                    "domain": _domain_ref(pdomain)}
                 body["is_domain"] = False
@@ -416,7 +431,7 @@ class Tokens:
             elif p.domain_id:
                 domain = await s.get(Domain, p.domain_id)
                 if domain is None or not domain.enabled:
-                    raise faults.Unauthorized("The token's domain no longer exists or is disabled.")
+                    raise self._refused("The token's domain no longer exists or is disabled.")
                 body["domain"] = _domain_ref(domain)
                 role_ids = known_roles if known_roles is not None else \
                     await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id)
@@ -427,7 +442,7 @@ class Tokens:
             if p.app_cred_id:
                 cred = await s.get(ApplicationCredential, p.app_cred_id)
                 if cred is None:
-                    raise faults.Unauthorized("The application credential no longer exists.")
+                    raise self._refused("The application credential no longer exists.")
                 role_ids &= set(cred.roles)
                 body["application_credential"] = {"id": cred.id, "name": cred.name,
                                                   "restricted": not cred.unrestricted}
@@ -437,7 +452,7 @@ class Tokens:
                         {"id": r.get("id"), "service": r["service"], "path": r["path"],
                          "method": r["method"]} for r in cred.access_rules]
             if (p.project_id or p.domain_id or p.system) and not role_ids:
-                raise faults.Unauthorized("The token's user has no role on its scope any more.")
+                raise self._refused("The token's user has no role on its scope any more.")
             roles = list(await s.scalars(select(Role).where(Role.id.in_(role_ids)))) if role_ids else []
         body["roles"] = [{"id": r.id, "name": r.name} for r in sorted(roles, key=lambda r: r.name)] \
             if (p.project_id or p.domain_id or p.system) else []

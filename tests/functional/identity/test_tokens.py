@@ -284,7 +284,8 @@ async def test_domain_disable_keeps_revoked_a_token_scoped_to_another_domain(
         assert r.status_code == 404, (enabled, r.text)
         assert r.json()["error"]["message"].startswith("Could not find token")
         r = await http.get(f"/v3/projects/{project['id']}", headers=keystone.as_(token))
-        assert r.status_code == 401 and r.json()["error"]["code"] == 401
+        assert r.status_code == 401 and r.json()["error"]["message"] == (
+            "The request you have made requires authentication.")
         # nor can it be traded for a new token
         r = await http.post("/v3/auth/tokens", json={"auth": {"identity": {
             "methods": ["token"], "token": {"id": token}}}})
