@@ -16,7 +16,7 @@ from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
 from overcast.identity.api import (
-    app_creds,
+    application_credentials,
     auth,
     catalog,
     credentials,
@@ -49,6 +49,8 @@ CORS_ALLOW = ("X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token", "X-Pr
               "X-Project-Name", "X-Project-Domain-Id", "X-Project-Domain-Name", "X-Domain-Id",
               "X-Domain-Name", "Openstack-Auth-Receipt")
 
+#: The routes served without a token, and so without a policy rule: version discovery and
+#: authentication itself. Every other route declares its rule (common/api.py policy()).
 PUBLIC = [
     PublicRoute("GET", "/"),
     PublicRoute("GET", "/v3"),
@@ -61,7 +63,8 @@ def _router() -> APIRouter:
     api = APIRouter(dependencies=[Depends(refuse_nul)])
     for router in (versions.router, auth.router, domains.router, projects.router, users.router,
                    groups.router, roles.router, grants.router, role_assignments.router,
-                   catalog.router, app_creds.router, app_creds.access_rules,
+                   catalog.router, application_credentials.router,
+                   application_credentials.access_rules,
                    credentials.router, ec2.router, trusts.router, oauth1.router,
                    policies.router, domain_configs.router, endpoint_groups.router):
         api.include_router(router)

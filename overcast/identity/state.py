@@ -16,9 +16,9 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +31,8 @@ from overcast.identity.models import Revision, RevocationEvent
 from overcast.identity.passwords import PasswordHasher
 
 __all__ = ["IdentityState", "RevocationIndex"]
+
+T = TypeVar("T")
 
 
 def _duplicate(e: IntegrityError) -> bool:
@@ -115,6 +117,19 @@ class IdentityState:
         # Bumped by every local write: a cache fill or revocation reload that began before a
         # write (and awaited the database meanwhile) must not install what it read.
         self.generation = 0
+
+    @property
+    def list_limit(self) -> int:
+        """Keystone's `[identity] list_limit` (0: none)."""
+        return self.config.identity.list_limit
+
+    def capped(self, q: Select[Any]) -> Select[Any]:
+        """A list query fetching at most list_limit + 1 rows: enough to know it was cut."""
+        return q.limit(self.list_limit + 1) if self.list_limit else q
+
+    def cap(self, rows: list[T]) -> list[T]:
+        """`capped` for a list already filtered in Python."""
+        return rows[: self.list_limit + 1] if self.list_limit else rows
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

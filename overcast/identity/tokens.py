@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from overcast.common import faults
 from overcast.common.auth import credentials_from_token
 from overcast.common.clock import as_utc, epoch, from_epoch
+from overcast.common.context import RequestContext
 from overcast.common.policy import Credentials
 from overcast.identity import fernet
 from overcast.identity.assignments import Assignments
@@ -151,7 +152,11 @@ class Tokens:
         return faults.Unauthorized(AUTH_FAILED)
 
     # -- issue --
-    async def issue(self, req: AuthRequest, *, nocatalog: bool = False) -> tuple[str, dict[str, Any]]:
+    async def issue(self, auth: dict[str, Any], *,
+                    nocatalog: bool = False) -> tuple[str, dict[str, Any]]:
+        """POST /v3/auth/tokens: authenticate the `auth` object, pick the scope, make a token;
+        the token and its body."""
+        req = AuthRequest.parse(auth)
         await self.state.fresh()  # role graph and catalog caches must reflect other workers' writes
         now = time.time()
         # Whole seconds, as Keystone's: the issued and the validated body must agree exactly.
@@ -381,10 +386,46 @@ class Tokens:
     async def credentials(self, token: str) -> Credentials:
         return (await self.validate(token)).credentials
 
-    async def revoke(self, token: str) -> None:
-        payload = await self._validate_payload(token)
+    # -- GET/HEAD/DELETE /v3/auth/tokens: the subject token, for its owner or a service --
+    async def _subject(self, ctx: RequestContext, rule: str, subject: str | None, *,
+                       nocatalog: bool = False,
+                       enforces_access_rules: bool = False) -> Validated:
+        if not subject:
+            raise faults.BadRequest("X-Subject-Token is required.")
+        ctx.creds  # noqa: B018 - the caller must be authenticated
+        try:
+            validated = await self.validate(subject, nocatalog=nocatalog)
+        except faults.Unauthorized as e:
+            # Keystone hides whether the token ever existed: 404 for any invalid subject.
+            raise faults.NotFound(f"Could not find token: {subject[:8]}...") from e
+        ctx.enforce(rule, {"token": {"user_id": validated.payload.user_id}})
+        rules = validated.body.get("application_credential", {}).get("access_rules")
+        if rules is not None and not enforces_access_rules:
+            # A validator that would not enforce the rules must not learn the token is valid
+            # (Keystone's _validate_token_access_rules).
+            raise faults.NotFound("Failed to validate token")
+        return validated
+
+    async def show(self, ctx: RequestContext, subject: str | None, *, nocatalog: bool,
+                   enforces_access_rules: bool) -> dict[str, Any]:
+        """GET /v3/auth/tokens: the subject token's body."""
+        validated = await self._subject(ctx, "identity:validate_token", subject,
+                                        nocatalog=nocatalog,
+                                        enforces_access_rules=enforces_access_rules)
+        return validated.body
+
+    async def check(self, ctx: RequestContext, subject: str | None, *,
+                    enforces_access_rules: bool) -> None:
+        """HEAD /v3/auth/tokens: whether the subject token is valid (404 if not)."""
+        await self._subject(ctx, "identity:check_token", subject, nocatalog=True,
+                            enforces_access_rules=enforces_access_rules)
+
+    async def revoke(self, ctx: RequestContext, subject: str | None) -> None:
+        """DELETE /v3/auth/tokens: revoke the subject token (its audit chain's first id)."""
+        validated = await self._subject(ctx, "identity:revoke_token", subject, nocatalog=True,
+                                        enforces_access_rules=True)
         async with self.state.write() as s:
-            await self.state.revoke(s, audit_id=payload.audit_ids[0])
+            await self.state.revoke(s, audit_id=validated.payload.audit_ids[0])
 
     # -- body --
     @asynccontextmanager

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.common.context import RequestContext
-from overcast.identity.app_creds import _parse_time
+from overcast.identity.application_credentials import parse_expiry
 from overcast.identity.assignments import Assignments
 from overcast.identity.models import Project, Role, Trust, User
 from overcast.identity.policy import forbidden_action
@@ -69,7 +69,7 @@ class Trusts:
                 raise faults.BadRequest(f"Invalid input for field '{key}'.")
         if not isinstance(body.get("impersonation"), bool):
             raise faults.BadRequest("Invalid input for field 'impersonation': a boolean.")
-        expires_at = _parse_time(body.get("expires_at"))
+        expires_at = parse_expiry(body.get("expires_at"))
         if expires_at is not None and expires_at < utcnow():
             raise faults.BadRequest("The trust's expiration time is in the past.")
         uses = body.get("remaining_uses")

@@ -1,16 +1,28 @@
-"""Routes of the Keystone v3 API, one module per resource; shared helpers here."""
+"""Routes of the Keystone v3 API, one module per resource; what every route shares is here.
+
+A route is four steps (STYLE.md §3): its body model in, one call of a domain method (which
+loads, enforces the route's declared rule and changes, in one transaction), a view out. No
+SQL, no policy decision, no `identity.state` in a route module.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
 from overcast.common import faults
+from overcast.common.api import query_bool, state, truncate
 from overcast.common.app import parse_json
 from overcast.identity.service import Identity
 
-__all__ = ["Ident", "collection", "flag", "refuse_nul", "self_link"]
+__all__ = ["Ident", "base", "bool_param", "listing", "refuse_nul", "self_link"]
+
+T = TypeVar("T")
+
+#: The identity service of the app, as its lifespan made it.
+Ident = Annotated[Identity, Depends(state("identity", Identity))]
 
 _NUL = "Invalid input: text may not contain the NUL character (\\u0000)."
 
@@ -37,11 +49,9 @@ async def refuse_nul(request: Request) -> None:
             raise faults.BadRequest(_NUL)
 
 
-def _identity(request: Request) -> Identity:
-    return request.state.identity  # type: ignore[no-any-return]
-
-
-Ident = Annotated[Identity, Depends(_identity)]
+def bool_param(raw: str | None, name: str) -> bool | None:
+    """A boolean query filter as Keystone reads it: `?enabled` alone means true."""
+    return query_bool(raw, name, empty=True)
 
 
 def base(request: Request) -> str:
@@ -52,19 +62,13 @@ def self_link(request: Request, path: str) -> dict[str, str]:
     return {"self": f"{base(request)}{path}"}
 
 
-def collection(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """A Keystone list body: {key: [...], "links": {self, previous, next}}."""
-    url = str(request.url)
-    return {key: items, "links": {"self": url, "previous": None, "next": None}}
-
-
-def flag(value: str | None, name: str) -> bool | None:
-    """A boolean query filter as Keystone reads it (`?enabled=false`, `?enabled=0`)."""
-    if value is None:
-        return None
-    low = value.lower()
-    if low in ("true", "1", "yes", "on", ""):
-        return True
-    if low in ("false", "0", "no", "off"):
-        return False
-    raise faults.BadRequest(f"Invalid value for {name}: {value!r}.")
+def listing(request: Request, key: str, rows: Sequence[T], view: Callable[[T], dict[str, Any]],
+            list_limit: int = 0) -> dict[str, Any]:
+    """A Keystone list body: {key: [...], "links": {...}}, cut at `[identity] list_limit` with
+    `"truncated": true` as Keystone's wrap_collection (domain lists fetch one row more)."""
+    items, cut = truncate(rows, list_limit)
+    body: dict[str, Any] = {key: [view(r) for r in items],
+                            "links": {"self": str(request.url), "previous": None, "next": None}}
+    if cut:
+        body["truncated"] = True
+    return body

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, collection, self_link
+from overcast.identity.api import Ident, listing, self_link
 from overcast.identity.api.schemas import CredentialCreateBody, CredentialUpdateBody
 from overcast.identity.credentials import CredentialData
 
@@ -32,7 +32,8 @@ async def create_credential(request: Request, body: CredentialCreateBody, ctx: C
 async def list_credentials(request: Request, ctx: Ctx, identity: Ident,
                            user_id: str | None = None, type: str | None = None) -> dict[str, Any]:
     creds = await identity.credentials.list(ctx, user_id=user_id, type=type)
-    return collection(request, "credentials", [credential_view(request, c) for c in creds])
+    return listing(request, "credentials", creds, lambda c: credential_view(request, c),
+                   identity.list_limit)
 
 
 @router.get("/{credential_id}", **policy("identity:get_credential"))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, collection, self_link
+from overcast.identity.api import Ident, listing, self_link
 from overcast.identity.api.schemas import Ec2Create
 from overcast.identity.credentials import Ec2Credential
 
@@ -32,7 +32,8 @@ async def create_ec2(request: Request, user_id: str, body: Ec2Create, ctx: Ctx,
 @router.get("", **policy("identity:ec2_list_credentials"))
 async def list_ec2(request: Request, user_id: str, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     creds = await identity.credentials.list_ec2(ctx, user_id)
-    return collection(request, "credentials", [ec2_view(request, c) for c in creds])
+    return listing(request, "credentials", creds, lambda c: ec2_view(request, c),
+                   identity.list_limit)
 
 
 @router.get("/{access}", **policy("identity:ec2_get_credential"))

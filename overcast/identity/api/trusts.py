@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, collection, self_link
+from overcast.identity.api import Ident, listing, self_link
 from overcast.identity.api.roles import role_view
 from overcast.identity.api.schemas import TrustBody
 from overcast.identity.models import Role, Trust
@@ -53,7 +53,8 @@ async def list_trusts(request: Request, ctx: Ctx, identity: Ident,
                       trustor_user_id: str | None = None,
                       trustee_user_id: str | None = None) -> dict[str, Any]:
     trusts = await identity.trusts.list(ctx, trustor_user_id, trustee_user_id)
-    return collection(request, "trusts", [trust_view(request, t) for t in trusts])
+    return listing(request, "trusts", trusts, lambda t: trust_view(request, t),
+                   identity.list_limit)
 
 
 @router.get("/{trust_id}", **policy("identity:get_trust"))
@@ -71,7 +72,7 @@ async def delete_trust(trust_id: str, ctx: Ctx, identity: Ident) -> Response:
 async def list_trust_roles(request: Request, trust_id: str, ctx: Ctx,
                            identity: Ident) -> dict[str, Any]:
     roles = await identity.trusts.roles(ctx, trust_id)
-    return collection(request, "roles", [role_view(request, r) for r in roles])
+    return listing(request, "roles", roles, lambda r: role_view(request, r))
 
 
 @router.get("/{trust_id}/roles/{role_id}", **policy("identity:get_role_for_trust"))

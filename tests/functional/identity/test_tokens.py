@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 
 from overcast.common import faults
+from overcast.common.context import RequestContext
 from overcast.common.db import Database
+from overcast.common.policy import Enforcer
 from overcast.config import Config
+from overcast.identity.policy import RULES
 from overcast.identity.service import Identity
 from tests.functional.conftest import ADMIN_PASSWORD, password_auth
 from tests.functional.identity.conftest import Keystone
@@ -243,7 +246,9 @@ async def test_revocation_wins_over_a_cache_reload_in_flight(cloud_config: Confi
         reload = asyncio.create_task(state.fresh())
         await inside.wait()
         db.read = original_read  # type: ignore[method-assign]
-        await identity.tokens.revoke(token)
+        # The admin revokes its own token, as DELETE /v3/auth/tokens would.
+        ctx = RequestContext.internal(Enforcer(RULES), await identity.tokens.credentials(token))
+        await identity.tokens.revoke(ctx, token)
         release.set()
         await reload
         with pytest.raises(faults.Unauthorized):
