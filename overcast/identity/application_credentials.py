@@ -6,6 +6,7 @@ credentials (Keystone's _check_unrestricted_application_credential)."""
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,7 +165,7 @@ class ApplicationCredentials:
             await s.delete(rule)
 
     async def list(self, ctx: RequestContext, user_id: str,
-                   name: str | None = None) -> list[AppCredWithRoles]:
+                   name: str | None = None) -> builtins.list[AppCredWithRoles]:
         ctx.enforce("identity:list_application_credentials", _owner(user_id))
         q = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
         if name is not None:

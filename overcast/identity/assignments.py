@@ -123,7 +123,8 @@ class Assignments:
             if domain is None:
                 raise faults.NotFound(f"Could not find domain: {target_id}.")
             out["domain"] = {"id": domain.id}
-        who = await s.get(User if actor == "user" else Group, actor_id)
+        who: User | Group | None = (await s.get(User, actor_id) if actor == "user"
+                                    else await s.get(Group, actor_id))
         if who is None:
             raise faults.NotFound(f"Could not find {actor}: {actor_id}.")
         out[actor] = {"id": who.id, "domain_id": who.domain_id}
@@ -406,7 +407,7 @@ class Assignments:
                         p = stack.pop()
                         targets.append(p.id)
                         stack.extend(children.get(p.id, []))
-                placed = [(t, None) for t in targets]
+                placed: list[tuple[str | None, str | None]] = [(t, None) for t in targets]
             else:
                 placed = [(g.project_id, g.domain_id)]
             for uid, via in users:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from overcast.common.clock import utcnow
 from overcast.identity.assignments import SYSTEM
@@ -91,7 +91,7 @@ async def bootstrap(identity: Identity, admin_password: str | None) -> None:
         if await s.get(Region, region) is None:
             s.add(Region(id=region, description="", extra={}))
         await s.flush()
-        await s.execute(Revision.__table__.update().values(value=Revision.value + 1))
+        await s.execute(update(Revision).values(value=Revision.value + 1))
     await register_service(identity, "identity", "keystone", "OpenStack Identity",
                            f"{identity.config.public_url('identity')}/v3")
     state.hasher.forget(admin.id)

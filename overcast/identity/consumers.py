@@ -3,6 +3,7 @@ kept hashed and shown once, on create (the access/request-token flow is not serv
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from typing import Any
 
@@ -35,7 +36,7 @@ class Consumers:
         async with self.state.db.read() as s:
             return await self.get(s, consumer_id)
 
-    async def list(self, ctx: RequestContext) -> list[Consumer]:
+    async def list(self, ctx: RequestContext) -> builtins.list[Consumer]:
         ctx.enforce("identity:list_consumers")
         async with self.state.db.read() as s:
             return list(await s.scalars(self.state.capped(

@@ -22,6 +22,7 @@ The API shows blobs in clear to whoever policy lets read them.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import logging
@@ -261,7 +262,7 @@ class Credentials:
         return self._data(cred)
 
     async def list(self, ctx: RequestContext, user_id: str | None = None,
-                   type: str | None = None) -> list[CredentialData]:
+                   type: str | None = None) -> builtins.list[CredentialData]:
         """The credentials the caller may see, as Keystone lists them: list_credentials on
         the caller's own credentials (any, with system scope), then get_credential on each."""
         target = None if ctx.creds.system_scope else {"credential": {"user_id": ctx.user_id}}
@@ -345,7 +346,7 @@ class Credentials:
             s.add(cred)
         return Ec2Credential(user_id, project_id, access, secret, ctx.creds.trust_id)
 
-    async def list_ec2(self, ctx: RequestContext, user_id: str) -> list[Ec2Credential]:
+    async def list_ec2(self, ctx: RequestContext, user_id: str) -> builtins.list[Ec2Credential]:
         ctx.enforce("identity:ec2_list_credentials", self._ec2_target(user_id))
         async with self.state.db.read() as s:
             if await s.get(User, user_id) is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -43,11 +44,11 @@ class Domains:
         return domain
 
     async def list(self, ctx: RequestContext, *, name: str | None = None,
-                   enabled: bool | None = None) -> list[Domain]:
+                   enabled: bool | None = None) -> builtins.list[Domain]:
         ctx.enforce("identity:list_domains")
         return await self.rows(name=name, enabled=enabled)
 
-    async def rows(self, *, name: str | None = None, enabled: bool | None = None) -> list[Domain]:
+    async def rows(self, *, name: str | None = None, enabled: bool | None = None) -> builtins.list[Domain]:
         """Domains by name and enablement, capped at list_limit + 1 (no policy: callers
         enforced theirs)."""
         q = select(Domain).order_by(Domain.name, Domain.id)

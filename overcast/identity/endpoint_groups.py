@@ -4,6 +4,7 @@ a token's catalog is not narrowed by them (yet)."""
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -75,7 +76,7 @@ class EndpointGroups:
         async with self.state.db.read() as s:
             return await self.get(s, group_id)
 
-    async def list(self, ctx: RequestContext, name: str | None = None) -> list[EndpointGroup]:
+    async def list(self, ctx: RequestContext, name: str | None = None) -> builtins.list[EndpointGroup]:
         ctx.enforce("identity:list_endpoint_groups")
         q = select(EndpointGroup).order_by(EndpointGroup.id)
         if name is not None:
@@ -117,7 +118,7 @@ class EndpointGroups:
                             .where(ProjectEndpointGroup.endpoint_group_id == group_id))
             await s.delete(group)
 
-    async def endpoints(self, ctx: RequestContext, group_id: str) -> list[Endpoint]:
+    async def endpoints(self, ctx: RequestContext, group_id: str) -> builtins.list[Endpoint]:
         """The endpoints the group's filters select."""
         ctx.enforce("identity:list_endpoints_associated_with_endpoint_group")
         async with self.state.db.read() as s:
@@ -157,7 +158,7 @@ class EndpointGroups:
                 raise faults.NotFound("Endpoint Group Project Association not found.")
             await s.delete(link)
 
-    async def projects(self, ctx: RequestContext, group_id: str) -> list[Project]:
+    async def projects(self, ctx: RequestContext, group_id: str) -> builtins.list[Project]:
         """Projects the group is associated with (associations of deleted projects skipped)."""
         ctx.enforce("identity:list_projects_associated_with_endpoint_group")
         async with self.state.db.read() as s:
@@ -167,7 +168,7 @@ class EndpointGroups:
                  .where(ProjectEndpointGroup.endpoint_group_id == group_id).order_by(Project.id))
             return list(await s.scalars(q))
 
-    async def groups_of_project(self, ctx: RequestContext, project_id: str) -> list[EndpointGroup]:
+    async def groups_of_project(self, ctx: RequestContext, project_id: str) -> builtins.list[EndpointGroup]:
         ctx.enforce("identity:list_endpoint_groups_for_project")
         async with self.state.db.read() as s:
             await self._project(s, project_id)
@@ -206,7 +207,7 @@ class EndpointGroups:
                                       f"{project_id}.")
             await s.delete(link)
 
-    async def endpoints_of_project(self, ctx: RequestContext, project_id: str) -> list[Endpoint]:
+    async def endpoints_of_project(self, ctx: RequestContext, project_id: str) -> builtins.list[Endpoint]:
         """Endpoints associated directly, then those of the project's endpoint groups."""
         ctx.enforce("identity:list_endpoints_for_project")
         async with self.state.db.read() as s:
@@ -227,7 +228,7 @@ class EndpointGroups:
                     found[e.id] = e
         return list(found.values())
 
-    async def projects_of_endpoint(self, ctx: RequestContext, endpoint_id: str) -> list[Project]:
+    async def projects_of_endpoint(self, ctx: RequestContext, endpoint_id: str) -> builtins.list[Project]:
         ctx.enforce("identity:list_projects_for_endpoint")
         async with self.state.db.read() as s:
             await self._endpoint(s, endpoint_id)

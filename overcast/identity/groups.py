@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -40,7 +41,7 @@ class Groups:
         return group
 
     async def list(self, ctx: RequestContext, *, name: str | None = None,
-                   domain_id: str | None = None) -> list[Group]:
+                   domain_id: str | None = None) -> builtins.list[Group]:
         ctx.enforce("identity:list_groups", {"domain_id": domain_id})
         q = select(Group).order_by(Group.name, Group.id)
         if name is not None:
@@ -103,7 +104,7 @@ class Groups:
             await s.delete(group)
 
     # -- members --
-    async def members(self, ctx: RequestContext, group_id: str) -> list[User]:
+    async def members(self, ctx: RequestContext, group_id: str) -> builtins.list[User]:
         async with self.state.db.read() as s:
             group = await self.get(s, group_id)
             ctx.enforce("identity:list_users_in_group", _target(group))

@@ -28,7 +28,7 @@ def new_id() -> str:
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[dict[str, Any]]: JSON}
 
 
 class Domain(Base):
@@ -162,7 +162,8 @@ class ApplicationCredential(Base):
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
     unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list[str]] = mapped_column(default=list)  # role ids
-    access_rules: Mapped[list[str]] = mapped_column(default=list)
+    # {"id", "service", "path", "method"} of each access rule, as the token shows them
+    access_rules: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import select
@@ -33,7 +34,7 @@ class Policies:
         async with self.state.db.read() as s:
             return await self.get(s, policy_id)
 
-    async def list(self, ctx: RequestContext, type: str | None = None) -> list[Policy]:
+    async def list(self, ctx: RequestContext, type: str | None = None) -> builtins.list[Policy]:
         ctx.enforce("identity:list_policies")
         q = select(Policy).order_by(Policy.id)
         if type is not None:

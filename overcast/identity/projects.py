@@ -6,6 +6,7 @@ A project acting as a domain is a domain row shown as a project; the project API
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,16 +97,20 @@ class Projects:
     @staticmethod
     async def _any(s: AsyncSession, project_id: str) -> Project | Domain:
         """A project, or a domain seen as a project acting as a domain."""
-        found = await s.get(Project, project_id) or await s.get(Domain, project_id)
-        if found is None:
+        project = await s.get(Project, project_id)
+        if project is not None:
+            return project
+        domain = await s.get(Domain, project_id)
+        if domain is None:
             raise faults.NotFound(f"Could not find project: {project_id}.")
-        return found
+        return domain
 
     # -- the project API --
-    async def list(self, ctx: RequestContext, f: ProjectFilter) -> list[Project] | list[Domain]:
+    async def list(self, ctx: RequestContext,
+                   f: ProjectFilter) -> builtins.list[Project | Domain]:
         ctx.enforce("identity:list_projects", {"domain_id": f.domain_id})
         if f.is_domain:
-            return await self.domains.rows(name=f.name, enabled=f.enabled)
+            return [*await self.domains.rows(name=f.name, enabled=f.enabled)]
         q = select(Project).order_by(Project.name, Project.id)
         if f.name is not None:
             q = q.where(Project.name == f.name)
@@ -117,9 +122,9 @@ class Projects:
             q = q.where(Project.enabled.is_(f.enabled))
         async with self.state.db.read() as s:
             if not (f.tags or f.tags_any or f.not_tags or f.not_tags_any):
-                return list(await s.scalars(self.state.capped(q)))
+                return [*await s.scalars(self.state.capped(q))]
             rows = list(await s.scalars(q))
-        return self.state.cap([p for p in rows if f.keeps(p)])
+        return [*self.state.cap([p for p in rows if f.keeps(p)])]
 
     async def create(self, ctx: RequestContext, body: dict[str, Any]) -> Project | Domain:
         body = dict(body)
@@ -171,12 +176,12 @@ class Projects:
             ctx.enforce("identity:get_project", _target(project))
             everything = list(await s.scalars(select(Project)))
         by_id = {p.id: p for p in everything}
-        parents: list[Project] = []
+        parents: builtins.list[Project] = []
         p = by_id[project_id].parent_id if project_id in by_id else None
         while p and p in by_id and by_id[p] not in parents:
             parents.append(by_id[p])
             p = by_id[p].parent_id
-        subtree: list[Project] = []
+        subtree: builtins.list[Project] = []
         stack = [project_id]
         while stack:
             cur = stack.pop()
@@ -247,7 +252,7 @@ class Projects:
         ctx.enforce(rule, _target(project))
         return project
 
-    async def tags(self, ctx: RequestContext, project_id: str) -> list[str]:
+    async def tags(self, ctx: RequestContext, project_id: str) -> builtins.list[str]:
         async with self.state.db.read() as s:
             return list((await self._tagged(ctx, s, project_id,
                                             "identity:list_project_tags")).tags)
@@ -258,7 +263,8 @@ class Projects:
         if tag not in project.tags:
             raise faults.NotFound(f"Tag {tag} was not found on project {project_id}.")
 
-    async def set_tags(self, ctx: RequestContext, project_id: str, tags: list[str]) -> list[str]:
+    async def set_tags(self, ctx: RequestContext, project_id: str,
+                       tags: builtins.list[str]) -> builtins.list[str]:
         _check_tags(tags)
         async with self.state.write() as s:
             project = await self._tagged(ctx, s, project_id, "identity:update_project_tags")
@@ -288,7 +294,7 @@ class Projects:
 
     # -- a user's projects (/v3/users/{user_id}/projects) --
     async def of_user(self, ctx: RequestContext, user_id: str, *, enabled: bool | None = None,
-                      name: str | None = None) -> list[Project]:
+                      name: str | None = None) -> builtins.list[Project]:
         async with self.state.db.read() as s:
             user = await s.get(User, user_id)
             if user is None:

@@ -3,6 +3,7 @@ checks read."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,7 +65,7 @@ class Roles:
         return role
 
     async def list(self, ctx: RequestContext, *, name: str | None = None,
-                   domain_id: str | None = None) -> list[Role]:
+                   domain_id: str | None = None) -> builtins.list[Role]:
         ctx.enforce("identity:list_roles", {"domain_id": domain_id})
         q = select(Role).where(Role.domain_id == (domain_id or NULL_DOMAIN)) \
             .order_by(Role.name, Role.id)
@@ -177,7 +178,7 @@ class Roles:
                 raise faults.NotFound(f"{prior_id} does not imply {implied_id}.")
             await s.delete(row)
 
-    async def implied_by(self, ctx: RequestContext, prior_id: str) -> tuple[Role, list[Role]]:
+    async def implied_by(self, ctx: RequestContext, prior_id: str) -> tuple[Role, builtins.list[Role]]:
         """A role and the roles it directly implies."""
         async with self.state.db.read() as s:
             prior = await self.get(s, prior_id)
@@ -187,14 +188,14 @@ class Roles:
                     ImpliedRole.prior_role_id == prior_id))).order_by(Role.name)))
         return prior, implied
 
-    async def inferences(self, ctx: RequestContext) -> list[tuple[Role, list[Role]]]:
+    async def inferences(self, ctx: RequestContext) -> builtins.list[tuple[Role, builtins.list[Role]]]:
         """Every role that implies others, with the roles it directly implies."""
         ctx.enforce("identity:list_role_inference_rules")
         async with self.state.db.read() as s:
             rows = list(await s.scalars(select(ImpliedRole)))
             ids = {r.prior_role_id for r in rows} | {r.implied_role_id for r in rows}
             roles = {r.id: r for r in await s.scalars(select(Role).where(Role.id.in_(ids)))}
-        out: dict[str, list[Role]] = {}
+        out: dict[str, builtins.list[Role]] = {}
         for r in rows:
             out.setdefault(r.prior_role_id, []).append(roles[r.implied_role_id])
         return [(roles[p], implied) for p, implied in out.items()]

@@ -10,6 +10,7 @@ one project, and trusts would let it widen that.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +122,7 @@ class Trusts:
             return TrustWithRoles(trust, await self._roles(s, trust))
 
     async def list(self, ctx: RequestContext, trustor_user_id: str | None = None,
-                   trustee_user_id: str | None = None) -> list[Trust]:
+                   trustee_user_id: str | None = None) -> builtins.list[Trust]:
         """Every trust for whom list_trusts allows; a party's own trusts for whom the
         trustor (or trustee) rule allows, as Keystone decides by the filter given."""
         if trustor_user_id:
@@ -141,7 +142,7 @@ class Trusts:
         async with self.state.db.read() as s:
             return list(await s.scalars(q))
 
-    async def roles(self, ctx: RequestContext, trust_id: str) -> list[Role]:
+    async def roles(self, ctx: RequestContext, trust_id: str) -> builtins.list[Role]:
         async with self.state.db.read() as s:
             trust = await self._get(s, trust_id)
             ctx.enforce("identity:list_roles_for_trust", _target(trust))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -53,7 +54,7 @@ class Users:
         return user
 
     async def list(self, ctx: RequestContext, *, name: str | None = None,
-                   domain_id: str | None = None, enabled: bool | None = None) -> list[User]:
+                   domain_id: str | None = None, enabled: bool | None = None) -> builtins.list[User]:
         ctx.enforce("identity:list_users", {"domain_id": domain_id})
         q = select(User).order_by(User.name, User.id)
         if name is not None:
@@ -150,7 +151,7 @@ class Users:
             await s.delete(user)
         self.state.hasher.forget(user_id)
 
-    async def groups(self, ctx: RequestContext, user_id: str) -> list[Group]:
+    async def groups(self, ctx: RequestContext, user_id: str) -> builtins.list[Group]:
         async with self.state.db.read() as s:
             user = await self.get(s, user_id)
             ctx.enforce("identity:list_groups_for_user", user_target(user))

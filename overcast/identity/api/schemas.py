@@ -7,8 +7,9 @@ not a string, "true" is not a boolean), unknown attributes are kept where Keysto
 (`extra="allow"`: they land in the resource's `extra`), and the wrapper objects
 (`{"user": {...}}`) allow nothing else, as Keystone's `additionalProperties: false`.
 
-A field that may be absent but not null is declared `X = Field(None)`: an explicit null is
-then a 400, as jsonschema's `"type": "string"`, while absence is fine.
+A field that may be absent but not null is declared `X = OMITTED`: its default is None (never
+validated), so absence is fine while an explicit null is a 400, as jsonschema's
+`"type": "string"`. (`OMITTED` is typed Any so type checkers accept the default.)
 
 `validation_message()` turns pydantic's first error into Keystone's words:
 - routes Keystone validates with `request_body_schema` (most):
@@ -29,6 +30,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 __all__ = ["LEGACY_MESSAGES", "validation_message"]
+
+#: The default of a field that may be absent but not null (see the module docstring).
+OMITTED: Any = None
 
 # -- field types (keystone/common/validation/parameter_types.py) --
 Name64 = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"[\S]+")]
@@ -59,18 +63,18 @@ class ClosedBody(OpenBody):
 class DomainCreate(OpenBody):
     name: Name64
     description: str | None = None
-    enabled: bool = Field(None)
-    tags: Tags = Field(None)
-    options: dict[str, Any] = Field(None)
-    explicit_domain_id: Id = Field(None)
+    enabled: bool = OMITTED
+    tags: Tags = OMITTED
+    options: dict[str, Any] = OMITTED
+    explicit_domain_id: Id = OMITTED
 
 
 class DomainUpdate(OpenBody):
-    name: Name64 = Field(None)
+    name: Name64 = OMITTED
     description: str | None = None
-    enabled: bool = Field(None)
-    tags: Tags = Field(None)
-    options: dict[str, Any] = Field(None)
+    enabled: bool = OMITTED
+    tags: Tags = OMITTED
+    options: dict[str, Any] = OMITTED
 
 
 class ProjectCreate(OpenBody):
@@ -78,21 +82,21 @@ class ProjectCreate(OpenBody):
     description: str | None = None
     domain_id: Id | None = None
     parent_id: Id | None = None
-    enabled: bool = Field(None)
-    is_domain: bool = Field(None)
-    tags: Tags = Field(None)
-    options: dict[str, Any] = Field(None)
+    enabled: bool = OMITTED
+    is_domain: bool = OMITTED
+    tags: Tags = OMITTED
+    options: dict[str, Any] = OMITTED
 
 
 class ProjectUpdate(OpenBody):
-    name: Name64 = Field(None)
+    name: Name64 = OMITTED
     description: str | None = None
     domain_id: Id | None = None
     parent_id: Id | None = None
-    enabled: bool = Field(None)
-    is_domain: bool = Field(None)
-    tags: Tags = Field(None)
-    options: dict[str, Any] = Field(None)
+    enabled: bool = OMITTED
+    is_domain: bool = OMITTED
+    tags: Tags = OMITTED
+    options: dict[str, Any] = OMITTED
 
 
 class TagsIn(BaseModel):
@@ -103,22 +107,22 @@ class TagsIn(BaseModel):
 # -- users and groups (keystone/identity/schema.py) --
 class UserCreate(OpenBody):
     name: Name255
-    domain_id: Id = Field(None)
-    enabled: bool = Field(None)
+    domain_id: Id = OMITTED
+    enabled: bool = OMITTED
     default_project_id: Id | None = None
     password: str | None = None
     description: str | None = None
-    options: dict[str, Any] = Field(None)
+    options: dict[str, Any] = OMITTED
 
 
 class UserUpdate(OpenBody):
-    name: Name255 = Field(None)
-    domain_id: Id = Field(None)
-    enabled: bool = Field(None)
+    name: Name255 = OMITTED
+    domain_id: Id = OMITTED
+    enabled: bool = OMITTED
     default_project_id: Id | None = None
     password: str | None = None
     description: str | None = None
-    options: dict[str, Any] = Field(None)
+    options: dict[str, Any] = OMITTED
 
 
 class PasswordChange(BaseModel):
@@ -129,13 +133,13 @@ class PasswordChange(BaseModel):
 
 class GroupCreate(OpenBody):
     name: Name64
-    domain_id: Id = Field(None)
+    domain_id: Id = OMITTED
     description: str | None = None
 
 
 class GroupUpdate(OpenBody):
-    name: Name64 = Field(None)
-    domain_id: Id = Field(None)
+    name: Name64 = OMITTED
+    domain_id: Id = OMITTED
     description: str | None = None
 
 
@@ -144,34 +148,34 @@ class RoleCreate(OpenBody):
     name: Name255
     domain_id: Id | None = None
     description: str | None = None
-    options: dict[str, Any] = Field(None)
+    options: dict[str, Any] = OMITTED
 
 
 class RoleUpdate(OpenBody):
-    name: Name255 = Field(None)
+    name: Name255 = OMITTED
     description: str | None = None
-    options: dict[str, Any] = Field(None)
+    options: dict[str, Any] = OMITTED
 
 
 # -- catalog (keystone/catalog/schema.py) --
 class RegionIn(OpenBody):
-    id: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(None)
+    id: Annotated[str, StringConstraints(min_length=1, max_length=255)] = OMITTED
     description: str | None = None
     parent_region_id: Annotated[str, StringConstraints(max_length=255)] | None = None
 
 
 class ServiceCreate(OpenBody):
     type: Name255
-    name: Annotated[str, StringConstraints(max_length=255)] = Field(None)
+    name: Annotated[str, StringConstraints(max_length=255)] = OMITTED
     description: str | None = None
-    enabled: bool = Field(None)
+    enabled: bool = OMITTED
 
 
 class ServiceUpdate(OpenBody):
-    type: Name255 = Field(None)
-    name: Annotated[str, StringConstraints(max_length=255)] = Field(None)
+    type: Name255 = OMITTED
+    name: Annotated[str, StringConstraints(max_length=255)] = OMITTED
     description: str | None = None
-    enabled: bool = Field(None)
+    enabled: bool = OMITTED
 
 
 Interface = Literal["public", "internal", "admin"]
@@ -183,16 +187,16 @@ class EndpointCreate(OpenBody):
     url: Url
     region_id: Annotated[str, StringConstraints(max_length=255)] | None = None
     region: Annotated[str, StringConstraints(max_length=255)] | None = None
-    enabled: bool = Field(None)
+    enabled: bool = OMITTED
 
 
 class EndpointUpdate(OpenBody):
-    service_id: Id = Field(None)
-    interface: Interface = Field(None)
-    url: Url = Field(None)
+    service_id: Id = OMITTED
+    interface: Interface = OMITTED
+    url: Url = OMITTED
     region_id: Annotated[str, StringConstraints(max_length=255)] | None = None
     region: Annotated[str, StringConstraints(max_length=255)] | None = None
-    enabled: bool = Field(None)
+    enabled: bool = OMITTED
 
 
 class EndpointGroupCreate(ClosedBody):
@@ -202,25 +206,25 @@ class EndpointGroupCreate(ClosedBody):
 
 
 class EndpointGroupUpdate(ClosedBody):
-    name: Name255 = Field(None)
+    name: Name255 = OMITTED
     description: str | None = None
-    filters: dict[str, Any] = Field(None)
+    filters: dict[str, Any] = OMITTED
 
 
 # -- application credentials (keystone/application_credential/schema.py) --
 class RoleRef(ClosedBody):
-    id: Id = Field(None)
-    name: Name255 = Field(None)
+    id: Id = OMITTED
+    name: Name255 = OMITTED
     domain_id: Id | None = None
     description: str | None = None
     options: dict[str, Any] | None = None
 
 
 class AccessRuleIn(ClosedBody):
-    id: Id = Field(None)
-    path: Annotated[str, StringConstraints(max_length=225, pattern=r"^/")] = Field(None)
-    service: Id = Field(None)
-    method: Literal["DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"] = Field(None)
+    id: Id = OMITTED
+    path: Annotated[str, StringConstraints(max_length=225, pattern=r"^/")] = OMITTED
+    service: Id = OMITTED
+    method: Literal["DELETE", "GET", "HEAD", "PATCH", "POST", "PUT"] = OMITTED
 
 
 class AppCredCreate(OpenBody):
@@ -228,9 +232,9 @@ class AppCredCreate(OpenBody):
     description: str | None = None
     secret: str | None = None
     expires_at: str | None = None
-    roles: list[RoleRef] = Field(None)
+    roles: list[RoleRef] = OMITTED
     unrestricted: bool | None = None
-    access_rules: list[AccessRuleIn] = Field(None)
+    access_rules: list[AccessRuleIn] = OMITTED
 
 
 # -- credentials (keystone/credential/schema.py) --
@@ -242,9 +246,9 @@ class CredentialCreate(OpenBody):
 
 
 class CredentialUpdate(OpenBody):
-    user_id: Id = Field(None)
-    type: Annotated[str, StringConstraints(min_length=1, max_length=255)] = Field(None)
-    blob: str = Field(None)
+    user_id: Id = OMITTED
+    type: Annotated[str, StringConstraints(min_length=1, max_length=255)] = OMITTED
+    blob: str = OMITTED
     project_id: Id | None = None
 
 
@@ -277,8 +281,8 @@ class PolicyCreate(OpenBody):
 
 
 class PolicyUpdate(OpenBody):
-    type: Annotated[str, StringConstraints(max_length=255)] = Field(None)
-    blob: str = Field(None)
+    type: Annotated[str, StringConstraints(max_length=255)] = OMITTED
+    blob: str = OMITTED
 
 
 class ConfigIn(BaseModel):
@@ -292,19 +296,19 @@ class _AuthPart(BaseModel):
 
 
 class DomainRefIn(_AuthPart):
-    id: str = Field(None)
-    name: str = Field(None)
+    id: str = OMITTED
+    name: str = OMITTED
 
 
 class UserRefIn(_AuthPart):
-    id: str = Field(None)
-    name: str = Field(None)
-    password: str = Field(None)
-    domain: DomainRefIn = Field(None)
+    id: str = OMITTED
+    name: str = OMITTED
+    password: str = OMITTED
+    domain: DomainRefIn = OMITTED
 
 
 class PasswordMethod(_AuthPart):
-    user: UserRefIn = Field(None)
+    user: UserRefIn = OMITTED
 
 
 class TokenMethod(_AuthPart):
@@ -312,44 +316,44 @@ class TokenMethod(_AuthPart):
 
 
 class AppCredMethod(_AuthPart):
-    id: str = Field(None)
-    name: str = Field(None)
-    secret: str = Field(None)
-    user: UserRefIn = Field(None)
+    id: str = OMITTED
+    name: str = OMITTED
+    secret: str = OMITTED
+    user: UserRefIn = OMITTED
 
 
 class IdentityIn(_AuthPart):
     methods: list[str]
-    password: PasswordMethod = Field(None)
-    token: TokenMethod = Field(None)
-    application_credential: AppCredMethod = Field(None)
+    password: PasswordMethod = OMITTED
+    token: TokenMethod = OMITTED
+    application_credential: AppCredMethod = OMITTED
 
 
 class ProjectScope(_AuthPart):
-    id: str = Field(None)
-    name: str = Field(None)
-    domain: DomainRefIn = Field(None)
+    id: str = OMITTED
+    name: str = OMITTED
+    domain: DomainRefIn = OMITTED
 
 
 class SystemScope(_AuthPart):
-    all: bool = Field(None)
+    all: bool = OMITTED
 
 
 class TrustScope(_AuthPart):
-    id: str = Field(None)
+    id: str = OMITTED
 
 
 class ScopeIn(_AuthPart):
-    project: ProjectScope = Field(None)
-    domain: DomainRefIn = Field(None)
-    system: SystemScope = Field(None)
-    trust: TrustScope = Field(None, alias="OS-TRUST:trust")
+    project: ProjectScope = OMITTED
+    domain: DomainRefIn = OMITTED
+    system: SystemScope = OMITTED
+    trust: TrustScope = Field(OMITTED, alias="OS-TRUST:trust")
 
 
 class AuthIn(_AuthPart):
     identity: IdentityIn
     # "unscoped", or {"unscoped": {}} from old keystoneauth
-    scope: ScopeIn | str = Field(None)
+    scope: ScopeIn | str = OMITTED
 
 
 class AuthBody(_AuthPart):
@@ -457,14 +461,14 @@ def _describe(err: dict[str, Any], body: object) -> tuple[list[object], object, 
 
 def validation_message(request: Request, exc: RequestValidationError) -> str:
     """Keystone's message for the first error of a body that does not validate."""
-    errors = exc.errors()
+    errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
     if not errors:
         return "Invalid input."
     body = exc.body
     # The deepest error explains best (jsonschema's best_match does the same): of a union
     # (`scope` is an object or "unscoped"), the member the client evidently meant.
-    err = dict(max(errors, key=lambda e: len(_walk(body, [p for p in e.get("loc", ())
-                                                         if p != "body"])[0])))
+    err = max(errors, key=lambda e: len(_walk(body, [p for p in e.get("loc", ())
+                                                    if p != "body"])[0]))
     route = request.scope.get("route")
     legacy = (request.method, getattr(route, "path", "")) in LEGACY_MESSAGES
     if legacy:
