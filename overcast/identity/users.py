@@ -124,6 +124,8 @@ class Users:
 
     async def change_password(self, ctx: RequestContext, user_id: str, original: str,
                               new: str) -> None:
+        # Two transactions on purpose: bcrypt (~0.25 s) must not hold the write transaction
+        # (SQLite's one writer); the write re-reads the row it changes.
         async with self.state.db.read() as s:
             user = await self.get(s, user_id)
         ctx.enforce("identity:change_password", user_target(user))
