@@ -1,4 +1,5 @@
-"""The `overcast` command: up, serve, db upgrade, bootstrap, fernet, status, samples."""
+"""The `overcast` command: up, serve, db upgrade, bootstrap, fernet, credential, status,
+samples."""
 
 from __future__ import annotations
 
@@ -160,6 +161,40 @@ def write_client_files(config: Config) -> None:
                    "export OS_PASSWORD=\"$OS_PASSWORD_DEMO\"\n")
 
 
+async def credential_keys(config: Config, action: str) -> int:
+    """`overcast credential setup|rotate|migrate`, as keystone-manage credential_*: rotate only
+    when every blob is under the primary key (else a key some blob needs could be pruned);
+    migrate re-encrypts every blob under the primary key."""
+    from overcast.common.db import Database
+    from overcast.identity.service import Identity
+
+    db = Database(config.database_url("identity"))
+    try:
+        identity = Identity(config, db)
+        repo = identity.state.credential_keys
+        if action == "setup":
+            print("created" if repo.setup() else "already set up")
+            return 0
+        if not repo.exists():
+            print(f"no credential keys in {repo.path}: run `overcast credential setup` first",
+                  file=sys.stderr)
+            return 1
+        if action == "migrate":
+            print(f"re-encrypted {await identity.credentials.migrate()} credentials")
+            return 0
+        behind = await identity.credentials.outside_primary()
+        if behind:
+            print(f"Unable to rotate credential keys because not all credentials are "
+                  f"encrypted with the primary key ({behind} are not). Please make sure all "
+                  f"credentials have been encrypted with the primary key using `overcast "
+                  f"credential migrate`.", file=sys.stderr)
+            return 1
+        print(f"new primary key: {repo.rotate()}")
+        return 0
+    finally:
+        await db.dispose()
+
+
 # -- serving --
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signals to us: several share one event loop."""
@@ -262,6 +297,9 @@ def _parser() -> argparse.ArgumentParser:
                     "one on first run; or $OVERCAST_ADMIN_PASSWORD)")
     sp = add("fernet", help="Fernet token keys")
     sp.add_argument("action", choices=["setup", "rotate"])
+    sp = add("credential", help="keys that encrypt credential blobs (keystone-manage "
+             "credential_setup, credential_rotate, credential_migrate)")
+    sp.add_argument("action", choices=["setup", "rotate", "migrate"])
     add("status", help="show what is configured and whether each API answers")
     sp = add("config", help="configuration")
     sp.add_argument("action", choices=["sample"])
@@ -311,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("created" if repo.setup() else "already set up")
         else:
             print(f"new primary key: {repo.rotate()}")
+    elif cmd == "credential":
+        return asyncio.run(credential_keys(config, args.action))
     elif cmd == "status":
         return _status(config)
     elif cmd == "config":

@@ -105,6 +105,11 @@ class IdentitySection(_Section):
         "", description="Directory of Fernet keys; empty means STATE_DIR/fernet-keys."
     )
     fernet_max_active_keys: int = Field(3, ge=2, description="Keys kept by `fernet rotate`.")
+    credential_key_repository: str = Field(
+        "", description="Directory of the Fernet keys that encrypt credential blobs (EC2 "
+        "secrets, TOTP seeds) at rest, apart from the token keys (Keystone's [credential] "
+        "key_repository); empty means STATE_DIR/credential-keys. `overcast credential "
+        "setup|rotate|migrate` manage it.")
     policy_file: str = Field("", description="YAML file with policy overrides.")
     max_request_body_size: int = Field(
         MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it); "
@@ -208,6 +213,11 @@ class Config(BaseModel):
     def fernet_key_repository(self) -> Path:
         repo = self.identity.fernet_key_repository
         return Path(repo) if repo else self.state_dir / "fernet-keys"
+
+    @property
+    def credential_key_repository(self) -> Path:
+        repo = self.identity.credential_key_repository
+        return Path(repo) if repo else self.state_dir / "credential-keys"
 
 
 _SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",

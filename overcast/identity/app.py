@@ -7,14 +7,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 
+from overcast.common import faults
 from overcast.common.app import CorsPolicy, PublicRoute, TokenValidator, build_app
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
 from overcast.identity.api import (
-    app_creds,
+    application_credentials,
     auth,
     catalog,
     credentials,
@@ -27,12 +29,14 @@ from overcast.identity.api import (
     oauth1,
     policies,
     projects,
+    refuse_nul,
     role_assignments,
     roles,
     trusts,
     users,
     versions,
 )
+from overcast.identity.api.schemas import validation_message
 from overcast.identity.policy import RULES
 from overcast.identity.service import Identity
 
@@ -45,11 +49,26 @@ CORS_ALLOW = ("X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token", "X-Pr
               "X-Project-Name", "X-Project-Domain-Id", "X-Project-Domain-Name", "X-Domain-Id",
               "X-Domain-Name", "Openstack-Auth-Receipt")
 
+#: The routes served without a token, and so without a policy rule: version discovery and
+#: authentication itself. Every other route declares its rule (common/api.py policy()).
 PUBLIC = [
     PublicRoute("GET", "/"),
     PublicRoute("GET", "/v3"),
     PublicRoute("POST", "/v3/auth/tokens"),
 ]
+
+
+def _router() -> APIRouter:
+    """Every identity route, behind the checks every identity request gets."""
+    api = APIRouter(dependencies=[Depends(refuse_nul)])
+    for router in (versions.router, auth.router, domains.router, projects.router, users.router,
+                   groups.router, roles.router, grants.router, role_assignments.router,
+                   catalog.router, application_credentials.router,
+                   application_credentials.access_rules,
+                   credentials.router, ec2.router, trusts.router, oauth1.router,
+                   policies.router, domain_configs.router, endpoint_groups.router):
+        api.include_router(router)
+    return api
 
 
 def create_app(config: Config) -> FastAPI:
@@ -68,16 +87,12 @@ def create_app(config: Config) -> FastAPI:
     def validator(app: FastAPI) -> TokenValidator | None:
         return getattr(app.state, "identity", None)
 
-    return build_app(
+    api = _router()
+    app = build_app(
         service="identity",
         service_type="identity",
         dialect="identity",
-        routers=[versions.router, auth.router, domains.router, projects.router, users.router,
-                 groups.router, roles.router, grants.router, role_assignments.router,
-                 catalog.router, app_creds.router, app_creds.access_rules,
-                 credentials.router, ec2.router,
-                 trusts.router,
-                 oauth1.router, policies.router, domain_configs.router, endpoint_groups.router],
+        routers=[api],
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,
@@ -85,3 +100,15 @@ def create_app(config: Config) -> FastAPI:
         www_authenticate=f"{config.public_url('identity')}/v3",
         cors=CorsPolicy.from_config(config.cors, expose=CORS_EXPOSE, allow=CORS_ALLOW),
     )
+
+    async def invalid_body(request: Request, exc: Exception) -> Response:
+        """A body that does not validate: 400 in Keystone's words (api/schemas.py)."""
+        assert isinstance(exc, RequestValidationError)
+        fault = faults.BadRequest(validation_message(request, exc))
+        body, ctype = faults.render("identity", fault)
+        return Response(b"" if request.method == "HEAD" else body, status_code=400,
+                        media_type=ctype)
+
+    # Replaces the generic 400 of build_app for this service: Keystone names the field.
+    app.add_exception_handler(RequestValidationError, invalid_body)
+    return app

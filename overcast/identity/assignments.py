@@ -1,4 +1,4 @@
-"""Roles, implied roles and role assignments (grants), and the effective roles of a caller.
+"""Role assignments (grants) and the effective roles they give.
 
 A grant gives a role to a user or a group on a project, a domain or the system; `inherited`
 grants on a domain or project apply to every project below it. Effective roles are the
@@ -7,27 +7,33 @@ direct, group and inherited grants, closed over role implication (admin ⇒ memb
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
-from sqlalchemy import and_, delete, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.context import RequestContext
 from overcast.identity.models import (
     Assignment,
-    ImpliedRole,
+    Domain,
+    Group,
     Membership,
     Project,
     Role,
+    User,
 )
+from overcast.identity.roles import close_over_implications, domain_role_ids, implication_map
 from overcast.identity.state import IdentityState
 
-__all__ = ["SYSTEM", "Assignments", "Grant", "Roles"]
+__all__ = ["SYSTEM", "Actor", "AssignmentQuery", "Assignments", "Grant", "Listed", "Names",
+           "Target"]
 
 SYSTEM = "system"
-NULL_DOMAIN = "<<null>>"
+
+Actor = Literal["user", "group"]
+Target = Literal["project", "domain", "system"]
 
 
 @dataclass(frozen=True)
@@ -46,168 +52,54 @@ class Grant:
     implied_from: str | None = None
 
 
+@dataclass(frozen=True)
+class AssignmentQuery:
+    """GET /v3/role_assignments's filters."""
+
+    user_id: str | None = None
+    group_id: str | None = None
+    project_id: str | None = None
+    domain_id: str | None = None
+    system: bool = False
+    role_id: str | None = None
+    effective: bool = False
+    include_subtree: bool = False
+    inherited_to_projects: bool = False
+    include_names: bool = False
+
+
+@dataclass
+class Names:
+    """What ?include_names adds to role assignments, by id."""
+
+    domains: dict[str, Domain] = field(default_factory=dict)
+    roles: dict[str, Role] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    groups: dict[str, Group] = field(default_factory=dict)
+    projects: dict[str, Project] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Listed:
+    grants: list[Grant]
+    names: Names | None
+
+
 def assignment_type(actor: str, target: str) -> str:
     return {("user", "project"): "UserProject", ("group", "project"): "GroupProject",
             ("user", "domain"): "UserDomain", ("group", "domain"): "GroupDomain",
             ("user", "system"): "UserSystem", ("group", "system"): "GroupSystem"}[(actor, target)]
 
 
-async def implication_map(s: AsyncSession) -> dict[str, set[str]]:
-    imp: dict[str, set[str]] = {}
-    for row in await s.execute(select(ImpliedRole.prior_role_id, ImpliedRole.implied_role_id)):
-        imp.setdefault(row[0], set()).add(row[1])
-    return imp
-
-
-async def domain_role_ids(s: AsyncSession) -> set[str]:
-    """Domain-specific roles: they imply others but are never effective themselves."""
-    return set(await s.scalars(select(Role.id).where(Role.domain_id != NULL_DOMAIN)))
-
-
-def close_over_implications(role_ids: Iterable[str], imp: dict[str, set[str]]) -> set[str]:
-    seen: set[str] = set()
-    stack = list(role_ids)
-    while stack:
-        r = stack.pop()
-        if r in seen:
-            continue
-        seen.add(r)
-        stack.extend(imp.get(r, ()))
-    return seen
-
-
-class Roles:
-    """Role CRUD and role implication."""
-
-    def __init__(self, state: IdentityState):
-        self.state = state
-
-    async def get(self, s: AsyncSession, role_id: str) -> Role:
-        role = await s.get(Role, role_id)
-        if role is None:
-            raise faults.NotFound(f"Could not find role: {role_id}.")
-        return role
-
-    async def list(self, name: str | None = None, domain_id: str | None = None) -> list[Role]:
-        q = select(Role).where(Role.domain_id == (domain_id or NULL_DOMAIN)).order_by(Role.name)
-        if name is not None:
-            q = q.where(Role.name == name)
-        async with self.state.db.read() as s:
-            return list(await s.scalars(q))
-
-    async def show(self, role_id: str) -> Role:
-        async with self.state.db.read() as s:
-            return await self.get(s, role_id)
-
-    async def create(self, name: str, domain_id: str | None = None, description: str | None = None,
-                     options: dict[str, object] | None = None, extra: dict[str, object] | None = None,
-                     role_id: str | None = None) -> Role:
-        try:
-            async with self.state.write() as s:
-                clash = await s.scalar(select(Role.id).where(
-                    Role.name == name, Role.domain_id == (domain_id or NULL_DOMAIN)))
-                if clash:
-                    raise faults.Conflict(f"Conflict occurred attempting to store role - "
-                                          f"Duplicate entry found with name {name}.")
-                role = Role(name=name, domain_id=domain_id or NULL_DOMAIN, description=description,
-                            options=options or {}, extra=extra or {})
-                if role_id:
-                    role.id = role_id
-                s.add(role)
-            return role
-        except IntegrityError as e:
-            raise faults.Conflict(f"Duplicate entry found with name {name}.") from e
-
-    async def update(self, role_id: str, changes: dict[str, object]) -> Role:
-        async with self.state.write() as s:
-            role = await self.get(s, role_id)
-            if "name" in changes and changes["name"] != role.name:
-                clash = await s.scalar(select(Role.id).where(
-                    Role.name == changes["name"], Role.domain_id == role.domain_id))
-                if clash:
-                    raise faults.Conflict(
-                        f"Duplicate entry found with name {changes['name']}.")
-            for key, value in changes.items():
-                if key in ("name", "description", "options"):
-                    setattr(role, key, value)
-                else:
-                    role.extra = {**role.extra, key: value}
-        return role
-
-    async def delete(self, role_id: str) -> None:
-        async with self.state.write() as s:
-            role = await self.get(s, role_id)
-            if role.options.get("immutable"):
-                raise faults.Forbidden(f"Role {role_id} is immutable.")
-            # Whoever held the role loses it now: revoke tokens of every affected actor.
-            rows = (await s.execute(select(Assignment).where(Assignment.role_id == role_id))).scalars()
-            for a in rows:
-                await self._revoke_for(s, a)
-            await s.execute(delete(Assignment).where(Assignment.role_id == role_id))
-            await s.execute(delete(ImpliedRole).where(or_(
-                ImpliedRole.prior_role_id == role_id, ImpliedRole.implied_role_id == role_id)))
-            await s.delete(role)
-
-    async def _revoke_for(self, s: AsyncSession, a: Assignment) -> None:
-        if a.type.startswith("User"):
-            await self.state.revoke(s, user_id=a.actor_id)
-        else:
-            members = await s.scalars(select(Membership.user_id).where(
-                Membership.group_id == a.actor_id))
-            for uid in members:
-                await self.state.revoke(s, user_id=uid)
-
-    # -- implied roles --
-    async def imply(self, prior_id: str, implied_id: str) -> tuple[Role, Role]:
-        async with self.state.write() as s:
-            prior = await self.get(s, prior_id)
-            implied = await self.get(s, implied_id)
-            if prior.domain_id == NULL_DOMAIN and implied.domain_id != NULL_DOMAIN:
-                raise faults.Forbidden("A global role cannot imply a domain-specific role.")
-            imp = await implication_map(s)
-            if prior_id in close_over_implications([implied_id], imp):
-                raise faults.BadRequest("Creating that implied role would make a cycle.")
-            if not await s.get(ImpliedRole, (prior_id, implied_id)):
-                s.add(ImpliedRole(prior_role_id=prior_id, implied_role_id=implied_id))
-        return prior, implied
-
-    async def get_implication(self, prior_id: str, implied_id: str) -> tuple[Role, Role]:
-        async with self.state.db.read() as s:
-            prior = await self.get(s, prior_id)
-            implied = await self.get(s, implied_id)
-            if not await s.get(ImpliedRole, (prior_id, implied_id)):
-                raise faults.NotFound(
-                    f"{prior_id} does not imply {implied_id}.")
-        return prior, implied
-
-    async def unimply(self, prior_id: str, implied_id: str) -> None:
-        async with self.state.write() as s:
-            await self.get(s, prior_id)
-            await self.get(s, implied_id)
-            row = await s.get(ImpliedRole, (prior_id, implied_id))
-            if row is None:
-                raise faults.NotFound(f"{prior_id} does not imply {implied_id}.")
-            await s.delete(row)
-
-    async def implications(self, prior_id: str | None = None) -> dict[Role, list[Role]]:
-        """{prior role: [roles it directly implies]}, for one prior role or all."""
-        async with self.state.db.read() as s:
-            if prior_id is not None:
-                await self.get(s, prior_id)
-            q = select(ImpliedRole)
-            if prior_id is not None:
-                q = q.where(ImpliedRole.prior_role_id == prior_id)
-            rows = list(await s.scalars(q))
-            ids = {r.prior_role_id for r in rows} | {r.implied_role_id for r in rows}
-            if prior_id:
-                ids.add(prior_id)
-            roles = {r.id: r for r in await s.scalars(select(Role).where(Role.id.in_(ids)))}
-        out: dict[Role, list[Role]] = {}
-        if prior_id is not None:
-            out[roles[prior_id]] = []
-        for r in rows:
-            out.setdefault(roles[r.prior_role_id], []).append(roles[r.implied_role_id])
-        return out
+def _rule(op: str, actor: Actor, target: Target) -> str:
+    """Keystone's rule for a grant operation: the system has its own, per actor kind."""
+    if target == "system":
+        return {"put": f"identity:create_system_grant_for_{actor}",
+                "head": f"identity:check_system_grant_for_{actor}",
+                "delete": f"identity:revoke_system_grant_for_{actor}",
+                "list": f"identity:list_system_grants_for_{actor}"}[op]
+    return {"put": "identity:create_grant", "head": "identity:check_grant",
+            "delete": "identity:revoke_grant", "list": "identity:list_grants"}[op]
 
 
 class Assignments:
@@ -216,33 +108,66 @@ class Assignments:
     def __init__(self, state: IdentityState):
         self.state = state
 
-    async def grant(self, actor: str, actor_id: str, target: str, target_id: str, role_id: str,
-                    inherited: bool = False) -> None:
-        async with self.state.write() as s:
-            if await s.get(Role, role_id) is None:
+    async def _parties(self, s: AsyncSession, actor: Actor, actor_id: str, target: Target,
+                       target_id: str, role_id: str | None) -> dict[str, Any]:
+        """404 for a missing target, actor or role, before any policy decision; the policy
+        target describing them (Keystone's grant targets)."""
+        out: dict[str, Any] = {"target_id": target_id, "role_id": role_id}
+        if target == "project":
+            project = await s.get(Project, target_id)
+            if project is None:
+                raise faults.NotFound(f"Could not find project: {target_id}.")
+            out["project"] = {"id": project.id, "domain_id": project.domain_id}
+        elif target == "domain":
+            domain = await s.get(Domain, target_id)
+            if domain is None:
+                raise faults.NotFound(f"Could not find domain: {target_id}.")
+            out["domain"] = {"id": domain.id}
+        who: User | Group | None = (await s.get(User, actor_id) if actor == "user"
+                                    else await s.get(Group, actor_id))
+        if who is None:
+            raise faults.NotFound(f"Could not find {actor}: {actor_id}.")
+        out[actor] = {"id": who.id, "domain_id": who.domain_id}
+        if role_id is not None:
+            role = await s.get(Role, role_id)
+            if role is None:
                 raise faults.NotFound(f"Could not find role: {role_id}.")
-            key = (assignment_type(actor, target), actor_id, target_id, role_id, inherited)
+            out["role"] = {"id": role.id, "name": role.name, "domain_id": role.domain_id}
+        return out
+
+    @staticmethod
+    def _key(actor: Actor, actor_id: str, target: Target, target_id: str, role_id: str,
+             inherited: bool) -> tuple[str, str, str, str, bool]:
+        return (assignment_type(actor, target), actor_id,
+                SYSTEM if target == "system" else target_id, role_id, inherited)
+
+    async def grant(self, ctx: RequestContext, actor: Actor, actor_id: str, target: Target,
+                    target_id: str, role_id: str, inherited: bool = False) -> None:
+        async with self.state.write() as s:
+            ctx.enforce(_rule("put", actor, target),
+                        await self._parties(s, actor, actor_id, target, target_id, role_id))
+            key = self._key(actor, actor_id, target, target_id, role_id, inherited)
             if await s.get(Assignment, key) is None:
-                s.add(Assignment(type=key[0], actor_id=actor_id, target_id=target_id,
+                s.add(Assignment(type=key[0], actor_id=actor_id, target_id=key[2],
                                  role_id=role_id, inherited=inherited))
 
-    async def check(self, actor: str, actor_id: str, target: str, target_id: str, role_id: str,
-                    inherited: bool = False) -> None:
+    async def check(self, ctx: RequestContext, actor: Actor, actor_id: str, target: Target,
+                    target_id: str, role_id: str, inherited: bool = False) -> None:
         async with self.state.db.read() as s:
-            if await s.get(Role, role_id) is None:
-                raise faults.NotFound(f"Could not find role: {role_id}.")
-            key = (assignment_type(actor, target), actor_id, target_id, role_id, inherited)
+            ctx.enforce(_rule("head", actor, target),
+                        await self._parties(s, actor, actor_id, target, target_id, role_id))
+            key = self._key(actor, actor_id, target, target_id, role_id, inherited)
             if await s.get(Assignment, key) is None:
                 raise faults.NotFound(f"Could not find role assignment with role: {role_id}, "
                                       f"{actor}: {actor_id}, {target}: {target_id}.")
 
-    async def revoke(self, actor: str, actor_id: str, target: str, target_id: str, role_id: str,
-                     inherited: bool = False) -> None:
+    async def revoke(self, ctx: RequestContext, actor: Actor, actor_id: str, target: Target,
+                     target_id: str, role_id: str, inherited: bool = False) -> None:
         async with self.state.write() as s:
-            if await s.get(Role, role_id) is None:
-                raise faults.NotFound(f"Could not find role: {role_id}.")
-            key = (assignment_type(actor, target), actor_id, target_id, role_id, inherited)
-            row = await s.get(Assignment, key)
+            ctx.enforce(_rule("delete", actor, target),
+                        await self._parties(s, actor, actor_id, target, target_id, role_id))
+            row = await s.get(Assignment, self._key(actor, actor_id, target, target_id, role_id,
+                                                    inherited))
             if row is None:
                 raise faults.NotFound(f"Could not find role assignment with role: {role_id}, "
                                       f"{actor}: {actor_id}, {target}: {target_id}.")
@@ -255,13 +180,18 @@ class Assignments:
                 else:
                     await self.state.revoke(s, user_id=uid)
 
-    async def list_roles(self, actor: str, actor_id: str, target: str, target_id: str,
-                         inherited: bool = False) -> list[Role]:
+    async def roles(self, ctx: RequestContext, actor: Actor, actor_id: str, target: Target,
+                    target_id: str, inherited: bool = False) -> list[Role]:
+        """The roles granted to an actor on a target (GET .../roles)."""
         async with self.state.db.read() as s:
+            ctx.enforce(_rule("list", actor, target),
+                        await self._parties(s, actor, actor_id, target, target_id, None))
             ids = select(Assignment.role_id).where(
                 Assignment.type == assignment_type(actor, target), Assignment.actor_id == actor_id,
-                Assignment.target_id == target_id, Assignment.inherited == inherited)
-            return list(await s.scalars(select(Role).where(Role.id.in_(ids)).order_by(Role.name)))
+                Assignment.target_id == (SYSTEM if target == "system" else target_id),
+                Assignment.inherited == inherited)
+            return list(await s.scalars(self.state.capped(
+                select(Role).where(Role.id.in_(ids)).order_by(Role.name, Role.id))))
 
     # -- effective roles --
     async def effective_role_ids(self, s: AsyncSession, user_id: str, *, project_id: str | None = None,
@@ -359,32 +289,88 @@ class Assignments:
     async def has_system_roles(self, s: AsyncSession, user_id: str) -> bool:
         return bool(await self.effective_role_ids(s, user_id, system=True))
 
-    # -- /v3/role_assignments --
-    async def list_assignments(
-        self, *, user_id: str | None = None, group_id: str | None = None,
-        project_id: str | None = None, domain_id: str | None = None, system: bool = False,
-        role_id: str | None = None, effective: bool = False, inherited: bool | None = None,
-    ) -> list[Grant]:
+    # -- /v3/auth/{projects,domains,system}: where the caller may scope a token --
+    async def auth_projects(self, ctx: RequestContext) -> list[Project]:
+        ctx.enforce("identity:get_auth_projects")
         async with self.state.db.read() as s:
+            return self.state.cap([p for p in await self.projects_of_user(s, ctx.user_id)
+                                   if p.enabled])
+
+    async def auth_domains(self, ctx: RequestContext) -> list[Domain]:
+        ctx.enforce("identity:get_auth_domains")
+        async with self.state.db.read() as s:
+            ids = await self.domains_of_user(s, ctx.user_id)
+            return list(await s.scalars(self.state.capped(select(Domain).where(
+                Domain.id.in_(ids), Domain.enabled.is_(True)).order_by(Domain.name, Domain.id))))
+
+    async def auth_system(self, ctx: RequestContext) -> bool:
+        ctx.enforce("identity:get_auth_system")
+        async with self.state.db.read() as s:
+            return await self.has_system_roles(s, ctx.user_id)
+
+    # -- /v3/role_assignments --
+    async def search(self, ctx: RequestContext, q: AssignmentQuery) -> Listed:
+        if q.effective and q.group_id:
+            raise faults.BadRequest("effective and group.id cannot be combined.")
+        if q.include_subtree and not q.project_id:
+            raise faults.BadRequest("include_subtree needs scope.project.id.")
+        async with self.state.db.read() as s:
+            project_ids: list[str | None] = [q.project_id]
+            if q.include_subtree and q.project_id:
+                project = await s.get(Project, q.project_id)
+                if project is None:
+                    raise faults.NotFound(f"Could not find project: {q.project_id}.")
+                ctx.enforce("identity:list_role_assignments_for_tree", {"project": {
+                    "id": project.id, "domain_id": project.domain_id}})
+                project_ids += await self._descendants(s, q.project_id)
+            else:
+                ctx.enforce("identity:list_role_assignments", {"domain_id": q.domain_id})
             rows = list(await s.scalars(select(Assignment)))
-            grants = [self._grant(a) for a in rows]
-            if inherited is not None:
-                grants = [g for g in grants if g.inherited == inherited]
-            if effective:
-                grants = await self._effective(s, grants)
-            if role_id is not None:
-                grants = [g for g in grants if g.role_id == role_id]
-            if user_id is not None:
-                grants = [g for g in grants if g.user_id == user_id]
-            if group_id is not None:
-                grants = [g for g in grants if g.group_id == group_id]
-            if project_id is not None:
-                grants = [g for g in grants if g.project_id == project_id]
-            if domain_id is not None:
-                grants = [g for g in grants if g.domain_id == domain_id]
-            if system:
-                grants = [g for g in grants if g.system]
-            return grants
+            every = [self._grant(a) for a in rows]
+            if q.inherited_to_projects:
+                every = [g for g in every if g.inherited]
+            if q.effective:
+                every = await self._effective(s, every)
+            grants = [g for g in every
+                      if (q.role_id is None or g.role_id == q.role_id)
+                      and (q.user_id is None or g.user_id == q.user_id)
+                      and (q.group_id is None or g.group_id == q.group_id)
+                      and (q.project_id is None or g.project_id in project_ids)
+                      and (q.domain_id is None or g.domain_id == q.domain_id)
+                      and (not q.system or g.system)]
+            grants = self.state.cap(grants)
+            names = await self._names(s, grants) if q.include_names else None
+        return Listed(grants, names)
+
+    @staticmethod
+    async def _descendants(s: AsyncSession, project_id: str) -> list[str]:
+        children: dict[str, list[str]] = {}
+        for pid, parent in await s.execute(select(Project.id, Project.parent_id)):
+            if parent:
+                children.setdefault(parent, []).append(pid)
+        out, stack = [], list(children.get(project_id, []))
+        while stack:
+            p = stack.pop()
+            if p not in out:
+                out.append(p)
+                stack.extend(children.get(p, []))
+        return out
+
+    @staticmethod
+    async def _names(s: AsyncSession, grants: list[Grant]) -> Names:
+        def ids(attr: str) -> set[str]:
+            return {v for g in grants if (v := getattr(g, attr))}
+
+        return Names(
+            domains={d.id: d for d in await s.scalars(select(Domain))},
+            roles={r.id: r for r in await s.scalars(select(Role).where(
+                Role.id.in_(ids("role_id"))))},
+            users={u.id: u for u in await s.scalars(select(User).where(
+                User.id.in_(ids("user_id"))))},
+            groups={x.id: x for x in await s.scalars(select(Group).where(
+                Group.id.in_(ids("group_id"))))},
+            projects={p.id: p for p in await s.scalars(select(Project).where(
+                Project.id.in_(ids("project_id"))))})
 
     @staticmethod
     def _grant(a: Assignment) -> Grant:
@@ -421,7 +407,7 @@ class Assignments:
                         p = stack.pop()
                         targets.append(p.id)
                         stack.extend(children.get(p.id, []))
-                placed = [(t, None) for t in targets]
+                placed: list[tuple[str | None, str | None]] = [(t, None) for t in targets]
             else:
                 placed = [(g.project_id, g.domain_id)]
             for uid, via in users:

@@ -6,7 +6,9 @@ admin password is (re)set, so running it again is how an operator recovers the a
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
+
+from sqlalchemy import select, update
 
 from overcast.common.clock import utcnow
 from overcast.identity.assignments import SYSTEM
@@ -26,6 +28,8 @@ from overcast.identity.service import Identity
 
 __all__ = ["bootstrap", "register_service"]
 
+log = logging.getLogger(__name__)
+
 DEFAULT_ROLES = ("admin", "member", "reader", "service")
 
 
@@ -33,6 +37,8 @@ async def bootstrap(identity: Identity, admin_password: str | None) -> None:
     """Create what a fresh cloud needs; set the admin password when one is given."""
     state = identity.state
     state.keys.setup()
+    # Credential blobs have their own keys (Keystone's credential_setup), made on first start.
+    state.credential_keys.setup()
     hashed = await state.hasher.hash(admin_password) if admin_password else None
     async with state.db.transaction() as s:
         if await s.get(Revision, 1) is None:
@@ -85,10 +91,15 @@ async def bootstrap(identity: Identity, admin_password: str | None) -> None:
         if await s.get(Region, region) is None:
             s.add(Region(id=region, description="", extra={}))
         await s.flush()
-        await s.execute(Revision.__table__.update().values(value=Revision.value + 1))
+        await s.execute(update(Revision).values(value=Revision.value + 1))
     await register_service(identity, "identity", "keystone", "OpenStack Identity",
                            f"{identity.config.public_url('identity')}/v3")
     state.hasher.forget(admin.id)
+    # Rows stored in plain text before blobs were encrypted are sealed on the first start
+    # after the upgrade; rows under an older key wait for `overcast credential migrate`.
+    sealed = await identity.credentials.migrate(plaintext_only=True)
+    if sealed:
+        log.info("encrypted %d credential blobs stored in plain text", sealed)
 
 
 async def register_service(identity: Identity, type: str, name: str, description: str,

@@ -8,6 +8,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.context import RequestContext
 from overcast.identity.models import Endpoint, ProjectEndpoint, Region, Service
 from overcast.identity.state import IdentityState
 
@@ -40,18 +41,27 @@ class Catalog:
             raise faults.NotFound(f"Could not find region: {region_id}.")
         return region
 
-    async def show_region(self, region_id: str) -> Region:
+    async def show_region(self, ctx: RequestContext, region_id: str) -> Region:
         async with self.state.db.read() as s:
-            return await self.get_region(s, region_id)
+            region = await self.get_region(s, region_id)
+        ctx.enforce("identity:get_region", {"region": {"id": region.id}})
+        return region
 
-    async def list_regions(self, parent_region_id: str | None = None) -> list[Region]:
+    async def list_regions(self, ctx: RequestContext,
+                           parent_region_id: str | None = None) -> list[Region]:
+        ctx.enforce("identity:list_regions")
         q = select(Region).order_by(Region.id)
         if parent_region_id is not None:
             q = q.where(Region.parent_region_id == parent_region_id)
         async with self.state.db.read() as s:
-            return list(await s.scalars(q))
+            return list(await s.scalars(self.state.capped(q)))
 
-    async def create_region(self, body: dict[str, Any], region_id: str | None = None) -> Region:
+    async def create_region(self, ctx: RequestContext, body: dict[str, Any],
+                            region_id: str | None = None) -> Region:
+        """POST /v3/regions, or PUT /v3/regions/{region_id} (an id the caller chose)."""
+        ctx.enforce("identity:create_region", {"region": body})
+        if region_id is not None and body.get("id") not in (None, region_id):
+            raise faults.BadRequest("The region id in the body does not match the URL.")
         rid = region_id or body.get("id")
         async with self.state.write() as s:
             if rid and await s.get(Region, rid):
@@ -78,9 +88,13 @@ class Catalog:
             seen.add(cur)
             cur = await s.scalar(select(Region.parent_region_id).where(Region.id == cur))
 
-    async def update_region(self, region_id: str, body: dict[str, Any]) -> Region:
+    async def update_region(self, ctx: RequestContext, region_id: str,
+                            body: dict[str, Any]) -> Region:
         async with self.state.write() as s:
             region = await self.get_region(s, region_id)
+            ctx.enforce("identity:update_region", {"region": {"id": region.id}})
+            if body.get("id") not in (None, region_id):
+                raise faults.BadRequest("A region's id cannot change.")
             if body.get("parent_region_id"):
                 await self._check_parent(s, body["parent_region_id"], region_id)
             for k, v in body.items():
@@ -90,9 +104,10 @@ class Catalog:
                     region.extra = {**region.extra, k: v}
         return region
 
-    async def delete_region(self, region_id: str) -> None:
+    async def delete_region(self, ctx: RequestContext, region_id: str) -> None:
         async with self.state.write() as s:
             region = await self.get_region(s, region_id)
+            ctx.enforce("identity:delete_region", {"region": {"id": region.id}})
             if await s.scalar(select(Region.id).where(Region.parent_region_id == region_id)):
                 raise faults.Forbidden("Cannot delete a region that has child regions.")
             if await s.scalar(select(Endpoint.id).where(Endpoint.region_id == region_id)):
@@ -107,30 +122,37 @@ class Catalog:
             raise faults.NotFound(f"Could not find service: {service_id}.")
         return service
 
-    async def show_service(self, service_id: str) -> Service:
+    async def show_service(self, ctx: RequestContext, service_id: str) -> Service:
         async with self.state.db.read() as s:
-            return await self.get_service(s, service_id)
+            service = await self.get_service(s, service_id)
+        ctx.enforce("identity:get_service", {"service": {"id": service.id}})
+        return service
 
-    async def list_services(self, type: str | None = None, name: str | None = None) -> list[Service]:
-        q = select(Service).order_by(Service.type)
+    async def list_services(self, ctx: RequestContext, type: str | None = None,
+                            name: str | None = None) -> list[Service]:
+        ctx.enforce("identity:list_services")
+        q = select(Service).order_by(Service.type, Service.id)
         if type is not None:
             q = q.where(Service.type == type)
         async with self.state.db.read() as s:
+            if name is None:
+                return list(await s.scalars(self.state.capped(q)))
             rows = list(await s.scalars(q))
-        return [r for r in rows if name is None or r.extra.get("name") == name]
+        return self.state.cap([r for r in rows if r.extra.get("name") == name])
 
-    async def create_service(self, body: dict[str, Any], service_id: str | None = None) -> Service:
+    async def create_service(self, ctx: RequestContext, body: dict[str, Any]) -> Service:
+        ctx.enforce("identity:create_service", {"service": body})
         extra = {k: v for k, v in body.items() if k not in ("id", "type", "enabled", "links")}
         async with self.state.write() as s:
             service = Service(type=body["type"], enabled=body.get("enabled", True), extra=extra)
-            if service_id:
-                service.id = service_id
             s.add(service)
         return service
 
-    async def update_service(self, service_id: str, body: dict[str, Any]) -> Service:
+    async def update_service(self, ctx: RequestContext, service_id: str,
+                             body: dict[str, Any]) -> Service:
         async with self.state.write() as s:
             service = await self.get_service(s, service_id)
+            ctx.enforce("identity:update_service", {"service": {"id": service.id}})
             for k, v in body.items():
                 if k in ("type", "enabled"):
                     setattr(service, k, v)
@@ -138,9 +160,10 @@ class Catalog:
                     service.extra = {**service.extra, k: v}
         return service
 
-    async def delete_service(self, service_id: str) -> None:
+    async def delete_service(self, ctx: RequestContext, service_id: str) -> None:
         async with self.state.write() as s:
             service = await self.get_service(s, service_id)
+            ctx.enforce("identity:delete_service", {"service": {"id": service.id}})
             await s.execute(update(Endpoint).where(Endpoint.service_id == service_id)
                             .values(enabled=False))
             for ep in await s.scalars(select(Endpoint).where(Endpoint.service_id == service_id)):
@@ -155,13 +178,17 @@ class Catalog:
             raise faults.NotFound(f"Could not find endpoint: {endpoint_id}.")
         return endpoint
 
-    async def show_endpoint(self, endpoint_id: str) -> Endpoint:
+    async def show_endpoint(self, ctx: RequestContext, endpoint_id: str) -> Endpoint:
         async with self.state.db.read() as s:
-            return await self.get_endpoint(s, endpoint_id)
+            endpoint = await self.get_endpoint(s, endpoint_id)
+        ctx.enforce("identity:get_endpoint", {"endpoint": {"id": endpoint.id}})
+        return endpoint
 
-    async def list_endpoints(self, *, service_id: str | None = None, interface: str | None = None,
+    async def list_endpoints(self, ctx: RequestContext, *, service_id: str | None = None,
+                             interface: str | None = None,
                              region_id: str | None = None) -> list[Endpoint]:
-        q = select(Endpoint)
+        ctx.enforce("identity:list_endpoints")
+        q = select(Endpoint).order_by(Endpoint.id)
         if service_id is not None:
             q = q.where(Endpoint.service_id == service_id)
         if interface is not None:
@@ -169,9 +196,10 @@ class Catalog:
         if region_id is not None:
             q = q.where(Endpoint.region_id == region_id)
         async with self.state.db.read() as s:
-            return list(await s.scalars(q))
+            return list(await s.scalars(self.state.capped(q)))
 
-    async def create_endpoint(self, body: dict[str, Any], endpoint_id: str | None = None) -> Endpoint:
+    async def create_endpoint(self, ctx: RequestContext, body: dict[str, Any]) -> Endpoint:
+        ctx.enforce("identity:create_endpoint", {"endpoint": body})
         region_id = body.get("region_id") or body.get("region")
         async with self.state.write() as s:
             await self._check_endpoint(s, body, region_id)
@@ -183,8 +211,6 @@ class Catalog:
             endpoint = Endpoint(service_id=body["service_id"], interface=body["interface"],
                                 url=body["url"], region_id=region_id,
                                 enabled=body.get("enabled", True), extra=extra)
-            if endpoint_id:
-                endpoint.id = endpoint_id
             s.add(endpoint)
         return endpoint
 
@@ -199,9 +225,11 @@ class Catalog:
         if "url" in body and (not isinstance(body["url"], str) or not body["url"].strip()):
             raise faults.BadRequest("Invalid input for field 'url'.")
 
-    async def update_endpoint(self, endpoint_id: str, body: dict[str, Any]) -> Endpoint:
+    async def update_endpoint(self, ctx: RequestContext, endpoint_id: str,
+                              body: dict[str, Any]) -> Endpoint:
         async with self.state.write() as s:
             endpoint = await self.get_endpoint(s, endpoint_id)
+            ctx.enforce("identity:update_endpoint", {"endpoint": {"id": endpoint.id}})
             region_id = body.get("region_id", body.get("region"))
             await self._check_endpoint(s, body, region_id)
             if region_id and await s.get(Region, region_id) is None:
@@ -215,12 +243,22 @@ class Catalog:
                     endpoint.extra = {**endpoint.extra, k: v}
         return endpoint
 
-    async def delete_endpoint(self, endpoint_id: str) -> None:
+    async def delete_endpoint(self, ctx: RequestContext, endpoint_id: str) -> None:
         async with self.state.write() as s:
-            await s.delete(await self.get_endpoint(s, endpoint_id))
+            endpoint = await self.get_endpoint(s, endpoint_id)
+            ctx.enforce("identity:delete_endpoint", {"endpoint": {"id": endpoint.id}})
+            await s.delete(endpoint)
             await s.execute(delete(ProjectEndpoint).where(ProjectEndpoint.endpoint_id == endpoint_id))
 
     # -- the catalog in a token --
+    async def for_caller(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        """GET /v3/auth/catalog: the catalog of the caller's (scoped) token."""
+        ctx.enforce("identity:get_auth_catalog")
+        creds = ctx.creds
+        if not (creds.project_id or creds.domain_id or creds.system_scope):
+            raise faults.Forbidden("A scoped token is required to produce a service catalog.")
+        return await self.for_token(creds.project_id)
+
     async def for_token(self, project_id: str | None) -> list[dict[str, Any]]:
         """Every enabled endpoint of every enabled service, grouped by service (cached)."""
         cached = self.state.catalog_cache.get(project_id)

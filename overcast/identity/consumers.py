@@ -3,6 +3,7 @@ kept hashed and shown once, on create (the access/request-token flow is not serv
 
 from __future__ import annotations
 
+import builtins
 import secrets
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.context import RequestContext
 from overcast.identity.models import Consumer
 from overcast.identity.state import IdentityState
 
@@ -29,16 +31,20 @@ class Consumers:
             raise faults.NotFound(f"Could not find consumer: {consumer_id}.")
         return consumer
 
-    async def show(self, consumer_id: str) -> Consumer:
+    async def show(self, ctx: RequestContext, consumer_id: str) -> Consumer:
+        ctx.enforce("identity:get_consumer")
         async with self.state.db.read() as s:
             return await self.get(s, consumer_id)
 
-    async def list(self) -> list[Consumer]:
+    async def list(self, ctx: RequestContext) -> builtins.list[Consumer]:
+        ctx.enforce("identity:list_consumers")
         async with self.state.db.read() as s:
-            return list(await s.scalars(select(Consumer).order_by(Consumer.id)))
+            return list(await s.scalars(self.state.capped(
+                select(Consumer).order_by(Consumer.id))))
 
-    async def create(self, body: dict[str, Any]) -> tuple[Consumer, str]:
+    async def create(self, ctx: RequestContext, body: dict[str, Any]) -> tuple[Consumer, str]:
         """The new consumer and its secret, which is not kept in the clear."""
+        ctx.enforce("identity:create_consumer")
         secret = secrets.token_hex(16)
         secret_hash = await self.state.hasher.hash(secret)
         extra = {k: v for k, v in body.items() if k not in _OWN}
@@ -48,7 +54,8 @@ class Consumers:
             s.add(consumer)
         return consumer, secret
 
-    async def update(self, consumer_id: str, body: dict[str, Any]) -> Consumer:
+    async def update(self, ctx: RequestContext, consumer_id: str, body: dict[str, Any]) -> Consumer:
+        ctx.enforce("identity:update_consumer")
         if not body:
             raise faults.BadRequest("An update needs at least one attribute.")
         if "secret" in body:
@@ -64,6 +71,7 @@ class Consumers:
                     consumer.extra = {**consumer.extra, k: v}
         return consumer
 
-    async def delete(self, consumer_id: str) -> None:
+    async def delete(self, ctx: RequestContext, consumer_id: str) -> None:
+        ctx.enforce("identity:delete_consumer")
         async with self.state.write() as s:
             await s.delete(await self.get(s, consumer_id))

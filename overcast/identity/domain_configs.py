@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.context import RequestContext
 from overcast.identity.models import Domain, DomainConfig
 from overcast.identity.state import IdentityState
 
@@ -128,9 +129,11 @@ class DomainConfigs:
                 await s.delete(row)
         await s.flush()
 
-    async def create(self, domain_id: str, config: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    async def create(self, ctx: RequestContext, domain_id: str,
+                     config: dict[str, Any]) -> tuple[dict[str, Any], bool]:
         """Replace the domain's whole configuration; the returnable result, and whether the
         domain had none before (201 rather than 200)."""
+        ctx.enforce("identity:create_domain_config")
         async with self.state.write() as s:
             await self._domain(s, domain_id)
             _check_config(config)
@@ -139,8 +142,9 @@ class DomainConfigs:
             result = _as_config(await self._rows(s, domain_id))
         return result, not had
 
-    async def show(self, domain_id: str, group: str | None = None,
+    async def show(self, ctx: RequestContext, domain_id: str, group: str | None = None,
                    option: str | None = None) -> dict[str, Any]:
+        ctx.enforce("identity:get_domain_config")
         _check(group, option)
         async with self.state.db.read() as s:
             await self._domain(s, domain_id)
@@ -151,10 +155,11 @@ class DomainConfigs:
             return {option: rows[0].value["v"]}
         return _as_config(rows)
 
-    async def update(self, domain_id: str, config: dict[str, Any], group: str | None = None,
-                     option: str | None = None) -> dict[str, Any]:
+    async def update(self, ctx: RequestContext, domain_id: str, config: dict[str, Any],
+                     group: str | None = None, option: str | None = None) -> dict[str, Any]:
         """Merge `config` into the domain's; with a group (and option) in the URL only that
         group (option) may be named, and it must exist already."""
+        ctx.enforce("identity:update_domain_config")
         if group is not None and option is not None:
             config = {group: config}
         async with self.state.write() as s:
@@ -180,8 +185,9 @@ class DomainConfigs:
             result = _as_config(await self._rows(s, domain_id))
         return result
 
-    async def delete(self, domain_id: str, group: str | None = None,
+    async def delete(self, ctx: RequestContext, domain_id: str, group: str | None = None,
                      option: str | None = None) -> None:
+        ctx.enforce("identity:delete_domain_config")
         async with self.state.write() as s:
             await self._domain(s, domain_id)
             _check(group, option)
@@ -191,8 +197,10 @@ class DomainConfigs:
             for row in rows:
                 await s.delete(row)
 
-    def defaults(self, group: str | None = None, option: str | None = None) -> dict[str, Any]:
+    def defaults(self, ctx: RequestContext, group: str | None = None,
+                 option: str | None = None) -> dict[str, Any]:
         """Keystone's defaults of the whitelisted options (/v3/domains/config/default)."""
+        ctx.enforce("identity:get_domain_config_default")
         _check(group, option)
         identity = {"driver": "sql", "list_limit": self.state.config.identity.list_limit or None}
         values = {"identity": identity, "ldap": LDAP_DEFAULTS}

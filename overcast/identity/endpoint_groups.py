@@ -4,12 +4,14 @@ a token's catalog is not narrowed by them (yet)."""
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.context import RequestContext
 from overcast.identity.catalog import INTERFACES
 from overcast.identity.models import (
     Endpoint,
@@ -69,18 +71,21 @@ class EndpointGroups:
             raise faults.NotFound(f"Could not find endpoint: {endpoint_id}.")
         return endpoint
 
-    async def show(self, group_id: str) -> EndpointGroup:
+    async def show(self, ctx: RequestContext, group_id: str) -> EndpointGroup:
+        ctx.enforce("identity:get_endpoint_group")
         async with self.state.db.read() as s:
             return await self.get(s, group_id)
 
-    async def list(self, name: str | None = None) -> list[EndpointGroup]:
+    async def list(self, ctx: RequestContext, name: str | None = None) -> builtins.list[EndpointGroup]:
+        ctx.enforce("identity:list_endpoint_groups")
         q = select(EndpointGroup).order_by(EndpointGroup.id)
         if name is not None:
             q = q.where(EndpointGroup.name == name)
         async with self.state.db.read() as s:
-            return list(await s.scalars(q))
+            return list(await s.scalars(self.state.capped(q)))
 
-    async def create(self, body: dict[str, Any]) -> EndpointGroup:
+    async def create(self, ctx: RequestContext, body: dict[str, Any]) -> EndpointGroup:
+        ctx.enforce("identity:create_endpoint_group")
         if not body.get("name"):
             raise faults.BadRequest("Invalid input for field 'name': it is required.")
         _check_filters(body.get("filters"))
@@ -90,7 +95,8 @@ class EndpointGroups:
             s.add(group)
         return group
 
-    async def update(self, group_id: str, body: dict[str, Any]) -> EndpointGroup:
+    async def update(self, ctx: RequestContext, group_id: str, body: dict[str, Any]) -> EndpointGroup:
+        ctx.enforce("identity:update_endpoint_group")
         if not body:
             raise faults.BadRequest("An update needs at least one attribute.")
         if "filters" in body:
@@ -104,22 +110,25 @@ class EndpointGroups:
                     setattr(group, key, body[key])
         return group
 
-    async def delete(self, group_id: str) -> None:
+    async def delete(self, ctx: RequestContext, group_id: str) -> None:
+        ctx.enforce("identity:delete_endpoint_group")
         async with self.state.write() as s:
             group = await self.get(s, group_id)
             await s.execute(delete(ProjectEndpointGroup)
                             .where(ProjectEndpointGroup.endpoint_group_id == group_id))
             await s.delete(group)
 
-    async def endpoints(self, group_id: str) -> list[Endpoint]:
+    async def endpoints(self, ctx: RequestContext, group_id: str) -> builtins.list[Endpoint]:
         """The endpoints the group's filters select."""
+        ctx.enforce("identity:list_endpoints_associated_with_endpoint_group")
         async with self.state.db.read() as s:
             group = await self.get(s, group_id)
             return [e for e in await s.scalars(select(Endpoint).order_by(Endpoint.id))
                     if _matches(e, group.filters)]
 
     # -- endpoint groups of projects --
-    async def add_project(self, group_id: str, project_id: str) -> None:
+    async def add_project(self, ctx: RequestContext, group_id: str, project_id: str) -> None:
+        ctx.enforce("identity:add_endpoint_group_to_project")
         async with self.state.write() as s:
             await self._project(s, project_id)
             await self.get(s, group_id)
@@ -128,7 +137,9 @@ class EndpointGroups:
                                       "project_endpoint_group - Duplicate entry.")
             s.add(ProjectEndpointGroup(endpoint_group_id=group_id, project_id=project_id))
 
-    async def project_association(self, group_id: str, project_id: str) -> ProjectEndpointGroup:
+    async def project_association(self, ctx: RequestContext, group_id: str,
+                                  project_id: str) -> ProjectEndpointGroup:
+        ctx.enforce("identity:get_endpoint_group_in_project")
         async with self.state.db.read() as s:
             await self._project(s, project_id)
             await self.get(s, group_id)
@@ -137,7 +148,8 @@ class EndpointGroups:
             raise faults.NotFound("Endpoint Group Project Association not found.")
         return link
 
-    async def remove_project(self, group_id: str, project_id: str) -> None:
+    async def remove_project(self, ctx: RequestContext, group_id: str, project_id: str) -> None:
+        ctx.enforce("identity:remove_endpoint_group_from_project")
         async with self.state.write() as s:
             await self._project(s, project_id)
             await self.get(s, group_id)
@@ -146,8 +158,9 @@ class EndpointGroups:
                 raise faults.NotFound("Endpoint Group Project Association not found.")
             await s.delete(link)
 
-    async def projects(self, group_id: str) -> list[Project]:
+    async def projects(self, ctx: RequestContext, group_id: str) -> builtins.list[Project]:
         """Projects the group is associated with (associations of deleted projects skipped)."""
+        ctx.enforce("identity:list_projects_associated_with_endpoint_group")
         async with self.state.db.read() as s:
             await self.get(s, group_id)
             q = (select(Project).join(ProjectEndpointGroup,
@@ -155,7 +168,8 @@ class EndpointGroups:
                  .where(ProjectEndpointGroup.endpoint_group_id == group_id).order_by(Project.id))
             return list(await s.scalars(q))
 
-    async def groups_of_project(self, project_id: str) -> list[EndpointGroup]:
+    async def groups_of_project(self, ctx: RequestContext, project_id: str) -> builtins.list[EndpointGroup]:
+        ctx.enforce("identity:list_endpoint_groups_for_project")
         async with self.state.db.read() as s:
             await self._project(s, project_id)
             q = (select(EndpointGroup).join(
@@ -165,7 +179,8 @@ class EndpointGroups:
             return list(await s.scalars(q))
 
     # -- single endpoints of projects --
-    async def add_endpoint(self, project_id: str, endpoint_id: str) -> None:
+    async def add_endpoint(self, ctx: RequestContext, project_id: str, endpoint_id: str) -> None:
+        ctx.enforce("identity:add_endpoint_to_project")
         async with self.state.write() as s:
             await self._endpoint(s, endpoint_id)
             await self._project(s, project_id)
@@ -174,7 +189,8 @@ class EndpointGroups:
                                       "Duplicate entry.")
             s.add(ProjectEndpoint(endpoint_id=endpoint_id, project_id=project_id))
 
-    async def check_endpoint(self, project_id: str, endpoint_id: str) -> None:
+    async def check_endpoint(self, ctx: RequestContext, project_id: str, endpoint_id: str) -> None:
+        ctx.enforce("identity:check_endpoint_in_project")
         async with self.state.db.read() as s:
             await self._endpoint(s, endpoint_id)
             await self._project(s, project_id)
@@ -182,7 +198,8 @@ class EndpointGroups:
                 raise faults.NotFound(f"Endpoint {endpoint_id} not found in project "
                                       f"{project_id}.")
 
-    async def remove_endpoint(self, project_id: str, endpoint_id: str) -> None:
+    async def remove_endpoint(self, ctx: RequestContext, project_id: str, endpoint_id: str) -> None:
+        ctx.enforce("identity:remove_endpoint_from_project")
         async with self.state.write() as s:
             link = await s.get(ProjectEndpoint, (endpoint_id, project_id))
             if link is None:
@@ -190,8 +207,9 @@ class EndpointGroups:
                                       f"{project_id}.")
             await s.delete(link)
 
-    async def endpoints_of_project(self, project_id: str) -> list[Endpoint]:
+    async def endpoints_of_project(self, ctx: RequestContext, project_id: str) -> builtins.list[Endpoint]:
         """Endpoints associated directly, then those of the project's endpoint groups."""
+        ctx.enforce("identity:list_endpoints_for_project")
         async with self.state.db.read() as s:
             await self._project(s, project_id)
             direct = list(await s.scalars(
@@ -210,7 +228,8 @@ class EndpointGroups:
                     found[e.id] = e
         return list(found.values())
 
-    async def projects_of_endpoint(self, endpoint_id: str) -> list[Project]:
+    async def projects_of_endpoint(self, ctx: RequestContext, endpoint_id: str) -> builtins.list[Project]:
+        ctx.enforce("identity:list_projects_for_endpoint")
         async with self.state.db.read() as s:
             await self._endpoint(s, endpoint_id)
             q = (select(Project).join(ProjectEndpoint, ProjectEndpoint.project_id == Project.id)

@@ -122,6 +122,17 @@ class KeyRepository:
         self._fernet = None
         return primary
 
+    def exists(self) -> bool:
+        """Whether the repository has keys (setup ran)."""
+        return self.path.is_dir() and bool(self._keys())
+
+    def primary_key(self) -> bytes:
+        """The key new data is encrypted with (the highest-numbered one)."""
+        keys = self._keys()
+        if not keys:
+            raise RuntimeError(f"no Fernet keys in {self.path}")
+        return keys[max(keys)]
+
     def fernet(self) -> MultiFernet:
         """The keys as a MultiFernet, reloaded when another process rotated them."""
         mtime = self.path.stat().st_mtime

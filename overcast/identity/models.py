@@ -28,7 +28,7 @@ def new_id() -> str:
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
-    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[dict[str, str]]: JSON}
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[dict[str, Any]]: JSON}
 
 
 class Domain(Base):
@@ -162,17 +162,24 @@ class ApplicationCredential(Base):
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
     unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list[str]] = mapped_column(default=list)  # role ids
-    access_rules: Mapped[list[dict[str, str]]] = mapped_column(default=list)
+    # {"id", "service", "path", "method"} of each access rule, as the token shows them
+    access_rules: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class Credential(Base):
+    """A credential; its blob is kept encrypted (`encrypted_blob`, Fernet under the key whose
+    SHA-1 is `key_hash`, as Keystone's credential provider). `blob` holds plain text only in
+    rows written before encryption, until bootstrap or `overcast credential migrate`."""
+
     __tablename__ = "credential"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[str | None] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(255))
-    blob: Mapped[str] = mapped_column(Text)
+    blob: Mapped[str | None] = mapped_column(Text)
+    encrypted_blob: Mapped[str | None] = mapped_column(Text)
+    key_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

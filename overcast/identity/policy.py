@@ -10,9 +10,18 @@ refused, as the guides show.
 
 from __future__ import annotations
 
+from overcast.common import faults
 from overcast.common.policy import Rule
 
-__all__ = ["RULES"]
+__all__ = ["RULES", "forbidden_action"]
+
+
+def forbidden_action(action: str) -> faults.Forbidden:
+    """Keystone's ForbiddenAction: a refusal that says which action, whatever the policy.
+
+    Keystone formats "...action: %(action)s." around an action text that usually ends with a
+    period itself, so its messages end in two; kept, as clients and parity tests see them."""
+    return faults.Forbidden(f"You are not authorized to perform the requested action: {action}.")
 
 ADMIN = "rule:admin_required"
 SYSTEM_READER = "(role:reader and system_scope:all)"
@@ -222,6 +231,12 @@ RULES: list[Rule] = [
        ("POST", "/v3/OS-TRUST/trusts")),
     _r("identity:list_trusts", ADMIN_OR_SYSTEM_READER, "List every trust.",
        ("GET", "/v3/OS-TRUST/trusts")),
+    _r("identity:list_trusts_for_trustor", f"({ADMIN}) or ({SYSTEM_READER} or "
+       "user_id:%(target.trust.trustor_user_id)s)", "List the trusts a user granted.",
+       ("GET", "/v3/OS-TRUST/trusts?trustor_user_id={trustor_user_id}")),
+    _r("identity:list_trusts_for_trustee", f"({ADMIN}) or ({SYSTEM_READER} or "
+       "user_id:%(target.trust.trustee_user_id)s)", "List the trusts a user was given.",
+       ("GET", "/v3/OS-TRUST/trusts?trustee_user_id={trustee_user_id}")),
     _r("identity:get_trust", f"{ADMIN_OR_SYSTEM_READER} or user_id:%(target.trust.trustor_user_id)s"
        " or user_id:%(target.trust.trustee_user_id)s", "Show a trust.",
        ("GET", "/v3/OS-TRUST/trusts/{trust_id}")),

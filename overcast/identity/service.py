@@ -6,19 +6,22 @@ from overcast.common import faults
 from overcast.common.db import Database
 from overcast.common.policy import Credentials
 from overcast.config import Config
-from overcast.identity.app_creds import AppCreds
-from overcast.identity.assignments import Assignments, Roles
+from overcast.identity.application_credentials import ApplicationCredentials
+from overcast.identity.assignments import Assignments
 from overcast.identity.catalog import Catalog
 from overcast.identity.consumers import Consumers
 from overcast.identity.credentials import Credentials as CredentialStore
 from overcast.identity.domain_configs import DomainConfigs
+from overcast.identity.domains import Domains
 from overcast.identity.endpoint_groups import EndpointGroups
-from overcast.identity.policies_store import Policies
-from overcast.identity.resources import Domains, Projects
+from overcast.identity.groups import Groups
+from overcast.identity.policies import Policies
+from overcast.identity.projects import Projects
+from overcast.identity.roles import Roles
 from overcast.identity.state import IdentityState
-from overcast.identity.tokens import Tokens
+from overcast.identity.tokens import AUTH_FAILED, Tokens
 from overcast.identity.trusts import Trusts
-from overcast.identity.users import Groups, Users
+from overcast.identity.users import Users
 
 __all__ = ["Identity"]
 
@@ -30,13 +33,13 @@ class Identity:
         self.config = config
         self.state = IdentityState(config, db)
         self.domains = Domains(self.state)
-        self.projects = Projects(self.state)
+        self.assignments = Assignments(self.state)
+        self.projects = Projects(self.state, self.domains, self.assignments)
         self.users = Users(self.state)
         self.groups = Groups(self.state)
         self.roles = Roles(self.state)
-        self.assignments = Assignments(self.state)
         self.catalog = Catalog(self.state)
-        self.app_creds = AppCreds(self.state, self.assignments)
+        self.application_credentials = ApplicationCredentials(self.state, self.assignments)
         self.credentials = CredentialStore(self.state)
         self.tokens = Tokens(self.state, self.assignments, self.catalog)
         self.trusts = Trusts(self.state, self.assignments)
@@ -45,6 +48,11 @@ class Identity:
         self.domain_configs = DomainConfigs(self.state)
         self.endpoint_groups = EndpointGroups(self.state)
 
+    @property
+    def list_limit(self) -> int:
+        """Keystone's `[identity] list_limit`: lists answer at most this many (0: all)."""
+        return self.state.list_limit
+
     # TokenValidator (common/app.py): in-process validation, no network hop.
     async def validate(self, token: str) -> Credentials:
         try:
@@ -52,7 +60,7 @@ class Identity:
         except faults.Unauthorized:
             raise
         except faults.Fault as e:
-            raise faults.Unauthorized(e.message) from e
+            raise faults.Unauthorized(AUTH_FAILED) from e
 
     def auth_uri(self) -> str:
         return f"{self.config.public_url('identity')}/v3"

@@ -16,11 +16,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from overcast.common import faults
 from overcast.common.clock import epoch, from_epoch, utcnow
 from overcast.common.db import Database
 from overcast.config import Config
@@ -29,6 +31,16 @@ from overcast.identity.models import Revision, RevocationEvent
 from overcast.identity.passwords import PasswordHasher
 
 __all__ = ["IdentityState", "RevocationIndex"]
+
+T = TypeVar("T")
+
+
+def _duplicate(e: IntegrityError) -> bool:
+    """Whether a database error is a unique key violation (SQLite, MariaDB, PostgreSQL)."""
+    text = str(e.orig)
+    return ("UNIQUE constraint failed" in text or "Duplicate entry" in text
+            or getattr(e.orig, "sqlstate", None) == "23505" or "UniqueViolation" in text
+            or "duplicate key value" in text)
 
 
 @dataclass
@@ -87,6 +99,9 @@ class IdentityState:
         self.db = db
         self.keys = KeyRepository(config.fernet_key_repository,
                                   config.identity.fernet_max_active_keys)
+        # Keystone keeps 3 credential keys (credential/providers/fernet MAX_ACTIVE_KEYS): with
+        # rotation refused until every row is under the primary, no needed key is pruned.
+        self.credential_keys = KeyRepository(config.credential_key_repository, 3)
         self.hasher = PasswordHasher(config.identity.password_hash_rounds,
                                      config.identity.password_cache_size)
         self.revision = -1
@@ -103,13 +118,35 @@ class IdentityState:
         # write (and awaited the database meanwhile) must not install what it read.
         self.generation = 0
 
+    @property
+    def list_limit(self) -> int:
+        """Keystone's `[identity] list_limit` (0: none)."""
+        return self.config.identity.list_limit
+
+    def capped(self, q: Select[Any]) -> Select[Any]:
+        """A list query fetching at most list_limit + 1 rows: enough to know it was cut."""
+        return q.limit(self.list_limit + 1) if self.list_limit else q
+
+    def cap(self, rows: list[T]) -> list[T]:
+        """`capped` for a list already filtered in Python."""
+        return rows[: self.list_limit + 1] if self.list_limit else rows
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction that invalidates every cache, here and in other workers."""
-        async with self.db.transaction() as s:
-            yield s
-            await s.execute(update(Revision).where(Revision.id == 1)
-                            .values(value=Revision.value + 1))
+        """A write transaction that invalidates every cache, here and in other workers.
+
+        A unique key the domain code did not check first (two concurrent creates of one
+        name) is a 409, as Keystone's DBDuplicateEntry, never a 500."""
+        try:
+            async with self.db.transaction() as s:
+                yield s
+                await s.execute(update(Revision).where(Revision.id == 1)
+                                .values(value=Revision.value + 1))
+        except IntegrityError as e:
+            if not _duplicate(e):
+                raise
+            raise faults.Conflict("Conflict occurred attempting to store the resource - "
+                                  "Duplicate entry.") from e
         self.generation += 1
         self._drop_caches()
         self.revision = -1  # and re-read the revision (and revocations) on the next check

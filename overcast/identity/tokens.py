@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from overcast.common import faults
 from overcast.common.auth import credentials_from_token
 from overcast.common.clock import as_utc, epoch, from_epoch
+from overcast.common.context import RequestContext
 from overcast.common.policy import Credentials
 from overcast.identity import fernet
 from overcast.identity.assignments import Assignments
@@ -31,6 +32,8 @@ from overcast.identity.state import IdentityState
 __all__ = ["AuthRequest", "Tokens", "iso"]
 
 AUTH_FAILED = "The request you have made requires authentication."
+#: Appended to the reason of an authentication failure with insecure_debug (Keystone's).
+INSECURE_DEBUG = "(Disable insecure_debug mode to suppress these details.)"
 
 
 def iso(ts: float | datetime | None) -> str | None:
@@ -54,25 +57,75 @@ class AuthRequest:
     scope: dict[str, Any] | str | None
 
     @classmethod
-    def parse(cls, body: dict[str, Any]) -> AuthRequest:
-        auth = body.get("auth")
-        if not isinstance(auth, dict) or not isinstance(auth.get("identity"), dict):
-            raise faults.BadRequest("Expecting to find identity in auth.")
+    def parse(cls, auth: dict[str, Any]) -> AuthRequest:
+        """The auth object of a body whose types were checked (api/schemas.py AuthBody): what
+        JSON schema cannot say, with Keystone's messages (keystone/auth/schema.py, core.py)."""
         identity = auth["identity"]
-        methods = identity.get("methods")
-        if not isinstance(methods, list) or not methods or not all(
-                isinstance(m, str) for m in methods):
-            raise faults.BadRequest("Expecting to find methods in identity.")
+        methods = identity["methods"]
+        if not methods:
+            raise _expecting("methods", "identity")
         for m in methods:
             if m not in ("password", "token", "application_credential"):
-                raise faults.Unauthorized(f"Attempted to authenticate with an unsupported "
-                                          f"method: {m}.")
+                raise faults.Unauthorized("Attempted to authenticate with an unsupported "
+                                          "method.")
             if not isinstance(identity.get(m), dict):
-                raise faults.BadRequest(f"Expecting to find {m} in identity.")
+                raise _expecting(m, "identity")
+        user = identity.get("password", {}).get("user")
+        if "password" in methods:
+            if user is None:
+                raise _expecting("user", "password")
+            _id_or_name(user, "identity/password/user")
+            if "id" not in user and "domain" not in user:
+                raise _expecting("domain", "user")
+            if "password" not in user:
+                raise _expecting("password", "user")
+        if user is not None and user.get("domain") is not None:
+            _id_or_name(user["domain"], "identity/password/user/domain")
+        app_cred = identity.get("application_credential")
+        if app_cred is not None and "application_credential" in methods:
+            if "secret" not in app_cred:
+                raise _expecting("secret", "application_credential")
+            if "id" not in app_cred:
+                if "name" not in app_cred or "user" not in app_cred:
+                    raise faults.BadRequest("Could not find Application Credential: "
+                                            "name and user are needed without an id.")
+                _id_or_name(app_cred["user"], "identity/application_credential/user")
+                if "id" not in app_cred["user"]:
+                    if "domain" not in app_cred["user"]:
+                        raise _expecting("domain", "user")
+                    _id_or_name(app_cred["user"]["domain"],
+                                "identity/application_credential/user/domain")
         scope = auth.get("scope")
-        if scope is not None and scope != "unscoped" and not isinstance(scope, dict):
-            raise faults.BadRequest("Invalid scope.")
+        if isinstance(scope, dict):
+            if "unscoped" in scope and len(scope) == 1:
+                scope = "unscoped"  # old keystoneauth's spelling
+            else:
+                project = scope.get("project")
+                if project is not None:
+                    _id_or_name(project, "scope/project")
+                    if "id" not in project:
+                        if "domain" not in project:
+                            raise _expecting("domain", "project")
+                        _id_or_name(project["domain"], "scope/project/domain")
+                if scope.get("domain") is not None:
+                    _id_or_name(scope["domain"], "scope/domain")
+        elif scope is not None and scope != "unscoped":
+            raise faults.BadRequest(f"Invalid input for field 'scope': {scope!r} is not "
+                                    "'unscoped'")
         return cls(identity, methods, scope)
+
+
+def _expecting(attribute: str, target: str) -> faults.BadRequest:
+    """Keystone's ValidationError text."""
+    return faults.BadRequest(
+        f"Expecting to find {attribute} in {target}. The server could not comply with the "
+        "request since it is either malformed or otherwise incorrect. The client is assumed "
+        "to be in error.")
+
+
+def _id_or_name(ref: dict[str, Any], field: str) -> None:
+    if "id" not in ref and "name" not in ref:
+        raise faults.BadRequest(f"Invalid input for field {field}: id or name must be present.")
 
 
 @dataclass
@@ -90,8 +143,20 @@ class Tokens:
         self.assignments = assignments
         self.catalog = catalog
 
+    def _refused(self, why: str) -> faults.Unauthorized:
+        """An authentication failure: Keystone's one generic message, whatever the cause
+        (which user, project or domain exists is nobody's business), unless `[DEFAULT]
+        insecure_debug` asks to say why (Keystone's SecurityError)."""
+        if self.state.config.default.insecure_debug:
+            return faults.Unauthorized(f"{why} {INSECURE_DEBUG}")
+        return faults.Unauthorized(AUTH_FAILED)
+
     # -- issue --
-    async def issue(self, req: AuthRequest, *, nocatalog: bool = False) -> tuple[str, dict[str, Any]]:
+    async def issue(self, auth: dict[str, Any], *,
+                    nocatalog: bool = False) -> tuple[str, dict[str, Any]]:
+        """POST /v3/auth/tokens: authenticate the `auth` object, pick the scope, make a token;
+        the token and its body."""
+        req = AuthRequest.parse(auth)
         await self.state.fresh()  # role graph and catalog caches must reflect other workers' writes
         now = time.time()
         # Whole seconds, as Keystone's: the issued and the validated body must agree exactly.
@@ -103,7 +168,10 @@ class Tokens:
         methods = list(req.methods)
 
         if "token" in req.methods:
-            prior = await self._validate_payload(str(req.identity["token"].get("id", "")))
+            # Fully validated, domain revocation events included (they match the user's and
+            # the project's domains, which only the body knows): a token a disabled domain
+            # revoked must not be traded for a new one once the domain is enabled again.
+            prior = (await self.validate(str(req.identity["token"].get("id", "")))).payload
             if prior.app_cred_id:
                 raise faults.Forbidden("Cannot rescope a token made with an application credential.")
             user_id = prior.user_id
@@ -117,15 +185,15 @@ class Tokens:
         if "password" in req.methods:
             pw_user = await self._password_user(req.identity["password"])
             if user_id is not None and pw_user != user_id:
-                raise faults.Unauthorized(AUTH_FAILED)
+                raise self._refused("The password and the token name different users.")
             user_id = pw_user
         if "application_credential" in req.methods:
             app_cred = await self._app_cred(req.identity["application_credential"])
             if user_id is not None and app_cred.user_id != user_id:
-                raise faults.Unauthorized(AUTH_FAILED)
+                raise self._refused("The application credential is another user's.")
             user_id = app_cred.user_id
             if scope not in (None, "unscoped"):
-                raise faults.Unauthorized("Application credentials cannot request a scope.")
+                raise self._refused("Application credentials cannot request a scope.")
             scope = {"project": {"id": app_cred.project_id}}
             if app_cred.expires_at is not None:
                 expires = min(expires, float(int(epoch(app_cred.expires_at))))
@@ -133,11 +201,13 @@ class Tokens:
 
         async with self.state.db.read() as s:
             user = await s.get(User, user_id)
-            if user is None or not user.enabled:
-                raise faults.Unauthorized(AUTH_FAILED)
+            if user is None:
+                raise self._refused(f"Could not find user: {user_id}.")
+            if not user.enabled:
+                raise self._refused(f"The account is disabled for user: {user.id}.")
             domain = await s.get(Domain, user.domain_id)
             if domain is None or not domain.enabled:
-                raise faults.Unauthorized(AUTH_FAILED)
+                raise self._refused(f"The user's domain {user.domain_id} is disabled.")
             if scope is None and user.default_project_id:
                 project = await s.get(Project, user.default_project_id)
                 if project is not None and project.enabled and await self.assignments.effective_role_ids(
@@ -162,11 +232,11 @@ class Tokens:
             raise faults.BadRequest("Expecting to find password in user.")
         async with self.state.db.read() as s:
             user = await self._find_user(s, user_ref)
-        # One answer for every failure: which part was wrong is nobody's business.
         if user is None:
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("Could not find user: "
+                                f"{user_ref.get('id') or user_ref.get('name')}.")
         if not await self.state.hasher.verify(user.id, secret, user.password_hash):
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused(f"Invalid password for user {user.id}.")
         return user.id
 
     async def _find_user(self, s: AsyncSession, ref: dict[str, Any]) -> User | None:
@@ -205,11 +275,14 @@ class Tokens:
                     ApplicationCredential.user_id == user.id,
                     ApplicationCredential.name == ref["name"]))
         if cred is None:
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("Could not find Application Credential: "
+                                f"{ref.get('id') or ref.get('name')}.")
         if cred.expires_at is not None and epoch(cred.expires_at) < time.time():
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("Error authenticating with application credential: "
+                                "Application credential has expired.")
         if not await self.state.hasher.verify(f"appcred:{cred.id}", secret, cred.secret_hash):
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("Error authenticating with application credential: "
+                                "Invalid application credential secret.")
         return cred
 
     async def _resolve_scope(self, s: AsyncSession, user: User, scope: dict[str, Any] | str | None,
@@ -231,13 +304,13 @@ class Tokens:
             else:
                 raise faults.BadRequest("A project is named by id, or by name and domain.")
             if project is None:
-                raise faults.Unauthorized(f"Could not find project: {ref.get('id') or ref.get('name')}.")
+                raise self._refused(f"Could not find project: {ref.get('id') or ref.get('name')}.")
             domain = await s.get(Domain, project.domain_id)
             if not project.enabled or domain is None or not domain.enabled:
-                raise faults.Unauthorized(f"Project {project.id} is disabled.")
+                raise self._refused(f"Project {project.id} is disabled.")
             roles = await self.assignments.effective_role_ids(s, user.id, project_id=project.id)
             if not roles:
-                raise faults.Unauthorized(
+                raise self._refused(
                     f"User {user.id} has no access to project {project.id}.")
             return {"project_id": project.id}, roles
         if "domain" in scope:
@@ -247,19 +320,19 @@ class Tokens:
             domain_id = await self._domain_id(s, ref)
             domain = await s.get(Domain, domain_id) if domain_id else None
             if domain is None:
-                raise faults.Unauthorized(f"Could not find domain: {ref.get('id') or ref.get('name')}.")
+                raise self._refused(f"Could not find domain: {ref.get('id') or ref.get('name')}.")
             if not domain.enabled:
-                raise faults.Unauthorized(f"Domain {domain.id} is disabled.")
+                raise self._refused(f"Domain {domain.id} is disabled.")
             roles = await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id)
             if not roles:
-                raise faults.Unauthorized(f"User {user.id} has no access to domain {domain.id}.")
+                raise self._refused(f"User {user.id} has no access to domain {domain.id}.")
             return {"domain_id": domain.id}, roles
         if "system" in scope:
             if scope["system"] != {"all": True}:
                 raise faults.BadRequest("The only system scope is {\"all\": true}.")
             roles = await self.assignments.effective_role_ids(s, user.id, system=True)
             if not roles:
-                raise faults.Unauthorized(f"User {user.id} has no access to the system.")
+                raise self._refused(f"User {user.id} has no access to the system.")
             return {"system": "all"}, roles
         if "OS-TRUST:trust" in scope:
             raise faults.NotImplementedFault("Trusts are not supported.")
@@ -268,16 +341,16 @@ class Tokens:
     # -- validate --
     async def _validate_payload(self, token: str) -> fernet.TokenPayload:
         if not token:
-            raise faults.Unauthorized(AUTH_FAILED)
+            raise self._refused("No token was given.")
         try:
             payload = fernet.decode(self.state.keys.fernet(), token)
         except fernet.InvalidToken as e:
-            raise faults.Unauthorized("The token is not valid.") from e
+            raise self._refused("The token is not valid.") from e
         if payload.expires_at <= time.time():
-            raise faults.Unauthorized("The token has expired.")
+            raise self._refused("The token has expired.")
         await self.state.fresh()
         if self.state.revocations.revoked(payload, ()):
-            raise faults.Unauthorized("The token has been revoked.")
+            raise self._refused("The token has been revoked.")
         return payload
 
     async def validate(self, token: str, *, nocatalog: bool = False) -> Validated:
@@ -300,7 +373,7 @@ class Tokens:
             domains = {body["user"]["domain"]["id"],
                        body.get("project", {}).get("domain", {}).get("id")}
             if self.state.revocations.revoked(payload, domains):
-                raise faults.Unauthorized("The token has been revoked.")
+                raise self._refused("The token has been revoked.")
             if generation == self.state.generation:
                 cache[token] = (body, payload.expires_at)
                 while len(cache) > self.state.token_cache_size:
@@ -313,10 +386,46 @@ class Tokens:
     async def credentials(self, token: str) -> Credentials:
         return (await self.validate(token)).credentials
 
-    async def revoke(self, token: str) -> None:
-        payload = await self._validate_payload(token)
+    # -- GET/HEAD/DELETE /v3/auth/tokens: the subject token, for its owner or a service --
+    async def _subject(self, ctx: RequestContext, rule: str, subject: str | None, *,
+                       nocatalog: bool = False,
+                       enforces_access_rules: bool = False) -> Validated:
+        if not subject:
+            raise faults.BadRequest("X-Subject-Token is required.")
+        ctx.creds  # noqa: B018 - the caller must be authenticated
+        try:
+            validated = await self.validate(subject, nocatalog=nocatalog)
+        except faults.Unauthorized as e:
+            # Keystone hides whether the token ever existed: 404 for any invalid subject.
+            raise faults.NotFound(f"Could not find token: {subject[:8]}...") from e
+        ctx.enforce(rule, {"token": {"user_id": validated.payload.user_id}})
+        rules = validated.body.get("application_credential", {}).get("access_rules")
+        if rules is not None and not enforces_access_rules:
+            # A validator that would not enforce the rules must not learn the token is valid
+            # (Keystone's _validate_token_access_rules).
+            raise faults.NotFound("Failed to validate token")
+        return validated
+
+    async def show(self, ctx: RequestContext, subject: str | None, *, nocatalog: bool,
+                   enforces_access_rules: bool) -> dict[str, Any]:
+        """GET /v3/auth/tokens: the subject token's body."""
+        validated = await self._subject(ctx, "identity:validate_token", subject,
+                                        nocatalog=nocatalog,
+                                        enforces_access_rules=enforces_access_rules)
+        return validated.body
+
+    async def check(self, ctx: RequestContext, subject: str | None, *,
+                    enforces_access_rules: bool) -> None:
+        """HEAD /v3/auth/tokens: whether the subject token is valid (404 if not)."""
+        await self._subject(ctx, "identity:check_token", subject, nocatalog=True,
+                            enforces_access_rules=enforces_access_rules)
+
+    async def revoke(self, ctx: RequestContext, subject: str | None) -> None:
+        """DELETE /v3/auth/tokens: revoke the subject token (its audit chain's first id)."""
+        validated = await self._subject(ctx, "identity:revoke_token", subject, nocatalog=True,
+                                        enforces_access_rules=True)
         async with self.state.write() as s:
-            await self.state.revoke(s, audit_id=payload.audit_ids[0])
+            await self.state.revoke(s, audit_id=validated.payload.audit_ids[0])
 
     # -- body --
     @asynccontextmanager
@@ -335,10 +444,10 @@ class Tokens:
         async with self._session(session) as s:
             user = await s.get(User, p.user_id)
             if user is None or not user.enabled:
-                raise faults.Unauthorized("The token's user no longer exists or is disabled.")
+                raise self._refused("The token's user no longer exists or is disabled.")
             user_domain = await s.get(Domain, user.domain_id)
             if user_domain is None or not user_domain.enabled:
-                raise faults.Unauthorized("The token's user domain is disabled.")
+                raise self._refused("The token's user domain is disabled.")
             body: dict[str, Any] = {
                 "methods": list(p.methods),
                 "user": {"id": user.id, "name": user.name, "domain": _domain_ref(user_domain),
@@ -351,10 +460,10 @@ class Tokens:
             if p.project_id:
                 project = await s.get(Project, p.project_id)
                 if project is None or not project.enabled:
-                    raise faults.Unauthorized("The token's project no longer exists or is disabled.")
+                    raise self._refused("The token's project no longer exists or is disabled.")
                 pdomain = await s.get(Domain, project.domain_id)
                 if pdomain is None or not pdomain.enabled:
-                    raise faults.Unauthorized("The token's project domain is disabled.")
+                    raise self._refused("The token's project domain is disabled.")
                 body["project"] = {"id": project.id, "name": project.name,
                                    "domain": _domain_ref(pdomain)}
                 body["is_domain"] = False
@@ -363,7 +472,7 @@ class Tokens:
             elif p.domain_id:
                 domain = await s.get(Domain, p.domain_id)
                 if domain is None or not domain.enabled:
-                    raise faults.Unauthorized("The token's domain no longer exists or is disabled.")
+                    raise self._refused("The token's domain no longer exists or is disabled.")
                 body["domain"] = _domain_ref(domain)
                 role_ids = known_roles if known_roles is not None else \
                     await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id)
@@ -374,7 +483,7 @@ class Tokens:
             if p.app_cred_id:
                 cred = await s.get(ApplicationCredential, p.app_cred_id)
                 if cred is None:
-                    raise faults.Unauthorized("The application credential no longer exists.")
+                    raise self._refused("The application credential no longer exists.")
                 role_ids &= set(cred.roles)
                 body["application_credential"] = {"id": cred.id, "name": cred.name,
                                                   "restricted": not cred.unrestricted}
@@ -384,7 +493,7 @@ class Tokens:
                         {"id": r.get("id"), "service": r["service"], "path": r["path"],
                          "method": r["method"]} for r in cred.access_rules]
             if (p.project_id or p.domain_id or p.system) and not role_ids:
-                raise faults.Unauthorized("The token's user has no role on its scope any more.")
+                raise self._refused("The token's user has no role on its scope any more.")
             roles = list(await s.scalars(select(Role).where(Role.id.in_(role_ids)))) if role_ids else []
         body["roles"] = [{"id": r.id, "name": r.name} for r in sorted(roles, key=lambda r: r.name)] \
             if (p.project_id or p.domain_id or p.system) else []

@@ -2,22 +2,48 @@
 
 Created, listed, shown and deleted, with their roles. Authenticating with a trust
 (trust-scoped tokens) is not supported yet: the token API answers 501 for that scope.
+
+A token made from an application credential can do nothing with trusts, restricted or not
+(Keystone's `_check_application_credential`): an application credential is a delegation to
+one project, and trusts would let it widen that.
 """
 
 from __future__ import annotations
 
+import builtins
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
 from overcast.common.clock import utcnow
-from overcast.identity.app_creds import _parse_time
+from overcast.common.context import RequestContext
+from overcast.identity.application_credentials import parse_expiry
 from overcast.identity.assignments import Assignments
 from overcast.identity.models import Project, Role, Trust, User
+from overcast.identity.policy import forbidden_action
 from overcast.identity.state import IdentityState
 
-__all__ = ["Trusts"]
+__all__ = ["TrustWithRoles", "Trusts"]
+
+
+@dataclass(frozen=True)
+class TrustWithRoles:
+    trust: Trust
+    roles: list[Role]
+
+
+def _refuse_application_credential(ctx: RequestContext) -> None:
+    if ctx.creds.app_cred_id is not None:
+        raise forbidden_action(
+            "Using method 'application_credential' is not allowed for managing trusts.")
+
+
+def _target(t: Trust) -> dict[str, Any]:
+    return {"trust": {"id": t.id, "trustor_user_id": t.trustor_user_id,
+                      "trustee_user_id": t.trustee_user_id, "project_id": t.project_id}}
 
 
 class Trusts:
@@ -25,13 +51,26 @@ class Trusts:
         self.state = state
         self.assignments = assignments
 
-    async def create(self, body: dict[str, Any]) -> Trust:
+    @staticmethod
+    async def _get(s: AsyncSession, trust_id: str) -> Trust:
+        trust = await s.get(Trust, trust_id)
+        if trust is None or trust.deleted_at is not None:
+            raise faults.NotFound(f"Could not find trust: {trust_id}.")
+        return trust
+
+    @staticmethod
+    async def _roles(s: AsyncSession, trust: Trust) -> list[Role]:
+        return list(await s.scalars(select(Role).where(Role.id.in_(trust.roles))))
+
+    async def create(self, ctx: RequestContext, body: dict[str, Any]) -> TrustWithRoles:
+        ctx.enforce("identity:create_trust", {"trust": body})
+        _refuse_application_credential(ctx)
         for key in ("trustor_user_id", "trustee_user_id"):
             if not isinstance(body.get(key), str) or not body[key]:
                 raise faults.BadRequest(f"Invalid input for field '{key}'.")
         if not isinstance(body.get("impersonation"), bool):
             raise faults.BadRequest("Invalid input for field 'impersonation': a boolean.")
-        expires_at = _parse_time(body.get("expires_at"))
+        expires_at = parse_expiry(body.get("expires_at"))
         if expires_at is not None and expires_at < utcnow():
             raise faults.BadRequest("The trust's expiration time is in the past.")
         uses = body.get("remaining_uses")
@@ -71,17 +110,30 @@ class Trusts:
                           allow_redelegation=bool(body.get("allow_redelegation", False)),
                           roles=role_ids, extra=extra)
             s.add(trust)
-        return trust
+            await s.flush()
+            roles = await self._roles(s, trust)
+        return TrustWithRoles(trust, roles)
 
-    async def show(self, trust_id: str) -> Trust:
+    async def show(self, ctx: RequestContext, trust_id: str) -> TrustWithRoles:
         async with self.state.db.read() as s:
-            trust = await s.get(Trust, trust_id)
-        if trust is None or trust.deleted_at is not None:
-            raise faults.NotFound(f"Could not find trust: {trust_id}.")
-        return trust
+            trust = await self._get(s, trust_id)
+            ctx.enforce("identity:get_trust", _target(trust))
+            _refuse_application_credential(ctx)
+            return TrustWithRoles(trust, await self._roles(s, trust))
 
-    async def list(self, trustor_user_id: str | None = None,
-                   trustee_user_id: str | None = None) -> list[Trust]:
+    async def list(self, ctx: RequestContext, trustor_user_id: str | None = None,
+                   trustee_user_id: str | None = None) -> builtins.list[Trust]:
+        """Every trust for whom list_trusts allows; a party's own trusts for whom the
+        trustor (or trustee) rule allows, as Keystone decides by the filter given."""
+        if trustor_user_id:
+            ctx.enforce("identity:list_trusts_for_trustor",
+                        {"trust": {"trustor_user_id": trustor_user_id}})
+        elif trustee_user_id:
+            ctx.enforce("identity:list_trusts_for_trustee",
+                        {"trust": {"trustee_user_id": trustee_user_id}})
+        else:
+            ctx.enforce("identity:list_trusts")
+        _refuse_application_credential(ctx)
         q = select(Trust).where(Trust.deleted_at.is_(None))
         if trustor_user_id:
             q = q.where(Trust.trustor_user_id == trustor_user_id)
@@ -90,13 +142,26 @@ class Trusts:
         async with self.state.db.read() as s:
             return list(await s.scalars(q))
 
-    async def roles(self, trust: Trust) -> list[Role]:
+    async def roles(self, ctx: RequestContext, trust_id: str) -> builtins.list[Role]:
         async with self.state.db.read() as s:
-            return list(await s.scalars(select(Role).where(Role.id.in_(trust.roles))))
+            trust = await self._get(s, trust_id)
+            ctx.enforce("identity:list_roles_for_trust", _target(trust))
+            _refuse_application_credential(ctx)
+            return await self._roles(s, trust)
 
-    async def delete(self, trust_id: str) -> None:
+    async def role(self, ctx: RequestContext, trust_id: str, role_id: str) -> Role:
+        async with self.state.db.read() as s:
+            trust = await self._get(s, trust_id)
+            ctx.enforce("identity:get_role_for_trust", _target(trust))
+            _refuse_application_credential(ctx)
+            role = await s.get(Role, role_id) if role_id in trust.roles else None
+        if role is None:
+            raise faults.NotFound(f"Could not find role: {role_id}.")
+        return role
+
+    async def delete(self, ctx: RequestContext, trust_id: str) -> None:
         async with self.state.write() as s:
-            trust = await s.get(Trust, trust_id)
-            if trust is None or trust.deleted_at is not None:
-                raise faults.NotFound(f"Could not find trust: {trust_id}.")
+            trust = await self._get(s, trust_id)
+            ctx.enforce("identity:delete_trust", _target(trust))
+            _refuse_application_credential(ctx)
             trust.deleted_at = utcnow()

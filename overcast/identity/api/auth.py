@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from overcast.common import faults
-from overcast.common.app import Ctx, json_body
+from overcast.common.api import policy
+from overcast.common.app import Ctx
 from overcast.common.auth import ACCESS_RULES_HEADER, ACCESS_RULES_VERSION
-from overcast.identity.api import Ident, collection, self_link
+from overcast.identity.api import Ident, listing, self_link
 from overcast.identity.api.domains import domain_view
 from overcast.identity.api.projects import project_view
-from overcast.identity.tokens import AuthRequest, Validated
+from overcast.identity.api.schemas import AuthBody
 
 router = APIRouter(prefix="/v3/auth", tags=["auth"])
 
@@ -22,33 +22,8 @@ def _nocatalog(request: Request) -> bool:
     return "nocatalog" in request.query_params
 
 
-@router.post("/tokens")
-async def issue_token(request: Request, identity: Ident) -> JSONResponse:
-    req = AuthRequest.parse(await json_body(request))
-    token, body = await identity.tokens.issue(req, nocatalog=_nocatalog(request))
-    return JSONResponse({"token": body}, status_code=201, headers={"X-Subject-Token": token})
-
-
-async def _subject(request: Request, ctx: Ctx, identity: Ident, rule: str) -> tuple[str, Validated]:
-    subject = request.headers.get("x-subject-token")
-    if not subject:
-        raise faults.BadRequest("X-Subject-Token is required.")
-    ctx.creds  # noqa: B018 - the caller must be authenticated
-    try:
-        validated = await identity.tokens.validate(subject, nocatalog=_nocatalog(request))
-    except faults.Unauthorized as e:
-        # Keystone hides whether the token ever existed: 404 for any invalid subject.
-        raise faults.NotFound(f"Could not find token: {subject[:8]}...") from e
-    ctx.enforce(rule, {"token": {"user_id": validated.payload.user_id}})
-    rules = validated.body.get("application_credential", {}).get("access_rules")
-    if rules is not None and not _understands_access_rules(request):
-        # A validator that would not enforce the rules must not learn the token is valid
-        # (Keystone's _validate_token_access_rules).
-        raise faults.NotFound("Failed to validate token")
-    return subject, validated
-
-
-def _understands_access_rules(request: Request) -> bool:
+def _enforces_access_rules(request: Request) -> bool:
+    """Whether the validator says it enforces application credential access rules."""
     raw = request.headers.get(ACCESS_RULES_HEADER)
     try:
         return raw is not None and float(raw) >= float(ACCESS_RULES_VERSION)
@@ -56,57 +31,56 @@ def _understands_access_rules(request: Request) -> bool:
         return False
 
 
-@router.get("/tokens")
+@router.post("/tokens", status_code=201)  # public: PUBLIC in identity/app.py
+async def issue_token(request: Request, body: AuthBody, identity: Ident) -> JSONResponse:
+    token, issued = await identity.tokens.issue(body.auth_dict(), nocatalog=_nocatalog(request))
+    return JSONResponse({"token": issued}, status_code=201, headers={"X-Subject-Token": token})
+
+
+@router.get("/tokens", **policy("identity:validate_token"))
 async def validate_token(request: Request, ctx: Ctx, identity: Ident) -> JSONResponse:
-    subject, validated = await _subject(request, ctx, identity, "identity:validate_token")
-    return JSONResponse({"token": validated.body}, headers={"X-Subject-Token": subject})
+    subject = request.headers.get("x-subject-token")
+    body = await identity.tokens.show(ctx, subject, nocatalog=_nocatalog(request),
+                                      enforces_access_rules=_enforces_access_rules(request))
+    return JSONResponse({"token": body}, headers={"X-Subject-Token": subject or ""})
 
 
-@router.head("/tokens")
+@router.head("/tokens", **policy("identity:check_token"))
 async def check_token(request: Request, ctx: Ctx, identity: Ident) -> Response:
-    subject, _ = await _subject(request, ctx, identity, "identity:check_token")
-    return Response(status_code=200, headers={"X-Subject-Token": subject})
+    subject = request.headers.get("x-subject-token")
+    await identity.tokens.check(ctx, subject,
+                                enforces_access_rules=_enforces_access_rules(request))
+    return Response(status_code=200, headers={"X-Subject-Token": subject or ""})
 
 
-@router.delete("/tokens", status_code=204)
+@router.delete("/tokens", status_code=204, **policy("identity:revoke_token"))
 async def revoke_token(request: Request, ctx: Ctx, identity: Ident) -> Response:
-    subject, _ = await _subject(request, ctx, identity, "identity:revoke_token")
-    await identity.tokens.revoke(subject)
+    await identity.tokens.revoke(ctx, request.headers.get("x-subject-token"))
     return Response(status_code=204)
 
 
-@router.get("/catalog")
+@router.get("/catalog", **policy("identity:get_auth_catalog"))
 async def auth_catalog(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:get_auth_catalog")
-    creds = ctx.creds
-    if not (creds.project_id or creds.domain_id or creds.system_scope):
-        raise faults.Forbidden("A scoped token is required to produce a service catalog.")
-    catalog = await identity.catalog.for_token(creds.project_id)
-    return {"catalog": catalog, "links": self_link(request, "/v3/auth/catalog")}
+    return {"catalog": await identity.catalog.for_caller(ctx),
+            "links": self_link(request, "/v3/auth/catalog")}
 
 
-@router.get("/projects")
+@router.get("/projects", **policy("identity:get_auth_projects"))
 async def auth_projects(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:get_auth_projects")
-    async with identity.state.db.read() as s:
-        projects = await identity.assignments.projects_of_user(s, ctx.user_id)
-    return collection(request, "projects",
-                      [project_view(request, p) for p in projects if p.enabled])
+    projects = await identity.assignments.auth_projects(ctx)
+    return listing(request, "projects", projects, lambda p: project_view(request, p),
+                   identity.list_limit)
 
 
-@router.get("/domains")
+@router.get("/domains", **policy("identity:get_auth_domains"))
 async def auth_domains(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:get_auth_domains")
-    async with identity.state.db.read() as s:
-        ids = await identity.assignments.domains_of_user(s, ctx.user_id)
-    domains = [d for d in await identity.domains.list() if d.id in ids and d.enabled]
-    return collection(request, "domains", [domain_view(request, d) for d in domains])
+    domains = await identity.assignments.auth_domains(ctx)
+    return listing(request, "domains", domains, lambda d: domain_view(request, d),
+                   identity.list_limit)
 
 
-@router.get("/system")
+@router.get("/system", **policy("identity:get_auth_system"))
 async def auth_system(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:get_auth_system")
-    async with identity.state.db.read() as s:
-        has = await identity.assignments.has_system_roles(s, ctx.user_id)
+    has = await identity.assignments.auth_system(ctx)
     return {"system": [{"all": True}] if has else [],
             "links": self_link(request, "/v3/auth/system")}

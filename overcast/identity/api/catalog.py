@@ -5,27 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
-from overcast.common import faults
+from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import EndpointIn, RegionIn, ServiceIn
+from overcast.identity.api import Ident, listing, self_link
+from overcast.identity.api.schemas import (
+    EndpointCreateBody,
+    EndpointUpdateBody,
+    RegionBody,
+    ServiceCreateBody,
+    ServiceUpdateBody,
+)
 from overcast.identity.models import Endpoint, Region, Service
 
 router = APIRouter(tags=["catalog"])
-
-
-class RegionBody(BaseModel):
-    region: RegionIn
-
-
-class ServiceBody(BaseModel):
-    service: ServiceIn
-
-
-class EndpointBody(BaseModel):
-    endpoint: EndpointIn
 
 
 def region_view(request: Request, r: Region) -> dict[str, Any]:
@@ -46,138 +39,116 @@ def endpoint_view(request: Request, e: Endpoint) -> dict[str, Any]:
 
 
 # -- regions --
-@router.get("/v3/regions")
+@router.get("/v3/regions", **policy("identity:list_regions"))
 async def list_regions(request: Request, ctx: Ctx, identity: Ident,
                        parent_region_id: str | None = None) -> dict[str, Any]:
-    ctx.enforce("identity:list_regions")
-    regions = await identity.catalog.list_regions(parent_region_id)
-    return collection(request, "regions", [region_view(request, r) for r in regions])
+    regions = await identity.catalog.list_regions(ctx, parent_region_id)
+    return listing(request, "regions", regions, lambda r: region_view(request, r),
+                   identity.list_limit)
 
 
-@router.post("/v3/regions", status_code=201)
+@router.post("/v3/regions", status_code=201, **policy("identity:create_region"))
 async def create_region(request: Request, body: RegionBody, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:create_region")
-    region = await identity.catalog.create_region(body.region.fields())
-    return {"region": region_view(request, region)}
+    return {"region": region_view(request, await identity.catalog.create_region(
+        ctx, body.region.fields()))}
 
 
-@router.put("/v3/regions/{region_id}", status_code=201)
+@router.put("/v3/regions/{region_id}", status_code=201, **policy("identity:create_region"))
 async def put_region(request: Request, region_id: str, body: RegionBody, ctx: Ctx,
                      identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:create_region")
-    fields = body.region.fields()
-    if fields.get("id") not in (None, region_id):
-        raise faults.BadRequest("The region id in the body does not match the URL.")
-    region = await identity.catalog.create_region(fields, region_id)
-    return {"region": region_view(request, region)}
+    return {"region": region_view(request, await identity.catalog.create_region(
+        ctx, body.region.fields(), region_id))}
 
 
-@router.get("/v3/regions/{region_id}")
+@router.get("/v3/regions/{region_id}", **policy("identity:get_region"))
 async def show_region(request: Request, region_id: str, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:get_region")
-    return {"region": region_view(request, await identity.catalog.show_region(region_id))}
+    return {"region": region_view(request, await identity.catalog.show_region(ctx, region_id))}
 
 
-@router.patch("/v3/regions/{region_id}")
+@router.patch("/v3/regions/{region_id}", **policy("identity:update_region"))
 async def update_region(request: Request, region_id: str, body: RegionBody, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:update_region")
-    fields = body.region.fields()
-    if fields.get("id") not in (None, region_id):
-        raise faults.BadRequest("A region's id cannot change.")
-    fields.pop("id", None)
-    region = await identity.catalog.update_region(region_id, fields)
-    return {"region": region_view(request, region)}
+    return {"region": region_view(request, await identity.catalog.update_region(
+        ctx, region_id, body.region.fields()))}
 
 
-@router.delete("/v3/regions/{region_id}", status_code=204)
+@router.delete("/v3/regions/{region_id}", status_code=204, **policy("identity:delete_region"))
 async def delete_region(region_id: str, ctx: Ctx, identity: Ident) -> Response:
-    ctx.enforce("identity:delete_region")
-    await identity.catalog.delete_region(region_id)
+    await identity.catalog.delete_region(ctx, region_id)
     return Response(status_code=204)
 
 
 # -- services --
-@router.get("/v3/services")
+@router.get("/v3/services", **policy("identity:list_services"))
 async def list_services(request: Request, ctx: Ctx, identity: Ident, type: str | None = None,
                         name: str | None = None) -> dict[str, Any]:
-    ctx.enforce("identity:list_services")
-    services = await identity.catalog.list_services(type, name)
-    return collection(request, "services", [service_view(request, s) for s in services])
+    services = await identity.catalog.list_services(ctx, type, name)
+    return listing(request, "services", services, lambda s: service_view(request, s),
+                   identity.list_limit)
 
 
-@router.post("/v3/services", status_code=201)
-async def create_service(request: Request, body: ServiceBody, ctx: Ctx,
+@router.post("/v3/services", status_code=201, **policy("identity:create_service"))
+async def create_service(request: Request, body: ServiceCreateBody, ctx: Ctx,
                          identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:create_service")
-    fields = body.service.fields()
-    if not fields.get("type"):
-        raise faults.BadRequest("Invalid input for field 'type': a type is required.")
-    return {"service": service_view(request, await identity.catalog.create_service(fields))}
+    return {"service": service_view(request, await identity.catalog.create_service(
+        ctx, body.service.fields()))}
 
 
-@router.get("/v3/services/{service_id}")
+@router.get("/v3/services/{service_id}", **policy("identity:get_service"))
 async def show_service(request: Request, service_id: str, ctx: Ctx,
                        identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:get_service")
-    return {"service": service_view(request, await identity.catalog.show_service(service_id))}
+    return {"service": service_view(request, await identity.catalog.show_service(
+        ctx, service_id))}
 
 
-@router.patch("/v3/services/{service_id}")
-async def update_service(request: Request, service_id: str, body: ServiceBody, ctx: Ctx,
+@router.patch("/v3/services/{service_id}", **policy("identity:update_service"))
+async def update_service(request: Request, service_id: str, body: ServiceUpdateBody, ctx: Ctx,
                          identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:update_service")
-    service = await identity.catalog.update_service(service_id, body.service.fields())
-    return {"service": service_view(request, service)}
+    return {"service": service_view(request, await identity.catalog.update_service(
+        ctx, service_id, body.service.fields()))}
 
 
-@router.delete("/v3/services/{service_id}", status_code=204)
+@router.delete("/v3/services/{service_id}", status_code=204, **policy("identity:delete_service"))
 async def delete_service(service_id: str, ctx: Ctx, identity: Ident) -> Response:
-    ctx.enforce("identity:delete_service")
-    await identity.catalog.delete_service(service_id)
+    await identity.catalog.delete_service(ctx, service_id)
     return Response(status_code=204)
 
 
 # -- endpoints --
-@router.get("/v3/endpoints")
+@router.get("/v3/endpoints", **policy("identity:list_endpoints"))
 async def list_endpoints(request: Request, ctx: Ctx, identity: Ident,
                          service_id: str | None = None, interface: str | None = None,
                          region_id: str | None = None) -> dict[str, Any]:
-    ctx.enforce("identity:list_endpoints")
-    endpoints = await identity.catalog.list_endpoints(service_id=service_id, interface=interface,
-                                                      region_id=region_id)
-    return collection(request, "endpoints", [endpoint_view(request, e) for e in endpoints])
+    endpoints = await identity.catalog.list_endpoints(ctx, service_id=service_id,
+                                                      interface=interface, region_id=region_id)
+    return listing(request, "endpoints", endpoints, lambda e: endpoint_view(request, e),
+                   identity.list_limit)
 
 
-@router.post("/v3/endpoints", status_code=201)
-async def create_endpoint(request: Request, body: EndpointBody, ctx: Ctx,
+@router.post("/v3/endpoints", status_code=201, **policy("identity:create_endpoint"))
+async def create_endpoint(request: Request, body: EndpointCreateBody, ctx: Ctx,
                           identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:create_endpoint")
-    fields = body.endpoint.fields()
-    for key in ("service_id", "interface", "url"):
-        if not fields.get(key):
-            raise faults.BadRequest(f"Invalid input for field '{key}': it is required.")
-    return {"endpoint": endpoint_view(request, await identity.catalog.create_endpoint(fields))}
+    return {"endpoint": endpoint_view(request, await identity.catalog.create_endpoint(
+        ctx, body.endpoint.fields()))}
 
 
-@router.get("/v3/endpoints/{endpoint_id}")
+@router.get("/v3/endpoints/{endpoint_id}", **policy("identity:get_endpoint"))
 async def show_endpoint(request: Request, endpoint_id: str, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:get_endpoint")
-    return {"endpoint": endpoint_view(request, await identity.catalog.show_endpoint(endpoint_id))}
+    return {"endpoint": endpoint_view(request, await identity.catalog.show_endpoint(
+        ctx, endpoint_id))}
 
 
-@router.patch("/v3/endpoints/{endpoint_id}")
-async def update_endpoint(request: Request, endpoint_id: str, body: EndpointBody, ctx: Ctx,
+@router.patch("/v3/endpoints/{endpoint_id}", **policy("identity:update_endpoint"))
+async def update_endpoint(request: Request, endpoint_id: str, body: EndpointUpdateBody, ctx: Ctx,
                           identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:update_endpoint")
-    endpoint = await identity.catalog.update_endpoint(endpoint_id, body.endpoint.fields())
-    return {"endpoint": endpoint_view(request, endpoint)}
+    return {"endpoint": endpoint_view(request, await identity.catalog.update_endpoint(
+        ctx, endpoint_id, body.endpoint.fields()))}
 
 
-@router.delete("/v3/endpoints/{endpoint_id}", status_code=204)
+@router.delete("/v3/endpoints/{endpoint_id}", status_code=204,
+               **policy("identity:delete_endpoint"))
 async def delete_endpoint(endpoint_id: str, ctx: Ctx, identity: Ident) -> Response:
-    ctx.enforce("identity:delete_endpoint")
-    await identity.catalog.delete_endpoint(endpoint_id)
+    await identity.catalog.delete_endpoint(ctx, endpoint_id)
     return Response(status_code=204)

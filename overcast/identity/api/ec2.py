@@ -2,55 +2,48 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
+from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.models import Credential
+from overcast.identity.api import Ident, listing, self_link
+from overcast.identity.api.schemas import Ec2Create
+from overcast.identity.credentials import Ec2Credential
 
 router = APIRouter(prefix="/v3/users/{user_id}/credentials/OS-EC2", tags=["ec2"])
 
 
-class Ec2In(BaseModel):
-    tenant_id: str
+
+def ec2_view(request: Request, c: Ec2Credential) -> dict[str, Any]:
+    return {"user_id": c.user_id, "tenant_id": c.project_id, "access": c.access,
+            "secret": c.secret, "trust_id": c.trust_id,
+            "links": self_link(request, f"/v3/users/{c.user_id}/credentials/OS-EC2/{c.access}")}
 
 
-def ec2_view(request: Request, c: Credential) -> dict[str, Any]:
-    blob = json.loads(c.blob)
-    return {"user_id": c.user_id, "tenant_id": c.project_id, "access": blob["access"],
-            "secret": blob["secret"], "trust_id": blob.get("trust_id"),
-            "links": self_link(request, f"/v3/users/{c.user_id}/credentials/OS-EC2/"
-                                        f"{blob['access']}")}
-
-
-@router.post("", status_code=201)
-async def create_ec2(request: Request, user_id: str, body: Ec2In, ctx: Ctx,
+@router.post("", status_code=201, **policy("identity:ec2_create_credential"))
+async def create_ec2(request: Request, user_id: str, body: Ec2Create, ctx: Ctx,
                      identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:ec2_create_credential", {"user_id": user_id})
-    return {"credential": ec2_view(request, await identity.credentials.create_ec2(
-        user_id, body.tenant_id))}
+    cred = await identity.credentials.create_ec2(ctx, user_id, body.tenant_id)
+    return {"credential": ec2_view(request, cred)}
 
 
-@router.get("")
+@router.get("", **policy("identity:ec2_list_credentials"))
 async def list_ec2(request: Request, user_id: str, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:ec2_list_credentials", {"user_id": user_id})
-    creds = await identity.credentials.list_ec2(user_id)
-    return collection(request, "credentials", [ec2_view(request, c) for c in creds])
+    creds = await identity.credentials.list_ec2(ctx, user_id)
+    return listing(request, "credentials", creds, lambda c: ec2_view(request, c),
+                   identity.list_limit)
 
 
-@router.get("/{access}")
+@router.get("/{access}", **policy("identity:ec2_get_credential"))
 async def show_ec2(request: Request, user_id: str, access: str, ctx: Ctx,
                    identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:ec2_get_credential", {"user_id": user_id})
-    return {"credential": ec2_view(request, await identity.credentials.get_ec2(user_id, access))}
+    cred = await identity.credentials.get_ec2(ctx, user_id, access)
+    return {"credential": ec2_view(request, cred)}
 
 
-@router.delete("/{access}", status_code=204)
+@router.delete("/{access}", status_code=204, **policy("identity:ec2_delete_credential"))
 async def delete_ec2(user_id: str, access: str, ctx: Ctx, identity: Ident) -> Response:
-    ctx.enforce("identity:ec2_delete_credential", {"user_id": user_id})
-    await identity.credentials.delete_ec2(user_id, access)
+    await identity.credentials.delete_ec2(ctx, user_id, access)
     return Response(status_code=204)

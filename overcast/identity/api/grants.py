@@ -6,151 +6,157 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 
+from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, collection
+from overcast.identity.api import Ident, listing
 from overcast.identity.api.roles import role_view
-from overcast.identity.assignments import SYSTEM
+from overcast.identity.assignments import SYSTEM, Actor, Target
+from overcast.identity.models import Role
 
 router = APIRouter(tags=["grants"])
 
-Target = Literal["projects", "domains"]
-Actor = Literal["users", "groups"]
+Targets = Literal["projects", "domains"]
+Actors = Literal["users", "groups"]
+
+_TARGET: dict[str, Target] = {"projects": "project", "domains": "domain"}
+_ACTOR: dict[str, Actor] = {"users": "user", "groups": "group"}
+
+_GRANTS = "/v3/{target}/{target_id}/{actor}/{actor_id}/roles"
+_INHERITED = "/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles"
 
 
-async def _check(identity: Ident, target: str, target_id: str, actor: str, actor_id: str) -> None:
-    """404 for a missing target or actor, before any policy decision."""
-    if target == "projects":
-        await identity.projects.show(target_id)
-    elif target == "domains":
-        await identity.domains.show(target_id)
-    if actor == "users":
-        await identity.users.show(actor_id)
-    else:
-        await identity.groups.show(actor_id)
-
-
-def _kind(target: str) -> str:
-    return {"projects": "project", "domains": "domain", "system": "system"}[target]
-
-
-async def _grant_op(ctx: Ctx, identity: Ident, op: str, target: str, target_id: str, actor: str,
-                    actor_id: str, role_id: str, inherited: bool) -> Response:
-    await _check(identity, target, target_id, actor, actor_id)
-    rule = {"put": "identity:create_grant", "head": "identity:check_grant",
-            "delete": "identity:revoke_grant"}[op]
-    if target == "system":
-        suffix = "user" if actor == "users" else "group"
-        rule = {"put": f"identity:create_system_grant_for_{suffix}",
-                "head": f"identity:check_system_grant_for_{suffix}",
-                "delete": f"identity:revoke_system_grant_for_{suffix}"}[op]
-    ctx.enforce(rule, {"target_id": target_id, "role_id": role_id})
-    fn = {"put": identity.assignments.grant, "head": identity.assignments.check,
-          "delete": identity.assignments.revoke}[op]
-    await fn(actor[:-1], actor_id, _kind(target), target_id if target != "system" else SYSTEM,
-             role_id, inherited)
-    return Response(status_code=204)
-
-
-async def _list(request: Request, ctx: Ctx, identity: Ident, target: str, target_id: str,
-                actor: str, actor_id: str, inherited: bool) -> dict[str, Any]:
-    await _check(identity, target, target_id, actor, actor_id)
-    if target == "system":
-        ctx.enforce(f"identity:list_system_grants_for_{actor[:-1]}")
-    else:
-        ctx.enforce("identity:list_grants", {"target_id": target_id})
-    roles = await identity.assignments.list_roles(
-        actor[:-1], actor_id, _kind(target), target_id if target != "system" else SYSTEM,
-        inherited)
-    return collection(request, "roles", [role_view(request, r) for r in roles])
+def _roles(request: Request, identity: Ident, roles: list[Role]) -> dict[str, Any]:
+    return listing(request, "roles", roles, lambda r: role_view(request, r), identity.list_limit)
 
 
 # /v3/{projects|domains}/{id}/{users|groups}/{id}/roles[/{role_id}]
-@router.get("/v3/{target}/{target_id}/{actor}/{actor_id}/roles")
-async def list_grants(request: Request, target: Target, target_id: str, actor: Actor,
+@router.get(_GRANTS, **policy("identity:list_grants"))
+async def list_grants(request: Request, target: Targets, target_id: str, actor: Actors,
                       actor_id: str, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    return await _list(request, ctx, identity, target, target_id, actor, actor_id, False)
+    return _roles(request, identity, await identity.assignments.roles(
+        ctx, _ACTOR[actor], actor_id, _TARGET[target], target_id))
 
 
-@router.put("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-async def put_grant(target: Target, target_id: str, actor: Actor, actor_id: str, role_id: str,
+@router.put(_GRANTS + "/{role_id}", status_code=204, **policy("identity:create_grant"))
+async def put_grant(target: Targets, target_id: str, actor: Actors, actor_id: str, role_id: str,
                     ctx: Ctx, identity: Ident) -> Response:
-    return await _grant_op(ctx, identity, "put", target, target_id, actor, actor_id, role_id, False)
+    await identity.assignments.grant(ctx, _ACTOR[actor], actor_id, _TARGET[target], target_id,
+                                     role_id)
+    return Response(status_code=204)
 
 
-@router.head("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-@router.get("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-async def check_grant(target: Target, target_id: str, actor: Actor, actor_id: str, role_id: str,
-                      ctx: Ctx, identity: Ident) -> Response:
-    return await _grant_op(ctx, identity, "head", target, target_id, actor, actor_id, role_id, False)
+@router.head(_GRANTS + "/{role_id}", status_code=204, **policy("identity:check_grant"))
+@router.get(_GRANTS + "/{role_id}", status_code=204, **policy("identity:check_grant"))
+async def check_grant(target: Targets, target_id: str, actor: Actors, actor_id: str,
+                      role_id: str, ctx: Ctx, identity: Ident) -> Response:
+    await identity.assignments.check(ctx, _ACTOR[actor], actor_id, _TARGET[target], target_id,
+                                     role_id)
+    return Response(status_code=204)
 
 
-@router.delete("/v3/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-async def delete_grant(target: Target, target_id: str, actor: Actor, actor_id: str, role_id: str,
-                       ctx: Ctx, identity: Ident) -> Response:
-    return await _grant_op(ctx, identity, "delete", target, target_id, actor, actor_id, role_id,
-                           False)
+@router.delete(_GRANTS + "/{role_id}", status_code=204, **policy("identity:revoke_grant"))
+async def delete_grant(target: Targets, target_id: str, actor: Actors, actor_id: str,
+                       role_id: str, ctx: Ctx, identity: Ident) -> Response:
+    await identity.assignments.revoke(ctx, _ACTOR[actor], actor_id, _TARGET[target], target_id,
+                                      role_id)
+    return Response(status_code=204)
 
 
 # /v3/OS-INHERIT/{projects|domains}/{id}/{users|groups}/{id}/roles[/{role_id}]/inherited_to_projects
-@router.get("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/inherited_to_projects")
-async def list_inherited(request: Request, target: Target, target_id: str, actor: Actor,
+@router.get(_INHERITED + "/inherited_to_projects", **policy("identity:list_grants"))
+async def list_inherited(request: Request, target: Targets, target_id: str, actor: Actors,
                          actor_id: str, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    return await _list(request, ctx, identity, target, target_id, actor, actor_id, True)
+    return _roles(request, identity, await identity.assignments.roles(
+        ctx, _ACTOR[actor], actor_id, _TARGET[target], target_id, inherited=True))
 
 
-@router.put("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/"
-            "inherited_to_projects", status_code=204)
-async def put_inherited(target: Target, target_id: str, actor: Actor, actor_id: str,
+@router.put(_INHERITED + "/{role_id}/inherited_to_projects", status_code=204,
+            **policy("identity:create_grant"))
+async def put_inherited(target: Targets, target_id: str, actor: Actors, actor_id: str,
                         role_id: str, ctx: Ctx, identity: Ident) -> Response:
-    return await _grant_op(ctx, identity, "put", target, target_id, actor, actor_id, role_id, True)
+    await identity.assignments.grant(ctx, _ACTOR[actor], actor_id, _TARGET[target], target_id,
+                                     role_id, inherited=True)
+    return Response(status_code=204)
 
 
-@router.head("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/"
-             "inherited_to_projects", status_code=204)
-@router.get("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/"
-            "inherited_to_projects", status_code=204)
-async def check_inherited(target: Target, target_id: str, actor: Actor, actor_id: str,
+@router.head(_INHERITED + "/{role_id}/inherited_to_projects", status_code=204,
+             **policy("identity:check_grant"))
+@router.get(_INHERITED + "/{role_id}/inherited_to_projects", status_code=204,
+            **policy("identity:check_grant"))
+async def check_inherited(target: Targets, target_id: str, actor: Actors, actor_id: str,
                           role_id: str, ctx: Ctx, identity: Ident) -> Response:
-    return await _grant_op(ctx, identity, "head", target, target_id, actor, actor_id, role_id, True)
+    await identity.assignments.check(ctx, _ACTOR[actor], actor_id, _TARGET[target], target_id,
+                                     role_id, inherited=True)
+    return Response(status_code=204)
 
 
-@router.delete("/v3/OS-INHERIT/{target}/{target_id}/{actor}/{actor_id}/roles/{role_id}/"
-               "inherited_to_projects", status_code=204)
-async def delete_inherited(target: Target, target_id: str, actor: Actor, actor_id: str,
+@router.delete(_INHERITED + "/{role_id}/inherited_to_projects", status_code=204,
+               **policy("identity:revoke_grant"))
+async def delete_inherited(target: Targets, target_id: str, actor: Actors, actor_id: str,
                            role_id: str, ctx: Ctx, identity: Ident) -> Response:
-    return await _grant_op(ctx, identity, "delete", target, target_id, actor, actor_id, role_id,
-                           True)
+    await identity.assignments.revoke(ctx, _ACTOR[actor], actor_id, _TARGET[target], target_id,
+                                      role_id, inherited=True)
+    return Response(status_code=204)
 
 
-# /v3/system/{users|groups}/{id}/roles[/{role_id}]
-async def _system_actor(identity: Ident, actor: str, actor_id: str) -> None:
-    if actor == "users":
-        await identity.users.show(actor_id)
-    else:
-        await identity.groups.show(actor_id)
+# /v3/system/{users|groups}/{id}/roles[/{role_id}]: Keystone has a rule per actor kind, so a
+# route per actor kind.
+@router.get("/v3/system/users/{user_id}/roles", **policy("identity:list_system_grants_for_user"))
+async def list_system_user(request: Request, user_id: str, ctx: Ctx,
+                           identity: Ident) -> dict[str, Any]:
+    return _roles(request, identity, await identity.assignments.roles(
+        ctx, "user", user_id, "system", SYSTEM))
 
 
-@router.get("/v3/system/{actor}/{actor_id}/roles")
-async def list_system(request: Request, actor: Actor, actor_id: str, ctx: Ctx,
-                      identity: Ident) -> dict[str, Any]:
-    return await _list(request, ctx, identity, "system", SYSTEM, actor, actor_id, False)
+@router.get("/v3/system/groups/{group_id}/roles",
+            **policy("identity:list_system_grants_for_group"))
+async def list_system_group(request: Request, group_id: str, ctx: Ctx,
+                            identity: Ident) -> dict[str, Any]:
+    return _roles(request, identity, await identity.assignments.roles(
+        ctx, "group", group_id, "system", SYSTEM))
 
 
-@router.put("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-async def put_system(actor: Actor, actor_id: str, role_id: str, ctx: Ctx,
-                     identity: Ident) -> Response:
-    return await _grant_op(ctx, identity, "put", "system", SYSTEM, actor, actor_id, role_id, False)
+@router.put("/v3/system/users/{user_id}/roles/{role_id}", status_code=204,
+            **policy("identity:create_system_grant_for_user"))
+async def put_system_user(user_id: str, role_id: str, ctx: Ctx, identity: Ident) -> Response:
+    await identity.assignments.grant(ctx, "user", user_id, "system", SYSTEM, role_id)
+    return Response(status_code=204)
 
 
-@router.head("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-@router.get("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-async def check_system(actor: Actor, actor_id: str, role_id: str, ctx: Ctx,
-                       identity: Ident) -> Response:
-    return await _grant_op(ctx, identity, "head", "system", SYSTEM, actor, actor_id, role_id, False)
+@router.put("/v3/system/groups/{group_id}/roles/{role_id}", status_code=204,
+            **policy("identity:create_system_grant_for_group"))
+async def put_system_group(group_id: str, role_id: str, ctx: Ctx, identity: Ident) -> Response:
+    await identity.assignments.grant(ctx, "group", group_id, "system", SYSTEM, role_id)
+    return Response(status_code=204)
 
 
-@router.delete("/v3/system/{actor}/{actor_id}/roles/{role_id}", status_code=204)
-async def delete_system(actor: Actor, actor_id: str, role_id: str, ctx: Ctx,
-                        identity: Ident) -> Response:
-    return await _grant_op(ctx, identity, "delete", "system", SYSTEM, actor, actor_id, role_id,
-                           False)
+@router.head("/v3/system/users/{user_id}/roles/{role_id}", status_code=204,
+             **policy("identity:check_system_grant_for_user"))
+@router.get("/v3/system/users/{user_id}/roles/{role_id}", status_code=204,
+            **policy("identity:check_system_grant_for_user"))
+async def check_system_user(user_id: str, role_id: str, ctx: Ctx, identity: Ident) -> Response:
+    await identity.assignments.check(ctx, "user", user_id, "system", SYSTEM, role_id)
+    return Response(status_code=204)
+
+
+@router.head("/v3/system/groups/{group_id}/roles/{role_id}", status_code=204,
+             **policy("identity:check_system_grant_for_group"))
+@router.get("/v3/system/groups/{group_id}/roles/{role_id}", status_code=204,
+            **policy("identity:check_system_grant_for_group"))
+async def check_system_group(group_id: str, role_id: str, ctx: Ctx, identity: Ident) -> Response:
+    await identity.assignments.check(ctx, "group", group_id, "system", SYSTEM, role_id)
+    return Response(status_code=204)
+
+
+@router.delete("/v3/system/users/{user_id}/roles/{role_id}", status_code=204,
+               **policy("identity:revoke_system_grant_for_user"))
+async def delete_system_user(user_id: str, role_id: str, ctx: Ctx, identity: Ident) -> Response:
+    await identity.assignments.revoke(ctx, "user", user_id, "system", SYSTEM, role_id)
+    return Response(status_code=204)
+
+
+@router.delete("/v3/system/groups/{group_id}/roles/{role_id}", status_code=204,
+               **policy("identity:revoke_system_grant_for_group"))
+async def delete_system_group(group_id: str, role_id: str, ctx: Ctx, identity: Ident) -> Response:
+    await identity.assignments.revoke(ctx, "group", group_id, "system", SYSTEM, role_id)
+    return Response(status_code=204)

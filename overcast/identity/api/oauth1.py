@@ -5,22 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
 
+from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import OpenBody
+from overcast.identity.api import Ident, listing, self_link
+from overcast.identity.api.schemas import ConsumerBody
 from overcast.identity.models import Consumer
 
 router = APIRouter(prefix="/v3/OS-OAUTH1/consumers", tags=["oauth1"])
-
-
-class ConsumerIn(OpenBody):
-    description: str | None = None
-
-
-class ConsumerBody(BaseModel):
-    consumer: ConsumerIn
 
 
 def consumer_view(request: Request, c: Consumer, secret: str | None = None) -> dict[str, Any]:
@@ -31,38 +23,34 @@ def consumer_view(request: Request, c: Consumer, secret: str | None = None) -> d
     return view
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **policy("identity:create_consumer"))
 async def create_consumer(request: Request, body: ConsumerBody, ctx: Ctx,
                           identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:create_consumer")
-    consumer, secret = await identity.consumers.create(body.consumer.fields())
+    consumer, secret = await identity.consumers.create(ctx, body.consumer.fields())
     return {"consumer": consumer_view(request, consumer, secret)}
 
 
-@router.get("")
+@router.get("", **policy("identity:list_consumers"))
 async def list_consumers(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:list_consumers")
-    consumers = await identity.consumers.list()
-    return collection(request, "consumers", [consumer_view(request, c) for c in consumers])
+    consumers = await identity.consumers.list(ctx)
+    return listing(request, "consumers", consumers, lambda c: consumer_view(request, c),
+                   identity.list_limit)
 
 
-@router.get("/{consumer_id}")
+@router.get("/{consumer_id}", **policy("identity:get_consumer"))
 async def show_consumer(request: Request, consumer_id: str, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:get_consumer")
-    return {"consumer": consumer_view(request, await identity.consumers.show(consumer_id))}
+    return {"consumer": consumer_view(request, await identity.consumers.show(ctx, consumer_id))}
 
 
-@router.patch("/{consumer_id}")
+@router.patch("/{consumer_id}", **policy("identity:update_consumer"))
 async def update_consumer(request: Request, consumer_id: str, body: ConsumerBody, ctx: Ctx,
                           identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:update_consumer")
-    consumer = await identity.consumers.update(consumer_id, body.consumer.fields())
+    consumer = await identity.consumers.update(ctx, consumer_id, body.consumer.fields())
     return {"consumer": consumer_view(request, consumer)}
 
 
-@router.delete("/{consumer_id}", status_code=204)
+@router.delete("/{consumer_id}", status_code=204, **policy("identity:delete_consumer"))
 async def delete_consumer(consumer_id: str, ctx: Ctx, identity: Ident) -> Response:
-    ctx.enforce("identity:delete_consumer")
-    await identity.consumers.delete(consumer_id)
+    await identity.consumers.delete(ctx, consumer_id)
     return Response(status_code=204)

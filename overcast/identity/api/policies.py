@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, StringConstraints
 
+from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, collection, self_link
-from overcast.identity.api.schemas import OpenBody
+from overcast.identity.api import Ident, listing, self_link
+from overcast.identity.api.schemas import PolicyCreateBody, PolicyUpdateBody
 from overcast.identity.models import Policy
 
 router = APIRouter(prefix="/v3/policies", tags=["policies"])
-
-
-class PolicyIn(OpenBody):
-    type: Annotated[str, StringConstraints(max_length=255)] | None = None
-    blob: str | None = None
-
-
-class PolicyBody(BaseModel):
-    policy: PolicyIn
 
 
 def policy_view(request: Request, p: Policy) -> dict[str, Any]:
@@ -29,37 +20,33 @@ def policy_view(request: Request, p: Policy) -> dict[str, Any]:
             "links": self_link(request, f"/v3/policies/{p.id}")}
 
 
-@router.post("", status_code=201)
-async def create_policy(request: Request, body: PolicyBody, ctx: Ctx,
+@router.post("", status_code=201, **policy("identity:create_policy"))
+async def create_policy(request: Request, body: PolicyCreateBody, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:create_policy")
-    return {"policy": policy_view(request, await identity.policies.create(body.policy.fields()))}
+    return {"policy": policy_view(request, await identity.policies.create(ctx, body.policy.fields()))}
 
 
-@router.get("")
+@router.get("", **policy("identity:list_policies"))
 async def list_policies(request: Request, ctx: Ctx, identity: Ident,
                         type: str | None = None) -> dict[str, Any]:
-    ctx.enforce("identity:list_policies")
-    policies = await identity.policies.list(type)
-    return collection(request, "policies", [policy_view(request, p) for p in policies])
+    policies = await identity.policies.list(ctx, type)
+    return listing(request, "policies", policies, lambda p: policy_view(request, p),
+                   identity.list_limit)
 
 
-@router.get("/{policy_id}")
+@router.get("/{policy_id}", **policy("identity:get_policy"))
 async def show_policy(request: Request, policy_id: str, ctx: Ctx, identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:get_policy")
-    return {"policy": policy_view(request, await identity.policies.show(policy_id))}
+    return {"policy": policy_view(request, await identity.policies.show(ctx, policy_id))}
 
 
-@router.patch("/{policy_id}")
-async def update_policy(request: Request, policy_id: str, body: PolicyBody, ctx: Ctx,
+@router.patch("/{policy_id}", **policy("identity:update_policy"))
+async def update_policy(request: Request, policy_id: str, body: PolicyUpdateBody, ctx: Ctx,
                         identity: Ident) -> dict[str, Any]:
-    ctx.enforce("identity:update_policy")
-    policy = await identity.policies.update(policy_id, body.policy.fields())
+    policy = await identity.policies.update(ctx, policy_id, body.policy.fields())
     return {"policy": policy_view(request, policy)}
 
 
-@router.delete("/{policy_id}", status_code=204)
+@router.delete("/{policy_id}", status_code=204, **policy("identity:delete_policy"))
 async def delete_policy(policy_id: str, ctx: Ctx, identity: Ident) -> Response:
-    ctx.enforce("identity:delete_policy")
-    await identity.policies.delete(policy_id)
+    await identity.policies.delete(ctx, policy_id)
     return Response(status_code=204)

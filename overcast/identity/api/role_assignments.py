@@ -5,66 +5,43 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 
-from overcast.common import faults
+from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, base, collection
-from overcast.identity.assignments import Grant
-from overcast.identity.models import Domain, Group, Project, Role, User
+from overcast.identity.api import Ident, base, bool_param, listing
+from overcast.identity.assignments import AssignmentQuery, Grant, Names
+from overcast.identity.roles import NULL_DOMAIN
 
 router = APIRouter(tags=["role_assignments"])
 
 
-@router.get("/v3/role_assignments")
+def _flag(request: Request, name: str) -> bool:
+    """Keystone's presence flags (`?effective`, `?include_subtree`): present means true,
+    unless it says false."""
+    return bool(bool_param(request.query_params.get(name), name))
+
+
+@router.get("/v3/role_assignments", **policy("identity:list_role_assignments",
+                                             "identity:list_role_assignments_for_tree"))
 async def list_role_assignments(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     q = request.query_params
-    effective = "effective" in q
-    include_names = q.get("include_names", "").lower() in ("", "true", "1") and \
-        "include_names" in q
-    if effective and "group.id" in q:
-        raise faults.BadRequest("effective and group.id cannot be combined.")
-    if "include_subtree" in q and "scope.project.id" not in q:
-        raise faults.BadRequest("include_subtree needs scope.project.id.")
-    inherited_to = q.get("scope.OS-INHERIT:inherited_to")
-    ctx.enforce("identity:list_role_assignments", {"domain_id": q.get("scope.domain.id")})
-    project_ids: list[str | None] = [q.get("scope.project.id")]
-    if "include_subtree" in q and project_ids[0]:
-        _, subtree = await identity.projects.subtree(project_ids[0])
-        project_ids += [p.id for p in subtree]
-    grants: list[Grant] = []
-    for pid in project_ids:
-        grants += await identity.assignments.list_assignments(
-            user_id=q.get("user.id"), group_id=q.get("group.id"), project_id=pid,
-            domain_id=q.get("scope.domain.id"), system="scope.system" in q,
-            role_id=q.get("role.id"), effective=effective,
-            inherited=True if inherited_to == "projects" else None)
-    names = await _names(identity, grants) if include_names else None
-    return collection(request, "role_assignments",
-                      [_view(request, g, names) for g in grants])
+    listed = await identity.assignments.search(ctx, AssignmentQuery(
+        user_id=q.get("user.id"), group_id=q.get("group.id"),
+        project_id=q.get("scope.project.id"), domain_id=q.get("scope.domain.id"),
+        system="scope.system" in q, role_id=q.get("role.id"),
+        effective=_flag(request, "effective"), include_subtree=_flag(request, "include_subtree"),
+        inherited_to_projects=q.get("scope.OS-INHERIT:inherited_to") == "projects",
+        include_names=_flag(request, "include_names")))
+    return listing(request, "role_assignments", listed.grants,
+                   lambda g: _view(request, g, listed.names), identity.list_limit)
 
 
-async def _names(identity: Ident, grants: list[Grant]) -> dict[str, Any]:
-    async with identity.state.db.read() as s:
-        domains = {d.id: d for d in await s.scalars(select(Domain))}
-        roles = {r.id: r for r in await s.scalars(select(Role).where(
-            Role.id.in_({g.role_id for g in grants})))}
-        users = {u.id: u for u in await s.scalars(select(User).where(
-            User.id.in_({g.user_id for g in grants if g.user_id})))}
-        groups = {x.id: x for x in await s.scalars(select(Group).where(
-            Group.id.in_({g.group_id for g in grants if g.group_id})))}
-        projects = {p.id: p for p in await s.scalars(select(Project).where(
-            Project.id.in_({g.project_id for g in grants if g.project_id})))}
-    return {"domains": domains, "roles": roles, "users": users, "groups": groups,
-            "projects": projects}
-
-
-def _dom(names: dict[str, Any], domain_id: str) -> dict[str, str]:
-    d = names["domains"].get(domain_id)
+def _dom(names: Names, domain_id: str) -> dict[str, str]:
+    d = names.domains.get(domain_id)
     return {"id": domain_id, "name": d.name if d else ""}
 
 
-def _view(request: Request, g: Grant, names: dict[str, Any] | None) -> dict[str, Any]:
+def _view(request: Request, g: Grant, names: Names | None) -> dict[str, Any]:
     b = base(request)
     out: dict[str, Any] = {"role": {"id": g.role_id}}
     if g.user_id:
@@ -97,16 +74,16 @@ def _view(request: Request, g: Grant, names: dict[str, Any] | None) -> dict[str,
     if g.implied_from:
         out["prior_role"] = {"id": g.implied_from}
     if names is not None:
-        role = names["roles"].get(g.role_id)
+        role = names.roles.get(g.role_id)
         if role is not None:
             out["role"]["name"] = role.name
-            if role.domain_id != "<<null>>":
+            if role.domain_id != NULL_DOMAIN:
                 out["role"]["domain"] = _dom(names, role.domain_id)
-        if g.user_id and (u := names["users"].get(g.user_id)):
+        if g.user_id and (u := names.users.get(g.user_id)):
             out["user"].update(name=u.name, domain=_dom(names, u.domain_id))
-        if g.group_id and (gr := names["groups"].get(g.group_id)):
+        if g.group_id and (gr := names.groups.get(g.group_id)):
             out["group"].update(name=gr.name, domain=_dom(names, gr.domain_id))
-        if g.project_id and (p := names["projects"].get(g.project_id)):
+        if g.project_id and (p := names.projects.get(g.project_id)):
             out["scope"]["project"].update(name=p.name, domain=_dom(names, p.domain_id))
         if g.domain_id:
             out["scope"]["domain"]["name"] = _dom(names, g.domain_id)["name"]

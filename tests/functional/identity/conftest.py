@@ -33,6 +33,20 @@ class Keystone:
         assert r.status_code == 201, r.text
         return r.headers["X-Subject-Token"]
 
+    async def app_credential(self, token: str, user_id: str, name: str,
+                             **fields: object) -> tuple[dict[str, object], str]:
+        """An application credential made with `token`, and a token made from it."""
+        r = await self.http.post(f"/v3/users/{user_id}/application_credentials",
+                                 headers=self.as_(token),
+                                 json={"application_credential": {"name": name, **fields}})
+        assert r.status_code == 201, r.text
+        cred = r.json()["application_credential"]
+        r = await self.http.post("/v3/auth/tokens", json={"auth": {"identity": {
+            "methods": ["application_credential"],
+            "application_credential": {"id": cred["id"], "secret": cred["secret"]}}}})
+        assert r.status_code == 201, r.text
+        return cred, r.headers["X-Subject-Token"]
+
     async def make_user(self, name: str, password: str, project: str | None = None,
                         role: str = "member") -> dict[str, str]:
         """A user (and project) with `role` on it; returns their ids."""

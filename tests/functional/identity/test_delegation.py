@@ -78,3 +78,37 @@ async def test_access_rules_outlive_their_credential(keystone: Keystone) -> None
     assert [x["id"] for x in r.json()["access_rules"]] == [rule_id]
     assert (await keystone.http.delete(f"{rules_url}/{rule_id}", headers=me)).status_code == 204
     assert (await keystone.http.get(rules_url, headers=me)).json()["access_rules"] == []
+
+
+async def test_application_credential_tokens_cannot_manage_trusts(keystone: Keystone) -> None:
+    """Keystone's _check_application_credential: restricted or not, 403 on every trust call."""
+    trustor = await keystone.make_user("ac-trustor", "p-ac-trustor", "ac-trustor-proj")
+    trustee = await keystone.make_user("ac-trustee", "p-ac-trustee")
+    password_token = await keystone.token("ac-trustor", "p-ac-trustor", "ac-trustor-proj")
+    body = {"trust": {"trustor_user_id": trustor["user_id"],
+                      "trustee_user_id": trustee["user_id"],
+                      "project_id": trustor["project_id"], "impersonation": False,
+                      "roles": [{"name": "member"}]}}
+    r = await keystone.http.post("/v3/OS-TRUST/trusts", headers=keystone.as_(password_token),
+                                 json=body)
+    assert r.status_code == 201, r.text
+    trust_id = r.json()["trust"]["id"]
+    refused = {"error": {"code": 403, "title": "Forbidden", "message": (
+        "You are not authorized to perform the requested action: Using method "
+        "'application_credential' is not allowed for managing trusts..")}}
+    for name, fields in (("restricted", {}), ("unrestricted", {"unrestricted": True})):
+        _, token = await keystone.app_credential(password_token, trustor["user_id"], name,
+                                                 **fields)
+        me = keystone.as_(token)
+        calls = [("POST", "/v3/OS-TRUST/trusts", body),
+                 ("GET", f"/v3/OS-TRUST/trusts?trustor_user_id={trustor['user_id']}", None),
+                 ("GET", f"/v3/OS-TRUST/trusts/{trust_id}", None),
+                 ("GET", f"/v3/OS-TRUST/trusts/{trust_id}/roles", None),
+                 ("DELETE", f"/v3/OS-TRUST/trusts/{trust_id}", None)]
+        for method, url, payload in calls:
+            r = await keystone.http.request(method, url, headers=me, json=payload)
+            assert r.status_code == 403, (name, method, url, r.text)
+            assert r.json() == refused
+    r = await keystone.http.get(f"/v3/OS-TRUST/trusts?trustor_user_id={trustor['user_id']}",
+                                headers=keystone.as_(password_token))
+    assert [t["id"] for t in r.json()["trusts"]] == [trust_id]

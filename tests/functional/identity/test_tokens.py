@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 
 from overcast.common import faults
+from overcast.common.context import RequestContext
 from overcast.common.db import Database
+from overcast.common.policy import Enforcer
 from overcast.config import Config
+from overcast.identity.policy import RULES
 from overcast.identity.service import Identity
 from tests.functional.conftest import ADMIN_PASSWORD
 from tests.functional.identity.conftest import Keystone
@@ -244,10 +247,54 @@ async def test_revocation_wins_over_a_cache_reload_in_flight(cloud_config: Confi
         reload = asyncio.create_task(state.fresh())
         await inside.wait()
         db.read = original_read  # type: ignore[method-assign]
-        await identity.tokens.revoke(token)
+        # The admin revokes its own token, as DELETE /v3/auth/tokens would.
+        ctx = RequestContext.internal(Enforcer(RULES), await identity.tokens.credentials(token))
+        await identity.tokens.revoke(ctx, token)
         release.set()
         await reload
         with pytest.raises(faults.Unauthorized):
             await identity.tokens.validate(token)
     finally:
         await db.dispose()
+
+
+async def test_domain_disable_keeps_revoked_a_token_scoped_to_another_domain(
+        keystone: Keystone) -> None:
+    """#8: disabling a domain revokes its users' tokens wherever they are scoped; enabling it
+    again must not bring them back (Keystone matches the user's domain too)."""
+    h, http = keystone.admin, keystone.http
+    domain = (await http.post("/v3/domains", headers=h, json={"domain": {
+        "name": "elsewhere"}})).json()["domain"]
+    user = (await http.post("/v3/users", headers=h, json={"user": {
+        "name": "wanderer", "domain_id": domain["id"], "password": "w-pass"}})).json()["user"]
+    project = (await http.post("/v3/projects", headers=h, json={"project": {
+        "name": "in-default", "domain_id": "default"}})).json()["project"]
+    member = (await http.get("/v3/roles?name=member", headers=h)).json()["roles"][0]["id"]
+    assert (await http.put(f"/v3/projects/{project['id']}/users/{user['id']}/roles/{member}",
+                           headers=h)).status_code == 204
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "wanderer", "domain": {"name": "elsewhere"}, "password": "w-pass"}}},
+        "scope": {"project": {"id": project["id"]}}}}
+    r = await http.post("/v3/auth/tokens", json=auth)
+    assert r.status_code == 201, r.text
+    token = r.headers["X-Subject-Token"]
+    assert r.json()["token"]["project"]["domain"]["id"] == "default"
+    subject = {**h, "X-Subject-Token": token}
+    assert (await http.get("/v3/auth/tokens", headers=subject)).status_code == 200
+
+    for enabled in (False, True):
+        r = await http.patch(f"/v3/domains/{domain['id']}", headers=h,
+                             json={"domain": {"enabled": enabled}})
+        assert r.status_code == 200, r.text
+        r = await http.get("/v3/auth/tokens", headers=subject)
+        assert r.status_code == 404, (enabled, r.text)
+        assert r.json()["error"]["message"].startswith("Could not find token")
+        r = await http.get(f"/v3/projects/{project['id']}", headers=keystone.as_(token))
+        assert r.status_code == 401 and r.json()["error"]["message"] == (
+            "The request you have made requires authentication.")
+        # nor can it be traded for a new token
+        r = await http.post("/v3/auth/tokens", json={"auth": {"identity": {
+            "methods": ["token"], "token": {"id": token}}}})
+        assert r.status_code == 401, (enabled, r.text)
+    # the user logs in again once the domain is back
+    assert (await http.post("/v3/auth/tokens", json=auth)).status_code == 201

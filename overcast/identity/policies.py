@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
+from overcast.common.context import RequestContext
 from overcast.identity.models import Policy
 from overcast.identity.state import IdentityState
 
@@ -27,18 +29,21 @@ class Policies:
             raise faults.NotFound(f"Could not find policy: {policy_id}.")
         return policy
 
-    async def show(self, policy_id: str) -> Policy:
+    async def show(self, ctx: RequestContext, policy_id: str) -> Policy:
+        ctx.enforce("identity:get_policy")
         async with self.state.db.read() as s:
             return await self.get(s, policy_id)
 
-    async def list(self, type: str | None = None) -> list[Policy]:
+    async def list(self, ctx: RequestContext, type: str | None = None) -> builtins.list[Policy]:
+        ctx.enforce("identity:list_policies")
         q = select(Policy).order_by(Policy.id)
         if type is not None:
             q = q.where(Policy.type == type)
         async with self.state.db.read() as s:
-            return list(await s.scalars(q))
+            return list(await s.scalars(self.state.capped(q)))
 
-    async def create(self, body: dict[str, Any]) -> Policy:
+    async def create(self, ctx: RequestContext, body: dict[str, Any]) -> Policy:
+        ctx.enforce("identity:create_policy")
         for key in ("type", "blob"):
             if not isinstance(body.get(key), str):
                 raise faults.BadRequest(f"Invalid input for field '{key}': it is required.")
@@ -48,7 +53,8 @@ class Policies:
             s.add(policy)
         return policy
 
-    async def update(self, policy_id: str, body: dict[str, Any]) -> Policy:
+    async def update(self, ctx: RequestContext, policy_id: str, body: dict[str, Any]) -> Policy:
+        ctx.enforce("identity:update_policy")
         if not body:
             raise faults.BadRequest("An update needs at least one attribute.")
         for key in ("type", "blob"):
@@ -63,6 +69,7 @@ class Policies:
                     policy.extra = {**policy.extra, k: v}
         return policy
 
-    async def delete(self, policy_id: str) -> None:
+    async def delete(self, ctx: RequestContext, policy_id: str) -> None:
+        ctx.enforce("identity:delete_policy")
         async with self.state.write() as s:
             await s.delete(await self.get(s, policy_id))

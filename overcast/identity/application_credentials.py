@@ -1,8 +1,14 @@
-"""Application credentials: a user's delegated, project-bound, optionally role-limited secret."""
+"""Application credentials: a user's delegated, project-bound, optionally role-limited secret,
+and the access rules that can narrow one to some API calls.
+
+A token made from a restricted application credential may not create or delete application
+credentials (Keystone's _check_unrestricted_application_credential)."""
 
 from __future__ import annotations
 
+import builtins
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,14 +17,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
 from overcast.common.clock import parse_iso, utcnow
+from overcast.common.context import RequestContext
 from overcast.identity.assignments import Assignments
 from overcast.identity.models import AccessRule, ApplicationCredential, Role, User
+from overcast.identity.policy import forbidden_action
 from overcast.identity.state import IdentityState
 
-__all__ = ["AppCreds"]
+__all__ = ["AppCredWithRoles", "ApplicationCredentials", "parse_expiry"]
 
 
-def _parse_time(value: str | None) -> datetime | None:
+@dataclass(frozen=True)
+class AppCredWithRoles:
+    cred: ApplicationCredential
+    roles: list[Role]
+    #: Shown once, in the answer to the create.
+    secret: str | None = None
+
+
+def _owner(user_id: str) -> dict[str, Any]:
+    return {"user_id": user_id}
+
+
+def _refuse_restricted(ctx: RequestContext) -> None:
+    if ctx.creds.app_cred_id is not None and ctx.creds.app_cred_restricted:
+        raise forbidden_action("Using method 'application_credential' is not allowed for "
+                               "managing additional application credentials.")
+
+
+def parse_expiry(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
@@ -27,23 +53,29 @@ def _parse_time(value: str | None) -> datetime | None:
         raise faults.BadRequest(f"Invalid expires_at: {value!r}.") from e
 
 
-class AppCreds:
+class ApplicationCredentials:
     def __init__(self, state: IdentityState, assignments: Assignments):
         self.state = state
         self.assignments = assignments
 
-    async def create(self, user_id: str, project_id: str | None, body: dict[str, Any],
-                     caller_restricted: bool) -> tuple[ApplicationCredential, str]:
-        """Create one; returns it and its secret (shown once, stored only as a hash)."""
-        if caller_restricted:
-            raise faults.Forbidden("A restricted application credential cannot create another.")
+    @staticmethod
+    async def _roles(s: AsyncSession, cred: ApplicationCredential) -> list[Role]:
+        return list(await s.scalars(select(Role).where(Role.id.in_(cred.roles))
+                                    .order_by(Role.name)))
+
+    async def create(self, ctx: RequestContext, user_id: str,
+                     body: dict[str, Any]) -> AppCredWithRoles:
+        """Create one on the caller's project; its secret is shown once, stored as a hash."""
+        ctx.enforce("identity:create_application_credential", _owner(user_id))
+        _refuse_restricted(ctx)
+        project_id = ctx.project_id
         if project_id is None:
             raise faults.Forbidden("Application credentials need a project-scoped token.")
         name = body.get("name")
         if not isinstance(name, str) or not name:
             raise faults.BadRequest("Invalid input for field 'name'.")
         secret = body.get("secret") or secrets.token_urlsafe(64)
-        expires_at = _parse_time(body.get("expires_at"))
+        expires_at = parse_expiry(body.get("expires_at"))
         if expires_at is not None and expires_at < utcnow():
             raise faults.BadRequest("The expiration time is in the past.")
         hashed = await self.state.hasher.hash(secret)
@@ -76,7 +108,8 @@ class AppCreds:
                 unrestricted=bool(body.get("unrestricted", False)), roles=sorted(role_ids),
                 access_rules=rules)
             s.add(cred)
-        return cred, secret
+            await s.flush()
+            return AppCredWithRoles(cred, await self._roles(s, cred), secret)
 
     @staticmethod
     async def _access_rule(s: AsyncSession, user_id: str, ref: object) -> dict[str, str]:
@@ -101,20 +134,25 @@ class AppCreds:
                 await s.flush()
         return {"id": rule.id, "service": rule.service, "path": rule.path, "method": rule.method}
 
-    async def list_access_rules(self, user_id: str) -> list[AccessRule]:
+    async def list_access_rules(self, ctx: RequestContext, user_id: str) -> list[AccessRule]:
+        ctx.enforce("identity:list_access_rules", _owner(user_id))
         async with self.state.db.read() as s:
             if await s.get(User, user_id) is None:
                 raise faults.NotFound(f"Could not find user: {user_id}.")
-            return list(await s.scalars(select(AccessRule).where(AccessRule.user_id == user_id)))
+            return list(await s.scalars(self.state.capped(select(AccessRule).where(
+                AccessRule.user_id == user_id).order_by(AccessRule.id))))
 
-    async def show_access_rule(self, user_id: str, rule_id: str) -> AccessRule:
+    async def show_access_rule(self, ctx: RequestContext, user_id: str,
+                               rule_id: str) -> AccessRule:
+        ctx.enforce("identity:get_access_rule", _owner(user_id))
         async with self.state.db.read() as s:
             rule = await s.get(AccessRule, rule_id)
         if rule is None or rule.user_id != user_id:
             raise faults.NotFound(f"Could not find access rule: {rule_id}.")
         return rule
 
-    async def delete_access_rule(self, user_id: str, rule_id: str) -> None:
+    async def delete_access_rule(self, ctx: RequestContext, user_id: str, rule_id: str) -> None:
+        ctx.enforce("identity:delete_access_rule", _owner(user_id))
         async with self.state.write() as s:
             rule = await s.get(AccessRule, rule_id)
             if rule is None or rule.user_id != user_id:
@@ -126,29 +164,30 @@ class AppCreds:
                                            "credential.")
             await s.delete(rule)
 
-    async def list(self, user_id: str, name: str | None = None) -> list[ApplicationCredential]:
+    async def list(self, ctx: RequestContext, user_id: str,
+                   name: str | None = None) -> builtins.list[AppCredWithRoles]:
+        ctx.enforce("identity:list_application_credentials", _owner(user_id))
         q = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
         if name is not None:
             q = q.where(ApplicationCredential.name == name)
         async with self.state.db.read() as s:
             if await s.get(User, user_id) is None:
                 raise faults.NotFound(f"Could not find user: {user_id}.")
-            return list(await s.scalars(q.order_by(ApplicationCredential.name)))
+            creds = list(await s.scalars(self.state.capped(q.order_by(
+                ApplicationCredential.name, ApplicationCredential.id))))
+            return [AppCredWithRoles(c, await self._roles(s, c)) for c in creds]
 
-    async def show(self, user_id: str, cred_id: str) -> ApplicationCredential:
+    async def show(self, ctx: RequestContext, user_id: str, cred_id: str) -> AppCredWithRoles:
+        ctx.enforce("identity:get_application_credential", _owner(user_id))
         async with self.state.db.read() as s:
             cred = await s.get(ApplicationCredential, cred_id)
-        if cred is None or cred.user_id != user_id:
-            raise faults.NotFound(f"Could not find Application Credential: {cred_id}.")
-        return cred
+            if cred is None or cred.user_id != user_id:
+                raise faults.NotFound(f"Could not find Application Credential: {cred_id}.")
+            return AppCredWithRoles(cred, await self._roles(s, cred))
 
-    async def roles(self, cred: ApplicationCredential) -> list[Role]:
-        async with self.state.db.read() as s:
-            return list(await s.scalars(select(Role).where(Role.id.in_(cred.roles))))
-
-    async def delete(self, user_id: str, cred_id: str, caller_restricted: bool) -> None:
-        if caller_restricted:
-            raise faults.Forbidden("A restricted application credential cannot delete another.")
+    async def delete(self, ctx: RequestContext, user_id: str, cred_id: str) -> None:
+        ctx.enforce("identity:delete_application_credential", _owner(user_id))
+        _refuse_restricted(ctx)
         async with self.state.write() as s:
             cred = await s.get(ApplicationCredential, cred_id)
             if cred is None or cred.user_id != user_id:

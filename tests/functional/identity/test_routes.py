@@ -1,0 +1,82 @@
+"""The shape every identity route keeps: a declared policy rule (or public), a body model for
+every body, every rule used; Keystone's list_limit; the one boolean query parser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from overcast.common.api import POLICY_KEY
+from overcast.config import Config
+from overcast.identity.app import PUBLIC, create_app
+from overcast.identity.policy import RULES
+from tests.functional.conftest import make_config, running
+from tests.functional.identity.conftest import Keystone
+
+
+def _operations(tmp_path: Path) -> list[tuple[str, str, dict[str, object]]]:
+    doc = create_app(make_config(tmp_path)).openapi()
+    return [(method.upper(), path, op) for path, ops in doc["paths"].items()
+            for method, op in ops.items()]
+
+
+def test_every_route_declares_one_known_rule_or_is_public(tmp_path: Path) -> None:
+    names = {r.name for r in RULES}
+    undeclared, unknown, declared = [], [], set()
+    for method, path, op in _operations(tmp_path):
+        rules = op.get(POLICY_KEY)
+        if rules is None:
+            if not any(p.matches(method, path) for p in PUBLIC):
+                undeclared.append(f"{method} {path}")
+            continue
+        assert isinstance(rules, list) and rules, (method, path)
+        declared.update(rules)
+        unknown += [f"{method} {path}: {r}" for r in rules if r not in names]
+    assert undeclared == [] and unknown == []
+    # and every identity rule guards some operation (an unused rule is a route gone missing)
+    unused = sorted(n for n in names if n.startswith("identity:") and n not in declared)
+    assert unused == []
+
+
+def test_every_body_is_described(tmp_path: Path) -> None:
+    missing = [f"{m} {p}" for m, p, op in _operations(tmp_path)
+               if m in ("POST", "PATCH") and "requestBody" not in op]
+    assert missing == []
+
+
+async def test_list_limit_truncates_as_keystone(keystone: Keystone, cloud_config: Config) -> None:
+    h = keystone.admin
+    await keystone.make_user("ll-user", "ll-pass", "ll-proj")  # a third role assignment
+    for name in ("ll-a", "ll-b", "ll-c"):
+        r = await keystone.http.post("/v3/projects", headers=h, json={"project": {"name": name}})
+        assert r.status_code == 201
+    limited = cloud_config.model_copy(update={"identity": cloud_config.identity.model_copy(
+        update={"list_limit": 2})})
+    async with running(create_app(limited)) as http:
+        r = await http.get("/v3/projects", headers=h)
+        body = r.json()
+        assert r.status_code == 200 and len(body["projects"]) == 2 and body["truncated"] is True
+        r = await http.get("/v3/projects?name=ll-b", headers=h)
+        assert [p["name"] for p in r.json()["projects"]] == ["ll-b"]
+        assert "truncated" not in r.json()
+        r = await http.get("/v3/domains", headers=h)
+        assert len(r.json()["domains"]) == 1 and "truncated" not in r.json()
+        r = await http.get("/v3/role_assignments", headers=h)
+        assert len(r.json()["role_assignments"]) == 2 and r.json()["truncated"] is True
+    # without the limit, all of them
+    r = await keystone.http.get("/v3/projects", headers=h)
+    assert len(r.json()["projects"]) >= 6 and "truncated" not in r.json()
+
+
+async def test_boolean_filters_read_as_keystone(keystone: Keystone) -> None:
+    h = keystone.admin
+    ids = await keystone.make_user("off-user", "off-pass")
+    await keystone.http.patch(f"/v3/users/{ids['user_id']}", headers=h,
+                              json={"user": {"enabled": False}})
+    for query, has_off in (("enabled", False), ("enabled=true", False), ("enabled=1", False),
+                           ("enabled=false", True), ("enabled=0", True), ("enabled=no", True)):
+        r = await keystone.http.get(f"/v3/users?{query}", headers=h)
+        names = {u["name"] for u in r.json()["users"]}
+        assert ("off-user" in names) is has_off and ("admin" in names) is not has_off, query
+    r = await keystone.http.get("/v3/users?enabled=maybe", headers=h)
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == "Invalid value 'maybe' for enabled: use true or false."
