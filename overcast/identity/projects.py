@@ -73,7 +73,7 @@ def _target(p: Project | Domain) -> dict[str, Any]:
                         "parent_id": None if isinstance(p, Domain) else p.parent_id}}
 
 
-def _check_tags(tags: list[str]) -> None:
+def _check_tags(tags: list[Any]) -> None:
     if len(tags) > MAX_TAGS:
         raise faults.BadRequest(f"A project can have at most {MAX_TAGS} tags.")
     for t in tags:
