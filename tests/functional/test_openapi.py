@@ -77,31 +77,7 @@ class Known:
         return f"{self.operation} {'+'.join(self.failures)}"
 
 
-NULL_500 = ("null for a field that cannot be null reaches the database "
-            "(NOT NULL constraint failed: {}): a 400 in the fault shape (issue 8 defect 5)")
 KNOWN_FAILURES: list[Known] = [
-    Known("identity", "PATCH /v3/domains/{domain_id}", ("ServerError",),
-          NULL_500.format("domain.enabled"), {"domain_id": "$domain_id"},
-          {"domain": {"enabled": None}}),
-    Known("identity", "PATCH /v3/users/{user_id}", ("ServerError",),
-          NULL_500.format("user.enabled"), {"user_id": "$user_id"}, {"user": {"enabled": None}}),
-    Known("identity", "PATCH /v3/roles/{role_id}", ("ServerError",),
-          NULL_500.format("role.name"), {"role_id": "$role_id"}, {"role": {"name": None}}),
-    Known("identity", "PATCH /v3/services/{service_id}", ("ServerError",),
-          NULL_500.format("service.type"), {"service_id": "$service_id"},
-          {"service": {"type": None}}),
-    Known("identity", "PATCH /v3/endpoints/{endpoint_id}", ("ServerError",),
-          NULL_500.format("endpoint.enabled"), {"endpoint_id": "$endpoint_id"},
-          {"endpoint": {"enabled": None}}),
-    Known("identity", "PATCH /v3/credentials/{credential_id}", ("ServerError",),
-          NULL_500.format("credential.type"), {"credential_id": "$credential_id"},
-          {"credential": {"type": None}}),
-    Known("identity", "POST /v3/projects", ("ServerError",),
-          "\"tags\": null: TypeError (len of None) in tag validation; a 400 (issue 8 defect 5)",
-          body={"project": {"name": "null-tags", "tags": None}}),
-    Known("identity", "PATCH /v3/projects/{project_id}", ("ServerError",),
-          "\"tags\": null: TypeError (len of None) in tag validation; a 400 (issue 8 defect 5)",
-          {"project_id": "$project_id"}, {"project": {"tags": None}}),
     Known("identity", "PUT /v3/projects/{project_id}/tags/{tag}",
           ("MissingContentType", "MalformedJson"),
           "201 with an empty body and no Content-Type; the document promises an "

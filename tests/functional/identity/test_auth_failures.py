@@ -15,8 +15,9 @@ from overcast.common.db import Database
 from overcast.config import Config
 from overcast.identity.app import create_app
 from overcast.identity.models import ApplicationCredential
-from tests.functional.conftest import ADMIN_PASSWORD, password_auth, running
+from tests.functional.conftest import ADMIN_PASSWORD, running
 from tests.functional.identity.conftest import Keystone
+from tests.helpers import password_auth
 
 GENERIC = {"error": {"code": 401, "title": "Unauthorized",
                      "message": "The request you have made requires authentication."}}

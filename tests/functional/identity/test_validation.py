@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.functional.conftest import ADMIN_PASSWORD, password_auth
+from tests.functional.conftest import ADMIN_PASSWORD
 from tests.functional.identity.conftest import Keystone
+from tests.helpers import password_auth
 
 
 def _bad_request(message: str) -> dict[str, Any]:

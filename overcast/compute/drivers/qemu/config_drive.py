@@ -10,9 +10,13 @@ import asyncio
 import io
 import json
 import os
+import threading
+import time
 from pathlib import Path
 
 import pycdlib
+import pycdlib.headervd
+import pycdlib.pycdlib
 
 from overcast.compute.drivers.base import ConfigDrive
 
@@ -31,7 +35,35 @@ def _files(cd: ConfigDrive) -> dict[str, bytes]:
     return files
 
 
+class _FixedClock:
+    """Stands in for the `time` module inside pycdlib while an ISO is made: pycdlib stamps the
+    volume descriptor and root directory with time.time() and takes no date for them."""
+
+    @staticmethod
+    def time() -> float:
+        return float(_EPOCH)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
+_PYCDLIB_CLOCKS = (pycdlib.headervd, pycdlib.pycdlib)
+_clock_lock = threading.Lock()
+
+
 def _write(cd: ConfigDrive, path: Path) -> None:
+    with _clock_lock:
+        saved = [m.time for m in _PYCDLIB_CLOCKS]
+        for m in _PYCDLIB_CLOCKS:
+            m.time = _FixedClock()  # type: ignore[attr-defined]
+        try:
+            _write_iso(cd, path)
+        finally:
+            for m, t in zip(_PYCDLIB_CLOCKS, saved, strict=True):
+                m.time = t  # type: ignore[attr-defined]
+
+
+def _write_iso(cd: ConfigDrive, path: Path) -> None:
     iso = pycdlib.PyCdlib()
     iso.new(interchange_level=3, rock_ridge="1.09", vol_ident=LABEL, sys_ident="LINUX")
     for iso_dir, rr in (("/OPENSTACK", "openstack"), ("/OPENSTACK/LATEST", "latest")):
