@@ -68,21 +68,26 @@ class _Sink:
     """One transfer's destination and digests: three steps of about the same cost (md5,
     sha512 with the inspection, the write's kernel time), each run by its own thread."""
 
-    def __init__(self, writer: StoreWriter, disk_format: str | None, *, inspect: bool,
+    def __init__(self, writer: StoreWriter, disk_format: str | None, *, bare: bool,
                  match_format: bool):
         self.writer = writer
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.sha512 = hashlib.sha512()
-        self.inspector = StreamInspector(disk_format, match_format=match_format) if inspect \
-            else None
+        self.bare = bare
+        self.inspector = StreamInspector(disk_format, match_format=match_format)
 
     def steps(self) -> list[Callable[[bytes], None]]:
         return [self.md5.update, self._sha512_and_inspect, self.writer.write]
 
     def _sha512_and_inspect(self, data: bytes) -> None:
         self.sha512.update(data)
-        if self.inspector is not None:
-            self.inspector.feed(data)
+        self.inspector.feed(data)
+
+    def virtual_size(self) -> int | None:
+        """The inspection's verdict (InspectionError if the content is refused); the virtual
+        size only for a bare container (in any other the disk is wrapped)."""
+        inspection = self.inspector.finish()
+        return inspection.virtual_size if self.bare else None
 
 
 class _Pipeline:
@@ -230,20 +235,22 @@ class ImageData:
         limit, too_big = await self._limit(image)
         if content_length is not None and content_length > limit:
             raise too_big
-        # Only a bare container holds the disk itself; ova/docker/compressed wrap it (Glance
-        # inspects bare images only).
-        sink = _Sink(writer, image.disk_format, inspect=image.container_format == "bare",
-                     match_format=self.config.require_image_format_match)
+        # The safety checks (backing files, data files, extents, encryption, polyglots) apply
+        # whatever the container format says: the container format is the owner's word, not a
+        # fact, and a qcow2 with a backing file is as dangerous under "ovf" as under "bare".
+        # Only the format-match check (and the virtual size) is for bare containers, which hold
+        # the disk itself, as Glance does (glance/location.py ImageProxy.set_data).
+        bare = image.container_format == "bare"
+        sink = _Sink(writer, image.disk_format, bare=bare,
+                     match_format=bare and self.config.require_image_format_match)
         size = await _pump(sink.steps(), chunks, limit, too_big)
         if content_length is not None and size != content_length:
             raise faults.BadRequest(f"The request body ended after {size} of {content_length} "
                                     "bytes.")
-        virtual_size = None
-        if sink.inspector is not None:
-            try:
-                virtual_size = (await asyncio.to_thread(sink.inspector.finish)).virtual_size
-            except InspectionError as e:
-                raise faults.BadRequest(str(e)) from None
+        try:
+            virtual_size = await asyncio.to_thread(sink.virtual_size)
+        except InspectionError as e:
+            raise faults.BadRequest(str(e)) from None
         await asyncio.to_thread(writer.commit)
         return Stored(size, sink.md5.hexdigest(), sink.sha512.hexdigest(), virtual_size)
 
