@@ -237,6 +237,10 @@ def _parser() -> argparse.ArgumentParser:
     sp = add("policy", help="policy")
     sp.add_argument("action", choices=["sample"])
     sp.add_argument("service", choices=sorted(SERVICES))
+    sp = add("image", help="image service tasks")
+    sp.add_argument("action", choices=["import-agent"])
+    sp.add_argument("--once", action="store_true",
+                    help="import-agent: one pass over unfinished imports and copies, then exit")
     sp = add("guest", help="the guest image")
     sp.add_argument("action", choices=["build"])
     sp.add_argument("--out", required=True, help="output directory")
@@ -287,6 +291,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from overcast.common.policy import sample_yaml
 
         print(sample_yaml(SERVICES[args.service].policy_rules()))
+    elif cmd == "image":
+        from overcast.image import manage
+
+        asyncio.run(manage.run_importer(config, args.once))
     elif cmd == "guest":
         from overcast.compute.guest_image import build
 

@@ -14,6 +14,7 @@ from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
+from overcast.image import manage
 from overcast.image.api import (
     image_data,
     images,
@@ -25,13 +26,9 @@ from overcast.image.api import (
     tasks,
     versions,
 )
-from overcast.image.data import ImageData
-from overcast.image.drivers import open_store
 from overcast.image.members import Members
 from overcast.image.metadefs import Metadefs
 from overcast.image.policy import RULES
-from overcast.image.service import Images
-from overcast.image.tasks import Tasks
 
 __all__ = ["create_app"]
 
@@ -59,22 +56,21 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database(config.database_url("image"))
-        imgs = Images(db, config.image)
-        task_log = Tasks(db)
-        stores = {sid: open_store("file", path) for sid, path in config.image_stores.items()}
-        data = ImageData(imgs, task_log, stores, open_store("file", config.image_staging_dir),
-                         config.image)
+        data = manage.image_data(config, db)
+        imgs, task_log = data.images, data.tasks
         policy_file = Path(config.image.policy_file) if config.image.policy_file else None
         remote = None
         if local_validator is None:
             remote = RemoteValidator(f"{config.public_url('identity')}/v3")
             app.state.remote_validator = remote
         await data.recover()
+        importer = manage.importer_loop(config, data)
+        importer.start()
         try:
             yield {"images": imgs, "image_data": data, "members": Members(imgs), "tasks": task_log,
                    "metadefs": Metadefs(db), "enforcer": Enforcer(RULES, policy_file)}
         finally:
-            await data.close()
+            await importer.stop()
             if remote is not None:
                 await remote.close()
             await db.dispose()

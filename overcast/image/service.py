@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select, update
@@ -444,25 +444,58 @@ class Images:
                 image.status = "active"
             image.updated_at = utcnow()
 
-    async def transition(self, image_id: str, from_status: Sequence[str], to_status: str,
-                         **values: Any) -> bool:
-        """Move an image between statuses if it is in one of `from_status`; False otherwise."""
+    async def transition(self, image_id: str, from_status: Sequence[str], to_status: str, *,
+                         holder: str | None = None, **values: Any) -> bool:
+        """Move an image between statuses if it is in one of `from_status` (and, with `holder`,
+        if that worker still holds its claim); False otherwise."""
+        q = update(Image).where(Image.id == image_id, Image.status.in_(from_status))
+        if holder is not None:
+            q = q.where(Image.claimed_by == holder)
+        async with self.db.transaction() as s:
+            result = await s.execute(q.values(status=to_status, updated_at=utcnow(), **values))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- claims: which worker's importer agent moves an image's data --
+    async def claim(self, image_id: str, worker: str, lease: float) -> bool:
+        """Take the image for `worker` for `lease` seconds, by compare-and-set: only if nobody
+        holds it, the worker already does, or the holder's claim has lapsed."""
+        now = utcnow()
         async with self.db.transaction() as s:
             result = await s.execute(update(Image).where(
-                Image.id == image_id, Image.status.in_(from_status)).values(
-                status=to_status, updated_at=utcnow(), **values))
+                Image.id == image_id, Image.status != "deleted",
+                or_(Image.claimed_by.is_(None), Image.claimed_by == worker,
+                    Image.claim_expires < now)).values(
+                claimed_by=worker, claim_expires=now + timedelta(seconds=lease)))
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def renew(self, image_id: str, worker: str, lease: float) -> bool:
+        """Extend the worker's claim; False if it holds it no longer (lapsed and taken by
+        another worker, or the image was deleted)."""
+        async with self.db.transaction() as s:
+            result = await s.execute(update(Image).where(
+                Image.id == image_id, Image.status != "deleted",
+                Image.claimed_by == worker).values(
+                claim_expires=utcnow() + timedelta(seconds=lease)))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release(self, image_id: str, worker: str) -> None:
+        async with self.db.transaction() as s:
+            await s.execute(update(Image).where(
+                Image.id == image_id, Image.claimed_by == worker).values(
+                claimed_by=None, claim_expires=None))
 
     # -- stores --
     async def _locked(self, s: AsyncSession, image_id: str) -> Image | None:
         q = select(Image).where(Image.id == image_id, Image.status != "deleted").with_for_update()
         return (await s.scalars(q)).first()
 
-    async def add_store(self, image_id: str, store_id: str) -> bool:
-        """Record one more store holding the data; False if the image is gone or not active."""
+    async def add_store(self, image_id: str, store_id: str, holder: str) -> bool:
+        """Record one more store holding the data; False if the image is gone or not active,
+        or `holder` no longer holds its claim."""
         async with self.db.transaction() as s:
             image = await self._locked(s, image_id)
-            if image is None or image.status not in ("active", "deactivated"):
+            if image is None or image.status not in ("active", "deactivated") \
+                    or image.claimed_by != holder:
                 return False
             held = set(filter(None, (image.stores or "").split(",")))
             image.stores = ",".join(sorted(held | {store_id}))
@@ -501,20 +534,6 @@ class Images:
                     props[name].value = value
                 else:
                     image.properties.append(ImageProperty(name=name, value=value))
-
-    async def fail_unfinished_copies(self) -> None:
-        """After a restart: copies to more stores that were under way did not finish."""
-        async with self.db.transaction() as s:
-            rows = list(await s.scalars(select(ImageProperty).where(
-                ImageProperty.name == IMPORTING, ImageProperty.value != "")))
-            for prop in rows:
-                failed = await s.get(ImageProperty, (prop.image_id, FAILED))
-                left = prop.value.split(",")
-                if failed is None:
-                    s.add(ImageProperty(image_id=prop.image_id, name=FAILED, value=prop.value))
-                else:
-                    failed.value = ",".join(filter(None, [*failed.value.split(","), *left]))
-                prop.value = ""
 
     # -- tags --
     async def add_tag(self, caller: Caller, image_id: str, tag: str) -> None:
