@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+from pathlib import Path
+
+from sqlalchemy import inspect, make_url
+from sqlalchemy.exc import DBAPIError
 
 from overcast.common.db import Database
 from overcast.config import Config
 from overcast.image.agent import AgentLoop, Importer
 from overcast.image.data import ImageData
 from overcast.image.drivers import open_store
+from overcast.image.metadef_data import standard_namespaces
+from overcast.image.metadef_models import MetadefStandardLoad
+from overcast.image.metadefs import Metadefs
 from overcast.image.service import Images
 from overcast.image.tasks import Tasks
 
-__all__ = ["image_data", "importer_loop", "run_importer"]
+__all__ = ["bootstrap_metadefs", "image_data", "importer_loop", "load_metadefs", "run_importer"]
+
+log = logging.getLogger("overcast.image")
 
 
 def image_data(config: Config, db: Database) -> ImageData:
@@ -50,3 +60,44 @@ async def run_importer(config: Config, once: bool) -> None:
             await loop.stop()
     finally:
         await db.dispose()
+
+
+async def load_metadefs(config: Config, *, force: bool = False,
+                        initial: bool = False) -> dict[str, list[str]]:
+    """Load Glance's standard namespaces; namespace names by outcome ("loaded", "kept",
+    "replaced", "skipped": see Metadefs.load_standard). Loading twice changes nothing."""
+    db = Database(config.database_url("image"))
+    outcomes: dict[str, list[str]] = {"loaded": [], "kept": [], "replaced": [], "skipped": []}
+    try:
+        metadefs = Metadefs(db)
+        for body in standard_namespaces():
+            outcome = await metadefs.load_standard(body, force=force, initial=initial)
+            outcomes[outcome].append(body["namespace"])
+    finally:
+        await db.dispose()
+    return outcomes
+
+
+async def bootstrap_metadefs(config: Config) -> None:
+    """At bootstrap: load the standard namespaces never loaded before (an operator's edits and
+    deletions stay), once the image database is migrated."""
+    url = config.database_url("image")
+    migrated = False
+    sqlite_file = make_url(url).database if url.startswith("sqlite") else None
+    if sqlite_file is None or await asyncio.to_thread(Path(sqlite_file).exists):  # no empty file
+        db = Database(url)
+        try:
+            async with db.read() as s:
+                migrated = await s.run_sync(lambda sync: inspect(sync.connection()).has_table(
+                    MetadefStandardLoad.__tablename__))
+        except (DBAPIError, OSError):
+            pass  # no such database yet
+        finally:
+            await db.dispose()
+    if not migrated:
+        log.info("image database not migrated yet: metadata definitions not loaded "
+                 "(overcast db upgrade image, then overcast image load-metadefs)")
+        return
+    outcomes = await load_metadefs(config, initial=True)
+    if outcomes["loaded"]:
+        log.info("loaded %d standard metadata definition namespaces", len(outcomes["loaded"]))

@@ -34,6 +34,7 @@ from overcast.image.metadef_models import (
     MetadefObject,
     MetadefProperty,
     MetadefResourceType,
+    MetadefStandardLoad,
     MetadefTag,
 )
 from overcast.image.service import Caller
@@ -389,40 +390,70 @@ class Metadefs:
     async def create_namespace(self, caller: Caller, body: dict[str, Any]) -> NamespaceDetail:
         """A namespace and, in the same transaction, the contents the body lists."""
         new = _check_namespace(body)
-        _unique([a["name"] or "" for a in new.associations], "resource_type", new.namespace)
-        _unique([o.name for o in new.objects], "object", new.namespace)
-        _unique(new.tags, "tag", new.namespace)
         owner = new.owner or caller.project_id
         if owner is None:
             raise faults.BadRequest("A namespace needs an owner: use a project-scoped token.")
-        now = utcnow()
         try:
             async with self.db.transaction() as s:
                 clash = await s.scalar(select(MetadefNamespace.id).where(
                     MetadefNamespace.namespace == new.namespace))
                 if clash is not None:
                     raise _namespace_exists(new.namespace)
-                ns = MetadefNamespace(
-                    id=str(uuid.uuid4()), namespace=new.namespace,
-                    display_name=new.display_name, description=new.description,
-                    visibility=new.visibility or "private", protected=bool(new.protected),
-                    owner=owner, created_at=now, updated_at=now)
-                s.add(ns)
-                await s.flush()
-                for assoc in new.associations:
-                    await self._associate(s, ns, assoc, now)
-                for pname, definition in new.properties.items():
-                    s.add(MetadefProperty(id=str(uuid.uuid4()), namespace_id=ns.id, name=pname,
-                                          json_schema=definition, created_at=now, updated_at=now))
-                for obj in new.objects:
-                    s.add(_new_object(ns, obj, now))
-                for tag in new.tags:
-                    s.add(MetadefTag(id=str(uuid.uuid4()), namespace_id=ns.id, name=tag,
-                                     created_at=now, updated_at=now))
-                await s.flush()
-                return await self._detail(s, ns)
+                return await self._add_namespace(s, new, owner)
         except IntegrityError as e:
             raise _namespace_exists(new.namespace) from e
+
+    async def _add_namespace(self, s: AsyncSession, new: _NamespaceBody, owner: str
+                             ) -> NamespaceDetail:
+        _unique([a["name"] or "" for a in new.associations], "resource_type", new.namespace)
+        _unique([o.name for o in new.objects], "object", new.namespace)
+        _unique(new.tags, "tag", new.namespace)
+        now = utcnow()
+        ns = MetadefNamespace(
+            id=str(uuid.uuid4()), namespace=new.namespace,
+            display_name=new.display_name, description=new.description,
+            visibility=new.visibility or "private", protected=bool(new.protected),
+            owner=owner, created_at=now, updated_at=now)
+        s.add(ns)
+        await s.flush()
+        for assoc in new.associations:
+            await self._associate(s, ns, assoc, now)
+        for pname, definition in new.properties.items():
+            s.add(MetadefProperty(id=str(uuid.uuid4()), namespace_id=ns.id, name=pname,
+                                  json_schema=definition, created_at=now, updated_at=now))
+        for obj in new.objects:
+            s.add(_new_object(ns, obj, now))
+        for tag in new.tags:
+            s.add(MetadefTag(id=str(uuid.uuid4()), namespace_id=ns.id, name=tag,
+                             created_at=now, updated_at=now))
+        await s.flush()
+        return await self._detail(s, ns)
+
+    async def load_standard(self, body: dict[str, Any], *, force: bool, initial: bool) -> str:
+        """Load one of Glance's standard namespaces (no caller: the operator's command or
+        bootstrap). What happened: "loaded"; "kept" (it exists: an operator's copy is not
+        touched); "replaced" (`force`: the shipped definition wins); "skipped" (`initial`,
+        i.e. bootstrap, and it was loaded once and deleted since: an operator's choice)."""
+        new = _check_namespace(body)
+        name = new.namespace
+        try:
+            async with self.db.transaction() as s:
+                ns = (await s.scalars(select(MetadefNamespace).where(
+                    MetadefNamespace.namespace == name).with_for_update())).first()
+                record = await s.get(MetadefStandardLoad, name)
+                if record is None:
+                    s.add(MetadefStandardLoad(namespace=name, loaded_at=utcnow()))
+                if ns is not None and not force:
+                    return "kept"
+                if ns is None and initial and record is not None:
+                    return "skipped"
+                if ns is not None:
+                    await self._drop_namespace(s, ns)
+                # Glance's loader owns what names no owner by "admin" (glance-manage).
+                await self._add_namespace(s, new, new.owner or "admin")
+                return "replaced" if ns is not None else "loaded"
+        except IntegrityError:
+            return "kept"  # another loader was quicker
 
     async def update_namespace(self, caller: Caller, name: str, body: dict[str, Any]
                                ) -> MetadefNamespace:
@@ -453,10 +484,14 @@ class Metadefs:
         async with self.db.transaction() as s:
             ns = await self._get(s, caller, name, for_update=True)
             _protected(ns, f"namespace {ns.namespace}")
-            for model in (MetadefTag, MetadefObject, MetadefProperty,
-                          MetadefNamespaceResourceType):
-                await s.execute(delete(model).where(model.namespace_id == ns.id))
-            await s.delete(ns)
+            await self._drop_namespace(s, ns)
+
+    @staticmethod
+    async def _drop_namespace(s: AsyncSession, ns: MetadefNamespace) -> None:
+        for model in (MetadefTag, MetadefObject, MetadefProperty, MetadefNamespaceResourceType):
+            await s.execute(delete(model).where(model.namespace_id == ns.id))
+        await s.delete(ns)
+        await s.flush()
 
     async def delete_contents(self, caller: Caller, name: str, kind: str) -> None:
         """Delete all objects, properties or tags of a namespace (not of a protected one)."""

@@ -32,7 +32,7 @@ class Source(http.server.BaseHTTPRequestHandler):
     hold = threading.Event()
     gets: list[float] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (the handler's name is http.server's)
+    def do_GET(self) -> None:
         Source.gets.append(time.monotonic())
         self.send_response(200)
         self.send_header("Content-Length", str(len(PAYLOAD)))
