@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from overcast.common.app import CorsPolicy, PublicRoute, StreamedRoute, TokenValidator, build_app
 from overcast.common.auth import RemoteValidator
@@ -22,6 +22,7 @@ from overcast.image.api import (
     members,
     metadef_schemas,
     metadefs,
+    refuse_nul,
     schemas,
     tasks,
     versions,
@@ -80,13 +81,17 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             return local_validator()
         return getattr(app.state, "remote_validator", None)
 
+    # Every route behind one check: no NUL characters (api.refuse_nul).
+    api = APIRouter(dependencies=[Depends(refuse_nul)])
+    for router in (versions.router, schemas.router, imports.router, images.router,
+                   image_data.router, images.stores_router, members.router, tasks.router,
+                   metadef_schemas.router, metadefs.router):
+        api.include_router(router)
     return build_app(
         service="image",
         service_type="image",
         dialect="image",
-        routers=[versions.router, schemas.router, imports.router, images.router,
-                 image_data.router, images.stores_router, members.router, tasks.router,
-                 metadef_schemas.router, metadefs.router],
+        routers=[api],
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,

@@ -57,6 +57,7 @@ SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", 
              "updated_at", "visibility", "owner", "min_disk", "min_ram", "virtual_size",
              "protected", "os_hidden")
 _TIME_OPS = {"gt", "gte", "lt", "lte", "eq", "neq"}
+MAX_SIZE = 2**63 - 1
 IMPORTING = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
 
@@ -299,6 +300,8 @@ class Images:
                     size = int(raw)
                 except ValueError:
                     raise faults.BadRequest(f"Invalid {key} value: {raw}") from None
+                if not -MAX_SIZE <= size <= MAX_SIZE:  # what a BIGINT column can compare with
+                    raise faults.BadRequest(f"Invalid {key} value: {raw} is out of range.")
                 q = q.where({"size": Image.size == size, "size_min": Image.size >= size,
                              "size_max": Image.size <= size}[key])
             elif key in ("created_at", "updated_at"):

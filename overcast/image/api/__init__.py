@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,7 +13,24 @@ from overcast.image.data import ImageData
 from overcast.image.members import Members
 from overcast.image.service import Caller, Images
 
-__all__ = ["Data", "Imgs", "Mbrs", "Who", "caller", "page_limit"]
+__all__ = ["Data", "Imgs", "Mbrs", "Who", "caller", "page_limit", "refuse_nul"]
+
+#: A JSON string escape for NUL: \u0000 after an even number of backslashes (so not the text
+#: "\\u0000", a backslash followed by "u0000").
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse a NUL character in the path, the query or a JSON body's strings (400), on every
+    image route: no name, id or property means one, and PostgreSQL cannot store it in text
+    (it would be a 500 there and a silent difference between databases otherwise)."""
+    if any("\x00" in v for v in request.path_params.values()) or any(
+            "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
+        raise faults.BadRequest("NUL characters are not allowed in the request's path or query.")
+    if "json" in request.headers.get("content-type", "").lower():
+        body = await request.body()  # small: the body limit is outside; cached for the route
+        if b"\\u0000" in body and _NUL_ESCAPE.search(body):
+            raise faults.BadRequest("NUL characters are not allowed in the request body.")
 
 
 def page_limit(request: Request, images: Images) -> int:

@@ -10,7 +10,7 @@ otherwise.
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 
@@ -210,8 +210,9 @@ async def create_namespace(request: Request, ctx: Ctx, metadefs: Mdefs, who: Who
         if body.get(key):
             ctx.enforce(rule, _own(ctx))
     detail = await metadefs.create_namespace(who, body)
+    # A header is latin-1: a name in any other script goes percent-encoded, as in a URL.
     response.headers["Location"] = (f"{str(request.base_url).rstrip('/')}/v2/metadefs/"
-                                    f"namespaces/{detail.namespace.namespace}")
+                                    f"namespaces/{quote(detail.namespace.namespace, safe=':')}")
     return detail_view(detail)
 
 
