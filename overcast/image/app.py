@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from overcast.common.app import CorsPolicy, PublicRoute, StreamedRoute, TokenValidator, build_app
 from overcast.common.auth import RemoteValidator
@@ -22,11 +23,12 @@ from overcast.image.api import (
     members,
     metadef_schemas,
     metadefs,
-    refuse_nul,
+    refuse_unstorable,
     schemas,
     tasks,
     versions,
 )
+from overcast.image.api.bodies import body_error
 from overcast.image.members import Members
 from overcast.image.metadefs import Metadefs
 from overcast.image.policy import RULES
@@ -81,13 +83,13 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             return local_validator()
         return getattr(app.state, "remote_validator", None)
 
-    # Every route behind one check: no NUL characters (api.refuse_nul).
-    api = APIRouter(dependencies=[Depends(refuse_nul)])
+    # Every route behind one check: nothing a database cannot store (api.refuse_unstorable).
+    api = APIRouter(dependencies=[Depends(refuse_unstorable)])
     for router in (versions.router, schemas.router, imports.router, images.router,
                    image_data.router, images.stores_router, members.router, tasks.router,
                    metadef_schemas.router, metadefs.router):
         api.include_router(router)
-    return build_app(
+    app = build_app(
         service="image",
         service_type="image",
         dialect="image",
@@ -99,3 +101,13 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         max_body=config.image.max_request_body_size,
         cors=CorsPolicy.from_config(config.cors, expose=CORS_HEADERS, allow=CORS_HEADERS),
     )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_body(request: Request, exc: RequestValidationError) -> Response:
+        # Glance's words for a body that does not match its schema (the fault renderer outside
+        # the app answers it, in the Accept-dependent format).
+        field = getattr(request.scope.get("route"), "body_field", None)
+        model = getattr(getattr(field, "field_info", None), "annotation", None)
+        raise body_error(exc.errors(), getattr(model, "glance_schema", "body"))
+
+    return app

@@ -32,7 +32,7 @@ from overcast.config import ImageSection
 from overcast.image.drivers import ImageStore, StoreWriter
 from overcast.image.inspection import InspectionError, StreamInspector
 from overcast.image.models import Image
-from overcast.image.service import IMPORTING, Caller, Images
+from overcast.image.service import IMPORTING, Caller, Images, NewImage
 from overcast.image.tasks import Tasks
 
 __all__ = ["BATCH", "Download", "ImageData", "Stored", "aiter_thread", "blocking", "pump"]
@@ -417,15 +417,10 @@ class ImageData:
         self.on_import(image.id)
 
     async def import_task(self, caller: Caller, user_id: str | None, request_id: str | None,
-                          task_input: dict[str, object]) -> str:
+                          uri: str, new: NewImage, task_input: dict[str, object]) -> str:
         """POST /v2/tasks type "import": a new image filled from a URL (legacy tasks API)."""
-        uri = task_input.get("import_from")
-        props = task_input.get("image_properties")
-        if not isinstance(uri, str) or not isinstance(props, dict):
-            raise faults.BadRequest("Task input needs 'import_from' (a URL) and "
-                                    "'image_properties' (an object).")
         self.check_uri(uri)
-        image = await self.images.create(caller, props)
+        image = await self.images.create(caller, new)
         task = await self.tasks.create(type="import", owner=caller.project_id, user_id=user_id,
                                        request_id=request_id, image_id=image.id,
                                        input=dict(task_input))

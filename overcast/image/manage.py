@@ -13,6 +13,8 @@ from sqlalchemy.exc import DBAPIError
 from overcast.common.db import Database
 from overcast.config import Config
 from overcast.image.agent import AgentLoop, Importer
+from overcast.image.api.bodies import validate
+from overcast.image.api.metadef_bodies import NamespaceBody
 from overcast.image.data import ImageData
 from overcast.image.drivers import open_store
 from overcast.image.metadef_data import standard_namespaces
@@ -71,8 +73,9 @@ async def load_metadefs(config: Config, *, force: bool = False,
     try:
         metadefs = Metadefs(db)
         for body in standard_namespaces():
-            outcome = await metadefs.load_standard(body, force=force, initial=initial)
-            outcomes[outcome].append(body["namespace"])
+            spec = validate(NamespaceBody, body, "namespace").spec()
+            outcome = await metadefs.load_standard(spec, force=force, initial=initial)
+            outcomes[outcome].append(spec.namespace)
     finally:
         await db.dispose()
     return outcomes

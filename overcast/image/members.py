@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.image.models import Image, ImageMember
-from overcast.image.service import MEMBER_STATUSES, Caller, Images
+from overcast.image.service import Caller, Images, MemberStatus
 
 __all__ = ["Members"]
 
@@ -23,8 +23,6 @@ class Members:
             raise faults.Forbidden("Only the owner of an image may manage its members.")
 
     async def add(self, caller: Caller, image_id: str, member_id: str) -> ImageMember:
-        if not isinstance(member_id, str) or not member_id or len(member_id) > 255:
-            raise faults.BadRequest("Member to be added not specified")
         async with self.db.transaction() as s:
             image = await self.images.get(s, caller, image_id, for_update=True)
             self._owner_only(caller, image)
@@ -69,9 +67,8 @@ class Members:
                 raise faults.NotFound(f"Member {member_id} not found on image {image_id}")
             return member
 
-    async def update(self, caller: Caller, image_id: str, member_id: str, status: str) -> ImageMember:
-        if status not in MEMBER_STATUSES:
-            raise faults.BadRequest(f"Invalid status value: {status}")
+    async def update(self, caller: Caller, image_id: str, member_id: str,
+                     status: MemberStatus) -> ImageMember:
         async with self.db.transaction() as s:
             image = await self.images.get(s, caller, image_id)
             member = await s.get(ImageMember, (image_id, member_id))

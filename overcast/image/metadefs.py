@@ -39,28 +39,14 @@ from overcast.image.metadef_models import (
 )
 from overcast.image.service import Caller
 
-__all__ = ["NAMESPACE_SORT_KEYS", "NAMESPACE_VISIBILITIES", "PROPERTY_TYPES", "ListQuery",
-           "Metadefs", "NamespaceDetail", "check_property"]
+__all__ = ["NAMESPACE_SORT_KEYS", "NAMESPACE_VISIBILITIES", "AssociationSpec", "ListQuery",
+           "Metadefs", "NamespaceDetail", "NamespaceSpec", "ObjectSpec"]
 
-PROPERTY_TYPES = ("array", "boolean", "integer", "number", "object", "string", None)
 NAMESPACE_VISIBILITIES = ("public", "private")
 NAMESPACE_SORT_KEYS = ("created_at", "updated_at", "namespace", "display_name", "visibility",
                        "protected", "owner")
 CHILD_SORT_KEYS = ("created_at", "updated_at", "name")
 _Child = TypeVar("_Child", MetadefObject, MetadefProperty, MetadefTag)
-
-#: Keys every metadef body may not set (Glance's RequestDeserializer._disallowed_properties).
-_READ_ONLY = ("self", "schema", "created_at", "updated_at")
-
-#: What a property definition may hold (Glance's PropertyType), and the JSON type of each.
-_PROPERTY_FIELDS: dict[str, str] = {
-    "name": "string", "title": "string", "type": "type", "description": "string",
-    "operators": "strings", "default": "any", "readonly": "boolean", "confidential": "boolean",
-    "minimum": "number", "maximum": "number", "enum": "array", "pattern": "string",
-    "minLength": "count", "maxLength": "count", "items": "items", "uniqueItems": "boolean",
-    "minItems": "count", "maxItems": "count", "additionalItems": "boolean",
-}
-
 
 @dataclass
 class ListQuery:
@@ -85,186 +71,36 @@ class NamespaceDetail:
     tags: list[MetadefTag] = field(default_factory=list)
 
 
-# -- body checks ---------------------------------------------------------------------------------
+# -- what a body asks for (checked against Glance's schemas by the API) ---------------------------
 
-def _invalid(schema: str, reason: str) -> faults.BadRequest:
-    return faults.BadRequest(f"Provided object does not match schema '{schema}': {reason}")
-
-
-def _check_keys(body: Any, schema: str, allowed: Sequence[str], read_only: Sequence[str] = ()
-                ) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise _invalid(schema, f"{body!r} is not of type 'object'")
-    for key in read_only:
-        if key in body:
-            raise faults.Forbidden(f"Attribute '{key}' is read-only.")
-    extra = sorted(k for k in body if k not in allowed)
-    if extra:
-        raise _invalid(schema, "Additional properties are not allowed "
-                               f"({', '.join(repr(k) for k in extra)} were unexpected)")
-    return body
+@dataclass(frozen=True)
+class AssociationSpec:
+    name: str
+    prefix: str | None = None
+    properties_target: str | None = None
 
 
-def _string(body: dict[str, Any], key: str, schema: str, max_length: int | None = None,
-            required: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise _invalid(schema, f"'{key}' is a required property")
-        if key in body:
-            raise _invalid(schema, f"None is not of type 'string' ({key})")
-        return None
-    if not isinstance(value, str):
-        raise _invalid(schema, f"{value!r} is not of type 'string' ({key})")
-    if max_length is not None and len(value) > max_length:
-        raise _invalid(schema, f"{value!r} is too long ({key}, at most {max_length})")
-    return value
-
-
-def _name(body: dict[str, Any], key: str, schema: str) -> str:
-    value = _string(body, key, schema, 80, required=True)
-    assert value is not None
-    if not value.strip():
-        raise _invalid(schema, f"'{key}' must not be empty")
-    return value
-
-
-def _string_list(value: Any, schema: str, key: str, unique: bool = False) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _invalid(schema, f"{value!r} is not an array of strings ({key})")
-    if unique and len(set(value)) != len(value):
-        raise _invalid(schema, f"{value!r} has non-unique elements ({key})")
-    return value
-
-
-def _field(kind: str, key: str, value: Any, schema: str) -> Any:
-    """One property-definition field, checked against the type Glance's schema gives it."""
-    ok = {
-        "string": isinstance(value, str),
-        "boolean": isinstance(value, bool),
-        "number": isinstance(value, int | float) and not isinstance(value, bool),
-        "count": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-        "array": isinstance(value, list),
-        "type": value in PROPERTY_TYPES,
-        "any": True,
-    }.get(kind)
-    if kind == "strings":
-        return _string_list(value, schema, key)
-    if kind == "items":
-        items = _check_keys(value, schema, ("type", "enum"))
-        if "type" in items and items["type"] not in PROPERTY_TYPES:
-            raise _invalid(schema, f"{items['type']!r} is not one of {list(PROPERTY_TYPES)}")
-        if "enum" in items and not isinstance(items["enum"], list):
-            raise _invalid(schema, f"{items['enum']!r} is not of type 'array' (items.enum)")
-        return dict(items)
-    if not ok:
-        expected = {"type": f"one of {list(PROPERTY_TYPES)}",
-                    "count": "an integer >= 0"}.get(kind, f"of type '{kind}'")
-        raise _invalid(schema, f"{value!r} is not {expected} ({key})")
-    return value
-
-
-def check_property(body: Any, *, need_name: bool) -> tuple[str | None, dict[str, Any]]:
-    """A property definition's name and its JSON-schema fragment (without the name), checked
-    as Glance's `property` schema does: `title` and `type` required, no unknown keys."""
-    body = _check_keys(body, "property", tuple(_PROPERTY_FIELDS), _READ_ONLY[2:])
-    name = _name(body, "name", "property") if need_name or "name" in body else None
-    for key in ("type", "title"):
-        if key not in body:
-            raise _invalid("property", f"'{key}' is a required property")
-    definition = {key: _field(_PROPERTY_FIELDS[key], key, value, "property")
-                  for key, value in body.items() if key != "name"}
-    return name, definition
-
-
-def _check_properties(value: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(value, dict):
-        raise _invalid("property", f"{value!r} is not of type 'object' (properties)")
-    checked = {}
-    for name, definition in value.items():
-        if not isinstance(name, str) or not name or len(name) > 80:
-            raise _invalid("property", f"{name!r} is not a valid property name")
-        checked[name] = check_property(definition, need_name=False)[1]
-    return checked
-
-
-@dataclass
-class _ObjectBody:
+@dataclass(frozen=True)
+class ObjectSpec:
     name: str
     description: str | None
     required: list[str] | None
+    #: property name -> JSON-schema fragment
     properties: dict[str, dict[str, Any]]
 
 
-def _check_object(body: Any) -> _ObjectBody:
-    body = _check_keys(body, "object", ("name", "description", "required", "properties"),
-                       _READ_ONLY)
-    required = body.get("required")
-    return _ObjectBody(
-        name=_name(body, "name", "object"),
-        description=_string(body, "description", "object"),
-        required=_string_list(required, "object", "required", unique=True)
-        if required is not None else None,
-        properties=_check_properties(body.get("properties") or {}),
-    )
-
-
-def _check_association(body: Any) -> dict[str, str | None]:
-    body = _check_keys(body, "resource_type_association",
-                       ("name", "prefix", "properties_target"), _READ_ONLY[2:])
-    schema = "resource_type_association"
-    return {"name": _name(body, "name", schema),
-            "prefix": _string(body, "prefix", schema, 80),
-            "properties_target": _string(body, "properties_target", schema, 80)}
-
-
-def _check_tag(body: Any) -> str:
-    body = _check_keys(body, "tag", ("name",), _READ_ONLY[2:])
-    return _name(body, "name", "tag")
-
-
-@dataclass
-class _NamespaceBody:
+@dataclass(frozen=True)
+class NamespaceSpec:
     namespace: str
-    display_name: str | None
-    description: str | None
-    visibility: str | None
-    protected: bool | None
-    owner: str | None
-    associations: list[dict[str, str | None]]
-    properties: dict[str, dict[str, Any]]
-    objects: list[_ObjectBody]
-    tags: list[str]
-
-
-def _check_namespace(body: Any) -> _NamespaceBody:
-    body = _check_keys(body, "namespace", (
-        "namespace", "display_name", "description", "visibility", "protected", "owner",
-        "resource_type_associations", "properties", "objects", "tags"), _READ_ONLY)
-    visibility = body.get("visibility")
-    if visibility is not None and visibility not in NAMESPACE_VISIBILITIES:
-        raise _invalid("namespace", f"{visibility!r} is not one of "
-                                    f"{list(NAMESPACE_VISIBILITIES)}")
-    protected = body.get("protected")
-    if protected is not None and not isinstance(protected, bool):
-        raise _invalid("namespace", f"{protected!r} is not of type 'boolean'")
-    lists = {}
-    for key in ("resource_type_associations", "objects", "tags"):
-        lists[key] = body.get(key) or []
-        if not isinstance(lists[key], list):
-            raise _invalid("namespace", f"{lists[key]!r} is not of type 'array' ({key})")
-    return _NamespaceBody(
-        namespace=_name(body, "namespace", "namespace"),
-        display_name=_string(body, "display_name", "namespace", 80),
-        description=_string(body, "description", "namespace", 500),
-        visibility=visibility,
-        protected=protected,
-        owner=_string(body, "owner", "namespace", 255),
-        associations=[_check_association(a) for a in lists["resource_type_associations"]],
-        properties=_check_properties(body.get("properties") or {}),
-        objects=[_check_object(o) for o in lists["objects"]],
-        tags=[_check_tag(t) for t in lists["tags"]],
-    )
+    display_name: str | None = None
+    description: str | None = None
+    visibility: str | None = None
+    protected: bool | None = None
+    owner: str | None = None
+    associations: list[AssociationSpec] = field(default_factory=list)
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    objects: list[ObjectSpec] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
 def _unique(names: Sequence[str], what: str, namespace: str) -> None:
@@ -387,9 +223,8 @@ class Metadefs:
         async with self.db.read() as s:
             return await self._detail(s, await self._get(s, caller, name))
 
-    async def create_namespace(self, caller: Caller, body: dict[str, Any]) -> NamespaceDetail:
+    async def create_namespace(self, caller: Caller, new: NamespaceSpec) -> NamespaceDetail:
         """A namespace and, in the same transaction, the contents the body lists."""
-        new = _check_namespace(body)
         owner = new.owner or caller.project_id
         if owner is None:
             raise faults.BadRequest("A namespace needs an owner: use a project-scoped token.")
@@ -403,9 +238,9 @@ class Metadefs:
         except IntegrityError as e:
             raise _namespace_exists(new.namespace) from e
 
-    async def _add_namespace(self, s: AsyncSession, new: _NamespaceBody, owner: str
+    async def _add_namespace(self, s: AsyncSession, new: NamespaceSpec, owner: str
                              ) -> NamespaceDetail:
-        _unique([a["name"] or "" for a in new.associations], "resource_type", new.namespace)
+        _unique([a.name for a in new.associations], "resource_type", new.namespace)
         _unique([o.name for o in new.objects], "object", new.namespace)
         _unique(new.tags, "tag", new.namespace)
         now = utcnow()
@@ -429,12 +264,11 @@ class Metadefs:
         await s.flush()
         return await self._detail(s, ns)
 
-    async def load_standard(self, body: dict[str, Any], *, force: bool, initial: bool) -> str:
+    async def load_standard(self, new: NamespaceSpec, *, force: bool, initial: bool) -> str:
         """Load one of Glance's standard namespaces (no caller: the operator's command or
         bootstrap). What happened: "loaded"; "kept" (it exists: an operator's copy is not
         touched); "replaced" (`force`: the shipped definition wins); "skipped" (`initial`,
         i.e. bootstrap, and it was loaded once and deleted since: an operator's choice)."""
-        new = _check_namespace(body)
         name = new.namespace
         try:
             async with self.db.transaction() as s:
@@ -455,11 +289,10 @@ class Metadefs:
         except IntegrityError:
             return "kept"  # another loader was quicker
 
-    async def update_namespace(self, caller: Caller, name: str, body: dict[str, Any]
+    async def update_namespace(self, caller: Caller, name: str, new: NamespaceSpec
                                ) -> MetadefNamespace:
         """Replace the namespace's own attributes (Glance's PUT: what the body leaves out goes
         back to its default); its contents are untouched."""
-        new = _check_namespace(body)
         try:
             async with self.db.transaction() as s:
                 ns = await self._get(s, caller, name, for_update=True)
@@ -516,7 +349,7 @@ class Metadefs:
     @staticmethod
     async def _associate(s: AsyncSession, ns: MetadefNamespace, assoc: dict[str, str | None],
                          now: datetime) -> MetadefNamespaceResourceType:
-        rtype = assoc["name"] or ""
+        rtype = assoc.name
         if await s.get(MetadefResourceType, rtype) is None:
             # Glance creates an unknown resource type on first association.
             s.add(MetadefResourceType(name=rtype, protected=False, created_at=now,
@@ -525,20 +358,19 @@ class Metadefs:
         elif await s.get(MetadefNamespaceResourceType, (ns.id, rtype)) is not None:
             raise _duplicate("resource_type", rtype, ns.namespace)
         row = MetadefNamespaceResourceType(
-            namespace_id=ns.id, resource_type=rtype, prefix=assoc["prefix"],
-            properties_target=assoc["properties_target"], created_at=now, updated_at=now)
+            namespace_id=ns.id, resource_type=rtype, prefix=assoc.prefix,
+            properties_target=assoc.properties_target, created_at=now, updated_at=now)
         s.add(row)
         return row
 
-    async def associate(self, caller: Caller, name: str, body: Any
+    async def associate(self, caller: Caller, name: str, assoc: AssociationSpec
                         ) -> MetadefNamespaceResourceType:
-        assoc = _check_association(body)
         try:
             async with self.db.transaction() as s:
                 ns = await self._get(s, caller, name)
                 return await self._associate(s, ns, assoc, utcnow())
         except IntegrityError as e:
-            raise _duplicate("resource_type", assoc["name"] or "", name) from e
+            raise _duplicate("resource_type", assoc.name, name) from e
 
     async def dissociate(self, caller: Caller, name: str, resource_type: str) -> None:
         async with self.db.transaction() as s:
@@ -604,8 +436,7 @@ class Metadefs:
             ns = await self._get(s, caller, name)
             return await self._child(s, MetadefObject, ns, object_name, "object")
 
-    async def create_object(self, caller: Caller, name: str, body: Any) -> MetadefObject:
-        new = _check_object(body)
+    async def create_object(self, caller: Caller, name: str, new: ObjectSpec) -> MetadefObject:
         try:
             async with self.db.transaction() as s:
                 ns = await self._get(s, caller, name)
@@ -616,10 +447,9 @@ class Metadefs:
         except IntegrityError as e:
             raise _duplicate("object", new.name, name) from e
 
-    async def update_object(self, caller: Caller, name: str, object_name: str, body: Any
+    async def update_object(self, caller: Caller, name: str, object_name: str, new: ObjectSpec
                             ) -> MetadefObject:
         """Replace an object definition (what the body leaves out is removed)."""
-        new = _check_object(body)
         try:
             async with self.db.transaction() as s:
                 ns = await self._get(s, caller, name)
@@ -664,9 +494,8 @@ class Metadefs:
                 property_name = property_name[len(prefix):]
             return await self._child(s, MetadefProperty, ns, property_name, "property")
 
-    async def create_property(self, caller: Caller, name: str, body: Any) -> MetadefProperty:
-        pname, definition = check_property(body, need_name=True)
-        assert pname is not None
+    async def create_property(self, caller: Caller, name: str, pname: str,
+                              definition: dict[str, Any]) -> MetadefProperty:
         try:
             async with self.db.transaction() as s:
                 ns = await self._get(s, caller, name)
@@ -679,10 +508,8 @@ class Metadefs:
         except IntegrityError as e:
             raise _duplicate("property", pname, name) from e
 
-    async def update_property(self, caller: Caller, name: str, property_name: str, body: Any
-                              ) -> MetadefProperty:
-        pname, definition = check_property(body, need_name=True)
-        assert pname is not None
+    async def update_property(self, caller: Caller, name: str, property_name: str, pname: str,
+                              definition: dict[str, Any]) -> MetadefProperty:
         try:
             async with self.db.transaction() as s:
                 ns = await self._get(s, caller, name)
@@ -708,7 +535,6 @@ class Metadefs:
             return await self._child(s, MetadefTag, ns, tag, "tag")
 
     async def create_tag(self, caller: Caller, name: str, tag: str) -> MetadefTag:
-        tag = _check_tag({"name": tag})
         try:
             async with self.db.transaction() as s:
                 ns = await self._get(s, caller, name)
@@ -721,14 +547,9 @@ class Metadefs:
         except IntegrityError as e:
             raise _duplicate("tag", tag, name) from e
 
-    async def create_tags(self, caller: Caller, name: str, body: Any, append: bool
+    async def create_tags(self, caller: Caller, name: str, names: list[str], append: bool
                           ) -> list[MetadefTag]:
         """Create several tags; without `append` they replace the namespace's tags."""
-        body = _check_keys(body, "tags", ("tags",))
-        items = body.get("tags")
-        if not isinstance(items, list):
-            raise _invalid("tags", "'tags' is a required property (an array)")
-        names = [_check_tag(item) for item in items]
         _unique(names, "tag", name)
         try:
             async with self.db.transaction() as s:
@@ -748,8 +569,7 @@ class Metadefs:
             raise faults.Conflict(f"A metadata tag in namespace={name} already exists. (Please "
                                   "note that metadata tag names are case insensitive).") from e
 
-    async def update_tag(self, caller: Caller, name: str, tag: str, body: Any) -> MetadefTag:
-        new = _check_tag(body)
+    async def update_tag(self, caller: Caller, name: str, tag: str, new: str) -> MetadefTag:
         try:
             async with self.db.transaction() as s:
                 ns = await self._get(s, caller, name)
@@ -775,7 +595,7 @@ def _namespace_exists(name: str) -> faults.Conflict:
     return faults.Conflict(f"The metadata definition namespace={name} already exists.")
 
 
-def _new_object(ns: MetadefNamespace, obj: _ObjectBody, now: datetime) -> MetadefObject:
+def _new_object(ns: MetadefNamespace, obj: ObjectSpec, now: datetime) -> MetadefObject:
     return MetadefObject(id=str(uuid.uuid4()), namespace_id=ns.id, name=obj.name,
                          description=obj.description, required=obj.required,
                          json_schema=obj.properties, created_at=now, updated_at=now)

@@ -8,12 +8,11 @@ then say what a caller may do with an image it can see.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,19 +28,30 @@ from overcast.image.models import Image, ImageMember, ImageProperty, ImageTag
 __all__ = [
     "CONTAINER_FORMATS",
     "DISK_FORMATS",
+    "READ_ONLY",
+    "RESERVED",
     "Caller",
+    "Change",
+    "ContainerFormat",
+    "DiskFormat",
     "ImageQuery",
     "Images",
-    "check_property_value",
-    "parse_patch",
+    "MemberStatus",
+    "NewImage",
+    "Visibility",
 ]
 
-DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "ploop", "iso")
-CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
-VISIBILITIES = ("public", "private", "shared", "community")
+DiskFormat = Literal["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "ploop",
+                     "iso"]
+ContainerFormat = Literal["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
+Visibility = Literal["public", "private", "shared", "community"]
+DISK_FORMATS: tuple[str, ...] = get_args(DiskFormat)
+CONTAINER_FORMATS: tuple[str, ...] = get_args(ContainerFormat)
+VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 STATUSES = ("queued", "saving", "active", "killed", "deleted", "pending_delete", "deactivated",
             "uploading", "importing")
-MEMBER_STATUSES = ("pending", "accepted", "rejected")
+MemberStatus = Literal["pending", "accepted", "rejected"]
+MEMBER_STATUSES: tuple[str, ...] = get_args(MemberStatus)
 
 #: Core attributes a user may set (Glance's image schema, minus the read-only ones).
 SETTABLE = ("name", "visibility", "protected", "os_hidden", "min_disk", "min_ram", "disk_format",
@@ -50,9 +60,6 @@ READ_ONLY = frozenset({"created_at", "updated_at", "status", "checksum", "os_has
                        "os_hash_value", "size", "virtual_size", "direct_url", "self", "file",
                        "schema", "id", "stores"})
 RESERVED = frozenset({"location", "deleted", "deleted_at", "locations"})
-#: Base-schema properties stored as properties whose values must be image ids (or null).
-UUID_PROPERTIES = ("kernel_id", "ramdisk_id")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
              "updated_at", "visibility", "owner", "min_disk", "min_ram", "virtual_size",
              "protected", "os_hidden")
@@ -82,103 +89,33 @@ class ImageQuery:
     marker: str | None = None
 
 
-def _schema_error(message: str) -> faults.BadRequest:
-    return faults.BadRequest(f"Provided object does not match schema 'image': {message}")
+@dataclass(frozen=True)
+class NewImage:
+    """An image to create, its attributes checked against Glance's schema (by the API)."""
+
+    id: str | None = None
+    name: str | None = None
+    visibility: str = "shared"
+    protected: bool = False
+    os_hidden: bool = False
+    min_disk: int = 0
+    min_ram: int = 0
+    disk_format: str | None = None
+    container_format: str | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    #: custom (and base schema, like kernel_id) properties
+    properties: dict[str, str] = field(default_factory=dict)
 
 
-def check_property_value(name: str, value: Any) -> str | None:
-    """A custom property's value as stored (a string), or BadRequest; None removes it."""
-    if name in UUID_PROPERTIES:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not _UUID.match(value):
-            raise _schema_error(f"{value!r} does not match the image id pattern for {name}")
-        return value
-    if not isinstance(value, str):
-        raise _schema_error(f"{value!r} is not of type 'string' (property {name})")
-    if len(value) > 65535:
-        raise _schema_error(f"the value of {name} is too long")
-    return value
+@dataclass(frozen=True)
+class Change:
+    """One JSON-Patch operation on a top-level attribute, its value checked (by the API)
+    against the schema of that attribute; None for `remove`, or to drop a property."""
 
-
-def _check_core(name: str, value: Any) -> Any:
-    """Validate one core attribute as Glance's schema does."""
-    if name == "name":
-        if value is not None and (not isinstance(value, str) or len(value) > 255):
-            raise _schema_error(f"{value!r} is not a valid name (a string of at most 255)")
-    elif name == "visibility":
-        if value not in VISIBILITIES:
-            raise _schema_error(f"{value!r} is not one of {list(VISIBILITIES)}")
-    elif name in ("protected", "os_hidden"):
-        if not isinstance(value, bool):
-            raise _schema_error(f"{value!r} is not of type 'boolean'")
-    elif name in ("min_disk", "min_ram"):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 2**31 - 1:
-            raise _schema_error(f"{value!r} is not a valid {name} (an integer >= 0)")
-    elif name == "disk_format":
-        if value is not None and value not in DISK_FORMATS:
-            raise _schema_error(f"{value!r} is not one of {[*DISK_FORMATS, None]}")
-    elif name == "container_format":
-        if value is not None and value not in CONTAINER_FORMATS:
-            raise _schema_error(f"{value!r} is not one of {[*CONTAINER_FORMATS, None]}")
-    elif name == "owner":
-        if value is not None and (not isinstance(value, str) or len(value) > 255):
-            raise _schema_error(f"{value!r} is not a valid owner")
-    elif name == "tags":
-        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-            raise _schema_error(f"{value!r} is not an array of strings")
-        if any(len(t) > 255 for t in value):
-            raise _schema_error("a tag is longer than 255 characters")
-        return list(dict.fromkeys(value))
-    return value
-
-
-def _check_key(name: str) -> None:
-    if name in READ_ONLY:
-        raise faults.Forbidden(f"Attribute '{name}' is read-only.")
-    if name in RESERVED or name.startswith("os_glance"):
-        raise faults.Forbidden(f"Attribute '{name}' is reserved.")
-    if not name or len(name) > 255:
-        raise _schema_error(f"invalid property name {name!r}")
-
-
-def _pointer(path: Any) -> str:
-    """The attribute a JSON pointer names; only top-level attributes can be patched."""
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise faults.BadRequest(f"Pointer `{path}` does not start with \"/\".")
-    parts = path[1:].split("/")
-    if len(parts) != 1 or not parts[0]:
-        raise faults.BadRequest(f"Invalid JSON pointer for this resource: '{path}'")
-    if re.search(r"~(?![01])", parts[0]):
-        raise faults.BadRequest(f"Pointer `{path}` contains \"~\" not part of a recognized escape "
-                                "sequence.")
-    return parts[0].replace("~1", "/").replace("~0", "~")
-
-
-def parse_patch(body: Any, media_type: str) -> list[tuple[str, str, Any]]:
-    """(op, attribute, value) triples from a v2.1 (RFC 6902) or v2.0 JSON-Patch body."""
-    if not isinstance(body, list):
-        raise faults.BadRequest("Request body must be a JSON array of operation objects.")
-    ops: list[tuple[str, str, Any]] = []
-    for change in body:
-        if not isinstance(change, dict):
-            raise faults.BadRequest("Operations must be JSON objects.")
-        if media_type.endswith("v2.0-json-patch"):
-            names = [k for k in ("add", "replace", "remove") if k in change]
-            if len(names) != 1:
-                raise faults.BadRequest("Operation objects must contain exactly one member named "
-                                        "\"add\", \"remove\", or \"replace\".")
-            op, path = names[0], change[names[0]]
-        else:
-            op, path = change.get("op"), change.get("path")
-            if op not in ("add", "replace", "remove"):
-                raise faults.BadRequest(f"Invalid operation: `{op}`.")
-            if path is None:
-                raise faults.BadRequest("Unable to find `path` in JSON Schema change.")
-        if op != "remove" and "value" not in change:
-            raise faults.BadRequest(f"Operation \"{op}\" requires a member named \"value\".")
-        ops.append((op, _pointer(path), change.get("value")))
-    return ops
+    op: Literal["add", "remove", "replace"]
+    name: str
+    value: Any = None
 
 
 class Images:
@@ -319,27 +256,20 @@ class Images:
         return q
 
     # -- create / update / delete --
-    async def create(self, caller: Caller, body: dict[str, Any]) -> Image:
-        body = dict(body)
-        image_id = body.pop("id", None) or str(uuid.uuid4())
-        if not isinstance(image_id, str) or not _UUID.match(image_id):
-            raise _schema_error(f"{image_id!r} is not a valid image id")
-        for key in body:
-            _check_key(key)
-        core = {k: _check_core(k, body.pop(k)) for k in SETTABLE if k in body}
-        owner = core.pop("owner", None) or caller.project_id
+    async def create(self, caller: Caller, new: NewImage) -> Image:
+        image_id = new.id or str(uuid.uuid4())
+        owner = new.owner or caller.project_id
         if owner != caller.project_id and not caller.is_admin:
             raise faults.Forbidden(f"You are not permitted to create images owned by '{owner}'.")
-        tags = core.pop("tags", [])
-        props = {k: check_property_value(k, v) for k, v in body.items()}
-        self._check_quotas(len([p for p in props.values() if p is not None]), len(tags))
+        tags = list(dict.fromkeys(new.tags))
+        self._check_quotas(len(new.properties), len(tags))
         now = utcnow()
-        image = Image(id=image_id, status="queued", owner=owner,
-                      visibility=core.pop("visibility", "shared"),
-                      protected=core.pop("protected", False), os_hidden=core.pop("os_hidden", False),
-                      min_disk=core.pop("min_disk", 0), min_ram=core.pop("min_ram", 0),
-                      created_at=now, updated_at=now, **core)
-        image.properties = [ImageProperty(name=k, value=v) for k, v in props.items() if v is not None]
+        image = Image(id=image_id, status="queued", owner=owner, name=new.name,
+                      visibility=new.visibility, protected=new.protected,
+                      os_hidden=new.os_hidden, min_disk=new.min_disk, min_ram=new.min_ram,
+                      disk_format=new.disk_format, container_format=new.container_format,
+                      created_at=now, updated_at=now)
+        image.properties = [ImageProperty(name=k, value=v) for k, v in new.properties.items()]
         image.tags = [ImageTag(value=t) for t in tags]
         async with self.db.transaction() as s:
             if await s.get(Image, image_id) is not None:
@@ -363,7 +293,7 @@ class Images:
             raise faults.OverQuota(f"Attempted: {tags}, Maximum: {self.config.image_tag_quota}: "
                                    "maximum number of tags exceeded.")
 
-    async def update(self, caller: Caller, image_id: str, ops: list[tuple[str, str, Any]],
+    async def update(self, caller: Caller, image_id: str, changes: list[Change],
                      can: dict[str, bool]) -> Image:
         """Apply JSON-Patch operations. `can` holds the caller's answers to publicize_image,
         communitize_image (asked by the route, which knows the policy)."""
@@ -372,24 +302,23 @@ class Images:
             core: dict[str, Any] = {k: getattr(image, k) for k in SETTABLE if k != "tags"}
             core["tags"] = [t.value for t in image.tags]
             props: dict[str, str] = {p.name: p.value for p in image.properties}
-            for op, key, value in ops:
-                _check_key(key)
-                if op == "remove":
+            for change in changes:
+                key, value = change.name, change.value
+                if change.op == "remove":
                     if key in core:
                         raise faults.Forbidden(f"Property {key} may not be removed.")
                     if key not in props:
                         raise faults.Conflict(f"Property {key} does not exist.")
                     del props[key]
                 elif key in core:
-                    core[key] = _check_core(key, value)
+                    core[key] = list(dict.fromkeys(value)) if key == "tags" else value
                 else:
-                    if op == "replace" and key not in props:
+                    if change.op == "replace" and key not in props:
                         raise faults.Conflict(f"Property {key} does not exist.")
-                    stored = check_property_value(key, value)
-                    if stored is None:
+                    if value is None:
                         props.pop(key, None)
                     else:
-                        props[key] = stored
+                        props[key] = value
             self._apply(caller, image, core, props, can)
             image.updated_at = utcnow()
         return image

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from typing import Annotated
 
@@ -13,17 +15,30 @@ from overcast.image.data import ImageData
 from overcast.image.members import Members
 from overcast.image.service import Caller, Images
 
-__all__ = ["Data", "Imgs", "Mbrs", "Who", "caller", "page_limit", "refuse_nul"]
+__all__ = ["Data", "Imgs", "Mbrs", "Who", "caller", "page_limit", "refuse_unstorable"]
 
 #: A JSON string escape for NUL: \u0000 after an even number of backslashes (so not the text
 #: "\\u0000", a backslash followed by "u0000").
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
-async def refuse_nul(request: Request) -> None:
-    """Refuse a NUL character in the path, the query or a JSON body's strings (400), on every
-    image route: no name, id or property means one, and PostgreSQL cannot store it in text
-    (it would be a 500 there and a silent difference between databases otherwise)."""
+def _not_a_number(word: str) -> float:
+    raise faults.BadRequest(f"{word} is not a JSON number: the request body is not valid JSON.")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise faults.BadRequest(f"The number {text[:40]} is too large.")
+    return value
+
+
+async def refuse_unstorable(request: Request) -> None:
+    """Refuse what no database stores faithfully, on every image route (400): a NUL character
+    in the path, the query or a JSON body's strings (PostgreSQL cannot store it in text), and
+    NaN, Infinity or a number beyond a double in a JSON body (not JSON: MariaDB and
+    PostgreSQL refuse them in JSON columns). Any of them would be a 500 on one database and
+    silently kept on another."""
     if any("\x00" in v for v in request.path_params.values()) or any(
             "\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
         raise faults.BadRequest("NUL characters are not allowed in the request's path or query.")
@@ -31,6 +46,10 @@ async def refuse_nul(request: Request) -> None:
         body = await request.body()  # small: the body limit is outside; cached for the route
         if b"\\u0000" in body and _NUL_ESCAPE.search(body):
             raise faults.BadRequest("NUL characters are not allowed in the request body.")
+        try:
+            json.loads(body, parse_constant=_not_a_number, parse_float=_finite)
+        except ValueError:
+            pass  # malformed: the route's parsing says so
 
 
 def page_limit(request: Request, images: Images) -> int:

@@ -12,6 +12,10 @@ from overcast.image.api.images import image_target
 
 router = APIRouter(prefix="/v2/images", tags=["image data"])
 
+#: The image's bytes, streamed (FastAPI does not read them: the route passes the stream on).
+DATA_BODY = {"required": True, "content": {"application/octet-stream": {
+    "schema": {"type": "string", "format": "binary"}}}}
+
 
 def _length(request: Request) -> int | None:
     media = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
@@ -25,7 +29,7 @@ def _length(request: Request) -> int | None:
         raise faults.BadRequest("Invalid Content-Length") from None
 
 
-@router.put("/{image_id}/file", status_code=204)
+@router.put("/{image_id}/file", status_code=204, openapi_extra={"requestBody": DATA_BODY})
 async def upload(image_id: str, request: Request, ctx: Ctx, images: Imgs, data: Data,
                  who: Who) -> Response:
     image = await images.show(who, image_id)
@@ -52,7 +56,7 @@ async def download(image_id: str, request: Request, ctx: Ctx, images: Imgs, data
                              media_type="application/octet-stream")
 
 
-@router.put("/{image_id}/stage", status_code=204)
+@router.put("/{image_id}/stage", status_code=204, openapi_extra={"requestBody": DATA_BODY})
 async def stage(image_id: str, request: Request, ctx: Ctx, images: Imgs, data: Data,
                 who: Who) -> Response:
     image = await images.show(who, image_id)

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+import re
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from overcast.common import faults
-from overcast.common.app import Ctx, json_body
+from overcast.common.app import Ctx, parse_json
 from overcast.image.api import Data, Imgs, Who, page_limit
+from overcast.image.api.bodies import Body, Str255, UUIDStr, validate
 from overcast.image.models import Image
-from overcast.image.service import SORT_KEYS, Caller, ImageQuery, parse_patch
+from overcast.image.service import (
+    READ_ONLY,
+    RESERVED,
+    SORT_KEYS,
+    Caller,
+    Change,
+    ContainerFormat,
+    DiskFormat,
+    ImageQuery,
+    NewImage,
+    Visibility,
+)
 
 router = APIRouter(prefix="/v2/images", tags=["images"])
 stores_router = APIRouter(tags=["images"])
@@ -23,6 +36,189 @@ PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
 _LIST_PARAMS = {"limit", "marker", "sort_key", "sort_dir", "sort", "tag", "name", "id", "status",
                 "visibility", "owner", "member_status", "disk_format", "container_format",
                 "protected", "os_hidden", "size", "size_min", "size_max", "created_at", "updated_at"}
+MAX_PROPERTY = 65535
+Count = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
+
+
+def check_attribute(name: str, *, creating: bool = False) -> None:
+    """Refuse what no client may set (403, before any type check, as Glance)."""
+    if name in READ_ONLY and not (creating and name == "id"):
+        raise faults.Forbidden(f"Attribute '{name}' is read-only.")
+    if name in RESERVED or name.startswith("os_glance"):
+        raise faults.Forbidden(f"Attribute '{name}' is reserved.")
+    if not name or len(name) > 255:
+        raise faults.BadRequest(f"Provided object does not match schema 'image': invalid "
+                                f"property name {name[:80]!r}")
+
+
+class ImageCreate(Body):
+    """POST /v2/images: Glance's image schema; any other key is a custom property (a string)."""
+
+    glance_schema = "image"
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "additionalProperties": {"type": "string", "maxLength": MAX_PROPERTY}})
+
+    id: UUIDStr | None = None
+    name: Str255 | None = None
+    visibility: Visibility = "shared"
+    protected: StrictBool = False
+    os_hidden: StrictBool = False
+    min_disk: Count = 0
+    min_ram: Count = 0
+    disk_format: DiskFormat | None = None
+    container_format: ContainerFormat | None = None
+    owner: Str255 | None = None
+    tags: list[Str255] = []
+    kernel_id: UUIDStr | None = None
+    ramdisk_id: UUIDStr | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _allowed(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key in data:
+                check_attribute(key, creating=True)
+        return data
+
+    @model_validator(mode="after")
+    def _properties(self) -> ImageCreate:
+        for key, value in (self.model_extra or {}).items():
+            if not isinstance(value, str):
+                raise ValueError(f"Provided object does not match schema 'image': {value!r:.80} "
+                                 f"is not of type 'string' (property {key})")
+            if len(value) > MAX_PROPERTY:
+                raise ValueError(f"Provided object does not match schema 'image': the value "
+                                 f"of {key} is too long")
+        return self
+
+    def properties(self) -> dict[str, str]:
+        props = dict(self.model_extra or {})
+        for key in ("kernel_id", "ramdisk_id"):  # base-schema properties, stored as properties
+            if getattr(self, key) is not None:
+                props[key] = getattr(self, key)
+        return props
+
+    def new_image(self) -> NewImage:
+        return NewImage(id=self.id, name=self.name, visibility=self.visibility,
+                        protected=self.protected, os_hidden=self.os_hidden,
+                        min_disk=self.min_disk, min_ram=self.min_ram,
+                        disk_format=self.disk_format, container_format=self.container_format,
+                        owner=self.owner, tags=tuple(self.tags), properties=self.properties())
+
+
+# -- JSON Patch: the two media types Glance accepts --
+_OPS = ("add", "remove", "replace")
+
+
+def _needs_value(op: str, change: dict[str, Any]) -> None:
+    if op != "remove" and "value" not in change:
+        raise ValueError(f'Operation "{op}" requires a member named "value".')
+
+
+class PatchOp(Body):
+    """One operation of application/openstack-images-v2.1-json-patch (RFC 6902's subset)."""
+
+    glance_schema = "image"
+    model_config = ConfigDict(extra="ignore")
+
+    op: Literal["add", "remove", "replace"]
+    path: str
+    value: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _glance_words(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("Operations must be JSON objects.")
+        if data.get("op") not in _OPS:
+            raise ValueError(f"Invalid operation: `{data.get('op')}`. It must be one of the "
+                             f"following: {', '.join(_OPS)}.")
+        if not isinstance(data.get("path"), str):
+            raise ValueError("Unable to find `path` in JSON Schema change. It must be one of "
+                             "the following: a string JSON pointer.")
+        _needs_value(data["op"], data)
+        return data
+
+
+class PatchOp20(Body):
+    """One operation of application/openstack-images-v2.0-json-patch: {"replace": "/name",
+    "value": ...}."""
+
+    glance_schema = "image"
+    model_config = ConfigDict(extra="ignore")
+
+    add: str | None = None
+    remove: str | None = None
+    replace: str | None = None
+    value: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _glance_words(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("Operations must be JSON objects.")
+        named = [k for k in _OPS if k in data]
+        if len(named) != 1 or not isinstance(data[named[0]], str):
+            raise ValueError('Operation objects must contain exactly one member named "add", '
+                             '"remove", or "replace".')
+        _needs_value(named[0], data)
+        return data
+
+    @property
+    def op(self) -> Literal["add", "remove", "replace"]:
+        return "add" if self.add is not None else "remove" if self.remove is not None \
+            else "replace"
+
+    @property
+    def path(self) -> str:
+        return self.add or self.remove or self.replace or ""
+
+
+_PATCH_KINDS: dict[str, Any] = {PATCH_TYPES[0]: list[PatchOp], PATCH_TYPES[1]: list[PatchOp20]}
+#: The PATCH request body, per media type, for the OpenAPI document (FastAPI reads only JSON
+#: media types itself: the route parses these two, with the same models).
+PATCH_BODY = {"required": True, "content": {
+    PATCH_TYPES[0]: {"schema": {"type": "array", "items": PatchOp.model_json_schema()}},
+    PATCH_TYPES[1]: {"schema": {"type": "array", "items": PatchOp20.model_json_schema()}}}}
+
+
+def _pointer(path: str) -> str:
+    """The attribute a JSON pointer names; only top-level attributes can be patched."""
+    if not path.startswith("/"):
+        raise faults.BadRequest(f"Pointer `{path[:80]}` does not start with \"/\".")
+    parts = path[1:].split("/")
+    if len(parts) != 1 or not parts[0]:
+        raise faults.BadRequest(f"Invalid JSON pointer for this resource: '{path[:80]}'")
+    if re.search(r"~(?![01])", parts[0]):
+        raise faults.BadRequest(f"Pointer `{path[:80]}` contains \"~\" not part of a "
+                                "recognized escape sequence.")
+    return parts[0].replace("~1", "/").replace("~0", "~")
+
+
+def attribute_value(name: str, value: Any) -> Any:
+    """A patched attribute's value, checked against the image schema's type for it."""
+    checked = validate(ImageCreate, {name: value}, "image")
+    if name in ImageCreate.model_fields and name not in ("kernel_id", "ramdisk_id"):
+        return getattr(checked, name)
+    return checked.properties().get(name)  # None (drop it) only for kernel_id/ramdisk_id
+
+
+def parse_changes(media: str, raw: bytes) -> list[Change]:
+    """A JSON-Patch document of either media type as typed changes."""
+    if media not in _PATCH_KINDS:
+        raise faults.UnsupportedMediaType(
+            f"Unsupported Content-Type: {media[:80] or 'none'}; use one of "
+            f"{', '.join(PATCH_TYPES)}", headers={"Accept-Patch": ", ".join(PATCH_TYPES)})
+    document = parse_json(raw or b"null")
+    if not isinstance(document, list):
+        raise faults.BadRequest("Request body must be a JSON array of operation objects.")
+    changes = []
+    for op in validate(_PATCH_KINDS[media], document, "image"):
+        name = _pointer(op.path)
+        check_attribute(name)
+        value = None if op.op == "remove" else attribute_value(name, op.value)
+        changes.append(Change(op.op, name, value))
+    return changes
 
 
 def wire_time(value: Any) -> str | None:
@@ -62,17 +258,16 @@ def image_target(image: Image) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-async def create_image(request: Request, ctx: Ctx, images: Imgs, data: Data, who: Who,
-                       response: Response) -> dict[str, Any]:
-    body = await json_body(request)
-    visibility = body.get("visibility", "shared")
-    ctx.enforce("add_image", {"project_id": body.get("owner") or ctx.project_id,
+async def create_image(body: ImageCreate, request: Request, ctx: Ctx, images: Imgs, data: Data,
+                       who: Who, response: Response) -> dict[str, Any]:
+    visibility = body.visibility
+    ctx.enforce("add_image", {"project_id": body.owner or ctx.project_id,
                               "visibility": visibility})
     if visibility == "public":
         ctx.enforce("publicize_image", {"project_id": ctx.project_id})
     elif visibility == "community":
         ctx.enforce("communitize_image", {"project_id": ctx.project_id})
-    image = await images.create(who, body)
+    image = await images.create(who, body.new_image())
     response.headers.update(_import_headers(data))
     response.headers["Location"] = f"{str(request.base_url).rstrip('/')}/v2/images/{image.id}"
     return image_view(image)
@@ -145,23 +340,15 @@ async def show_image(image_id: str, ctx: Ctx, images: Imgs, who: Who) -> dict[st
     return image_view(image)
 
 
-@router.patch("/{image_id}")
+@router.patch("/{image_id}", openapi_extra={"requestBody": PATCH_BODY})
 async def update_image(image_id: str, request: Request, ctx: Ctx, images: Imgs,
                        who: Who) -> dict[str, Any]:
     media = request.headers.get("content-type", "").split(";")[0].strip()
-    if media not in PATCH_TYPES:
-        raise faults.UnsupportedMediaType(
-            f"Unsupported Content-Type: {media or 'none'}; use one of {', '.join(PATCH_TYPES)}",
-            headers={"Accept-Patch": ", ".join(PATCH_TYPES)})
-    try:
-        body = json.loads(await request.body() or b"null")
-    except ValueError:
-        raise faults.BadRequest("Malformed JSON in request body.") from None
-    ops = parse_patch(body, media)
+    changes = parse_changes(media, await request.body())
     image = await images.show(who, image_id)
     ctx.enforce("modify_image", image_target(image))
     can = {rule: ctx.can(rule, image_target(image)) for rule in ("publicize_image", "communitize_image")}
-    return image_view(await images.update(who, image_id, ops, can))
+    return image_view(await images.update(who, image_id, changes, can))
 
 
 @router.delete("/{image_id}", status_code=204)

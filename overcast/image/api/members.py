@@ -4,14 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
+from pydantic import model_validator
 
-from overcast.common.app import Ctx, json_body
+from overcast.common.app import Ctx
 from overcast.image.api import Imgs, Mbrs, Who
+from overcast.image.api.bodies import Body, Str255
 from overcast.image.api.images import wire_time
 from overcast.image.models import ImageMember
+from overcast.image.service import MemberStatus
 
 router = APIRouter(prefix="/v2/images/{image_id}/members", tags=["members"])
+
+
+class MemberCreate(Body):
+    """POST /v2/images/{id}/members: the project to share the image with."""
+
+    glance_schema = "member"
+
+    member: Str255
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("member"), str) \
+                or not data["member"]:
+            raise ValueError("Member to be added not specified")
+        return data
+
+
+class MemberUpdate(Body):
+    """PUT /v2/images/{id}/members/{member}: what the member project says of the image."""
+
+    glance_schema = "member"
+
+    status: MemberStatus
 
 
 def member_view(m: ImageMember) -> dict[str, Any]:
@@ -26,12 +53,10 @@ async def _target(images: Imgs, who: Who, image_id: str, member_id: str | None) 
 
 
 @router.post("")
-async def add_member(image_id: str, request: Request, ctx: Ctx, images: Imgs, members: Mbrs,
+async def add_member(image_id: str, body: MemberCreate, ctx: Ctx, images: Imgs, members: Mbrs,
                      who: Who) -> dict[str, Any]:
-    body = await json_body(request)
-    member_id = body.get("member")
-    ctx.enforce("add_member", await _target(images, who, image_id, member_id))
-    return member_view(await members.add(who, image_id, member_id))  # type: ignore[arg-type]
+    ctx.enforce("add_member", await _target(images, who, image_id, body.member))
+    return member_view(await members.add(who, image_id, body.member))
 
 
 @router.get("")
@@ -50,11 +75,10 @@ async def show_member(image_id: str, member_id: str, ctx: Ctx, images: Imgs, mem
 
 
 @router.put("/{member_id}")
-async def update_member(image_id: str, member_id: str, request: Request, ctx: Ctx, images: Imgs,
-                        members: Mbrs, who: Who) -> dict[str, Any]:
-    body = await json_body(request)
+async def update_member(image_id: str, member_id: str, body: MemberUpdate, ctx: Ctx,
+                        images: Imgs, members: Mbrs, who: Who) -> dict[str, Any]:
     ctx.enforce("modify_member", await _target(images, who, image_id, member_id))
-    return member_view(await members.update(who, image_id, member_id, body.get("status")))
+    return member_view(await members.update(who, image_id, member_id, body.status))
 
 
 @router.delete("/{member_id}", status_code=204)

@@ -1,15 +1,16 @@
 """/v2/schemas/metadefs/...: the JSON-schema documents of the metadata definitions catalog, as
 Glance serves them (a `name`, `properties`, `additionalProperties: false`, `required`,
 `definitions`; the plural ones wrap the singular in a collection with first/next/schema links).
-Bodies are checked against the same rules in `overcast.image.metadefs`."""
+Bodies are checked against the same rules by the models in `api/metadef_bodies.py`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter
 
-from overcast.image.metadefs import NAMESPACE_VISIBILITIES, PROPERTY_TYPES
+from overcast.image.api.metadef_bodies import PropertyType
+from overcast.image.metadefs import NAMESPACE_VISIBILITIES
 
 router = APIRouter(prefix="/v2/schemas/metadefs", tags=["schemas"])
 
@@ -56,7 +57,7 @@ def _array_of(name: str, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _type_enum() -> dict[str, Any]:
-    return {"type": "string", "enum": list(PROPERTY_TYPES)}
+    return {"type": "string", "enum": [*get_args(PropertyType), None]}
 
 
 def _property_fields() -> dict[str, Any]:

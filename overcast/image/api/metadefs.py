@@ -15,9 +15,19 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request, Response
 
 from overcast.common import faults
-from overcast.common.app import Ctx, RequestContext, json_body
+from overcast.common.api import query_bool
+from overcast.common.app import Ctx, RequestContext
 from overcast.image.api import Imgs, Who, page_limit
+from overcast.image.api.bodies import validate
 from overcast.image.api.images import wire_time
+from overcast.image.api.metadef_bodies import (
+    AssociationBody,
+    NamespaceBody,
+    ObjectBody,
+    PropertyBody,
+    TagBody,
+    TagsBody,
+)
 from overcast.image.metadef_models import (
     MetadefNamespace,
     MetadefNamespaceResourceType,
@@ -158,12 +168,11 @@ async def list_associations(namespace: str, ctx: Ctx, metadefs: Mdefs, who: Who
 
 
 @router.post(_NS + "/resource_types", status_code=201)
-async def create_association(namespace: str, request: Request, ctx: Ctx, metadefs: Mdefs,
+async def create_association(namespace: str, body: AssociationBody, ctx: Ctx, metadefs: Mdefs,
                              who: Who) -> dict[str, Any]:
-    body = await json_body(request)
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "add_metadef_resource_type_association", ns)
-    return association_view(await metadefs.associate(who, namespace, body))
+    return association_view(await metadefs.associate(who, namespace, body.spec()))
 
 
 @router.delete(_NS + "/resource_types/{resource_type}", status_code=204)
@@ -200,16 +209,15 @@ async def list_namespaces(request: Request, ctx: Ctx, metadefs: Mdefs, images: I
 
 
 @router.post("/namespaces", status_code=201)
-async def create_namespace(request: Request, ctx: Ctx, metadefs: Mdefs, who: Who,
-                           response: Response) -> dict[str, Any]:
-    body = await json_body(request)
+async def create_namespace(body: NamespaceBody, request: Request, ctx: Ctx, metadefs: Mdefs,
+                           who: Who, response: Response) -> dict[str, Any]:
     ctx.enforce("add_metadef_namespace", _own(ctx))
-    for key, rule in (("resource_type_associations", "add_metadef_resource_type_association"),
-                      ("objects", "add_metadef_object"), ("properties", "add_metadef_property"),
-                      ("tags", "add_metadef_tag")):
-        if body.get(key):
+    for given, rule in ((body.resource_type_associations, "add_metadef_resource_type_association"),
+                        (body.objects, "add_metadef_object"),
+                        (body.properties, "add_metadef_property"), (body.tags, "add_metadef_tag")):
+        if given:
             ctx.enforce(rule, _own(ctx))
-    detail = await metadefs.create_namespace(who, body)
+    detail = await metadefs.create_namespace(who, body.spec())
     # A header is latin-1: a name in any other script goes percent-encoded, as in a URL.
     response.headers["Location"] = (f"{str(request.base_url).rstrip('/')}/v2/metadefs/"
                                     f"namespaces/{quote(detail.namespace.namespace, safe=':')}")
@@ -227,12 +235,11 @@ async def show_namespace(namespace: str, request: Request, ctx: Ctx, metadefs: M
 
 
 @router.put(_NS)
-async def update_namespace(namespace: str, request: Request, ctx: Ctx, metadefs: Mdefs, who: Who
-                           ) -> dict[str, Any]:
-    body = await json_body(request)
+async def update_namespace(namespace: str, body: NamespaceBody, ctx: Ctx, metadefs: Mdefs,
+                           who: Who) -> dict[str, Any]:
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "modify_metadef_namespace", ns)
-    return namespace_view(await metadefs.update_namespace(who, namespace, body))
+    return namespace_view(await metadefs.update_namespace(who, namespace, body.spec()))
 
 
 @router.delete(_NS, status_code=204)
@@ -270,12 +277,11 @@ async def list_objects(namespace: str, request: Request, ctx: Ctx, metadefs: Mde
 
 
 @router.post(_NS + "/objects", status_code=201)
-async def create_object(namespace: str, request: Request, ctx: Ctx, metadefs: Mdefs, who: Who
+async def create_object(namespace: str, body: ObjectBody, ctx: Ctx, metadefs: Mdefs, who: Who
                         ) -> dict[str, Any]:
-    body = await json_body(request)
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "add_metadef_object", ns)
-    return object_view(ns.namespace, await metadefs.create_object(who, namespace, body))
+    return object_view(ns.namespace, await metadefs.create_object(who, namespace, body.spec()))
 
 
 @router.delete(_NS + "/objects", status_code=204)
@@ -292,13 +298,12 @@ async def show_object(namespace: str, object_name: str, ctx: Ctx, metadefs: Mdef
 
 
 @router.put(_NS + "/objects/{object_name}")
-async def update_object(namespace: str, object_name: str, request: Request, ctx: Ctx,
+async def update_object(namespace: str, object_name: str, body: ObjectBody, ctx: Ctx,
                         metadefs: Mdefs, who: Who) -> dict[str, Any]:
-    body = await json_body(request)
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "modify_metadef_object", ns)
     return object_view(ns.namespace,
-                       await metadefs.update_object(who, namespace, object_name, body))
+                       await metadefs.update_object(who, namespace, object_name, body.spec()))
 
 
 @router.delete(_NS + "/objects/{object_name}", status_code=204)
@@ -322,12 +327,12 @@ async def list_properties(namespace: str, ctx: Ctx, metadefs: Mdefs, who: Who
 
 
 @router.post(_NS + "/properties", status_code=201)
-async def create_property(namespace: str, request: Request, ctx: Ctx, metadefs: Mdefs, who: Who
-                          ) -> dict[str, Any]:
-    body = await json_body(request)
+async def create_property(namespace: str, body: PropertyBody, ctx: Ctx, metadefs: Mdefs,
+                          who: Who) -> dict[str, Any]:
+    name, definition = body.named()
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "add_metadef_property", ns)
-    return property_view(await metadefs.create_property(who, namespace, body))
+    return property_view(await metadefs.create_property(who, namespace, name, definition))
 
 
 @router.delete(_NS + "/properties", status_code=204)
@@ -348,12 +353,13 @@ async def show_property(namespace: str, property_name: str, request: Request, ct
 
 
 @router.put(_NS + "/properties/{property_name}")
-async def update_property(namespace: str, property_name: str, request: Request, ctx: Ctx,
+async def update_property(namespace: str, property_name: str, body: PropertyBody, ctx: Ctx,
                           metadefs: Mdefs, who: Who) -> dict[str, Any]:
-    body = await json_body(request)
+    name, definition = body.named()
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "modify_metadef_property", ns)
-    return property_view(await metadefs.update_property(who, namespace, property_name, body))
+    return property_view(await metadefs.update_property(who, namespace, property_name, name,
+                                                        definition))
 
 
 @router.delete(_NS + "/properties/{property_name}", status_code=204)
@@ -377,14 +383,14 @@ async def list_tags(namespace: str, request: Request, ctx: Ctx, metadefs: Mdefs,
 
 
 @router.post(_NS + "/tags", status_code=201)
-async def create_tags(namespace: str, request: Request, ctx: Ctx, metadefs: Mdefs, who: Who
-                      ) -> dict[str, Any]:
-    body = await json_body(request)
+async def create_tags(namespace: str, body: TagsBody, request: Request, ctx: Ctx,
+                      metadefs: Mdefs, who: Who) -> dict[str, Any]:
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "add_metadef_tags", ns)
-    append = request.headers.get("X-Openstack-Append", "").strip().lower() in (
-        "1", "t", "true", "on", "y", "yes")
-    created = await metadefs.create_tags(who, namespace, body, append)
+    # Glance reads the header with oslo's non-strict bool_from_string.
+    append = bool(query_bool(request.headers.get("X-Openstack-Append"), "X-Openstack-Append",
+                             strict=False))
+    created = await metadefs.create_tags(who, namespace, [t.name for t in body.tags], append)
     return {"tags": [{"name": t.name} for t in created]}
 
 
@@ -406,16 +412,16 @@ async def create_tag(namespace: str, tag_name: str, ctx: Ctx, metadefs: Mdefs, w
                      ) -> dict[str, Any]:
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "add_metadef_tag", ns)
-    return tag_view(await metadefs.create_tag(who, namespace, tag_name))
+    tag = validate(TagBody, {"name": tag_name}, "tag").name
+    return tag_view(await metadefs.create_tag(who, namespace, tag))
 
 
 @router.put(_NS + "/tags/{tag_name}")
-async def update_tag(namespace: str, tag_name: str, request: Request, ctx: Ctx,
-                     metadefs: Mdefs, who: Who) -> dict[str, Any]:
-    body = await json_body(request)
+async def update_tag(namespace: str, tag_name: str, body: TagBody, ctx: Ctx, metadefs: Mdefs,
+                     who: Who) -> dict[str, Any]:
     ns = await metadefs.namespace(who, namespace)
     _enforce(ctx, "modify_metadef_tag", ns)
-    return tag_view(await metadefs.update_tag(who, namespace, tag_name, body))
+    return tag_view(await metadefs.update_tag(who, namespace, tag_name, body.name))
 
 
 @router.delete(_NS + "/tags/{tag_name}", status_code=204)

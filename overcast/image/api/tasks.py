@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import ConfigDict, model_validator
 
-from overcast.common import faults
-from overcast.common.app import Ctx, json_body
+from overcast.common.app import Ctx
 from overcast.image.api import Data, Imgs, Who, page_limit
-from overcast.image.api.images import image_target, wire_time
+from overcast.image.api.bodies import Body
+from overcast.image.api.images import ImageCreate, image_target, wire_time
 from overcast.image.models import Task
 from overcast.image.tasks import Tasks
 
@@ -21,6 +22,40 @@ def _tasks(request: Request) -> Tasks:
 
 
 Tsks = Annotated[Tasks, Depends(_tasks)]
+
+
+class TaskInput(Body):
+    """An import task's input: a URL and the new image's attributes."""
+
+    glance_schema = "task"
+    model_config = ConfigDict(extra="allow")  # import_from_format and others are recorded
+
+    import_from: str
+    image_properties: ImageCreate
+
+
+class TaskCreate(Body):
+    """POST /v2/tasks: only "import" tasks exist."""
+
+    glance_schema = "task"
+
+    type: str
+    input: TaskInput
+
+    @model_validator(mode="before")
+    @classmethod
+    def _glance_words(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if data.get("type") != "import":
+                raise ValueError(f"Invalid type value: {str(data.get('type'))[:80]}. Only "
+                                 "'import' tasks are supported.")
+            task_input = data.get("input")
+            if not isinstance(task_input, dict) or not isinstance(
+                    task_input.get("import_from"), str) or not isinstance(
+                    task_input.get("image_properties"), dict):
+                raise ValueError("Task input needs 'import_from' (a URL) and "
+                                 "'image_properties' (an object).")
+        return data
 
 
 def task_view(t: Task) -> dict[str, Any]:
@@ -40,17 +75,12 @@ async def image_tasks(image_id: str, ctx: Ctx, images: Imgs, tasks: Tsks, who: W
 
 
 @router.post("/v2/tasks", status_code=201)
-async def create_task(request: Request, ctx: Ctx, data: Data, tasks: Tsks, who: Who
+async def create_task(body: TaskCreate, ctx: Ctx, data: Data, tasks: Tsks, who: Who
                       ) -> dict[str, Any]:
     ctx.enforce("add_task", {"project_id": ctx.project_id})
-    body = await json_body(request)
-    if body.get("type") != "import":
-        raise faults.BadRequest(f"Invalid type value: {body.get('type')}. Only 'import' tasks are "
-                                "supported.")
-    task_input = body.get("input")
-    if not isinstance(task_input, dict):
-        raise faults.BadRequest("Task needs an 'input' object.")
-    task_id = await data.import_task(who, ctx.user_id, ctx.request_id, task_input)
+    task_id = await data.import_task(who, ctx.user_id, ctx.request_id, body.input.import_from,
+                                     body.input.image_properties.new_image(),
+                                     body.input.model_dump(mode="json", exclude_unset=True))
     return task_view(await tasks.show(who, task_id))
 
 

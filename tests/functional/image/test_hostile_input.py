@@ -128,6 +128,11 @@ async def test_member_import_and_task_bodies_refuse_hostile_values(glance: Glanc
                 {"type": "import", "input": {"import_from": "http://x/",
                                              "image_properties": {"name": "t"}}},
                 extra=("input",))
+    r = await glance.http.post("/v2/tasks", content='{"type": "import", "input": {"import_from":'
+                               ' "http://x/", "image_properties": {}, "extra": NaN}}',
+                               headers={**glance.admin, "Content-Type": "application/json"})
+    expect_4xx(r, "NaN in a task's input")
+    assert r.status_code == 400, r.text
     for value in ("1e23", LONG, "%00", "%F0%9F%92%A5", "-1"):
         for path in (f"/v2/images/{img['id']}/tags/{value}", f"/v2/images/{value}",
                      f"/v2/images/{value}/members/{value}", f"/v2/stores/{value}/{img['id']}",
@@ -181,6 +186,15 @@ async def test_metadefs_bodies_and_filters_refuse_hostile_values(glance: Glance)
     await probe(glance, glance.admin, "PUT", f"{ns}/N1/tags/t", {"name": "t2"})
     await probe(glance, glance.admin, "POST", f"{ns}/N1/resource_types",
                 {"name": "OS::Nova::Flavor", "prefix": "x", "properties_target": "y"})
+    for raw in ('{"namespace": "N3", "properties": {"p": {"title": "t", "type": "number", '
+                '"default": NaN}}}', '{"namespace": "N3", "properties": {"p": {"title": "t", '
+                '"type": "number", "enum": [Infinity, -Infinity]}}}',
+                '{"namespace": "N3", "properties": {"p": {"title": "t", "type": "number", '
+                '"minimum": 1e400}}}'):
+        r = await glance.http.post(ns, headers={**glance.admin,
+                                                "Content-Type": "application/json"}, content=raw)
+        expect_4xx(r, ("not a JSON number", raw[-40:]))
+        assert r.status_code == 400, r.text
     for nested in ({"properties": {"p": v}} for v in HOSTILE_VALUES):
         r = await glance.http.post(ns, headers=glance.admin, json={**body, "namespace": "N2",
                                                                     **nested})

@@ -26,7 +26,7 @@ from overcast.image.data import ImageData
 from overcast.image.drivers import open_store
 from overcast.image.drivers.file import FileStore, FileWriter
 from overcast.image.models import Image
-from overcast.image.service import Caller, Images
+from overcast.image.service import Caller, Images, NewImage
 from overcast.image.tasks import Tasks
 
 MiB = 1 << 20
@@ -125,8 +125,8 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
 async def staged_import(w: Worker, data: bytes) -> str:
     """An image staged and asked to import by glance-direct, whose worker then died before
     doing anything (nobody was poked)."""
-    image = await w.images.create(OWNER, {"name": "imp", "disk_format": "raw",
-                                          "container_format": "bare"})
+    image = await w.images.create(OWNER, NewImage(name="imp", disk_format="raw",
+                                                  container_format="bare"))
     await w.data.stage(image, _chunks(data), len(data))
     image = await w.images.show(OWNER, image.id)
     await w.data.start_import(image, "glance-direct", None, stores=None, all_stores=False,
