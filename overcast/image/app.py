@@ -33,7 +33,7 @@ from overcast.image.members import Members
 from overcast.image.metadefs import Metadefs
 from overcast.image.policy import RULES
 
-__all__ = ["create_app"]
+__all__ = ["PUBLIC", "ROUTERS", "create_app"]
 
 #: Image data streams in and out; the JSON body limit does not apply to it.
 STREAMED = [StreamedRoute("PUT", r"/v2/images/[^/]+/file"),
@@ -43,6 +43,11 @@ STREAMED = [StreamedRoute("PUT", r"/v2/images/[^/]+/file"),
 CORS_HEADERS = ("Content-MD5", "X-Image-Meta-Checksum", "X-Storage-Token", "Accept-Encoding",
                 "X-Auth-Token", "X-Identity-Status", "X-Roles", "X-Service-Catalog", "X-User-Id",
                 "X-Tenant-Id", "X-OpenStack-Request-ID")
+
+#: Every router of the API, in the order their routes are matched.
+ROUTERS = (versions.router, schemas.router, imports.router, images.router, image_data.router,
+           images.stores_router, members.router, tasks.router, metadef_schemas.router,
+           metadefs.router)
 
 PUBLIC = [
     PublicRoute("GET", "/"),
@@ -85,9 +90,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
 
     # Every route behind one check: nothing a database cannot store (api.refuse_unstorable).
     api = APIRouter(dependencies=[Depends(refuse_unstorable)])
-    for router in (versions.router, schemas.router, imports.router, images.router,
-                   image_data.router, images.stores_router, members.router, tasks.router,
-                   metadef_schemas.router, metadefs.router):
+    for router in ROUTERS:
         api.include_router(router)
     app = build_app(
         service="image",

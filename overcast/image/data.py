@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -28,14 +28,16 @@ from sqlalchemy import select
 
 from overcast.common import faults
 from overcast.common.clock import utcnow
+from overcast.common.context import RequestContext
 from overcast.config import ImageSection
 from overcast.image.drivers import ImageStore, StoreWriter
 from overcast.image.inspection import InspectionError, StreamInspector
-from overcast.image.models import Image
-from overcast.image.service import IMPORTING, Caller, Images, NewImage
+from overcast.image.models import Image, Task
+from overcast.image.service import IMPORTING, Images, NewImage, image_target, set_progress
 from overcast.image.tasks import Tasks
 
-__all__ = ["BATCH", "Download", "ImageData", "Stored", "aiter_thread", "blocking", "pump"]
+__all__ = ["BATCH", "ByteRange", "Download", "ImageData", "ImportAsk", "Stored", "aiter_thread",
+           "blocking", "pump"]
 
 T = TypeVar("T")
 
@@ -60,6 +62,18 @@ class Stored:
         return {"stores": store_id, "size": self.size, "checksum": self.checksum,
                 "os_hash_algo": "sha512", "os_hash_value": self.os_hash_value,
                 "virtual_size": self.virtual_size}
+
+
+@dataclass(frozen=True)
+class ImportAsk:
+    """What POST /import asks for (the API checks the body's shape)."""
+
+    method: str
+    uri: str | None = None
+    stores: list[str] | None = None
+    all_stores: bool = False
+    #: the request body as given, kept in the task's input
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -276,28 +290,34 @@ class ImageData:
             raise faults.BadRequest(str(e)) from None
         return Stored(size, sink.md5.hexdigest(), sink.sha512.hexdigest(), virtual_size)
 
-    async def _open(self, store: ImageStore, image: Image, from_status: tuple[str, ...],
-                    to_status: str) -> StoreWriter:
-        """Lock a partial file first, then claim the image: a claimed image always has a
+    async def _begin(self, ctx: RequestContext, image_id: str, store: ImageStore,
+                     to_status: str, *, formats: bool) -> tuple[Image, StoreWriter]:
+        """Lock a partial file first, then, in one transaction, load the image, enforce
+        upload_image and move it from queued to `to_status`: an image in transfer always has a
         live partial file, which is how recovery tells a dead transfer from a running one."""
-        writer = await asyncio.to_thread(store.open_writer, image.id)
-        if not await self.images.transition(image.id, from_status, to_status):
-            await asyncio.to_thread(writer.abort)
-            raise faults.Conflict(f"Image status transition from {image.status} to {to_status} "
-                                  "is not allowed")
-        return writer
+        writer = await asyncio.to_thread(store.open_writer, image_id)
+        try:
+            async with self.images.db.transaction() as s:
+                image = await self.images.load(s, ctx, image_id, for_update=True)
+                ctx.enforce("upload_image", image_target(image))
+                if image.status != "queued":
+                    raise faults.Conflict(f"Image status transition from {image.status} to "
+                                          f"{to_status} is not allowed")
+                if formats and (image.disk_format is None or image.container_format is None):
+                    raise faults.BadRequest("Properties disk_format, container_format must be "
+                                            "set prior to saving data.")
+                image.status, image.updated_at = to_status, utcnow()
+        except BaseException:
+            await blocking(writer.abort)
+            raise
+        return image, writer
 
-    async def upload(self, image: Image, chunks: AsyncIterator[bytes],
+    async def upload(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes],
                      content_length: int | None, store_id: str | None = None) -> None:
         """PUT /file: queued → saving → active, or back to queued on any failure."""
         [sid] = self.store_ids([store_id] if store_id else None)
-        if image.status != "queued":
-            raise faults.Conflict(f"Image status transition from {image.status} to saving is "
-                                  "not allowed")
-        if image.disk_format is None or image.container_format is None:
-            raise faults.BadRequest("Properties disk_format, container_format must be set prior "
-                                    "to saving data.")
-        writer = await self._open(self.stores[sid], image, ("queued",), "saving")
+        image, writer = await self._begin(ctx, image_id, self.stores[sid], "saving",
+                                          formats=True)
         try:
             stored = await self.ingest(writer, image, chunks, content_length)
             await blocking(writer.commit)
@@ -325,9 +345,11 @@ class ImageData:
             await asyncio.to_thread(self.stores[store_id].delete, image_id)
 
     # -- download --
-    async def download(self, caller: Caller, image: Image, range_header: str | None) -> Download | None:
-        """The image's bytes (None: it has none yet, 204)."""
-        if image.status == "deactivated" and not caller.is_admin:
+    async def download(self, ctx: RequestContext, image_id: str,
+                       byte_range: ByteRange | None) -> Download | None:
+        """The image's bytes, or the range asked for (None: it has none yet, 204)."""
+        image = await self.images.show(ctx, image_id, "download_image")
+        if image.status == "deactivated" and not ctx.can("context_is_admin"):
             raise faults.Forbidden("The requested image has been deactivated. Image data download "
                                    "is forbidden.")
         holding = self.holding(image)
@@ -335,20 +357,17 @@ class ImageData:
             return None
         size = image.size or 0
         start, length, partial = 0, size, False
-        if range_header:
-            start, length = _parse_range(range_header, size)
+        if byte_range is not None:
+            start, length = byte_range.within(size)
             partial = True
         it = self.stores[holding[0]].read_range(image.id, start, length, DOWNLOAD_CHUNK)
         return Download(size, start, length, image.checksum, aiter_thread(it), partial)
 
     # -- staging and import --
-    async def stage(self, image: Image, chunks: AsyncIterator[bytes],
+    async def stage(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes],
                     content_length: int | None) -> None:
         """PUT /stage: queued → uploading with the bytes in the staging area."""
-        if image.status != "queued":
-            raise faults.Conflict(f"Image status transition from {image.status} to uploading is "
-                                  "not allowed")
-        writer = await self._open(self.staging, image, ("queued",), "uploading")
+        image, writer = await self._begin(ctx, image_id, self.staging, "uploading", formats=False)
         try:
             limit, too_big = await self._limit(image)
             if content_length is not None and content_length > limit:
@@ -373,60 +392,68 @@ class ImageData:
         raw = self.config.web_download_allowed_hosts
         return {h.strip().lower() for h in raw.split(",") if h.strip()}
 
-    async def start_import(self, image: Image, method: str, uri: str | None, *,
-                           stores: list[str] | None, all_stores: bool, user_id: str | None,
-                           request_id: str | None, request: dict[str, object]) -> None:
-        """POST /import: check, move to importing, record a task; the agent does the rest."""
+    async def start_import(self, ctx: RequestContext, image_id: str, ask: ImportAsk) -> None:
+        """POST /import: in one transaction load the image, enforce import_image, check, move
+        it to importing and record the task; the importer agent does the rest."""
+        method = ask.method
         if method not in self.import_methods():
             raise faults.BadRequest(f"Import method {method} is not supported by this cloud; "
                                     f"supported: {', '.join(self.import_methods())}")
-        targets = self.store_ids(stores, all_stores)
-        if any(p.name == IMPORTING and p.value for p in image.properties):
-            raise faults.Conflict("Image has active task")
-        if method == "copy-image":
-            if image.status != "active":
-                raise faults.Conflict(f"Image {image.id} must be active to be copied; it is "
-                                      f"{image.status}.")
-            targets = [t for t in targets if t not in self.holding(image)]
-            if not targets:
-                raise faults.Conflict(f"Image {image.id} is already in the requested stores.")
-        else:
-            if method == "glance-direct":
-                if image.status != "uploading":
-                    raise faults.Conflict("Image needs to be staged before 'glance-direct' method "
-                                          "can be used")
-                from_status = "uploading"
+        targets = self.store_ids(ask.stores, ask.all_stores)
+        if method == "web-download":
+            self.check_uri(ask.uri)
+        async with self.images.db.transaction() as s:
+            image = await self.images.load(s, ctx, image_id, for_update=True)
+            ctx.enforce("import_image", image_target(image))
+            props = {p.name: p for p in image.properties}
+            if IMPORTING in props and props[IMPORTING].value:
+                raise faults.Conflict("Image has active task")
+            if method == "copy-image":
+                if image.status != "active":
+                    raise faults.Conflict(f"Image {image.id} must be active to be copied; it is "
+                                          f"{image.status}.")
+                targets = [t for t in targets if t not in self.holding(image)]
+                if not targets:
+                    raise faults.Conflict(f"Image {image.id} is already in the requested "
+                                          "stores.")
             else:
-                if image.status != "queued":
-                    raise faults.Conflict(f"Image {image.id} is not in queued status; "
-                                          "web-download needs a new image")
-                self.check_uri(uri)
-                from_status = "queued"
-            if image.disk_format is None or image.container_format is None:
-                raise faults.BadRequest("Properties disk_format, container_format must be set "
-                                        "prior to importing data.")
-        # The task first: it is what the agent reads to know what the import asks for.
-        await self.tasks.create(
-            type="api_image_import", owner=image.owner, user_id=user_id, request_id=request_id,
-            image_id=image.id, input={"image_id": image.id, "import_req": request,
-                                      "backend": targets})
-        await self.images.set_import_progress(image.id, importing=targets, failed=[])
-        if method != "copy-image" and not await self.images.transition(
-                image.id, (from_status,), "importing"):
-            raise faults.Conflict(f"Image {image.id} changed status; try again")
-        self.on_import(image.id)
+                needed = "uploading" if method == "glance-direct" else "queued"
+                if image.status != needed:
+                    raise faults.Conflict(
+                        "Image needs to be staged before 'glance-direct' method can be used"
+                        if method == "glance-direct" else
+                        f"Image {image.id} is not in queued status; web-download needs a new "
+                        "image")
+                if image.disk_format is None or image.container_format is None:
+                    raise faults.BadRequest("Properties disk_format, container_format must be "
+                                            "set prior to importing data.")
+                image.status = "importing"
+            image.updated_at = utcnow()
+            set_progress(image, importing=targets, failed=[])
+            # The task is what the agent reads to know what the import asks for.
+            s.add(self.tasks.new(type="api_image_import", owner=image.owner,
+                                 user_id=ctx.user_id, request_id=ctx.request_id,
+                                 image_id=image.id, input={"image_id": image.id,
+                                                           "import_req": ask.request,
+                                                           "backend": targets}))
+        self.on_import(image_id)
 
-    async def import_task(self, caller: Caller, user_id: str | None, request_id: str | None,
-                          uri: str, new: NewImage, task_input: dict[str, object]) -> str:
+    async def import_task(self, ctx: RequestContext, uri: str, new: NewImage,
+                          task_input: dict[str, object]) -> Task:
         """POST /v2/tasks type "import": a new image filled from a URL (legacy tasks API)."""
         self.check_uri(uri)
-        image = await self.images.create(caller, new)
-        task = await self.tasks.create(type="import", owner=caller.project_id, user_id=user_id,
-                                       request_id=request_id, image_id=image.id,
+        image = await self.images.create(ctx, new)
+        task = await self.tasks.create(type="import", owner=ctx.project_id, user_id=ctx.user_id,
+                                       request_id=ctx.request_id, image_id=image.id,
                                        input=dict(task_input))
         if await self.images.transition(image.id, ("queued",), "importing"):
             self.on_import(image.id)
-        return task.id
+        return task
+
+    async def tasks_of(self, ctx: RequestContext, image_id: str) -> list[Task]:
+        """GET /v2/images/{id}/tasks: an image's tasks, for whoever may see the image."""
+        image = await self.images.show(ctx, image_id)
+        return await self.tasks.for_image(image.id)
 
     def check_uri(self, uri: str | None) -> None:
         """Refuse a web-download URI that is not on a host this cloud allows."""
@@ -440,12 +467,16 @@ class ImageData:
             raise faults.BadRequest(f"URI {uri} is not allowed: web-download may fetch only from "
                                     "the hosts in [image] web_download_allowed_hosts.")
 
-    async def delete_from_store(self, image: Image, store_id: str) -> None:
+    async def delete_image(self, ctx: RequestContext, image_id: str) -> None:
+        """DELETE /v2/images/{id}: the row is marked deleted first, then the data goes."""
+        await self.delete_data(image_id, await self.images.delete(ctx, image_id))
+
+    async def delete_from_store(self, ctx: RequestContext, store_id: str, image_id: str) -> None:
         """DELETE /v2/stores/{store}/{image}: drop one copy, never the last."""
         if store_id not in self.stores:
             raise faults.NotFound(f"Store {store_id} not found.")
-        await self.images.remove_store(image.id, store_id)
-        await asyncio.to_thread(self.stores[store_id].delete, image.id)
+        await self.images.remove_store(ctx, image_id, store_id)
+        await asyncio.to_thread(self.stores[store_id].delete, image_id)
 
     # -- recovery --
     async def recover(self) -> None:
@@ -530,27 +561,28 @@ async def aiter_thread(it: Iterator[bytes]) -> AsyncIterator[bytes]:
             await blocking(close)
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int]:
-    """(start, length) of a single `bytes=` range, or 416 Range Not Satisfiable."""
-    unsatisfiable = faults.RangeNotSatisfiable(f"Requested range {header} cannot be satisfied.",
-                                               headers={"Content-Range": f"bytes */{size}"})
-    unit, _, spec = header.partition("=")
-    if unit.strip() != "bytes" or "," in spec or "-" not in spec:
-        raise unsatisfiable
-    first, _, last = spec.strip().partition("-")
-    try:
-        if first == "":
-            n = int(last)
-            if n <= 0:
+@dataclass(frozen=True)
+class ByteRange:
+    """A single byte range asked for (the API parses the Range header): `first`-`last`
+    inclusive, `last` None for "to the end"; `first` None for the last `last` bytes."""
+
+    first: int | None
+    last: int | None
+    text: str = ""  # as asked, for the refusal
+
+    def within(self, size: int) -> tuple[int, int]:
+        """(start, length) inside an image of `size` bytes, or 416 Range Not Satisfiable."""
+        unsatisfiable = faults.RangeNotSatisfiable(
+            f"Requested range {self.text} cannot be satisfied.",
+            headers={"Content-Range": f"bytes */{size}"})
+        if self.first is None:
+            if not self.last:
                 raise unsatisfiable
-            start = max(size - n, 0)
-            end = size - 1
+            start, end = max(size - self.last, 0), size - 1
         else:
-            start = int(first)
-            end = int(last) if last else size - 1
-    except ValueError:
-        raise unsatisfiable from None
-    end = min(end, size - 1)
-    if start < 0 or start > end or start >= size:
-        raise unsatisfiable
-    return start, end - start + 1
+            start = self.first
+            end = self.last if self.last is not None else size - 1
+        end = min(end, size - 1)
+        if start > end or start >= size:
+            raise unsatisfiable
+        return start, end - start + 1

@@ -74,3 +74,4 @@ def validate(kind: type[T] | Any, raw: Any, schema: str) -> T:
         return adapter.validate_python(raw)  # type: ignore[no-any-return]
     except ValidationError as e:
         raise body_error(e.errors(), schema) from None
+

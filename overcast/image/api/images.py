@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from overcast.common import faults
+from overcast.common.api import next_link, policy, query_bool
 from overcast.common.app import Ctx, parse_json
-from overcast.image.api import Data, Imgs, Who, page_limit
+from overcast.common.clock import parse_iso
+from overcast.image.api import Data, Imgs, Paged
 from overcast.image.api.bodies import Body, Str255, UUIDStr, validate
 from overcast.image.models import Image
 from overcast.image.service import (
+    MATCH_FILTERS,
+    MEMBER_STATUSES,
     READ_ONLY,
     RESERVED,
     SORT_KEYS,
-    Caller,
+    VISIBILITIES,
     Change,
     ContainerFormat,
     DiskFormat,
     ImageQuery,
     NewImage,
+    SortDir,
     Visibility,
 )
 
@@ -32,10 +37,6 @@ stores_router = APIRouter(tags=["images"])
 
 PATCH_TYPES = ("application/openstack-images-v2.1-json-patch",
                "application/openstack-images-v2.0-json-patch")
-#: Query parameters with a meaning of their own; any other is a property filter.
-_LIST_PARAMS = {"limit", "marker", "sort_key", "sort_dir", "sort", "tag", "name", "id", "status",
-                "visibility", "owner", "member_status", "disk_format", "container_format",
-                "protected", "os_hidden", "size", "size_min", "size_max", "created_at", "updated_at"}
 MAX_PROPERTY = 65535
 Count = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
 
@@ -252,32 +253,36 @@ def _import_headers(data: Data) -> dict[str, str]:
             "OpenStack-image-store-ids": ",".join(data.stores)}
 
 
-def image_target(image: Image) -> dict[str, Any]:
-    """The policy target of a rule about an image: its owner and visibility."""
-    return {"project_id": image.owner, "visibility": image.visibility, "member_id": None}
+def with_body(declared: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """A route's `policy(...)` declaration plus a request body FastAPI cannot describe itself
+    (media types it does not parse: JSON Patch, image data), for the OpenAPI document."""
+    return {"openapi_extra": {**declared["openapi_extra"], "requestBody": body}}
 
 
-@router.post("", status_code=201)
-async def create_image(body: ImageCreate, request: Request, ctx: Ctx, images: Imgs, data: Data,
-                       who: Who, response: Response) -> dict[str, Any]:
-    visibility = body.visibility
-    ctx.enforce("add_image", {"project_id": body.owner or ctx.project_id,
-                              "visibility": visibility})
-    if visibility == "public":
-        ctx.enforce("publicize_image", {"project_id": ctx.project_id})
-    elif visibility == "community":
-        ctx.enforce("communitize_image", {"project_id": ctx.project_id})
-    image = await images.create(who, body.new_image())
-    response.headers.update(_import_headers(data))
-    response.headers["Location"] = f"{str(request.base_url).rstrip('/')}/v2/images/{image.id}"
-    return image_view(image)
+# -- the list's query --
+_OWN_PARAMS = {"limit", "marker", "sort_key", "sort_dir", "sort", "tag", "visibility",
+               "member_status", "os_hidden", "protected"}
+_SIZE_OPS = {"size": "eq", "size_min": "gte", "size_max": "lte"}
+_TIME_OPS = ("gt", "gte", "lt", "lte", "eq", "neq")
+MAX_SIZE = 2**63 - 1  # what a BIGINT column can compare with
 
 
-def _list_query(request: Request, images: Imgs) -> ImageQuery:
-    q = ImageQuery(limit=page_limit(request, images))
-    params = request.query_params
-    q.marker = params.get("marker")
-    q.tags = params.getlist("tag")
+def _split_in(raw: str) -> list[str]:
+    """Values of an `in:` filter: comma-separated, double quotes protect commas."""
+    out, cur, quoted = [], "", False
+    for ch in raw:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            out.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    out.append(cur)
+    return [v.strip('"') for v in out]
+
+
+def _sort(params: Any) -> list[tuple[str, SortDir]]:
     sort_keys, sort_dirs = params.getlist("sort_key"), params.getlist("sort_dir")
     if "sort" in params:
         if sort_keys or sort_dirs:
@@ -295,107 +300,153 @@ def _list_query(request: Request, images: Imgs) -> ImageQuery:
         pairs = list(zip(keys, dirs, strict=True))
     for key, direction in pairs:
         if key not in SORT_KEYS:
-            raise faults.BadRequest(f"Invalid sort key: {key}. It is not in the list of allowed "
-                                    "sort keys.")
+            raise faults.BadRequest(f"Invalid sort key: {key[:80]}. It is not in the list of "
+                                    "allowed sort keys.")
         if direction not in ("asc", "desc"):
-            raise faults.BadRequest(f"Invalid sort direction: {direction}")
-    q.sort = pairs
+            raise faults.BadRequest(f"Invalid sort direction: {direction[:80]}")
+    return pairs  # type: ignore[return-value]
+
+
+def _time(name: str, raw: str) -> tuple[str, str, datetime]:
+    op, _, value = raw.partition(":")
+    if not value:
+        op, value = "eq", raw
+    if op not in _TIME_OPS:
+        raise faults.BadRequest(f"Invalid operator {op[:80]} for {name}.")
+    try:
+        return name, op, parse_iso(value)
+    except ValueError:
+        raise faults.BadRequest(f"Invalid time format for {name}: {value[:80]}") from None
+
+
+def _size(name: str, raw: str) -> tuple[str, int]:
+    try:
+        size = int(raw)
+    except ValueError:
+        raise faults.BadRequest(f"Invalid {name} value: {raw[:80]}") from None
+    if not -MAX_SIZE <= size <= MAX_SIZE:
+        raise faults.BadRequest(f"Invalid {name} value: {raw[:80]} is out of range.")
+    return _SIZE_OPS[name], size
+
+
+def list_query(request: Request, page: Paged) -> ImageQuery:
+    """GET /v2/images's query string, checked and typed: sort, filters, page."""
+    params = request.query_params
+    q = ImageQuery(limit=page.limit, marker=page.marker, sort=_sort(params),
+                   tags=params.getlist("tag"))
+    q.visibility = params.get("visibility")
+    if q.visibility is not None and q.visibility not in (*VISIBILITIES, "all"):
+        raise faults.BadRequest(f"Invalid visibility value: {q.visibility[:80]}")
+    q.member_status = params.get("member_status", "accepted")
+    if q.member_status not in (*MEMBER_STATUSES, "all"):
+        raise faults.BadRequest(f"Invalid status value: {q.member_status[:80]}")
+    q.os_hidden = query_bool(params.get("os_hidden"), "os_hidden")
+    q.protected = query_bool(params.get("protected"), "protected")
     for key, value in params.multi_items():
-        if key in ("limit", "marker", "sort_key", "sort_dir", "sort", "tag"):
+        if key in _OWN_PARAMS:
             continue
-        if key in _LIST_PARAMS:
-            q.filters[key] = value
+        if key in MATCH_FILTERS:
+            in_list = key in ("name", "id") and value.startswith("in:")
+            q.match[key] = _split_in(value[3:]) if in_list else [value]
+        elif key in _SIZE_OPS:
+            q.sizes.append(_size(key, value))
+        elif key in ("created_at", "updated_at"):
+            q.times.append(_time(key, value))
         else:
             q.properties[key] = value
     return q
 
 
-@router.get("")
-async def list_images(request: Request, ctx: Ctx, images: Imgs, who: Who) -> dict[str, Any]:
-    ctx.enforce("get_images", {"project_id": ctx.project_id})
-    q = _list_query(request, images)
-    page, more = await images.list(who, q)
-    body: dict[str, Any] = {"images": [image_view(i) for i in page], "first": "/v2/images",
-                            "schema": "/v2/schemas/images"}
-    if more and page:
-        params = [(k, v) for k, v in request.query_params.multi_items() if k != "marker"]
-        params.append(("marker", page[-1].id))
-        if "limit" not in request.query_params:
-            params.append(("limit", str(q.limit)))
-        body["next"] = f"/v2/images?{urlencode(params)}"
-    return body
+Listed = Annotated[ImageQuery, Depends(list_query)]
+_SEES_ALL = "context_is_admin"  # every image route's visibility asks it (Images.visible)
 
 
-@router.get("/", include_in_schema=False)
-@router.delete("/", include_in_schema=False)
-async def empty_image_id() -> None:
-    # GET/DELETE /v2/images/ name an image with an empty id: 404, not the list (tempest).
-    raise faults.NotFound("No image found with an empty ID")
-
-
-@router.get("/{image_id}")
-async def show_image(image_id: str, ctx: Ctx, images: Imgs, who: Who) -> dict[str, Any]:
-    image = await images.show(who, image_id)
-    ctx.enforce("get_image", image_target(image))
+# -- routes --
+@router.post("", status_code=201, **policy("add_image", "publicize_image", "communitize_image",
+                                           _SEES_ALL))
+async def create_image(body: ImageCreate, request: Request, ctx: Ctx, images: Imgs, data: Data,
+                       response: Response) -> dict[str, Any]:
+    image = await images.create(ctx, body.new_image())
+    response.headers.update(_import_headers(data))
+    response.headers["Location"] = f"{str(request.base_url).rstrip('/')}/v2/images/{image.id}"
     return image_view(image)
 
 
-@router.patch("/{image_id}", openapi_extra={"requestBody": PATCH_BODY})
-async def update_image(image_id: str, request: Request, ctx: Ctx, images: Imgs,
-                       who: Who) -> dict[str, Any]:
+@router.get("", **policy("get_images", _SEES_ALL))
+async def list_images(request: Request, query: Listed, page: Paged, ctx: Ctx, images: Imgs
+                      ) -> dict[str, Any]:
+    ctx.enforce("get_images", {"project_id": ctx.project_id})
+    found = await images.list(ctx, query)
+    body: dict[str, Any] = {"images": [image_view(i) for i in found], "first": "/v2/images",
+                            "schema": "/v2/schemas/images"}
+    if found and len(found) == query.limit:
+        body["next"] = next_link(request, page, found[-1].id)
+    return body
+
+
+# GET/DELETE /v2/images/ name an image with an empty id: 404, not the list (tempest). There is
+# no image to enforce the rule on; the caller's own project stands in, as for a list.
+@router.get("/", include_in_schema=False, **policy("get_image"))
+async def show_empty_id(ctx: Ctx) -> None:
+    ctx.enforce("get_image", {"project_id": ctx.project_id})
+    raise faults.NotFound("No image found with an empty ID")
+
+
+@router.delete("/", include_in_schema=False, **policy("delete_image"))
+async def delete_empty_id(ctx: Ctx) -> None:
+    ctx.enforce("delete_image", {"project_id": ctx.project_id})
+    raise faults.NotFound("No image found with an empty ID")
+
+
+@router.get("/{image_id}", **policy("get_image", _SEES_ALL))
+async def show_image(image_id: str, ctx: Ctx, images: Imgs) -> dict[str, Any]:
+    return image_view(await images.show(ctx, image_id))
+
+
+@router.patch("/{image_id}", **with_body(policy("modify_image", "publicize_image",
+                                                "communitize_image", _SEES_ALL), PATCH_BODY))
+async def update_image(image_id: str, request: Request, ctx: Ctx, images: Imgs
+                       ) -> dict[str, Any]:
     media = request.headers.get("content-type", "").split(";")[0].strip()
     changes = parse_changes(media, await request.body())
-    image = await images.show(who, image_id)
-    ctx.enforce("modify_image", image_target(image))
-    can = {rule: ctx.can(rule, image_target(image)) for rule in ("publicize_image", "communitize_image")}
-    return image_view(await images.update(who, image_id, changes, can))
+    return image_view(await images.update(ctx, image_id, changes))
 
 
-@router.delete("/{image_id}", status_code=204)
-async def delete_image(image_id: str, ctx: Ctx, images: Imgs, data: Data, who: Who) -> Response:
-    image = await images.show(who, image_id)
-    ctx.enforce("delete_image", image_target(image))
-    await data.delete_data(image.id, await images.delete(who, image))
+@router.delete("/{image_id}", status_code=204, **policy("delete_image", _SEES_ALL))
+async def delete_image(image_id: str, ctx: Ctx, data: Data) -> Response:
+    await data.delete_image(ctx, image_id)
     return Response(status_code=204)
 
 
-async def _action(image_id: str, action: str, ctx: Ctx, images: Imgs, who: Caller) -> Response:
-    image = await images.show(who, image_id)
-    ctx.enforce(action, image_target(image))
-    await images.set_status(who, image_id, action)
+@router.post("/{image_id}/actions/deactivate", status_code=204,
+             **policy("deactivate", _SEES_ALL))
+async def deactivate(image_id: str, ctx: Ctx, images: Imgs) -> Response:
+    await images.set_status(ctx, image_id, "deactivate")
     return Response(status_code=204)
 
 
-@router.post("/{image_id}/actions/deactivate", status_code=204)
-async def deactivate(image_id: str, ctx: Ctx, images: Imgs, who: Who) -> Response:
-    return await _action(image_id, "deactivate", ctx, images, who)
-
-
-@router.post("/{image_id}/actions/reactivate", status_code=204)
-async def reactivate(image_id: str, ctx: Ctx, images: Imgs, who: Who) -> Response:
-    return await _action(image_id, "reactivate", ctx, images, who)
-
-
-@stores_router.delete("/v2/stores/{store_id}/{image_id}", status_code=204)
-async def delete_from_store(store_id: str, image_id: str, ctx: Ctx, images: Imgs, data: Data,
-                            who: Who) -> Response:
-    image = await images.show(who, image_id)
-    ctx.enforce("delete_image_location", image_target(image))
-    await data.delete_from_store(image, store_id)
+@router.post("/{image_id}/actions/reactivate", status_code=204,
+             **policy("reactivate", _SEES_ALL))
+async def reactivate(image_id: str, ctx: Ctx, images: Imgs) -> Response:
+    await images.set_status(ctx, image_id, "reactivate")
     return Response(status_code=204)
 
 
-@router.put("/{image_id}/tags/{tag}", status_code=204)
-async def add_tag(image_id: str, tag: str, ctx: Ctx, images: Imgs, who: Who) -> Response:
-    image = await images.show(who, image_id)
-    ctx.enforce("modify_image", image_target(image))
-    await images.add_tag(who, image_id, tag)
+@stores_router.delete("/v2/stores/{store_id}/{image_id}", status_code=204,
+                      **policy("delete_image_location", _SEES_ALL))
+async def delete_from_store(store_id: str, image_id: str, ctx: Ctx, data: Data) -> Response:
+    await data.delete_from_store(ctx, store_id, image_id)
     return Response(status_code=204)
 
 
-@router.delete("/{image_id}/tags/{tag}", status_code=204)
-async def delete_tag(image_id: str, tag: str, ctx: Ctx, images: Imgs, who: Who) -> Response:
-    image = await images.show(who, image_id)
-    ctx.enforce("modify_image", image_target(image))
-    await images.delete_tag(who, image_id, tag)
+@router.put("/{image_id}/tags/{tag}", status_code=204, **policy("modify_image", _SEES_ALL))
+async def add_tag(image_id: str, tag: Annotated[str, Path(max_length=255)], ctx: Ctx,
+                  images: Imgs) -> Response:
+    await images.add_tag(ctx, image_id, tag)
+    return Response(status_code=204)
+
+
+@router.delete("/{image_id}/tags/{tag}", status_code=204, **policy("modify_image", _SEES_ALL))
+async def delete_tag(image_id: str, tag: str, ctx: Ctx, images: Imgs) -> Response:
+    await images.delete_tag(ctx, image_id, tag)
     return Response(status_code=204)

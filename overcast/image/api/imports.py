@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import ConfigDict, StrictBool, model_validator
 
+from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.image.api import Data, Imgs, Who
+from overcast.image.api import Data
 from overcast.image.api.bodies import Body, Str255
-from overcast.image.api.images import image_target
+from overcast.image.data import ImportAsk
 
 router = APIRouter(tags=["import"])
 
@@ -50,27 +51,28 @@ class ImportRequest(Body):
                 raise ValueError("Give either 'stores' or 'all_stores': true, not both.")
         return data
 
+    def ask(self) -> ImportAsk:
+        return ImportAsk(method=self.method.name, uri=self.method.uri, stores=self.stores,
+                         all_stores=self.all_stores, request=self.model_dump(exclude_unset=True))
 
-@router.post("/v2/images/{image_id}/import", status_code=202)
-async def import_image(image_id: str, body: ImportRequest, ctx: Ctx, images: Imgs, data: Data,
-                       who: Who) -> Response:
-    image = await images.show(who, image_id)
-    ctx.enforce("import_image", image_target(image))
-    await data.start_import(image, body.method.name, body.method.uri, stores=body.stores,
-                            all_stores=body.all_stores, user_id=ctx.user_id,
-                            request_id=ctx.request_id,
-                            request=body.model_dump(exclude_unset=True))
+
+@router.post("/v2/images/{image_id}/import", status_code=202,
+             **policy("import_image", "context_is_admin"))
+async def import_image(image_id: str, body: ImportRequest, ctx: Ctx, data: Data) -> Response:
+    await data.start_import(ctx, image_id, body.ask())
     return Response(status_code=202)
 
 
-@router.get("/v2/info/import")
-async def import_info(data: Data) -> dict[str, Any]:
+@router.get("/v2/info/import", **policy("default"))
+async def import_info(ctx: Ctx, data: Data) -> dict[str, Any]:
+    ctx.enforce("default", {"project_id": ctx.project_id})
     return {"import-methods": {"description": "Import methods available.", "type": "array",
                                "value": data.import_methods()}}
 
 
-@router.get("/v2/info/stores")
-async def stores_info(data: Data) -> dict[str, Any]:
+@router.get("/v2/info/stores", **policy("default"))
+async def stores_info(ctx: Ctx, data: Data) -> dict[str, Any]:
+    ctx.enforce("default", {"project_id": ctx.project_id})
     stores = []
     for sid in data.stores:
         store: dict[str, Any] = {"id": sid, "description": f"Filesystem store {sid}"}

@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Response
 from pydantic import model_validator
 
+from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.image.api import Imgs, Mbrs, Who
+from overcast.image.api import Mbrs
 from overcast.image.api.bodies import Body, Str255
 from overcast.image.api.images import wire_time
 from overcast.image.models import ImageMember
@@ -47,43 +48,33 @@ def member_view(m: ImageMember) -> dict[str, Any]:
             "schema": "/v2/schemas/member"}
 
 
-async def _target(images: Imgs, who: Who, image_id: str, member_id: str | None) -> dict[str, Any]:
-    image = await images.show(who, image_id)
-    return {"project_id": image.owner, "visibility": image.visibility, "member_id": member_id}
+_SEES_ALL = "context_is_admin"
 
 
-@router.post("")
-async def add_member(image_id: str, body: MemberCreate, ctx: Ctx, images: Imgs, members: Mbrs,
-                     who: Who) -> dict[str, Any]:
-    ctx.enforce("add_member", await _target(images, who, image_id, body.member))
-    return member_view(await members.add(who, image_id, body.member))
+@router.post("", **policy("add_member", _SEES_ALL))
+async def add_member(image_id: str, body: MemberCreate, ctx: Ctx, members: Mbrs
+                     ) -> dict[str, Any]:
+    return member_view(await members.add(ctx, image_id, body.member))
 
 
-@router.get("")
-async def list_members(image_id: str, ctx: Ctx, images: Imgs, members: Mbrs,
-                       who: Who) -> dict[str, Any]:
-    ctx.enforce("get_members", await _target(images, who, image_id, ctx.project_id))
-    return {"members": [member_view(m) for m in await members.list(who, image_id)],
+@router.get("", **policy("get_members", _SEES_ALL))
+async def list_members(image_id: str, ctx: Ctx, members: Mbrs) -> dict[str, Any]:
+    return {"members": [member_view(m) for m in await members.list(ctx, image_id)],
             "schema": "/v2/schemas/members"}
 
 
-@router.get("/{member_id}")
-async def show_member(image_id: str, member_id: str, ctx: Ctx, images: Imgs, members: Mbrs,
-                      who: Who) -> dict[str, Any]:
-    ctx.enforce("get_member", await _target(images, who, image_id, member_id))
-    return member_view(await members.show(who, image_id, member_id))
+@router.get("/{member_id}", **policy("get_member", _SEES_ALL))
+async def show_member(image_id: str, member_id: str, ctx: Ctx, members: Mbrs) -> dict[str, Any]:
+    return member_view(await members.show(ctx, image_id, member_id))
 
 
-@router.put("/{member_id}")
+@router.put("/{member_id}", **policy("modify_member", _SEES_ALL))
 async def update_member(image_id: str, member_id: str, body: MemberUpdate, ctx: Ctx,
-                        images: Imgs, members: Mbrs, who: Who) -> dict[str, Any]:
-    ctx.enforce("modify_member", await _target(images, who, image_id, member_id))
-    return member_view(await members.update(who, image_id, member_id, body.status))
+                        members: Mbrs) -> dict[str, Any]:
+    return member_view(await members.update(ctx, image_id, member_id, body.status))
 
 
-@router.delete("/{member_id}", status_code=204)
-async def delete_member(image_id: str, member_id: str, ctx: Ctx, images: Imgs, members: Mbrs,
-                        who: Who) -> Response:
-    ctx.enforce("delete_member", await _target(images, who, image_id, member_id))
-    await members.delete(who, image_id, member_id)
+@router.delete("/{member_id}", status_code=204, **policy("delete_member", _SEES_ALL))
+async def delete_member(image_id: str, member_id: str, ctx: Ctx, members: Mbrs) -> Response:
+    await members.delete(ctx, image_id, member_id)
     return Response(status_code=204)

@@ -19,18 +19,24 @@ from pathlib import Path
 
 import pytest
 
+from overcast.common.context import RequestContext
 from overcast.common.db import Database
+from overcast.common.policy import Credentials, Enforcer
 from overcast.config import Config
 from overcast.image.agent import AgentLoop, Importer
-from overcast.image.data import ImageData
+from overcast.image.data import ImageData, ImportAsk
 from overcast.image.drivers import open_store
 from overcast.image.drivers.file import FileStore, FileWriter
 from overcast.image.models import Image
-from overcast.image.service import Caller, Images, NewImage
+from overcast.image.policy import RULES
+from overcast.image.service import Images, NewImage
 from overcast.image.tasks import Tasks
 
 MiB = 1 << 20
-OWNER = Caller(project_id="p-owner")
+#: A member of the project owning the test images, as an API request would carry it.
+OWNER = RequestContext(request_id="req-test", enforcer=Enforcer(RULES),
+                       credentials=Credentials(user_id="u", project_id="p-owner",
+                                               roles=frozenset({"member", "reader"})))
 
 
 class Gate:
@@ -127,11 +133,9 @@ async def staged_import(w: Worker, data: bytes) -> str:
     doing anything (nobody was poked)."""
     image = await w.images.create(OWNER, NewImage(name="imp", disk_format="raw",
                                                   container_format="bare"))
-    await w.data.stage(image, _chunks(data), len(data))
-    image = await w.images.show(OWNER, image.id)
-    await w.data.start_import(image, "glance-direct", None, stores=None, all_stores=False,
-                              user_id="u", request_id="req-1",
-                              request={"method": {"name": "glance-direct"}})
+    await w.data.stage(OWNER, image.id, _chunks(data), len(data))
+    await w.data.start_import(OWNER, image.id, ImportAsk(
+        "glance-direct", request={"method": {"name": "glance-direct"}}))
     shown = await w.images.show(OWNER, image.id)
     assert shown.status == "importing"
     return image.id
@@ -211,7 +215,7 @@ async def test_the_loser_never_deletes_the_winners_file(workers) -> None:  # typ
     gate.go.set()
     await stalled  # A's transition fails: the image is B's now; A deletes nothing
     await assert_imported(b, image_id, data)
-    r = await a.data.download(OWNER, await a.images.show(OWNER, image_id), None)
+    r = await a.data.download(OWNER, image_id, None)
     assert r is not None
     assert b"".join([c async for c in r.chunks]) == data
 
@@ -228,10 +232,9 @@ async def test_a_copy_to_more_stores_left_by_a_dead_worker_is_resumed(image_conf
     b_store = open_store("file", fast)
     b_data = ImageData(a.images, Tasks(a.db), {"file": a.store, "fast": b_store}, a.staging,
                        image_config.image)
-    image = await a.images.show(OWNER, image_id)
-    await b_data.start_import(image, "copy-image", None, stores=["fast"], all_stores=False,
-                              user_id="u", request_id="req-2",
-                              request={"method": {"name": "copy-image"}, "stores": ["fast"]})
+    await b_data.start_import(OWNER, image_id, ImportAsk(
+        "copy-image", stores=["fast"],
+        request={"method": {"name": "copy-image"}, "stores": ["fast"]}))
     await AgentLoop("b", Importer(b_data, worker="worker-b"), 3600).run_once()
     image = await a.images.show(OWNER, image_id)
     assert image.stores == "fast,file"
