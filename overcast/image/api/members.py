@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import model_validator
+from pydantic import ConfigDict, model_validator
 
 from overcast.common.api import policy
 from overcast.common.app import Ctx
@@ -22,6 +22,7 @@ class MemberCreate(Body):
     """POST /v2/images/{id}/members: the project to share the image with."""
 
     glance_schema = "member"
+    model_config = ConfigDict(extra="ignore")  # Glance reads "member" and nothing else
 
     member: Str255
 
@@ -38,6 +39,8 @@ class MemberUpdate(Body):
     """PUT /v2/images/{id}/members/{member}: what the member project says of the image."""
 
     glance_schema = "member"
+    # Glance reads "status" and nothing else (the openstack CLI also sends "member").
+    model_config = ConfigDict(extra="ignore")
 
     status: MemberStatus
 

@@ -33,6 +33,7 @@ class TaskCreate(Body):
     """POST /v2/tasks: only "import" tasks exist."""
 
     glance_schema = "task"
+    model_config = ConfigDict(extra="ignore")  # Glance reads "type" and "input"
 
     type: str
     input: TaskInput
