@@ -120,6 +120,10 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
                                        config.public_url(name) + spec.version_path)
     finally:
         await db.dispose()
+    if "image" in _services(config):
+        from overcast.image.manage import bootstrap_metadefs
+
+        await bootstrap_metadefs(config)
     write_client_files(config)
     return generated
 
@@ -306,6 +310,13 @@ def _parser() -> argparse.ArgumentParser:
     sp = add("policy", help="policy")
     sp.add_argument("action", choices=["sample"])
     sp.add_argument("service", choices=sorted(SERVICES))
+    sp = add("image", help="image service tasks")
+    sp.add_argument("action", choices=["import-agent", "load-metadefs"])
+    sp.add_argument("--once", action="store_true",
+                    help="import-agent: one pass over unfinished imports and copies, then exit")
+    sp.add_argument("--force", action="store_true",
+                    help="load-metadefs: replace standard namespaces that exist (an operator's "
+                    "edits to them are lost)")
     sp = add("guest", help="the guest image")
     sp.add_argument("action", choices=["build"])
     sp.add_argument("--out", required=True, help="output directory")
@@ -359,6 +370,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         from overcast.common.policy import sample_yaml
 
         print(sample_yaml(SERVICES[args.service].policy_rules()))
+    elif cmd == "image":
+        from overcast.image import manage
+
+        if args.action == "load-metadefs":
+            outcomes = asyncio.run(manage.load_metadefs(config, force=args.force))
+            print(", ".join(f"{kind} {len(names)}" for kind, names in outcomes.items()
+                            if kind != "skipped"))
+        else:
+            asyncio.run(manage.run_importer(config, args.once))
     elif cmd == "guest":
         from overcast.compute.guest_image import build
 

@@ -160,6 +160,13 @@ class ImageSection(_Section):
     web_download_allowed_hosts: str = Field(
         "", description="Comma-separated host names (or host:port) web-download may fetch "
         "from; empty disables the web-download import method (this cloud may have no internet).")
+    import_claim_lease: float = Field(
+        60, gt=0, description="Seconds a worker's claim on an import (or a copy to more stores) "
+        "holds without renewal; a worker renews it every third of that while it works, so a "
+        "dead worker's imports are taken over by another worker after at most this long.")
+    import_resync_interval: float = Field(
+        30, gt=0, description="Seconds between two passes of each worker's importer agent over "
+        "every unfinished import and copy (besides the one started when a request asks).")
 
 
 class Config(BaseModel):

@@ -11,6 +11,6 @@ quotas on count and bytes.
 LIMITATIONS (what Glance has and this does not):
 - file stores only (one or several directories); no Swift/Ceph/Cinder/HTTP stores, no store
   weights, no image locations API (show_multiple_locations stays off);
-- no image cache API (/v2/cache), no /v2/info/usage; Glance's own metadefs namespaces are not loaded;
+- no image cache API (/v2/cache), no /v2/info/usage;
 - the import method glance-download is not offered; no image conversion.
 """

@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 
 from overcast.common.app import CorsPolicy, PublicRoute, StreamedRoute, TokenValidator, build_app
 from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
+from overcast.image import manage
 from overcast.image.api import (
     image_data,
     images,
@@ -21,19 +23,17 @@ from overcast.image.api import (
     members,
     metadef_schemas,
     metadefs,
+    refuse_unstorable,
     schemas,
     tasks,
     versions,
 )
-from overcast.image.data import ImageData
-from overcast.image.drivers import open_store
+from overcast.image.api.bodies import body_error
 from overcast.image.members import Members
 from overcast.image.metadefs import Metadefs
 from overcast.image.policy import RULES
-from overcast.image.service import Images
-from overcast.image.tasks import Tasks
 
-__all__ = ["create_app"]
+__all__ = ["PUBLIC", "ROUTERS", "create_app"]
 
 #: Image data streams in and out; the JSON body limit does not apply to it.
 STREAMED = [StreamedRoute("PUT", r"/v2/images/[^/]+/file"),
@@ -43,6 +43,11 @@ STREAMED = [StreamedRoute("PUT", r"/v2/images/[^/]+/file"),
 CORS_HEADERS = ("Content-MD5", "X-Image-Meta-Checksum", "X-Storage-Token", "Accept-Encoding",
                 "X-Auth-Token", "X-Identity-Status", "X-Roles", "X-Service-Catalog", "X-User-Id",
                 "X-Tenant-Id", "X-OpenStack-Request-ID")
+
+#: Every router of the API, in the order their routes are matched.
+ROUTERS = (versions.router, schemas.router, imports.router, images.router, image_data.router,
+           images.stores_router, members.router, tasks.router, metadef_schemas.router,
+           metadefs.router)
 
 PUBLIC = [
     PublicRoute("GET", "/"),
@@ -59,22 +64,21 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
         db = Database(config.database_url("image"))
-        imgs = Images(db, config.image)
-        task_log = Tasks(db)
-        stores = {sid: open_store("file", path) for sid, path in config.image_stores.items()}
-        data = ImageData(imgs, task_log, stores, open_store("file", config.image_staging_dir),
-                         config.image)
+        data = manage.image_data(config, db)
+        imgs, task_log = data.images, data.tasks
         policy_file = Path(config.image.policy_file) if config.image.policy_file else None
         remote = None
         if local_validator is None:
             remote = RemoteValidator(f"{config.public_url('identity')}/v3")
             app.state.remote_validator = remote
         await data.recover()
+        importer = manage.importer_loop(config, data)
+        importer.start()
         try:
             yield {"images": imgs, "image_data": data, "members": Members(imgs), "tasks": task_log,
                    "metadefs": Metadefs(db), "enforcer": Enforcer(RULES, policy_file)}
         finally:
-            await data.close()
+            await importer.stop()
             if remote is not None:
                 await remote.close()
             await db.dispose()
@@ -84,13 +88,15 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             return local_validator()
         return getattr(app.state, "remote_validator", None)
 
-    return build_app(
+    # Every route behind one check: nothing a database cannot store (api.refuse_unstorable).
+    api = APIRouter(dependencies=[Depends(refuse_unstorable)])
+    for router in ROUTERS:
+        api.include_router(router)
+    app = build_app(
         service="image",
         service_type="image",
         dialect="image",
-        routers=[versions.router, schemas.router, imports.router, images.router,
-                 image_data.router, images.stores_router, members.router, tasks.router,
-                 metadef_schemas.router, metadefs.router],
+        routers=[api],
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,
@@ -98,3 +104,13 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         max_body=config.image.max_request_body_size,
         cors=CorsPolicy.from_config(config.cors, expose=CORS_HEADERS, allow=CORS_HEADERS),
     )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_body(request: Request, exc: RequestValidationError) -> Response:
+        # Glance's words for a body that does not match its schema (the fault renderer outside
+        # the app answers it, in the Accept-dependent format).
+        field = getattr(request.scope.get("route"), "body_field", None)
+        model = getattr(getattr(field, "field_info", None), "annotation", None)
+        raise body_error(exc.errors(), getattr(model, "glance_schema", "body"))
+
+    return app

@@ -19,21 +19,27 @@ import logging
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import select
 
 from overcast.common import faults
+from overcast.common.clock import utcnow
+from overcast.common.context import RequestContext
 from overcast.config import ImageSection
 from overcast.image.drivers import ImageStore, StoreWriter
 from overcast.image.inspection import InspectionError, StreamInspector
-from overcast.image.models import Image
-from overcast.image.service import Caller, Images
+from overcast.image.models import Image, Task
+from overcast.image.service import IMPORTING, Images, NewImage, image_target, set_progress
 from overcast.image.tasks import Tasks
 
-__all__ = ["Download", "ImageData", "Stored"]
+__all__ = ["BATCH", "ByteRange", "Download", "ImageData", "ImportAsk", "Stored", "aiter_thread",
+           "blocking", "pump"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("overcast.image.data")
 
@@ -50,6 +56,24 @@ class Stored:
     checksum: str
     os_hash_value: str
     virtual_size: int | None
+
+    def columns(self, store_id: str) -> dict[str, Any]:
+        """The image columns that say the data is in `store_id`."""
+        return {"stores": store_id, "size": self.size, "checksum": self.checksum,
+                "os_hash_algo": "sha512", "os_hash_value": self.os_hash_value,
+                "virtual_size": self.virtual_size}
+
+
+@dataclass(frozen=True)
+class ImportAsk:
+    """What POST /import asks for (the API checks the body's shape)."""
+
+    method: str
+    uri: str | None = None
+    stores: list[str] | None = None
+    all_stores: bool = False
+    #: the request body as given, kept in the task's input
+    request: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,21 +92,26 @@ class _Sink:
     """One transfer's destination and digests: three steps of about the same cost (md5,
     sha512 with the inspection, the write's kernel time), each run by its own thread."""
 
-    def __init__(self, writer: StoreWriter, disk_format: str | None, *, inspect: bool,
+    def __init__(self, writer: StoreWriter, disk_format: str | None, *, bare: bool,
                  match_format: bool):
         self.writer = writer
         self.md5 = hashlib.md5(usedforsecurity=False)
         self.sha512 = hashlib.sha512()
-        self.inspector = StreamInspector(disk_format, match_format=match_format) if inspect \
-            else None
+        self.bare = bare
+        self.inspector = StreamInspector(disk_format, match_format=match_format)
 
     def steps(self) -> list[Callable[[bytes], None]]:
         return [self.md5.update, self._sha512_and_inspect, self.writer.write]
 
     def _sha512_and_inspect(self, data: bytes) -> None:
         self.sha512.update(data)
-        if self.inspector is not None:
-            self.inspector.feed(data)
+        self.inspector.feed(data)
+
+    def virtual_size(self) -> int | None:
+        """The inspection's verdict (InspectionError if the content is refused); the virtual
+        size only for a bare container (in any other the disk is wrapped)."""
+        inspection = self.inspector.finish()
+        return inspection.virtual_size if self.bare else None
 
 
 class _Pipeline:
@@ -156,15 +185,18 @@ class _Pipeline:
             raise self.error
 
 
-async def _pump(steps: list[Callable[[bytes], None]], chunks: AsyncIterator[bytes], limit: int,
-                too_big: faults.Fault) -> int:
-    """Run every chunk through the steps, in batches, through the pipeline; the byte count."""
+async def pump(steps: list[Callable[[bytes], None]], chunks: AsyncIterator[bytes], limit: int,
+               too_big: faults.Fault, check: Callable[[], None] | None = None) -> int:
+    """Run every chunk through the steps, in batches, through the pipeline; the byte count.
+    `check()` runs before each batch and may raise to stop (the threads are waited for)."""
     size = 0
     batch: list[bytes] = []
     batched = 0
     pipeline = _Pipeline(steps)
     try:
         async for chunk in chunks:
+            if check is not None:
+                check()
             if not chunk:
                 continue
             size += len(chunk)
@@ -184,7 +216,12 @@ async def _pump(steps: list[Callable[[bytes], None]], chunks: AsyncIterator[byte
 
 
 class ImageData:
-    """Moves image bytes between clients, the staging area and the store."""
+    """Moves image bytes between clients, the staging area and the stores.
+
+    Imports and copies to more stores are asked for here (`start_import`, `import_task`: the
+    image goes to `importing`, a task records what was asked) and done by the importer agent
+    (image/agent/), which claims each image so that one worker does the work.
+    """
 
     def __init__(self, images: Images, tasks: Tasks, stores: dict[str, ImageStore],
                  staging: ImageStore, config: ImageSection):
@@ -194,7 +231,8 @@ class ImageData:
         self.default_store = next(iter(stores))
         self.staging = staging
         self.config = config
-        self._tasks: set[asyncio.Task[None]] = set()
+        #: Called with an image id once an import or copy is recorded: the agent's trigger.
+        self.on_import: Callable[[str], None] = lambda _image_id: None
 
     def store_ids(self, wanted: list[str] | None, all_stores: bool = False) -> list[str]:
         """The stores a transfer goes to (sorted), checked: the default one if none is named."""
@@ -206,7 +244,7 @@ class ImageData:
                 raise faults.Conflict(f"Store {sid} is not available on this cloud.")
         return sorted(set(ids))
 
-    def _holding(self, image: Image) -> list[str]:
+    def holding(self, image: Image) -> list[str]:
         """The configured stores holding this image's data."""
         return [sid for sid in (image.stores or "").split(",") if sid in self.stores]
 
@@ -225,104 +263,118 @@ class ImageData:
                     f"may store {quota} bytes of images.")
         return cap, too_big
 
-    async def _ingest(self, writer: StoreWriter, image: Image, chunks: AsyncIterator[bytes],
-                      content_length: int | None) -> Stored:
+    async def ingest(self, writer: StoreWriter, image: Image, chunks: AsyncIterator[bytes],
+                     content_length: int | None, check: Callable[[], None] | None = None
+                     ) -> Stored:
+        """Write the bytes through the digests and the inspection (not committed: the caller
+        commits once it knows the data may stay). `check` runs between batches and may raise
+        to stop the transfer (the importer's lost claim)."""
         limit, too_big = await self._limit(image)
         if content_length is not None and content_length > limit:
             raise too_big
-        # Only a bare container holds the disk itself; ova/docker/compressed wrap it (Glance
-        # inspects bare images only).
-        sink = _Sink(writer, image.disk_format, inspect=image.container_format == "bare",
-                     match_format=self.config.require_image_format_match)
-        size = await _pump(sink.steps(), chunks, limit, too_big)
+        # The safety checks (backing files, data files, extents, encryption, polyglots) apply
+        # whatever the container format says: the container format is the owner's word, not a
+        # fact, and a qcow2 with a backing file is as dangerous under "ovf" as under "bare".
+        # Only the format-match check (and the virtual size) is for bare containers, which hold
+        # the disk itself, as Glance does (glance/location.py ImageProxy.set_data).
+        bare = image.container_format == "bare"
+        sink = _Sink(writer, image.disk_format, bare=bare,
+                     match_format=bare and self.config.require_image_format_match)
+        size = await pump(sink.steps(), chunks, limit, too_big, check)
         if content_length is not None and size != content_length:
             raise faults.BadRequest(f"The request body ended after {size} of {content_length} "
                                     "bytes.")
-        virtual_size = None
-        if sink.inspector is not None:
-            try:
-                virtual_size = (await asyncio.to_thread(sink.inspector.finish)).virtual_size
-            except InspectionError as e:
-                raise faults.BadRequest(str(e)) from None
-        await asyncio.to_thread(writer.commit)
+        try:
+            virtual_size = await asyncio.to_thread(sink.virtual_size)
+        except InspectionError as e:
+            raise faults.BadRequest(str(e)) from None
         return Stored(size, sink.md5.hexdigest(), sink.sha512.hexdigest(), virtual_size)
 
-    async def _open(self, store: ImageStore, image: Image, from_status: tuple[str, ...],
-                    to_status: str) -> StoreWriter:
-        """Lock a partial file first, then claim the image: a claimed image always has a
+    async def _begin(self, ctx: RequestContext, image_id: str, store: ImageStore,
+                     to_status: str, *, formats: bool) -> tuple[Image, StoreWriter]:
+        """Lock a partial file first, then, in one transaction, load the image, enforce
+        upload_image and move it from queued to `to_status`: an image in transfer always has a
         live partial file, which is how recovery tells a dead transfer from a running one."""
-        writer = await asyncio.to_thread(store.open_writer, image.id)
-        if not await self.images.transition(image.id, from_status, to_status):
-            await asyncio.to_thread(writer.abort)
-            raise faults.Conflict(f"Image status transition from {image.status} to {to_status} "
-                                  "is not allowed")
-        return writer
+        writer = await asyncio.to_thread(store.open_writer, image_id)
+        try:
+            async with self.images.db.transaction() as s:
+                image = await self.images.load(s, ctx, image_id, for_update=True)
+                ctx.enforce("upload_image", image_target(image))
+                if image.status != "queued":
+                    raise faults.Conflict(f"Image status transition from {image.status} to "
+                                          f"{to_status} is not allowed")
+                if formats and (image.disk_format is None or image.container_format is None):
+                    raise faults.BadRequest("Properties disk_format, container_format must be "
+                                            "set prior to saving data.")
+                image.status, image.updated_at = to_status, utcnow()
+        except BaseException:
+            await blocking(writer.abort)
+            raise
+        return image, writer
 
-    async def upload(self, image: Image, chunks: AsyncIterator[bytes],
+    async def upload(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes],
                      content_length: int | None, store_id: str | None = None) -> None:
         """PUT /file: queued → saving → active, or back to queued on any failure."""
         [sid] = self.store_ids([store_id] if store_id else None)
-        if image.status != "queued":
-            raise faults.Conflict(f"Image status transition from {image.status} to saving is "
-                                  "not allowed")
-        if image.disk_format is None or image.container_format is None:
-            raise faults.BadRequest("Properties disk_format, container_format must be set prior "
-                                    "to saving data.")
-        writer = await self._open(self.stores[sid], image, ("queued",), "saving")
+        image, writer = await self._begin(ctx, image_id, self.stores[sid], "saving",
+                                          formats=True)
         try:
-            stored = await self._ingest(writer, image, chunks, content_length)
+            stored = await self.ingest(writer, image, chunks, content_length)
+            await blocking(writer.commit)
         except BaseException:
             await asyncio.shield(self._undo(writer, image.id, "saving", "queued"))
             raise
-        await self._finish(image.id, "saving", stored, sid)
+        done = await self.images.transition(
+            image.id, ("saving",), "active", **stored.columns(sid))
+        if not done:
+            await self.discard(image.id, sid)
+            raise faults.Gone(f"Image {image.id} could not be found after upload. The image may "
+                              "have been deleted during the upload.")
 
     async def _undo(self, writer: StoreWriter, image_id: str, status: str, back: str) -> None:
         await asyncio.to_thread(writer.abort)
         await self.images.transition(image_id, (status,), back)
 
-    async def _finish(self, image_id: str, status: str, stored: Stored, store_id: str) -> None:
-        done = await self.images.transition(
-            image_id, (status,), "active", stores=store_id, size=stored.size,
-            checksum=stored.checksum, os_hash_algo="sha512", os_hash_value=stored.os_hash_value,
-            virtual_size=stored.virtual_size)
-        if not done:
-            # Deleted (or reset) while the bytes were arriving: keep no orphan.
+    async def discard(self, image_id: str, store_id: str) -> None:
+        """Remove data just committed for an image whose transition failed, but only when the
+        image is gone: otherwise the file may be another worker's, committed under the same
+        name (recovery removes what no image owns at the next start)."""
+        async with self.images.db.read() as s:
+            status = await s.scalar(select(Image.status).where(Image.id == image_id))
+        if status in (None, "deleted"):
             await asyncio.to_thread(self.stores[store_id].delete, image_id)
-            raise faults.Gone(f"Image {image_id} could not be found after upload. The image may "
-                              "have been deleted during the upload.")
 
     # -- download --
-    async def download(self, caller: Caller, image: Image, range_header: str | None) -> Download | None:
-        """The image's bytes (None: it has none yet, 204)."""
-        if image.status == "deactivated" and not caller.is_admin:
+    async def download(self, ctx: RequestContext, image_id: str,
+                       byte_range: ByteRange | None) -> Download | None:
+        """The image's bytes, or the range asked for (None: it has none yet, 204)."""
+        image = await self.images.show(ctx, image_id, "download_image")
+        if image.status == "deactivated" and not ctx.can("context_is_admin"):
             raise faults.Forbidden("The requested image has been deactivated. Image data download "
                                    "is forbidden.")
-        holding = self._holding(image)
+        holding = self.holding(image)
         if not holding or image.status not in ("active", "deactivated"):
             return None
         size = image.size or 0
         start, length, partial = 0, size, False
-        if range_header:
-            start, length = _parse_range(range_header, size)
+        if byte_range is not None:
+            start, length = byte_range.within(size)
             partial = True
         it = self.stores[holding[0]].read_range(image.id, start, length, DOWNLOAD_CHUNK)
-        return Download(size, start, length, image.checksum, _aiter_thread(it), partial)
+        return Download(size, start, length, image.checksum, aiter_thread(it), partial)
 
     # -- staging and import --
-    async def stage(self, image: Image, chunks: AsyncIterator[bytes],
+    async def stage(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes],
                     content_length: int | None) -> None:
         """PUT /stage: queued → uploading with the bytes in the staging area."""
-        if image.status != "queued":
-            raise faults.Conflict(f"Image status transition from {image.status} to uploading is "
-                                  "not allowed")
-        writer = await self._open(self.staging, image, ("queued",), "uploading")
+        image, writer = await self._begin(ctx, image_id, self.staging, "uploading", formats=False)
         try:
             limit, too_big = await self._limit(image)
             if content_length is not None and content_length > limit:
                 raise too_big
             # No digests and no inspection yet: the import does those on the staged bytes.
-            size = await _pump([writer.write], chunks, limit, too_big)
-            await asyncio.to_thread(writer.commit)
+            size = await pump([writer.write], chunks, limit, too_big)
+            await blocking(writer.commit)
         except BaseException:
             await asyncio.shield(self._undo(writer, image.id, "uploading", "queued"))
             raise
@@ -340,63 +392,71 @@ class ImageData:
         raw = self.config.web_download_allowed_hosts
         return {h.strip().lower() for h in raw.split(",") if h.strip()}
 
-    async def start_import(self, image: Image, method: str, uri: str | None, *,
-                           stores: list[str] | None, all_stores: bool, user_id: str | None,
-                           request_id: str | None, request: dict[str, object]) -> None:
-        """POST /import: check, move to importing, record a task, import in the background."""
+    async def start_import(self, ctx: RequestContext, image_id: str, ask: ImportAsk) -> None:
+        """POST /import: in one transaction load the image, enforce import_image, check, move
+        it to importing and record the task; the importer agent does the rest."""
+        method = ask.method
         if method not in self.import_methods():
             raise faults.BadRequest(f"Import method {method} is not supported by this cloud; "
                                     f"supported: {', '.join(self.import_methods())}")
-        targets = self.store_ids(stores, all_stores)
-        if method == "copy-image":
-            if image.status != "active":
-                raise faults.Conflict(f"Image {image.id} must be active to be copied; it is "
-                                      f"{image.status}.")
-            targets = [t for t in targets if t not in self._holding(image)]
-            if not targets:
-                raise faults.Conflict(f"Image {image.id} is already in the requested stores.")
-        else:
-            if method == "glance-direct":
-                if image.status != "uploading":
-                    raise faults.Conflict("Image needs to be staged before 'glance-direct' method "
-                                          "can be used")
-                from_status = "uploading"
+        targets = self.store_ids(ask.stores, ask.all_stores)
+        if method == "web-download":
+            self.check_uri(ask.uri)
+        async with self.images.db.transaction() as s:
+            image = await self.images.load(s, ctx, image_id, for_update=True)
+            ctx.enforce("import_image", image_target(image))
+            props = {p.name: p for p in image.properties}
+            if IMPORTING in props and props[IMPORTING].value:
+                raise faults.Conflict("Image has active task")
+            if method == "copy-image":
+                if image.status != "active":
+                    raise faults.Conflict(f"Image {image.id} must be active to be copied; it is "
+                                          f"{image.status}.")
+                targets = [t for t in targets if t not in self.holding(image)]
+                if not targets:
+                    raise faults.Conflict(f"Image {image.id} is already in the requested "
+                                          "stores.")
             else:
-                if image.status != "queued":
-                    raise faults.Conflict(f"Image {image.id} is not in queued status; "
-                                          "web-download needs a new image")
-                self._check_uri(uri)
-                from_status = "queued"
-            if image.disk_format is None or image.container_format is None:
-                raise faults.BadRequest("Properties disk_format, container_format must be set "
-                                        "prior to importing data.")
-            if not await self.images.transition(image.id, (from_status,), "importing"):
-                raise faults.Conflict(f"Image {image.id} changed status; try again")
-        await self.images.set_import_progress(image.id, importing=targets, failed=[])
-        task = await self.tasks.create(
-            type="api_image_import", owner=image.owner, user_id=user_id, request_id=request_id,
-            image_id=image.id, input={"image_id": image.id, "import_req": request,
-                                      "backend": targets})
-        self._spawn(image.id, method, uri, task.id, targets)
+                needed = "uploading" if method == "glance-direct" else "queued"
+                if image.status != needed:
+                    raise faults.Conflict(
+                        "Image needs to be staged before 'glance-direct' method can be used"
+                        if method == "glance-direct" else
+                        f"Image {image.id} is not in queued status; web-download needs a new "
+                        "image")
+                if image.disk_format is None or image.container_format is None:
+                    raise faults.BadRequest("Properties disk_format, container_format must be "
+                                            "set prior to importing data.")
+                image.status = "importing"
+            image.updated_at = utcnow()
+            set_progress(image, importing=targets, failed=[])
+            # The task is what the agent reads to know what the import asks for.
+            s.add(self.tasks.new(type="api_image_import", owner=image.owner,
+                                 user_id=ctx.user_id, request_id=ctx.request_id,
+                                 image_id=image.id, input={"image_id": image.id,
+                                                           "import_req": ask.request,
+                                                           "backend": targets}))
+        self.on_import(image_id)
 
-    async def import_task(self, caller: Caller, user_id: str | None, request_id: str | None,
-                          task_input: dict[str, object]) -> str:
+    async def import_task(self, ctx: RequestContext, uri: str, new: NewImage,
+                          task_input: dict[str, object]) -> Task:
         """POST /v2/tasks type "import": a new image filled from a URL (legacy tasks API)."""
-        uri = task_input.get("import_from")
-        props = task_input.get("image_properties")
-        if not isinstance(uri, str) or not isinstance(props, dict):
-            raise faults.BadRequest("Task input needs 'import_from' (a URL) and "
-                                    "'image_properties' (an object).")
-        self._check_uri(uri)
-        image = await self.images.create(caller, props)
-        task = await self.tasks.create(type="import", owner=caller.project_id, user_id=user_id,
-                                       request_id=request_id, image_id=image.id,
+        self.check_uri(uri)
+        image = await self.images.create(ctx, new)
+        task = await self.tasks.create(type="import", owner=ctx.project_id, user_id=ctx.user_id,
+                                       request_id=ctx.request_id, image_id=image.id,
                                        input=dict(task_input))
         if await self.images.transition(image.id, ("queued",), "importing"):
-            self._spawn(image.id, "web-download", uri, task.id, [self.default_store])
-        return task.id
+            self.on_import(image.id)
+        return task
 
-    def _check_uri(self, uri: str | None) -> None:
+    async def tasks_of(self, ctx: RequestContext, image_id: str) -> list[Task]:
+        """GET /v2/images/{id}/tasks: an image's tasks, for whoever may see the image."""
+        image = await self.images.show(ctx, image_id)
+        return await self.tasks.for_image(image.id)
+
+    def check_uri(self, uri: str | None) -> None:
+        """Refuse a web-download URI that is not on a host this cloud allows."""
         if not uri:
             raise faults.BadRequest("URI for web-download import method needs to be specified.")
         parts = urlsplit(uri)
@@ -407,155 +467,51 @@ class ImageData:
             raise faults.BadRequest(f"URI {uri} is not allowed: web-download may fetch only from "
                                     "the hosts in [image] web_download_allowed_hosts.")
 
-    def _spawn(self, image_id: str, method: str, uri: str | None, task_id: str | None,
-               targets: list[str]) -> None:
-        task = asyncio.create_task(self._import(image_id, method, uri, task_id, targets))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def delete_image(self, ctx: RequestContext, image_id: str) -> None:
+        """DELETE /v2/images/{id}: the row is marked deleted first, then the data goes."""
+        await self.delete_data(image_id, await self.images.delete(ctx, image_id))
 
-    async def _import(self, image_id: str, method: str, uri: str | None,
-                      task_id: str | None, targets: list[str]) -> None:
-        """Bring the data into the first target store (checked and hashed), then copy it to
-        the others; the image is active once the first store has it, as in Glance."""
-        async with self.images.db.read() as s:
-            image = await s.get(Image, image_id)
-        if image is None:
-            return
-        copies = list(targets)
-        if method != "copy-image":
-            if image.status != "importing":
-                return
-            first = copies.pop(0)
-            error = await self._import_first(image, method, uri, first)
-            if error is not None:
-                await self.images.set_import_progress(image_id, importing=[], failed=targets)
-                if task_id:
-                    await self.tasks.finish(task_id, "failure", message=error)
-                return
-            await self.images.set_import_progress(image_id, importing=copies, failed=[])
-        failed = []
-        for sid in list(copies):
-            if not await self._copy_to(image_id, sid):
-                failed.append(sid)
-            copies.remove(sid)
-            await self.images.set_import_progress(image_id, importing=copies, failed=failed)
-        if task_id:
-            if failed:
-                await self.tasks.finish(task_id, "failure",
-                                        message=f"Copying to {', '.join(failed)} failed.")
-            else:
-                await self.tasks.finish(task_id, "success", result={"image_id": image_id})
-
-    async def _import_first(self, image: Image, method: str, uri: str | None,
-                            store_id: str) -> str | None:
-        """The import proper, into one store; None on success, else why it failed."""
-        image_id = image.id
-        writer = await asyncio.to_thread(self.stores[store_id].open_writer, image_id)
-        try:
-            if method == "glance-direct":
-                chunks = _aiter_thread(self.staging.open_reader(image_id))
-                stored = await self._ingest(writer, image, chunks, None)
-            else:
-                assert uri is not None
-                async with httpx.AsyncClient(timeout=60, follow_redirects=False) as client, \
-                        client.stream("GET", uri) as resp:
-                    if resp.status_code != 200:
-                        raise faults.BadRequest(f"web-download got HTTP {resp.status_code}")
-                    stored = await self._ingest(writer, image, resp.aiter_raw(BATCH), None)
-        except asyncio.CancelledError:
-            await asyncio.shield(asyncio.to_thread(writer.abort))
-            raise  # shutting down: recovery resumes it
-        except Exception as e:
-            message = e.message if isinstance(e, faults.Fault) else "The import failed."
-            log.warning("import of image %s by %s failed: %s", image_id, method, message)
-            await asyncio.to_thread(writer.abort)
-            await asyncio.to_thread(self.staging.delete, image_id)
-            await self.images.transition(image_id, ("importing",), "queued", size=None)
-            return message
-        await asyncio.to_thread(self.staging.delete, image_id)
-        try:
-            await self._finish(image_id, "importing", stored, store_id)
-        except faults.Gone as e:
-            return e.message
-        return None
-
-    async def _copy_to(self, image_id: str, store_id: str) -> bool:
-        """Copy an active image's data into one more store; False if it could not."""
-        async with self.images.db.read() as s:
-            image = await s.get(Image, image_id)
-        holding = self._holding(image) if image is not None else []
-        if not holding:
-            return False
-        source, target = self.stores[holding[0]], self.stores[store_id]
-
-        def copy() -> None:
-            writer = target.open_writer(image_id)
-            try:
-                for chunk in source.open_reader(image_id):
-                    writer.write(chunk)
-                writer.commit()
-            except BaseException:
-                writer.abort()
-                raise
-
-        try:
-            await asyncio.to_thread(copy)
-        except OSError as e:
-            log.warning("copying image %s to store %s failed: %s", image_id, store_id, e)
-            return False
-        if not await self.images.add_store(image_id, store_id):
-            await asyncio.to_thread(target.delete, image_id)  # deleted meanwhile
-            return False
-        return True
-
-    async def delete_from_store(self, image: Image, store_id: str) -> None:
+    async def delete_from_store(self, ctx: RequestContext, store_id: str, image_id: str) -> None:
         """DELETE /v2/stores/{store}/{image}: drop one copy, never the last."""
         if store_id not in self.stores:
             raise faults.NotFound(f"Store {store_id} not found.")
-        await self.images.remove_store(image.id, store_id)
-        await asyncio.to_thread(self.stores[store_id].delete, image.id)
+        await self.images.remove_store(ctx, image_id, store_id)
+        await asyncio.to_thread(self.stores[store_id].delete, image_id)
 
     # -- recovery --
     async def recover(self) -> None:
         """After a crash: drop partial files whose writer died, put their images back to
-        queued, remove store files no image owns, and resume interrupted imports."""
-        await self.images.fail_unfinished_copies()
+        queued, and remove store files no image owns. Imports and copies are not resumed
+        here: the importer agent claims and resumes them (one worker each)."""
         dead: set[str] = set()
         live: set[str] = set()
         for store in (*self.stores.values(), self.staging):
             dead |= set(await asyncio.to_thread(store.abandoned_uploads))
             live |= set(await asyncio.to_thread(store.partial_uploads))
+        # Files first, rows second: a file listed here was committed before the rows are read,
+        # so its image's row already says what the file is (data is committed before the row).
         staged = dict(await asyncio.to_thread(lambda: list(self.staging.locations())))
+        files = {sid: await asyncio.to_thread(lambda st=store: list(st.locations()))
+                 for sid, store in self.stores.items()}
         async with self.images.db.read() as s:
-            rows = (await s.execute(select(Image.id, Image.status, Image.stores).where(
-                Image.status != "deleted"))).all()
-        for image_id, status, _ in rows:
-            if status == "saving" and image_id not in live:
+            rows = {row.id: row for row in (await s.execute(select(
+                Image.id, Image.status, Image.stores, Image.claimed_by,
+                Image.claim_expires))).all()}
+        for image_id, row in rows.items():
+            if row.status == "saving" and image_id not in live:
                 await self.images.transition(image_id, ("saving",), "queued")
-            elif status == "uploading" and image_id not in live and image_id in dead:
+            elif row.status == "uploading" and image_id not in live and image_id in dead:
                 await self.images.transition(image_id, ("uploading",), "queued", size=None)
-            elif status == "importing":
-                # A staged (glance-direct) import starts over; a web-download one cannot.
-                running = [t.id for t in await self.tasks.for_image(image_id)
-                           if t.status == "processing"]
-                task_id = running[-1] if running else None
-                if image_id in staged:
-                    self._spawn(image_id, "glance-direct", None, task_id, [self.default_store])
-                else:
-                    await self.images.transition(image_id, ("importing",), "queued", size=None)
-                    if task_id:
-                        await self.tasks.finish(task_id, "failure",
-                                                message="Interrupted by a restart.")
-        owned = {(sid, image_id) for image_id, status, held in rows
-                 if status in ("active", "deactivated") for sid in (held or "").split(",")}
-        for sid, store in self.stores.items():
-            for image_id, location in await asyncio.to_thread(lambda st=store: list(st.locations())):
-                if (sid, image_id) not in owned and image_id not in live:
+        now = utcnow()
+        for sid, listed in files.items():
+            for image_id, location in listed:
+                row = rows.get(image_id)
+                if image_id not in live and (row is None or _orphan(row, sid, now)):
                     log.info("removing orphaned data of image %s in store %s", image_id, sid)
-                    await asyncio.to_thread(store.delete, location)
-        staged_ok = {i for i, st, _ in rows if st in ("uploading", "importing")}
+                    await asyncio.to_thread(self.stores[sid].delete, location)
         for image_id, location in staged.items():
-            if image_id not in staged_ok:
+            row = rows.get(image_id)
+            if row is None or row.status not in ("uploading", "importing"):
                 await asyncio.to_thread(self.staging.delete, location)
 
     async def delete_data(self, image_id: str, stores: str | None) -> None:
@@ -563,48 +519,70 @@ class ImageData:
             if sid in self.stores:
                 await asyncio.to_thread(self.stores[sid].delete, image_id)
 
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+def _orphan(row: Any, store_id: str, now: datetime) -> bool:
+    """Whether a file in `store_id` belongs to nothing: its image is deleted, or holds no data
+    in that store and nobody is bringing it there (no transfer, no live claim)."""
+    if row.status == "deleted":
+        return True
+    if row.claimed_by is not None and row.claim_expires is not None and row.claim_expires > now:
+        return False  # an agent is importing or copying into this store right now
+    if row.status in ("saving", "importing"):
+        return False
+    if row.status in ("active", "deactivated"):
+        return store_id not in (row.stores or "").split(",")
+    return True
 
 
-async def _aiter_thread(it: Iterator[bytes]) -> AsyncIterator[bytes]:
-    """Read a blocking iterator in a thread, chunk by chunk."""
+async def blocking(fn: Callable[[], T]) -> T:
+    """Run a blocking call in a thread and let it finish even if the caller is cancelled (a
+    commit or abort cut in two would leave its file half renamed or its descriptor reused)."""
+    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+
+
+async def aiter_thread(it: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Read a blocking iterator in a thread, chunk by chunk. A cancelled read is waited for,
+    so that closing the iterator never races the thread still inside it."""
     sentinel = b""
     try:
         while True:
-            chunk = await asyncio.to_thread(next, it, sentinel)
+            chunk = await blocking(lambda: next(it, sentinel))
             if chunk is sentinel or not chunk:
                 return
             yield chunk
     finally:
         close = getattr(it, "close", None)
         if close is not None:
-            await asyncio.to_thread(close)
+            await blocking(close)
 
 
-def _parse_range(header: str, size: int) -> tuple[int, int]:
-    """(start, length) of a single `bytes=` range, or 416 Range Not Satisfiable."""
-    unsatisfiable = faults.RangeNotSatisfiable(f"Requested range {header} cannot be satisfied.",
-                                               headers={"Content-Range": f"bytes */{size}"})
-    unit, _, spec = header.partition("=")
-    if unit.strip() != "bytes" or "," in spec or "-" not in spec:
-        raise unsatisfiable
-    first, _, last = spec.strip().partition("-")
-    try:
-        if first == "":
-            n = int(last)
-            if n <= 0:
+@dataclass(frozen=True)
+class ByteRange:
+    """A single byte range asked for (the API parses the Range header): `first`-`last`
+    inclusive, `last` None for "to the end"; `first` None for the last `last` bytes."""
+
+    first: int | None
+    last: int | None
+    text: str = ""  # as asked, for the refusal
+
+    def within(self, size: int) -> tuple[int, int]:
+        """(start, length) inside an image of `size` bytes, or 416 Range Not Satisfiable."""
+        unsatisfiable = faults.RangeNotSatisfiable(
+            f"Requested range {self.text} cannot be satisfied.",
+            headers={"Content-Range": f"bytes */{size}"})
+        if self.first is None:
+            if not self.last:
                 raise unsatisfiable
-            start = max(size - n, 0)
-            end = size - 1
+            start, end = max(size - self.last, 0), size - 1
         else:
-            start = int(first)
-            end = int(last) if last else size - 1
-    except ValueError:
-        raise unsatisfiable from None
-    end = min(end, size - 1)
-    if start < 0 or start > end or start >= size:
-        raise unsatisfiable
-    return start, end - start + 1
+            start = self.first
+            end = self.last if self.last is not None else size - 1
+        end = min(end, size - 1)
+        if start > end or start >= size:
+            raise unsatisfiable
+        return start, end - start + 1

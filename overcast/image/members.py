@@ -1,4 +1,8 @@
-"""Image members: the projects a shared image is offered to, and what each said of it."""
+"""Image members: the projects a shared image is offered to, and what each said of it.
+
+Each method loads the image (scoped by `Images.visible`), enforces its rule with the image's
+owner and the membership's project as target, and changes the membership, in one transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,17 @@ from sqlalchemy import func, select
 
 from overcast.common import faults
 from overcast.common.clock import utcnow
+from overcast.common.context import RequestContext
 from overcast.image.models import Image, ImageMember
-from overcast.image.service import MEMBER_STATUSES, Caller, Images
+from overcast.image.service import Images, MemberStatus, image_target
 
 __all__ = ["Members"]
+
+
+def _shared_only(image: Image) -> None:
+    if image.visibility != "shared":
+        raise faults.Forbidden(f"Only shared images have members. Image {image.id} is "
+                               f"{image.visibility}.")
 
 
 class Members:
@@ -18,19 +29,17 @@ class Members:
         self.db = images.db
 
     @staticmethod
-    def _owner_only(caller: Caller, image: Image) -> None:
-        if not caller.is_admin and image.owner != caller.project_id:
-            raise faults.Forbidden("Only the owner of an image may manage its members.")
+    def _concerns(ctx: RequestContext, image: Image, member_id: str) -> bool:
+        """Whether the caller may know of this membership: the image's owner, the member
+        project itself, or context_is_admin."""
+        return (image.owner == ctx.project_id or member_id == ctx.project_id
+                or ctx.can("context_is_admin"))
 
-    async def add(self, caller: Caller, image_id: str, member_id: str) -> ImageMember:
-        if not isinstance(member_id, str) or not member_id or len(member_id) > 255:
-            raise faults.BadRequest("Member to be added not specified")
+    async def add(self, ctx: RequestContext, image_id: str, member_id: str) -> ImageMember:
         async with self.db.transaction() as s:
-            image = await self.images.get(s, caller, image_id, for_update=True)
-            self._owner_only(caller, image)
-            if image.visibility != "shared":
-                raise faults.Forbidden(f"Only shared images have members. Image {image_id} is "
-                                       f"{image.visibility}.")
+            image = await self.images.load(s, ctx, image_id, for_update=True)
+            ctx.enforce("add_member", image_target(image, member_id))
+            _shared_only(image)
             if await s.get(ImageMember, (image_id, member_id)) is not None:
                 raise faults.Conflict(f"Member {member_id} already has membership on image "
                                       f"{image_id}")
@@ -47,49 +56,45 @@ class Members:
             s.add(member)
         return member
 
-    async def list(self, caller: Caller, image_id: str) -> list[ImageMember]:
+    async def list(self, ctx: RequestContext, image_id: str) -> list[ImageMember]:
+        """The image's memberships; a member project sees only its own."""
         async with self.db.read() as s:
-            image = await self.images.get(s, caller, image_id)
-            if image.visibility != "shared":
-                raise faults.Forbidden(f"Only shared images have members. Image {image_id} is "
-                                       f"{image.visibility}.")
+            image = await self.images.load(s, ctx, image_id)
+            ctx.enforce("get_members", image_target(image, ctx.project_id))
+            _shared_only(image)
             q = select(ImageMember).where(ImageMember.image_id == image_id).order_by(
                 ImageMember.created_at, ImageMember.member)
-            if not caller.is_admin and image.owner != caller.project_id:
-                q = q.where(ImageMember.member == caller.project_id)
+            if image.owner != ctx.project_id and not ctx.can("context_is_admin"):
+                q = q.where(ImageMember.member == ctx.project_id)
             return list(await s.scalars(q))
 
-    async def show(self, caller: Caller, image_id: str, member_id: str) -> ImageMember:
+    async def show(self, ctx: RequestContext, image_id: str, member_id: str) -> ImageMember:
         async with self.db.read() as s:
-            image = await self.images.get(s, caller, image_id)
+            image = await self.images.load(s, ctx, image_id)
+            ctx.enforce("get_member", image_target(image, member_id))
             member = await s.get(ImageMember, (image_id, member_id))
-            mine = caller.is_admin or image.owner == caller.project_id or \
-                member_id == caller.project_id
-            if member is None or not mine:
+            if member is None or not self._concerns(ctx, image, member_id):
                 raise faults.NotFound(f"Member {member_id} not found on image {image_id}")
             return member
 
-    async def update(self, caller: Caller, image_id: str, member_id: str, status: str) -> ImageMember:
-        if status not in MEMBER_STATUSES:
-            raise faults.BadRequest(f"Invalid status value: {status}")
+    async def update(self, ctx: RequestContext, image_id: str, member_id: str,
+                     status: MemberStatus) -> ImageMember:
+        """The member project accepts or rejects the image (modify_member)."""
         async with self.db.transaction() as s:
-            image = await self.images.get(s, caller, image_id)
-            member = await s.get(ImageMember, (image_id, member_id))
-            if member is None or not (caller.is_admin or image.owner == caller.project_id
-                                      or member_id == caller.project_id):
+            image = await self.images.load(s, ctx, image_id)
+            member = await s.get(ImageMember, (image_id, member_id), with_for_update=True)
+            if member is None or not self._concerns(ctx, image, member_id):
                 raise faults.NotFound(f"Member {member_id} not found on image {image_id}")
-            if member_id != caller.project_id and not caller.is_admin:
-                raise faults.Forbidden("Only the member project may accept or reject an image "
-                                       "shared with it.")
+            ctx.enforce("modify_member", image_target(image, member_id))
             member.status = status
             member.updated_at = utcnow()
         return member
 
-    async def delete(self, caller: Caller, image_id: str, member_id: str) -> None:
+    async def delete(self, ctx: RequestContext, image_id: str, member_id: str) -> None:
         async with self.db.transaction() as s:
-            image = await self.images.get(s, caller, image_id)
-            member = await s.get(ImageMember, (image_id, member_id))
+            image = await self.images.load(s, ctx, image_id)
+            member = await s.get(ImageMember, (image_id, member_id), with_for_update=True)
             if member is None:
                 raise faults.NotFound(f"Member {member_id} not found on image {image_id}")
-            self._owner_only(caller, image)
+            ctx.enforce("delete_member", image_target(image, member_id))
             await s.delete(member)

@@ -18,7 +18,7 @@ from overcast.common.db import Timestamp
 from overcast.image.models import Base
 
 __all__ = ["MetadefNamespace", "MetadefNamespaceResourceType", "MetadefObject",
-           "MetadefProperty", "MetadefResourceType", "MetadefTag"]
+           "MetadefProperty", "MetadefResourceType", "MetadefStandardLoad", "MetadefTag"]
 
 _NAMESPACE_FK = "metadef_namespaces.id"
 
@@ -116,3 +116,13 @@ class MetadefNamespaceResourceType(Base):
     properties_target: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class MetadefStandardLoad(Base):
+    """A standard namespace (Glance's etc/metadefs, shipped in image/metadef_data/) that was
+    loaded once: bootstrap does not bring it back after an operator deleted it."""
+
+    __tablename__ = "metadef_standard_loads"
+
+    namespace: Mapped[str] = mapped_column(String(80), primary_key=True)
+    loaded_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

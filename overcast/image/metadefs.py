@@ -2,13 +2,12 @@
 tag definitions and resource type associations they hold.
 
 Who sees a namespace is decided here, in one query (`Metadefs._visible`), as Glance's database
-layer does: an admin sees all, anyone else the public namespaces and those their project owns;
-any other is "not found". Policy (checked by the routes) then says what a caller may do with a
-namespace it can see; by default only admins write. Protected namespaces refuse to be deleted,
-and so do their contents, one by one or all at once (403), until `protected` is turned off.
-
-Bodies are checked here against Glance's JSON schemas (the documents at
-/v2/schemas/metadefs/...): unknown keys and wrong types are 400, read-only keys 403.
+layer does: context_is_admin sees all, anyone else the public namespaces and those their
+project owns; any other is "not found". Each method loads the namespace, enforces its rules on
+it (as Glance's MetadefAPIPolicy: a refusal is 404 when the caller may not even see the
+namespace, 403 otherwise) and changes it in one transaction; by default only admins write.
+Protected namespaces refuse to be deleted, and so do their contents, one by one or all at once
+(403), until `protected` is turned off. Bodies arrive checked and typed (api/metadef_bodies.py).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Select, delete, false, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from overcast.common import faults
 from overcast.common.clock import utcnow
+from overcast.common.context import RequestContext
 from overcast.common.db import Database
 from overcast.common.pagination import SortKey, after_marker, order_by
 from overcast.image.metadef_models import (
@@ -34,41 +34,29 @@ from overcast.image.metadef_models import (
     MetadefObject,
     MetadefProperty,
     MetadefResourceType,
+    MetadefStandardLoad,
     MetadefTag,
 )
-from overcast.image.service import Caller
 
-__all__ = ["NAMESPACE_SORT_KEYS", "NAMESPACE_VISIBILITIES", "PROPERTY_TYPES", "ListQuery",
-           "Metadefs", "NamespaceDetail", "check_property"]
+__all__ = ["CHILD_SORT_KEYS", "NAMESPACE_SORT_KEYS", "NAMESPACE_VISIBILITIES", "AssociationSpec",
+           "ListQuery", "Metadefs", "NamespaceDetail", "NamespaceSpec", "ObjectSpec"]
 
-PROPERTY_TYPES = ("array", "boolean", "integer", "number", "object", "string", None)
 NAMESPACE_VISIBILITIES = ("public", "private")
 NAMESPACE_SORT_KEYS = ("created_at", "updated_at", "namespace", "display_name", "visibility",
                        "protected", "owner")
 CHILD_SORT_KEYS = ("created_at", "updated_at", "name")
 _Child = TypeVar("_Child", MetadefObject, MetadefProperty, MetadefTag)
 
-#: Keys every metadef body may not set (Glance's RequestDeserializer._disallowed_properties).
-_READ_ONLY = ("self", "schema", "created_at", "updated_at")
-
-#: What a property definition may hold (Glance's PropertyType), and the JSON type of each.
-_PROPERTY_FIELDS: dict[str, str] = {
-    "name": "string", "title": "string", "type": "type", "description": "string",
-    "operators": "strings", "default": "any", "readonly": "boolean", "confidential": "boolean",
-    "minimum": "number", "maximum": "number", "enum": "array", "pattern": "string",
-    "minLength": "count", "maxLength": "count", "items": "items", "uniqueItems": "boolean",
-    "minItems": "count", "maxItems": "count", "additionalItems": "boolean",
-}
-
 
 @dataclass
 class ListQuery:
-    """A page request: sort, marker (a name), limit, and for namespaces the filters."""
+    """A page request, parsed and checked (by the API): sort (a key of NAMESPACE_SORT_KEYS or
+    CHILD_SORT_KEYS), marker (a name), limit, and for namespaces the filters."""
 
     limit: int = 25
     marker: str | None = None
     sort_key: str = "created_at"
-    sort_dir: str = "desc"
+    sort_dir: Literal["asc", "desc"] = "desc"
     visibility: str | None = None
     resource_types: list[str] = field(default_factory=list)
 
@@ -84,186 +72,36 @@ class NamespaceDetail:
     tags: list[MetadefTag] = field(default_factory=list)
 
 
-# -- body checks ---------------------------------------------------------------------------------
+# -- what a body asks for (checked against Glance's schemas by the API) ---------------------------
 
-def _invalid(schema: str, reason: str) -> faults.BadRequest:
-    return faults.BadRequest(f"Provided object does not match schema '{schema}': {reason}")
-
-
-def _check_keys(body: Any, schema: str, allowed: Sequence[str], read_only: Sequence[str] = ()
-                ) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise _invalid(schema, f"{body!r} is not of type 'object'")
-    for key in read_only:
-        if key in body:
-            raise faults.Forbidden(f"Attribute '{key}' is read-only.")
-    extra = sorted(k for k in body if k not in allowed)
-    if extra:
-        raise _invalid(schema, "Additional properties are not allowed "
-                               f"({', '.join(repr(k) for k in extra)} were unexpected)")
-    return body
+@dataclass(frozen=True)
+class AssociationSpec:
+    name: str
+    prefix: str | None = None
+    properties_target: str | None = None
 
 
-def _string(body: dict[str, Any], key: str, schema: str, max_length: int | None = None,
-            required: bool = False) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise _invalid(schema, f"'{key}' is a required property")
-        if key in body:
-            raise _invalid(schema, f"None is not of type 'string' ({key})")
-        return None
-    if not isinstance(value, str):
-        raise _invalid(schema, f"{value!r} is not of type 'string' ({key})")
-    if max_length is not None and len(value) > max_length:
-        raise _invalid(schema, f"{value!r} is too long ({key}, at most {max_length})")
-    return value
-
-
-def _name(body: dict[str, Any], key: str, schema: str) -> str:
-    value = _string(body, key, schema, 80, required=True)
-    assert value is not None
-    if not value.strip():
-        raise _invalid(schema, f"'{key}' must not be empty")
-    return value
-
-
-def _string_list(value: Any, schema: str, key: str, unique: bool = False) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _invalid(schema, f"{value!r} is not an array of strings ({key})")
-    if unique and len(set(value)) != len(value):
-        raise _invalid(schema, f"{value!r} has non-unique elements ({key})")
-    return value
-
-
-def _field(kind: str, key: str, value: Any, schema: str) -> Any:
-    """One property-definition field, checked against the type Glance's schema gives it."""
-    ok = {
-        "string": isinstance(value, str),
-        "boolean": isinstance(value, bool),
-        "number": isinstance(value, int | float) and not isinstance(value, bool),
-        "count": isinstance(value, int) and not isinstance(value, bool) and value >= 0,
-        "array": isinstance(value, list),
-        "type": value in PROPERTY_TYPES,
-        "any": True,
-    }.get(kind)
-    if kind == "strings":
-        return _string_list(value, schema, key)
-    if kind == "items":
-        items = _check_keys(value, schema, ("type", "enum"))
-        if "type" in items and items["type"] not in PROPERTY_TYPES:
-            raise _invalid(schema, f"{items['type']!r} is not one of {list(PROPERTY_TYPES)}")
-        if "enum" in items and not isinstance(items["enum"], list):
-            raise _invalid(schema, f"{items['enum']!r} is not of type 'array' (items.enum)")
-        return dict(items)
-    if not ok:
-        expected = {"type": f"one of {list(PROPERTY_TYPES)}",
-                    "count": "an integer >= 0"}.get(kind, f"of type '{kind}'")
-        raise _invalid(schema, f"{value!r} is not {expected} ({key})")
-    return value
-
-
-def check_property(body: Any, *, need_name: bool) -> tuple[str | None, dict[str, Any]]:
-    """A property definition's name and its JSON-schema fragment (without the name), checked
-    as Glance's `property` schema does: `title` and `type` required, no unknown keys."""
-    body = _check_keys(body, "property", tuple(_PROPERTY_FIELDS), _READ_ONLY[2:])
-    name = _name(body, "name", "property") if need_name or "name" in body else None
-    for key in ("type", "title"):
-        if key not in body:
-            raise _invalid("property", f"'{key}' is a required property")
-    definition = {key: _field(_PROPERTY_FIELDS[key], key, value, "property")
-                  for key, value in body.items() if key != "name"}
-    return name, definition
-
-
-def _check_properties(value: Any) -> dict[str, dict[str, Any]]:
-    if not isinstance(value, dict):
-        raise _invalid("property", f"{value!r} is not of type 'object' (properties)")
-    checked = {}
-    for name, definition in value.items():
-        if not isinstance(name, str) or not name or len(name) > 80:
-            raise _invalid("property", f"{name!r} is not a valid property name")
-        checked[name] = check_property(definition, need_name=False)[1]
-    return checked
-
-
-@dataclass
-class _ObjectBody:
+@dataclass(frozen=True)
+class ObjectSpec:
     name: str
     description: str | None
     required: list[str] | None
+    #: property name -> JSON-schema fragment
     properties: dict[str, dict[str, Any]]
 
 
-def _check_object(body: Any) -> _ObjectBody:
-    body = _check_keys(body, "object", ("name", "description", "required", "properties"),
-                       _READ_ONLY)
-    required = body.get("required")
-    return _ObjectBody(
-        name=_name(body, "name", "object"),
-        description=_string(body, "description", "object"),
-        required=_string_list(required, "object", "required", unique=True)
-        if required is not None else None,
-        properties=_check_properties(body.get("properties") or {}),
-    )
-
-
-def _check_association(body: Any) -> dict[str, str | None]:
-    body = _check_keys(body, "resource_type_association",
-                       ("name", "prefix", "properties_target"), _READ_ONLY[2:])
-    schema = "resource_type_association"
-    return {"name": _name(body, "name", schema),
-            "prefix": _string(body, "prefix", schema, 80),
-            "properties_target": _string(body, "properties_target", schema, 80)}
-
-
-def _check_tag(body: Any) -> str:
-    body = _check_keys(body, "tag", ("name",), _READ_ONLY[2:])
-    return _name(body, "name", "tag")
-
-
-@dataclass
-class _NamespaceBody:
+@dataclass(frozen=True)
+class NamespaceSpec:
     namespace: str
-    display_name: str | None
-    description: str | None
-    visibility: str | None
-    protected: bool | None
-    owner: str | None
-    associations: list[dict[str, str | None]]
-    properties: dict[str, dict[str, Any]]
-    objects: list[_ObjectBody]
-    tags: list[str]
-
-
-def _check_namespace(body: Any) -> _NamespaceBody:
-    body = _check_keys(body, "namespace", (
-        "namespace", "display_name", "description", "visibility", "protected", "owner",
-        "resource_type_associations", "properties", "objects", "tags"), _READ_ONLY)
-    visibility = body.get("visibility")
-    if visibility is not None and visibility not in NAMESPACE_VISIBILITIES:
-        raise _invalid("namespace", f"{visibility!r} is not one of "
-                                    f"{list(NAMESPACE_VISIBILITIES)}")
-    protected = body.get("protected")
-    if protected is not None and not isinstance(protected, bool):
-        raise _invalid("namespace", f"{protected!r} is not of type 'boolean'")
-    lists = {}
-    for key in ("resource_type_associations", "objects", "tags"):
-        lists[key] = body.get(key) or []
-        if not isinstance(lists[key], list):
-            raise _invalid("namespace", f"{lists[key]!r} is not of type 'array' ({key})")
-    return _NamespaceBody(
-        namespace=_name(body, "namespace", "namespace"),
-        display_name=_string(body, "display_name", "namespace", 80),
-        description=_string(body, "description", "namespace", 500),
-        visibility=visibility,
-        protected=protected,
-        owner=_string(body, "owner", "namespace", 255),
-        associations=[_check_association(a) for a in lists["resource_type_associations"]],
-        properties=_check_properties(body.get("properties") or {}),
-        objects=[_check_object(o) for o in lists["objects"]],
-        tags=[_check_tag(t) for t in lists["tags"]],
-    )
+    display_name: str | None = None
+    description: str | None = None
+    visibility: str | None = None
+    protected: bool | None = None
+    owner: str | None = None
+    associations: list[AssociationSpec] = field(default_factory=list)
+    properties: dict[str, dict[str, Any]] = field(default_factory=dict)
+    objects: list[ObjectSpec] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
 def _unique(names: Sequence[str], what: str, namespace: str) -> None:
@@ -295,53 +133,50 @@ def _protected(namespace: MetadefNamespace, what: str) -> None:
 # -- the catalog -----------------------------------------------------------------------------------
 
 class Metadefs:
-    """Namespaces and their contents, read and written for a caller."""
+    """Namespaces and their contents, read and written for a ctx."""
 
     def __init__(self, db: Database):
         self.db = db
 
-    # -- visibility --
+    # -- visibility and policy --
     @staticmethod
-    def _visible(caller: Caller) -> Select[tuple[MetadefNamespace]]:
-        """Every namespace the caller may see at all."""
+    def _visible(ctx: RequestContext) -> Select[tuple[MetadefNamespace]]:
+        """Every namespace the caller may see at all: public ones, its project's, or all for
+        context_is_admin."""
         q = select(MetadefNamespace)
-        if caller.is_admin:
+        if ctx.can("context_is_admin"):
             return q
-        me = caller.project_id
+        me = ctx.project_id
         return q.where(or_(MetadefNamespace.visibility == "public",
                            MetadefNamespace.owner == me if me else false()))
 
-    async def _get(self, s: AsyncSession, caller: Caller, name: str, *,
+    async def _get(self, s: AsyncSession, ctx: RequestContext, name: str, *rules: str,
                    for_update: bool = False) -> MetadefNamespace:
-        q = self._visible(caller).where(MetadefNamespace.namespace == name)
+        """The namespace, once each of `rules` allows the caller what it asks."""
+        q = self._visible(ctx).where(MetadefNamespace.namespace == name)
         if for_update:  # SQLite has no FOR UPDATE: SQLAlchemy leaves it out there
             q = q.with_for_update()
         ns = (await s.scalars(q)).first()
         if ns is None:
             raise faults.NotFound(f"Metadata definition namespace={name} was not found.")
+        for rule in rules:
+            _enforce(ctx, rule, ns)
         return ns
 
-    async def namespace(self, caller: Caller, name: str) -> MetadefNamespace:
-        async with self.db.read() as s:
-            return await self._get(s, caller, name)
-
     # -- namespaces --
-    async def list_namespaces(self, caller: Caller, query: ListQuery
-                              ) -> tuple[list[NamespaceDetail], bool]:
-        """A page of namespaces (with their resource type associations) and whether another
-        page may follow."""
-        if query.sort_key not in NAMESPACE_SORT_KEYS:
-            raise faults.BadRequest(f"Invalid sort key: {query.sort_key}")
-        if query.visibility is not None and query.visibility not in NAMESPACE_VISIBILITIES:
-            raise faults.BadRequest(f"Invalid visibility value: {query.visibility}")
-        q = self._visible(caller)
+    async def list_namespaces(self, ctx: RequestContext, query: ListQuery
+                              ) -> tuple[list[NamespaceDetail], str | None]:
+        """A page of namespaces (with their resource type associations) that get_metadef_namespace
+        lets the caller see, and the name to continue after when the page was full (the
+        caller's right to list is the route's get_metadef_namespaces)."""
+        q = self._visible(ctx)
         if query.visibility:
             q = q.where(MetadefNamespace.visibility == query.visibility)
         if query.resource_types:
             q = q.where(MetadefNamespace.id.in_(
                 select(MetadefNamespaceResourceType.namespace_id).where(
                     MetadefNamespaceResourceType.resource_type.in_(query.resource_types))))
-        direction = "asc" if query.sort_dir == "asc" else "desc"
+        direction = query.sort_dir
         columns: list[ColumnElement[Any]] = [_namespace_column(query.sort_key)]
         if query.sort_key != "created_at":
             columns.append(MetadefNamespace.created_at)
@@ -349,14 +184,15 @@ class Metadefs:
         keys = [SortKey(c, direction) for c in columns]
         async with self.db.read() as s:
             if query.marker is not None:
-                marker = await self._get(s, caller, query.marker)
+                marker = await self._get(s, ctx, query.marker)
                 values = [await s.scalar(select(k.column).where(
                     MetadefNamespace.id == marker.id)) for k in keys]
                 q = q.where(after_marker(keys, values))
             page = list(await s.scalars(order_by(q, keys).limit(query.limit)))
             assocs = await self._associations(s, [ns.id for ns in page])
-        return ([NamespaceDetail(ns, assocs.get(ns.id, [])) for ns in page],
-                bool(page) and len(page) == query.limit)
+        last = page[-1].namespace if page and len(page) == query.limit else None
+        return ([NamespaceDetail(ns, assocs.get(ns.id, [])) for ns in page
+                 if ctx.can("get_metadef_namespace", _target(ns))], last)
 
     @staticmethod
     async def _associations(s: AsyncSession, namespace_ids: list[str]
@@ -382,56 +218,95 @@ class Metadefs:
             tags=list(await s.scalars(of(MetadefTag))),
         )
 
-    async def show_namespace(self, caller: Caller, name: str) -> NamespaceDetail:
+    async def show_namespace(self, ctx: RequestContext, name: str) -> NamespaceDetail:
+        """A namespace and all it holds (Glance checks the rule of each part)."""
         async with self.db.read() as s:
-            return await self._detail(s, await self._get(s, caller, name))
+            return await self._detail(s, await self._get(
+                s, ctx, name, "get_metadef_namespace", "list_metadef_resource_types",
+                "get_metadef_objects", "get_metadef_properties", "get_metadef_tags"))
 
-    async def create_namespace(self, caller: Caller, body: dict[str, Any]) -> NamespaceDetail:
-        """A namespace and, in the same transaction, the contents the body lists."""
-        new = _check_namespace(body)
-        _unique([a["name"] or "" for a in new.associations], "resource_type", new.namespace)
-        _unique([o.name for o in new.objects], "object", new.namespace)
-        _unique(new.tags, "tag", new.namespace)
-        owner = new.owner or caller.project_id
+    async def create_namespace(self, ctx: RequestContext, new: NamespaceSpec) -> NamespaceDetail:
+        """A namespace and, in the same transaction, the contents the body lists (each kind of
+        content is a rule of its own)."""
+        own = {"project_id": ctx.project_id}
+        ctx.enforce("add_metadef_namespace", own)
+        for given, rule in ((new.associations, "add_metadef_resource_type_association"),
+                            (new.objects, "add_metadef_object"),
+                            (new.properties, "add_metadef_property"),
+                            (new.tags, "add_metadef_tag")):
+            if given:
+                ctx.enforce(rule, own)
+        owner = new.owner or ctx.project_id
         if owner is None:
             raise faults.BadRequest("A namespace needs an owner: use a project-scoped token.")
-        now = utcnow()
         try:
             async with self.db.transaction() as s:
                 clash = await s.scalar(select(MetadefNamespace.id).where(
                     MetadefNamespace.namespace == new.namespace))
                 if clash is not None:
                     raise _namespace_exists(new.namespace)
-                ns = MetadefNamespace(
-                    id=str(uuid.uuid4()), namespace=new.namespace,
-                    display_name=new.display_name, description=new.description,
-                    visibility=new.visibility or "private", protected=bool(new.protected),
-                    owner=owner, created_at=now, updated_at=now)
-                s.add(ns)
-                await s.flush()
-                for assoc in new.associations:
-                    await self._associate(s, ns, assoc, now)
-                for pname, definition in new.properties.items():
-                    s.add(MetadefProperty(id=str(uuid.uuid4()), namespace_id=ns.id, name=pname,
-                                          json_schema=definition, created_at=now, updated_at=now))
-                for obj in new.objects:
-                    s.add(_new_object(ns, obj, now))
-                for tag in new.tags:
-                    s.add(MetadefTag(id=str(uuid.uuid4()), namespace_id=ns.id, name=tag,
-                                     created_at=now, updated_at=now))
-                await s.flush()
-                return await self._detail(s, ns)
+                return await self._add_namespace(s, new, owner)
         except IntegrityError as e:
             raise _namespace_exists(new.namespace) from e
 
-    async def update_namespace(self, caller: Caller, name: str, body: dict[str, Any]
+    async def _add_namespace(self, s: AsyncSession, new: NamespaceSpec, owner: str
+                             ) -> NamespaceDetail:
+        _unique([a.name for a in new.associations], "resource_type", new.namespace)
+        _unique([o.name for o in new.objects], "object", new.namespace)
+        _unique(new.tags, "tag", new.namespace)
+        now = utcnow()
+        ns = MetadefNamespace(
+            id=str(uuid.uuid4()), namespace=new.namespace,
+            display_name=new.display_name, description=new.description,
+            visibility=new.visibility or "private", protected=bool(new.protected),
+            owner=owner, created_at=now, updated_at=now)
+        s.add(ns)
+        await s.flush()
+        for assoc in new.associations:
+            await self._associate(s, ns, assoc, now)
+        for pname, definition in new.properties.items():
+            s.add(MetadefProperty(id=str(uuid.uuid4()), namespace_id=ns.id, name=pname,
+                                  json_schema=definition, created_at=now, updated_at=now))
+        for obj in new.objects:
+            s.add(_new_object(ns, obj, now))
+        for tag in new.tags:
+            s.add(MetadefTag(id=str(uuid.uuid4()), namespace_id=ns.id, name=tag,
+                             created_at=now, updated_at=now))
+        await s.flush()
+        return await self._detail(s, ns)
+
+    async def load_standard(self, new: NamespaceSpec, *, force: bool, initial: bool) -> str:
+        """Load one of Glance's standard namespaces (no ctx: the operator's command or
+        bootstrap). What happened: "loaded"; "kept" (it exists: an operator's copy is not
+        touched); "replaced" (`force`: the shipped definition wins); "skipped" (`initial`,
+        i.e. bootstrap, and it was loaded once and deleted since: an operator's choice)."""
+        name = new.namespace
+        try:
+            async with self.db.transaction() as s:
+                ns = (await s.scalars(select(MetadefNamespace).where(
+                    MetadefNamespace.namespace == name).with_for_update())).first()
+                record = await s.get(MetadefStandardLoad, name)
+                if record is None:
+                    s.add(MetadefStandardLoad(namespace=name, loaded_at=utcnow()))
+                if ns is not None and not force:
+                    return "kept"
+                if ns is None and initial and record is not None:
+                    return "skipped"
+                if ns is not None:
+                    await self._drop_namespace(s, ns)
+                # Glance's loader owns what names no owner by "admin" (glance-manage).
+                await self._add_namespace(s, new, new.owner or "admin")
+                return "replaced" if ns is not None else "loaded"
+        except IntegrityError:
+            return "kept"  # another loader was quicker
+
+    async def update_namespace(self, ctx: RequestContext, name: str, new: NamespaceSpec
                                ) -> MetadefNamespace:
         """Replace the namespace's own attributes (Glance's PUT: what the body leaves out goes
         back to its default); its contents are untouched."""
-        new = _check_namespace(body)
         try:
             async with self.db.transaction() as s:
-                ns = await self._get(s, caller, name, for_update=True)
+                ns = await self._get(s, ctx, name, "modify_metadef_namespace", for_update=True)
                 if new.namespace != ns.namespace:
                     clash = await s.scalar(select(MetadefNamespace.id).where(
                         MetadefNamespace.namespace == new.namespace,
@@ -443,26 +318,32 @@ class Metadefs:
                 ns.description = new.description
                 ns.visibility = new.visibility or "private"
                 ns.protected = bool(new.protected)
-                ns.owner = new.owner or caller.project_id or ns.owner
+                ns.owner = new.owner or ctx.project_id or ns.owner
                 ns.updated_at = utcnow()
             return ns
         except IntegrityError as e:
             raise _namespace_exists(new.namespace) from e
 
-    async def delete_namespace(self, caller: Caller, name: str) -> None:
+    async def delete_namespace(self, ctx: RequestContext, name: str) -> None:
         async with self.db.transaction() as s:
-            ns = await self._get(s, caller, name, for_update=True)
+            ns = await self._get(s, ctx, name, "delete_metadef_namespace", for_update=True)
             _protected(ns, f"namespace {ns.namespace}")
-            for model in (MetadefTag, MetadefObject, MetadefProperty,
-                          MetadefNamespaceResourceType):
-                await s.execute(delete(model).where(model.namespace_id == ns.id))
-            await s.delete(ns)
+            await self._drop_namespace(s, ns)
 
-    async def delete_contents(self, caller: Caller, name: str, kind: str) -> None:
-        """Delete all objects, properties or tags of a namespace (not of a protected one)."""
+    @staticmethod
+    async def _drop_namespace(s: AsyncSession, ns: MetadefNamespace) -> None:
+        for model in (MetadefTag, MetadefObject, MetadefProperty, MetadefNamespaceResourceType):
+            await s.execute(delete(model).where(model.namespace_id == ns.id))
+        await s.delete(ns)
+        await s.flush()
+
+    async def delete_contents(self, ctx: RequestContext, name: str, kind: str) -> None:
+        """Delete all objects, properties or tags of a namespace (not of a protected one);
+        Glance checks delete_metadef_namespace for these, and delete_metadef_tags for tags."""
         model = {"objects": MetadefObject, "properties": MetadefProperty, "tags": MetadefTag}[kind]
+        rules = ("delete_metadef_namespace", "delete_metadef_tags")[:2 if kind == "tags" else 1]
         async with self.db.transaction() as s:
-            ns = await self._get(s, caller, name, for_update=True)
+            ns = await self._get(s, ctx, name, *rules, for_update=True)
             _protected(ns, f"namespace {ns.namespace}")
             await s.execute(delete(model).where(model.namespace_id == ns.id))
 
@@ -472,16 +353,19 @@ class Metadefs:
             return list(await s.scalars(select(MetadefResourceType).order_by(
                 MetadefResourceType.created_at, MetadefResourceType.name)))
 
-    async def list_associations(self, caller: Caller, name: str
+    async def list_associations(self, ctx: RequestContext, name: str
                                 ) -> list[MetadefNamespaceResourceType]:
+        """A namespace's associations, if get_metadef_resource_type lets the caller see them."""
         async with self.db.read() as s:
-            ns = await self._get(s, caller, name)
+            ns = await self._get(s, ctx, name, "list_metadef_resource_types")
+            if not ctx.can("get_metadef_resource_type", _target(ns)):
+                return []
             return (await self._associations(s, [ns.id])).get(ns.id, [])
 
     @staticmethod
-    async def _associate(s: AsyncSession, ns: MetadefNamespace, assoc: dict[str, str | None],
+    async def _associate(s: AsyncSession, ns: MetadefNamespace, assoc: AssociationSpec,
                          now: datetime) -> MetadefNamespaceResourceType:
-        rtype = assoc["name"] or ""
+        rtype = assoc.name
         if await s.get(MetadefResourceType, rtype) is None:
             # Glance creates an unknown resource type on first association.
             s.add(MetadefResourceType(name=rtype, protected=False, created_at=now,
@@ -490,24 +374,23 @@ class Metadefs:
         elif await s.get(MetadefNamespaceResourceType, (ns.id, rtype)) is not None:
             raise _duplicate("resource_type", rtype, ns.namespace)
         row = MetadefNamespaceResourceType(
-            namespace_id=ns.id, resource_type=rtype, prefix=assoc["prefix"],
-            properties_target=assoc["properties_target"], created_at=now, updated_at=now)
+            namespace_id=ns.id, resource_type=rtype, prefix=assoc.prefix,
+            properties_target=assoc.properties_target, created_at=now, updated_at=now)
         s.add(row)
         return row
 
-    async def associate(self, caller: Caller, name: str, body: Any
+    async def associate(self, ctx: RequestContext, name: str, assoc: AssociationSpec
                         ) -> MetadefNamespaceResourceType:
-        assoc = _check_association(body)
         try:
             async with self.db.transaction() as s:
-                ns = await self._get(s, caller, name)
+                ns = await self._get(s, ctx, name, "add_metadef_resource_type_association")
                 return await self._associate(s, ns, assoc, utcnow())
         except IntegrityError as e:
-            raise _duplicate("resource_type", assoc["name"] or "", name) from e
+            raise _duplicate("resource_type", assoc.name, name) from e
 
-    async def dissociate(self, caller: Caller, name: str, resource_type: str) -> None:
+    async def dissociate(self, ctx: RequestContext, name: str, resource_type: str) -> None:
         async with self.db.transaction() as s:
-            ns = await self._get(s, caller, name)
+            ns = await self._get(s, ctx, name, "remove_metadef_resource_type_association")
             row = await s.get(MetadefNamespaceResourceType, (ns.id, resource_type))
             if row is None:
                 raise faults.NotFound(f"Failed to find resource type {resource_type} to delete")
@@ -532,11 +415,9 @@ class Metadefs:
         if await s.scalar(q) is not None:
             raise _duplicate(what, name, ns.namespace)
 
-    async def _page(self, caller: Caller, name: str, model: type[_Child], what: str,
-                    query: ListQuery) -> list[_Child]:
-        if query.sort_key not in CHILD_SORT_KEYS:
-            raise faults.BadRequest(f"Invalid sort key: {query.sort_key}")
-        direction = "asc" if query.sort_dir == "asc" else "desc"
+    async def _page(self, ctx: RequestContext, name: str, model: type[_Child], what: str,
+                    query: ListQuery, rule: str) -> tuple[MetadefNamespace, list[_Child]]:
+        direction = query.sort_dir
         columns = [getattr(model, query.sort_key)]
         if query.sort_key != "created_at":
             columns.append(model.created_at)
@@ -544,36 +425,38 @@ class Metadefs:
             columns.append(model.name)
         keys = [SortKey(c, direction) for c in columns]
         async with self.db.read() as s:
-            ns = await self._get(s, caller, name)
+            ns = await self._get(s, ctx, name, rule)
             q = select(model).where(model.namespace_id == ns.id)
             if query.marker is not None:
                 marker = await self._child(s, model, ns, query.marker, what)
                 q = q.where(after_marker(keys, [getattr(marker, c.key) for c in columns]))
-            return list(await s.scalars(order_by(q, keys).limit(query.limit)))
+            return ns, list(await s.scalars(order_by(q, keys).limit(query.limit)))
 
-    async def _delete_child(self, caller: Caller, name: str, model: type[_Child], child: str,
-                            what: str) -> None:
+    async def _delete_child(self, ctx: RequestContext, name: str, model: type[_Child], child: str,
+                            what: str, rule: str) -> None:
         async with self.db.transaction() as s:
-            ns = await self._get(s, caller, name)
+            ns = await self._get(s, ctx, name, rule)
             row = await self._child(s, model, ns, child, what)
             _protected(ns, f"{what} {child}")
             await s.delete(row)
 
     # -- objects --
-    async def list_objects(self, caller: Caller, name: str, query: ListQuery
+    async def list_objects(self, ctx: RequestContext, name: str, query: ListQuery
                            ) -> list[MetadefObject]:
-        return await self._page(caller, name, MetadefObject, "object", query)
+        """A page of objects, if get_metadef_object lets the caller see them."""
+        ns, found = await self._page(ctx, name, MetadefObject, "object", query,
+                                     "get_metadef_objects")
+        return found if ctx.can("get_metadef_object", _target(ns)) else []
 
-    async def show_object(self, caller: Caller, name: str, object_name: str) -> MetadefObject:
+    async def show_object(self, ctx: RequestContext, name: str, object_name: str) -> MetadefObject:
         async with self.db.read() as s:
-            ns = await self._get(s, caller, name)
+            ns = await self._get(s, ctx, name, "get_metadef_object")
             return await self._child(s, MetadefObject, ns, object_name, "object")
 
-    async def create_object(self, caller: Caller, name: str, body: Any) -> MetadefObject:
-        new = _check_object(body)
+    async def create_object(self, ctx: RequestContext, name: str, new: ObjectSpec) -> MetadefObject:
         try:
             async with self.db.transaction() as s:
-                ns = await self._get(s, caller, name)
+                ns = await self._get(s, ctx, name, "add_metadef_object")
                 await self._clash(s, MetadefObject, ns, new.name, "object")
                 obj = _new_object(ns, new, utcnow())
                 s.add(obj)
@@ -581,13 +464,12 @@ class Metadefs:
         except IntegrityError as e:
             raise _duplicate("object", new.name, name) from e
 
-    async def update_object(self, caller: Caller, name: str, object_name: str, body: Any
+    async def update_object(self, ctx: RequestContext, name: str, object_name: str, new: ObjectSpec
                             ) -> MetadefObject:
         """Replace an object definition (what the body leaves out is removed)."""
-        new = _check_object(body)
         try:
             async with self.db.transaction() as s:
-                ns = await self._get(s, caller, name)
+                ns = await self._get(s, ctx, name, "modify_metadef_object")
                 obj = await self._child(s, MetadefObject, ns, object_name, "object")
                 await self._clash(s, MetadefObject, ns, new.name, "object", besides=obj.id)
                 obj.name = new.name
@@ -599,22 +481,24 @@ class Metadefs:
         except IntegrityError as e:
             raise _duplicate("object", new.name, name) from e
 
-    async def delete_object(self, caller: Caller, name: str, object_name: str) -> None:
-        await self._delete_child(caller, name, MetadefObject, object_name, "object")
+    async def delete_object(self, ctx: RequestContext, name: str, object_name: str) -> None:
+        await self._delete_child(ctx, name, MetadefObject, object_name, "object",
+                                 "delete_metadef_object")
 
     # -- properties --
-    async def list_properties(self, caller: Caller, name: str) -> list[MetadefProperty]:
+    async def list_properties(self, ctx: RequestContext, name: str) -> list[MetadefProperty]:
         async with self.db.read() as s:
-            ns = await self._get(s, caller, name)
+            ns = await self._get(s, ctx, name, "get_metadef_properties")
             return list(await s.scalars(select(MetadefProperty).where(
                 MetadefProperty.namespace_id == ns.id).order_by(MetadefProperty.name)))
 
-    async def show_property(self, caller: Caller, name: str, property_name: str,
+    async def show_property(self, ctx: RequestContext, name: str, property_name: str,
                             resource_type: str | None = None) -> MetadefProperty:
         """A property; with `resource_type`, `property_name` carries that association's prefix,
-        which is removed before the lookup."""
+        which is removed before the lookup (and get_metadef_resource_type is checked too)."""
+        rules = ("get_metadef_property", "get_metadef_resource_type")[:2 if resource_type else 1]
         async with self.db.read() as s:
-            ns = await self._get(s, caller, name)
+            ns = await self._get(s, ctx, name, *rules)
             if resource_type:
                 assoc = await s.get(MetadefNamespaceResourceType, (ns.id, resource_type))
                 if assoc is None:
@@ -629,12 +513,11 @@ class Metadefs:
                 property_name = property_name[len(prefix):]
             return await self._child(s, MetadefProperty, ns, property_name, "property")
 
-    async def create_property(self, caller: Caller, name: str, body: Any) -> MetadefProperty:
-        pname, definition = check_property(body, need_name=True)
-        assert pname is not None
+    async def create_property(self, ctx: RequestContext, name: str, pname: str,
+                              definition: dict[str, Any]) -> MetadefProperty:
         try:
             async with self.db.transaction() as s:
-                ns = await self._get(s, caller, name)
+                ns = await self._get(s, ctx, name, "add_metadef_property")
                 await self._clash(s, MetadefProperty, ns, pname, "property")
                 now = utcnow()
                 prop = MetadefProperty(id=str(uuid.uuid4()), namespace_id=ns.id, name=pname,
@@ -644,13 +527,11 @@ class Metadefs:
         except IntegrityError as e:
             raise _duplicate("property", pname, name) from e
 
-    async def update_property(self, caller: Caller, name: str, property_name: str, body: Any
-                              ) -> MetadefProperty:
-        pname, definition = check_property(body, need_name=True)
-        assert pname is not None
+    async def update_property(self, ctx: RequestContext, name: str, property_name: str, pname: str,
+                              definition: dict[str, Any]) -> MetadefProperty:
         try:
             async with self.db.transaction() as s:
-                ns = await self._get(s, caller, name)
+                ns = await self._get(s, ctx, name, "modify_metadef_property")
                 prop = await self._child(s, MetadefProperty, ns, property_name, "property")
                 await self._clash(s, MetadefProperty, ns, pname, "property", besides=prop.id)
                 prop.name = pname
@@ -660,23 +541,23 @@ class Metadefs:
         except IntegrityError as e:
             raise _duplicate("property", pname, name) from e
 
-    async def delete_property(self, caller: Caller, name: str, property_name: str) -> None:
-        await self._delete_child(caller, name, MetadefProperty, property_name, "property")
+    async def delete_property(self, ctx: RequestContext, name: str, property_name: str) -> None:
+        await self._delete_child(ctx, name, MetadefProperty, property_name, "property",
+                                 "remove_metadef_property")
 
     # -- tags --
-    async def list_tags(self, caller: Caller, name: str, query: ListQuery) -> list[MetadefTag]:
-        return await self._page(caller, name, MetadefTag, "tag", query)
+    async def list_tags(self, ctx: RequestContext, name: str, query: ListQuery) -> list[MetadefTag]:
+        return (await self._page(ctx, name, MetadefTag, "tag", query, "get_metadef_tags"))[1]
 
-    async def show_tag(self, caller: Caller, name: str, tag: str) -> MetadefTag:
+    async def show_tag(self, ctx: RequestContext, name: str, tag: str) -> MetadefTag:
         async with self.db.read() as s:
-            ns = await self._get(s, caller, name)
+            ns = await self._get(s, ctx, name, "get_metadef_tag")
             return await self._child(s, MetadefTag, ns, tag, "tag")
 
-    async def create_tag(self, caller: Caller, name: str, tag: str) -> MetadefTag:
-        tag = _check_tag({"name": tag})
+    async def create_tag(self, ctx: RequestContext, name: str, tag: str) -> MetadefTag:
         try:
             async with self.db.transaction() as s:
-                ns = await self._get(s, caller, name)
+                ns = await self._get(s, ctx, name, "add_metadef_tag")
                 await self._clash(s, MetadefTag, ns, tag, "tag")
                 now = utcnow()
                 row = MetadefTag(id=str(uuid.uuid4()), namespace_id=ns.id, name=tag,
@@ -686,18 +567,13 @@ class Metadefs:
         except IntegrityError as e:
             raise _duplicate("tag", tag, name) from e
 
-    async def create_tags(self, caller: Caller, name: str, body: Any, append: bool
+    async def create_tags(self, ctx: RequestContext, name: str, names: list[str], append: bool
                           ) -> list[MetadefTag]:
         """Create several tags; without `append` they replace the namespace's tags."""
-        body = _check_keys(body, "tags", ("tags",))
-        items = body.get("tags")
-        if not isinstance(items, list):
-            raise _invalid("tags", "'tags' is a required property (an array)")
-        names = [_check_tag(item) for item in items]
         _unique(names, "tag", name)
         try:
             async with self.db.transaction() as s:
-                ns = await self._get(s, caller, name, for_update=True)
+                ns = await self._get(s, ctx, name, "add_metadef_tags", for_update=True)
                 if not append:
                     await s.execute(delete(MetadefTag).where(MetadefTag.namespace_id == ns.id))
                 now = utcnow()
@@ -713,11 +589,10 @@ class Metadefs:
             raise faults.Conflict(f"A metadata tag in namespace={name} already exists. (Please "
                                   "note that metadata tag names are case insensitive).") from e
 
-    async def update_tag(self, caller: Caller, name: str, tag: str, body: Any) -> MetadefTag:
-        new = _check_tag(body)
+    async def update_tag(self, ctx: RequestContext, name: str, tag: str, new: str) -> MetadefTag:
         try:
             async with self.db.transaction() as s:
-                ns = await self._get(s, caller, name)
+                ns = await self._get(s, ctx, name, "modify_metadef_tag")
                 row = await self._child(s, MetadefTag, ns, tag, "tag")
                 await self._clash(s, MetadefTag, ns, new, "tag", besides=row.id)
                 row.name = new
@@ -726,8 +601,23 @@ class Metadefs:
         except IntegrityError as e:
             raise _duplicate("tag", new, name) from e
 
-    async def delete_tag(self, caller: Caller, name: str, tag: str) -> None:
-        await self._delete_child(caller, name, MetadefTag, tag, "tag")
+    async def delete_tag(self, ctx: RequestContext, name: str, tag: str) -> None:
+        await self._delete_child(ctx, name, MetadefTag, tag, "tag", "delete_metadef_tag")
+
+
+def _target(ns: MetadefNamespace) -> dict[str, Any]:
+    return {"project_id": ns.owner, "visibility": ns.visibility}
+
+
+def _enforce(ctx: RequestContext, rule: str, ns: MetadefNamespace) -> None:
+    """Glance's MetadefAPIPolicy._enforce: refused is 404 unless the caller may see the
+    namespace (get_metadef_namespace), so that a namespace it cannot see stays unseen."""
+    target = _target(ns)
+    if ctx.can(rule, target):
+        return
+    if rule == "get_metadef_namespace" or not ctx.can("get_metadef_namespace", target):
+        raise faults.NotFound(f"Namespace {ns.namespace} not found")
+    ctx.enforce(rule, target)
 
 
 def _namespace_column(key: str) -> ColumnElement[Any]:
@@ -740,7 +630,7 @@ def _namespace_exists(name: str) -> faults.Conflict:
     return faults.Conflict(f"The metadata definition namespace={name} already exists.")
 
 
-def _new_object(ns: MetadefNamespace, obj: _ObjectBody, now: datetime) -> MetadefObject:
+def _new_object(ns: MetadefNamespace, obj: ObjectSpec, now: datetime) -> MetadefObject:
     return MetadefObject(id=str(uuid.uuid4()), namespace_id=ns.id, name=obj.name,
                          description=obj.description, required=obj.required,
                          json_schema=obj.properties, created_at=now, updated_at=now)

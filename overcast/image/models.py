@@ -50,6 +50,12 @@ class Image(Base):
     #: field); within a store the data is named by the image id. Set only once a store has
     #: them durably.
     stores: Mapped[str | None] = mapped_column(String(255))
+    #: The worker whose importer agent is moving this image's data (an import or a copy to
+    #: more stores), and until when its claim holds unless renewed. Taken and renewed by
+    #: compare-and-set (image/agent/importer.py), so one worker at a time does the work and a
+    #: dead worker's claim lapses.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claim_expires: Mapped[datetime | None] = mapped_column(Timestamp)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)

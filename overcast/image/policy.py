@@ -28,7 +28,9 @@ def _r(name: str, check: str, description: str, *ops: tuple[str, str]) -> Rule:
 
 RULES: list[Rule] = [
     _r("context_is_admin", ADMIN, "Who counts as an administrator: sees every image."),
-    _r("default", ADMIN_OR_READER, "Rule used where no other applies."),
+    _r("default", "", "Rule used where no other applies (Glance's: anyone with a token): its "
+       "schemas and the /v2/info documents.", ("GET", "/v2/schemas/image"),
+       ("GET", "/v2/info/import"), ("GET", "/v2/info/stores")),
     _r("add_image", ADMIN_OR_OWNER_MEMBER, "Create an image.", ("POST", "/v2/images")),
     _r("get_images", ADMIN_OR_READER, "List images.", ("GET", "/v2/images")),
     _r("get_image", ADMIN_OR_READER, "Show an image the caller can see.",

@@ -1,26 +1,28 @@
 """Images: create, list, show, JSON-Patch update, delete, (de)activate, tags; who sees what.
 
-Visibility is decided here, in one query (`_visible`), as Glance's database layer does: an
-image is seen by its owner, by everyone when public or community, by its members when shared,
-and by an admin always; anything else is "not found". Policy rules (checked by the routes)
-then say what a caller may do with an image it can see.
+Every method a request drives takes the RequestContext, loads the image (scoped by `visible`),
+enforces the rule on that row and changes it, in one transaction. Visibility is decided in one
+query, as Glance's database layer does: an image is seen by its owner, by everyone when public
+or community, by its members when shared, and by whoever policy's `context_is_admin` admits;
+anything else is "not found". Policy rules then say what a caller may do with an image it can
+see; every decision is a rule an operator's policy.yaml can override.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from overcast.common import faults
-from overcast.common.clock import parse_iso, utcnow
+from overcast.common.clock import utcnow
+from overcast.common.context import RequestContext
 from overcast.common.db import Database
 from overcast.common.pagination import SortKey, after_marker, order_by
 from overcast.config import ImageSection
@@ -29,19 +31,32 @@ from overcast.image.models import Image, ImageMember, ImageProperty, ImageTag
 __all__ = [
     "CONTAINER_FORMATS",
     "DISK_FORMATS",
-    "Caller",
+    "READ_ONLY",
+    "RESERVED",
+    "Change",
+    "ContainerFormat",
+    "DiskFormat",
     "ImageQuery",
     "Images",
-    "check_property_value",
-    "parse_patch",
+    "MemberStatus",
+    "NewImage",
+    "SortDir",
+    "Visibility",
+    "image_target",
+    "set_progress",
 ]
 
-DISK_FORMATS = ("ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "ploop", "iso")
-CONTAINER_FORMATS = ("ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed")
-VISIBILITIES = ("public", "private", "shared", "community")
+DiskFormat = Literal["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "ploop",
+                     "iso"]
+ContainerFormat = Literal["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
+Visibility = Literal["public", "private", "shared", "community"]
+DISK_FORMATS: tuple[str, ...] = get_args(DiskFormat)
+CONTAINER_FORMATS: tuple[str, ...] = get_args(ContainerFormat)
+VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 STATUSES = ("queued", "saving", "active", "killed", "deleted", "pending_delete", "deactivated",
             "uploading", "importing")
-MEMBER_STATUSES = ("pending", "accepted", "rejected")
+MemberStatus = Literal["pending", "accepted", "rejected"]
+MEMBER_STATUSES: tuple[str, ...] = get_args(MemberStatus)
 
 #: Core attributes a user may set (Glance's image schema, minus the read-only ones).
 SETTABLE = ("name", "visibility", "protected", "os_hidden", "min_disk", "min_ram", "disk_format",
@@ -50,134 +65,84 @@ READ_ONLY = frozenset({"created_at", "updated_at", "status", "checksum", "os_has
                        "os_hash_value", "size", "virtual_size", "direct_url", "self", "file",
                        "schema", "id", "stores"})
 RESERVED = frozenset({"location", "deleted", "deleted_at", "locations"})
-#: Base-schema properties stored as properties whose values must be image ids (or null).
-UUID_PROPERTIES = ("kernel_id", "ramdisk_id")
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
              "updated_at", "visibility", "owner", "min_disk", "min_ram", "virtual_size",
              "protected", "os_hidden")
-_TIME_OPS = {"gt", "gte", "lt", "lte", "eq", "neq"}
 IMPORTING = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
 
 
-@dataclass(frozen=True)
-class Caller:
-    """Who asks, as far as visibility goes (the route derives it from the token and policy)."""
-
-    project_id: str | None
-    is_admin: bool = False
+SortDir = Literal["asc", "desc"]
+#: Filters on a column that compare by equality (or `in:` a list, for name and id).
+MATCH_FILTERS = ("name", "id", "status", "owner", "disk_format", "container_format")
 
 
 @dataclass
 class ImageQuery:
-    """A list request, parsed: filters, sort and page."""
+    """A list request, parsed and checked (by the API): page, sort and filters."""
 
-    filters: dict[str, str] = field(default_factory=dict)
-    tags: list[str] = field(default_factory=list)
-    properties: dict[str, str] = field(default_factory=dict)
-    sort: list[tuple[str, str]] = field(default_factory=lambda: [("created_at", "desc")])
     limit: int = 25
     marker: str | None = None
+    sort: list[tuple[str, SortDir]] = field(default_factory=lambda: [("created_at", "desc")])
+    #: None: Glance's default list; "all" or one of VISIBILITIES
+    visibility: str | None = None
+    member_status: str = "accepted"  # or "all"
+    os_hidden: bool | None = None
+    protected: bool | None = None
+    #: column -> the values it may have
+    match: dict[str, list[str]] = field(default_factory=dict)
+    #: (op, bytes): op "eq", "gte" (size_min) or "lte" (size_max)
+    sizes: list[tuple[str, int]] = field(default_factory=list)
+    #: (column, op, when): op one of gt, gte, lt, lte, eq, neq
+    times: list[tuple[str, str, datetime]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    properties: dict[str, str] = field(default_factory=dict)
 
 
-def _schema_error(message: str) -> faults.BadRequest:
-    return faults.BadRequest(f"Provided object does not match schema 'image': {message}")
+def image_target(image: Image, member_id: str | None = None) -> dict[str, Any]:
+    """The policy target of a rule about an image: its owner, visibility, and the member a
+    membership rule is about."""
+    return {"project_id": image.owner, "visibility": image.visibility, "member_id": member_id}
 
 
-def check_property_value(name: str, value: Any) -> str | None:
-    """A custom property's value as stored (a string), or BadRequest; None removes it."""
-    if name in UUID_PROPERTIES:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not _UUID.match(value):
-            raise _schema_error(f"{value!r} does not match the image id pattern for {name}")
-        return value
-    if not isinstance(value, str):
-        raise _schema_error(f"{value!r} is not of type 'string' (property {name})")
-    if len(value) > 65535:
-        raise _schema_error(f"the value of {name} is too long")
-    return value
+@dataclass(frozen=True)
+class NewImage:
+    """An image to create, its attributes checked against Glance's schema (by the API)."""
+
+    id: str | None = None
+    name: str | None = None
+    visibility: str = "shared"
+    protected: bool = False
+    os_hidden: bool = False
+    min_disk: int = 0
+    min_ram: int = 0
+    disk_format: str | None = None
+    container_format: str | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
+    #: custom (and base schema, like kernel_id) properties
+    properties: dict[str, str] = field(default_factory=dict)
 
 
-def _check_core(name: str, value: Any) -> Any:
-    """Validate one core attribute as Glance's schema does."""
-    if name == "name":
-        if value is not None and (not isinstance(value, str) or len(value) > 255):
-            raise _schema_error(f"{value!r} is not a valid name (a string of at most 255)")
-    elif name == "visibility":
-        if value not in VISIBILITIES:
-            raise _schema_error(f"{value!r} is not one of {list(VISIBILITIES)}")
-    elif name in ("protected", "os_hidden"):
-        if not isinstance(value, bool):
-            raise _schema_error(f"{value!r} is not of type 'boolean'")
-    elif name in ("min_disk", "min_ram"):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value > 2**31 - 1:
-            raise _schema_error(f"{value!r} is not a valid {name} (an integer >= 0)")
-    elif name == "disk_format":
-        if value is not None and value not in DISK_FORMATS:
-            raise _schema_error(f"{value!r} is not one of {[*DISK_FORMATS, None]}")
-    elif name == "container_format":
-        if value is not None and value not in CONTAINER_FORMATS:
-            raise _schema_error(f"{value!r} is not one of {[*CONTAINER_FORMATS, None]}")
-    elif name == "owner":
-        if value is not None and (not isinstance(value, str) or len(value) > 255):
-            raise _schema_error(f"{value!r} is not a valid owner")
-    elif name == "tags":
-        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
-            raise _schema_error(f"{value!r} is not an array of strings")
-        if any(len(t) > 255 for t in value):
-            raise _schema_error("a tag is longer than 255 characters")
-        return list(dict.fromkeys(value))
-    return value
+@dataclass(frozen=True)
+class Change:
+    """One JSON-Patch operation on a top-level attribute, its value checked (by the API)
+    against the schema of that attribute; None for `remove`, or to drop a property."""
+
+    op: Literal["add", "remove", "replace"]
+    name: str
+    value: Any = None
 
 
-def _check_key(name: str) -> None:
-    if name in READ_ONLY:
-        raise faults.Forbidden(f"Attribute '{name}' is read-only.")
-    if name in RESERVED or name.startswith("os_glance"):
-        raise faults.Forbidden(f"Attribute '{name}' is reserved.")
-    if not name or len(name) > 255:
-        raise _schema_error(f"invalid property name {name!r}")
-
-
-def _pointer(path: Any) -> str:
-    """The attribute a JSON pointer names; only top-level attributes can be patched."""
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise faults.BadRequest(f"Pointer `{path}` does not start with \"/\".")
-    parts = path[1:].split("/")
-    if len(parts) != 1 or not parts[0]:
-        raise faults.BadRequest(f"Invalid JSON pointer for this resource: '{path}'")
-    if re.search(r"~(?![01])", parts[0]):
-        raise faults.BadRequest(f"Pointer `{path}` contains \"~\" not part of a recognized escape "
-                                "sequence.")
-    return parts[0].replace("~1", "/").replace("~0", "~")
-
-
-def parse_patch(body: Any, media_type: str) -> list[tuple[str, str, Any]]:
-    """(op, attribute, value) triples from a v2.1 (RFC 6902) or v2.0 JSON-Patch body."""
-    if not isinstance(body, list):
-        raise faults.BadRequest("Request body must be a JSON array of operation objects.")
-    ops: list[tuple[str, str, Any]] = []
-    for change in body:
-        if not isinstance(change, dict):
-            raise faults.BadRequest("Operations must be JSON objects.")
-        if media_type.endswith("v2.0-json-patch"):
-            names = [k for k in ("add", "replace", "remove") if k in change]
-            if len(names) != 1:
-                raise faults.BadRequest("Operation objects must contain exactly one member named "
-                                        "\"add\", \"remove\", or \"replace\".")
-            op, path = names[0], change[names[0]]
+def set_progress(image: Image, *, importing: list[str], failed: list[str]) -> None:
+    """Glance's os_glance_importing_to_stores / os_glance_failed_import properties, which
+    clients poll to follow an import to several stores (on a loaded row)."""
+    props = {p.name: p for p in image.properties}
+    for name, value in ((IMPORTING, ",".join(importing)), (FAILED, ",".join(failed))):
+        if name in props:
+            props[name].value = value
         else:
-            op, path = change.get("op"), change.get("path")
-            if op not in ("add", "replace", "remove"):
-                raise faults.BadRequest(f"Invalid operation: `{op}`.")
-            if path is None:
-                raise faults.BadRequest("Unable to find `path` in JSON Schema change.")
-        if op != "remove" and "value" not in change:
-            raise faults.BadRequest(f"Operation \"{op}\" requires a member named \"value\".")
-        ops.append((op, _pointer(path), change.get("value")))
-    return ops
+            image.properties.append(ImageProperty(name=name, value=value))
 
 
 class Images:
@@ -196,21 +161,22 @@ class Images:
             q = q.where(ImageMember.status.in_(statuses))
         return exists(q)
 
-    def _visible(self, caller: Caller) -> Select[tuple[Image]]:
-        """Every image the caller may see at all."""
+    def visible(self, ctx: RequestContext) -> Select[tuple[Image]]:
+        """Every image the caller may see at all (the one place reads are scoped)."""
         q = select(Image).where(Image.status != "deleted")
-        if caller.is_admin:
+        if ctx.can("context_is_admin"):
             return q
-        me = caller.project_id
+        me = ctx.project_id
         return q.where(or_(
             Image.visibility.in_(("public", "community")),
             Image.owner == me if me else false(),
             and_(Image.visibility == "shared", self._member_of(me)) if me else false(),
         ))
 
-    async def get(self, s: AsyncSession, caller: Caller, image_id: str, *,
-                  for_update: bool = False) -> Image:
-        q = self._visible(caller).where(Image.id == image_id)
+    async def load(self, s: AsyncSession, ctx: RequestContext, image_id: str, *,
+                   for_update: bool = False) -> Image:
+        """The image, if the caller can see it (404 otherwise, never 403)."""
+        q = self.visible(ctx).where(Image.id == image_id)
         if for_update:  # SQLite has no FOR UPDATE: SQLAlchemy leaves it out there
             q = q.with_for_update()
         image = (await s.scalars(q)).first()
@@ -218,25 +184,30 @@ class Images:
             raise faults.NotFound(f"No image found with ID {image_id}")
         return image
 
-    async def show(self, caller: Caller, image_id: str) -> Image:
+    async def show(self, ctx: RequestContext, image_id: str, rule: str = "get_image") -> Image:
+        """The image, once `rule` allows the caller to read it (get_image, download_image)."""
         async with self.db.read() as s:
-            return await self.get(s, caller, image_id)
+            image = await self.load(s, ctx, image_id)
+            ctx.enforce(rule, image_target(image))
+            return image
 
     # -- list --
-    def _listed(self, caller: Caller, visibility: str | None, member_status: str) -> Select[tuple[Image]]:
+    def _listed(self, ctx: RequestContext, visibility: str | None,
+                member_status: str) -> Select[tuple[Image]]:
         """The images a list shows by default or for ?visibility=, as Glance chooses them."""
-        me = caller.project_id
+        me = ctx.project_id
+        admin = ctx.can("context_is_admin")
         statuses = None if member_status == "all" else [member_status]
         shared_with_me = (and_(Image.visibility == "shared", self._member_of(me, statuses))
                           if me else false())
         mine = Image.owner == me if me else false()
         q = select(Image).where(Image.status != "deleted")
         if visibility is None:
-            if caller.is_admin:
+            if admin:
                 return q
             return q.where(or_(Image.visibility == "public", mine, shared_with_me))
         q = q.where(Image.visibility == visibility) if visibility != "all" else q
-        if caller.is_admin or visibility in ("public", "community"):
+        if admin or visibility in ("public", "community"):
             return q
         if visibility == "private":
             return q.where(mine)
@@ -254,58 +225,36 @@ class Images:
             return func.coalesce(col, -1)
         return col
 
-    async def list(self, caller: Caller, query: ImageQuery) -> tuple[list[Image], bool]:
-        """A page of images and whether another page may follow."""
-        f = dict(query.filters)
-        visibility = f.pop("visibility", None)
-        member_status = f.pop("member_status", "accepted")
-        if visibility is not None and visibility not in (*VISIBILITIES, "all"):
-            raise faults.BadRequest(f"Invalid visibility value: {visibility}")
-        if member_status not in (*MEMBER_STATUSES, "all"):
-            raise faults.BadRequest(f"Invalid status value: {member_status}")
-        q = self._listed(caller, visibility, member_status)
-        hidden = f.pop("os_hidden", None)
-        if hidden is None:
-            q = q.where(Image.os_hidden.is_(False))
-        else:
-            q = q.where(Image.os_hidden.is_(_bool_filter("os_hidden", hidden)))
-        q = self._filter(q, f, query)
-        keys = [SortKey(self._sort_column(k), d) for k, d in query.sort]  # type: ignore[arg-type]
+    async def list(self, ctx: RequestContext, query: ImageQuery) -> list[Image]:
+        """A page of images (the caller's right to list is the route's get_images)."""
+        q = self._listed(ctx, query.visibility, query.member_status)
+        hidden = False if query.os_hidden is None else query.os_hidden
+        q = self._filter(q.where(Image.os_hidden.is_(hidden)), query)
+        keys = [SortKey(self._sort_column(k), d) for k, d in query.sort]
         if "id" not in [k for k, _ in query.sort]:
-            keys.append(SortKey(Image.id, query.sort[-1][1]))  # type: ignore[arg-type]
+            keys.append(SortKey(Image.id, query.sort[-1][1]))
         async with self.db.read() as s:
             if query.marker:
-                values = (await s.execute(self._visible(caller).where(
+                values = (await s.execute(self.visible(ctx).where(
                     Image.id == query.marker).with_only_columns(*(k.column for k in keys)))).first()
                 if values is None:
                     raise faults.BadRequest(f"Invalid marker. Image {query.marker} could not be found.")
                 q = q.where(after_marker(keys, values))
-            q = order_by(q, keys).limit(query.limit)
-            images = list(await s.scalars(q))
-        return images, len(images) == query.limit
+            return list(await s.scalars(order_by(q, keys).limit(query.limit)))
 
     @staticmethod
-    def _filter(q: Select[tuple[Image]], f: dict[str, str], query: ImageQuery) -> Select[tuple[Image]]:
-        for key, raw in f.items():
-            if key in ("name", "id") and raw.startswith("in:"):
-                values = [v.strip('"') for v in _split_in(raw[3:])]
-                q = q.where(getattr(Image, key).in_(values))
-            elif key in ("name", "id", "status", "owner", "disk_format", "container_format"):
-                q = q.where(getattr(Image, key) == raw)
-            elif key == "protected":
-                q = q.where(Image.protected.is_(_bool_filter(key, raw)))
-            elif key in ("size", "size_min", "size_max"):
-                try:
-                    size = int(raw)
-                except ValueError:
-                    raise faults.BadRequest(f"Invalid {key} value: {raw}") from None
-                q = q.where({"size": Image.size == size, "size_min": Image.size >= size,
-                             "size_max": Image.size <= size}[key])
-            elif key in ("created_at", "updated_at"):
-                op, when = _time_filter(key, raw)
-                col = getattr(Image, key)
-                q = q.where({"gt": col > when, "gte": col >= when, "lt": col < when,
-                             "lte": col <= when, "eq": col == when, "neq": col != when}[op])
+    def _filter(q: Select[tuple[Image]], query: ImageQuery) -> Select[tuple[Image]]:
+        for key, values in query.match.items():
+            q = q.where(getattr(Image, key).in_(values))
+        if query.protected is not None:
+            q = q.where(Image.protected.is_(query.protected))
+        for op, size in query.sizes:
+            q = q.where({"eq": Image.size == size, "gte": Image.size >= size,
+                         "lte": Image.size <= size}[op])
+        for key, op, when in query.times:
+            col = getattr(Image, key)
+            q = q.where({"gt": col > when, "gte": col >= when, "lt": col < when,
+                         "lte": col <= when, "eq": col == when, "neq": col != when}[op])
         for tag in query.tags:
             q = q.where(exists(select(ImageTag.image_id).where(
                 ImageTag.image_id == Image.id, ImageTag.value == tag)))
@@ -316,27 +265,30 @@ class Images:
         return q
 
     # -- create / update / delete --
-    async def create(self, caller: Caller, body: dict[str, Any]) -> Image:
-        body = dict(body)
-        image_id = body.pop("id", None) or str(uuid.uuid4())
-        if not isinstance(image_id, str) or not _UUID.match(image_id):
-            raise _schema_error(f"{image_id!r} is not a valid image id")
-        for key in body:
-            _check_key(key)
-        core = {k: _check_core(k, body.pop(k)) for k in SETTABLE if k in body}
-        owner = core.pop("owner", None) or caller.project_id
-        if owner != caller.project_id and not caller.is_admin:
+    def _may_share(self, ctx: RequestContext, visibility: str, target: dict[str, Any]) -> None:
+        """Making an image public or community is a rule of its own."""
+        if visibility == "public":
+            ctx.enforce("publicize_image", target)
+        elif visibility == "community":
+            ctx.enforce("communitize_image", target)
+
+    async def create(self, ctx: RequestContext, new: NewImage) -> Image:
+        owner = new.owner or ctx.project_id
+        target = {"project_id": owner, "visibility": new.visibility, "member_id": None}
+        ctx.enforce("add_image", target)
+        self._may_share(ctx, new.visibility, target)
+        if owner != ctx.project_id and not ctx.can("context_is_admin"):
             raise faults.Forbidden(f"You are not permitted to create images owned by '{owner}'.")
-        tags = core.pop("tags", [])
-        props = {k: check_property_value(k, v) for k, v in body.items()}
-        self._check_quotas(len([p for p in props.values() if p is not None]), len(tags))
+        image_id = new.id or str(uuid.uuid4())
+        tags = list(dict.fromkeys(new.tags))
+        self._check_quotas(len(new.properties), len(tags))
         now = utcnow()
-        image = Image(id=image_id, status="queued", owner=owner,
-                      visibility=core.pop("visibility", "shared"),
-                      protected=core.pop("protected", False), os_hidden=core.pop("os_hidden", False),
-                      min_disk=core.pop("min_disk", 0), min_ram=core.pop("min_ram", 0),
-                      created_at=now, updated_at=now, **core)
-        image.properties = [ImageProperty(name=k, value=v) for k, v in props.items() if v is not None]
+        image = Image(id=image_id, status="queued", owner=owner, name=new.name,
+                      visibility=new.visibility, protected=new.protected,
+                      os_hidden=new.os_hidden, min_disk=new.min_disk, min_ram=new.min_ram,
+                      disk_format=new.disk_format, container_format=new.container_format,
+                      created_at=now, updated_at=now)
+        image.properties = [ImageProperty(name=k, value=v) for k, v in new.properties.items()]
         image.tags = [ImageTag(value=t) for t in tags]
         async with self.db.transaction() as s:
             if await s.get(Image, image_id) is not None:
@@ -360,45 +312,41 @@ class Images:
             raise faults.OverQuota(f"Attempted: {tags}, Maximum: {self.config.image_tag_quota}: "
                                    "maximum number of tags exceeded.")
 
-    async def update(self, caller: Caller, image_id: str, ops: list[tuple[str, str, Any]],
-                     can: dict[str, bool]) -> Image:
-        """Apply JSON-Patch operations. `can` holds the caller's answers to publicize_image,
-        communitize_image (asked by the route, which knows the policy)."""
+    async def update(self, ctx: RequestContext, image_id: str, changes: list[Change]) -> Image:
+        """Apply JSON-Patch operations (modify_image; publicize_image or communitize_image to
+        widen the visibility; context_is_admin to give the image away)."""
         async with self.db.transaction() as s:
-            image = await self.get(s, caller, image_id, for_update=True)
+            image = await self.load(s, ctx, image_id, for_update=True)
+            ctx.enforce("modify_image", image_target(image))
             core: dict[str, Any] = {k: getattr(image, k) for k in SETTABLE if k != "tags"}
             core["tags"] = [t.value for t in image.tags]
             props: dict[str, str] = {p.name: p.value for p in image.properties}
-            for op, key, value in ops:
-                _check_key(key)
-                if op == "remove":
+            for change in changes:
+                key, value = change.name, change.value
+                if change.op == "remove":
                     if key in core:
                         raise faults.Forbidden(f"Property {key} may not be removed.")
                     if key not in props:
                         raise faults.Conflict(f"Property {key} does not exist.")
                     del props[key]
                 elif key in core:
-                    core[key] = _check_core(key, value)
+                    core[key] = list(dict.fromkeys(value)) if key == "tags" else value
                 else:
-                    if op == "replace" and key not in props:
+                    if change.op == "replace" and key not in props:
                         raise faults.Conflict(f"Property {key} does not exist.")
-                    stored = check_property_value(key, value)
-                    if stored is None:
+                    if value is None:
                         props.pop(key, None)
                     else:
-                        props[key] = stored
-            self._apply(caller, image, core, props, can)
+                        props[key] = value
+            self._apply(ctx, image, core, props)
             image.updated_at = utcnow()
         return image
 
-    def _apply(self, caller: Caller, image: Image, core: dict[str, Any], props: dict[str, str],
-               can: dict[str, bool]) -> None:
+    def _apply(self, ctx: RequestContext, image: Image, core: dict[str, Any],
+               props: dict[str, str]) -> None:
         if core["visibility"] != image.visibility:
-            if core["visibility"] == "public" and not can.get("publicize_image"):
-                raise faults.Forbidden("You are not authorized to complete publicize_image action.")
-            if core["visibility"] == "community" and not can.get("communitize_image"):
-                raise faults.Forbidden("You are not authorized to complete communitize_image action.")
-        if core["owner"] != image.owner and not caller.is_admin:
+            self._may_share(ctx, core["visibility"], image_target(image))
+        if core["owner"] != image.owner and not ctx.can("context_is_admin"):
             raise faults.Forbidden("Attribute 'owner' can be changed only by an administrator.")
         for key in ("disk_format", "container_format"):
             if core[key] != getattr(image, key) and image.status != "queued":
@@ -417,63 +365,94 @@ class Images:
             new_props.append(prop)
         image.properties = new_props
 
-    async def delete(self, caller: Caller, image: Image) -> str | None:
+    async def delete(self, ctx: RequestContext, image_id: str) -> str | None:
         """Mark an image deleted; returns the stores holding its data, for the caller to empty."""
-        if image.protected:
-            raise faults.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
         async with self.db.transaction() as s:
-            row = await self.get(s, caller, image.id, for_update=True)
-            stores = row.stores
+            image = await self.load(s, ctx, image_id, for_update=True)
+            ctx.enforce("delete_image", image_target(image))
+            if image.protected:
+                raise faults.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
+            stores = image.stores
             now = utcnow()
-            row.status, row.deleted_at, row.updated_at, row.stores = "deleted", now, now, None
+            image.status, image.deleted_at, image.updated_at, image.stores = ("deleted", now, now,
+                                                                              None)
         return stores
 
-    async def set_status(self, caller: Caller, image_id: str, action: str) -> None:
-        """deactivate or reactivate."""
+    async def set_status(self, ctx: RequestContext, image_id: str,
+                         action: Literal["deactivate", "reactivate"]) -> None:
+        """deactivate or reactivate (the rule has the action's name)."""
         async with self.db.transaction() as s:
-            image = await self.get(s, caller, image_id, for_update=True)
-            if action == "deactivate":
-                if image.status not in ("active", "deactivated"):
-                    raise faults.Forbidden(f"Not allowed to deactivate image in status "
-                                           f"'{image.status}'")
-                image.status = "deactivated"
-            else:
-                if image.status not in ("active", "deactivated"):
-                    raise faults.Forbidden(f"Not allowed to reactivate image in status "
-                                           f"'{image.status}'")
-                image.status = "active"
+            image = await self.load(s, ctx, image_id, for_update=True)
+            ctx.enforce(action, image_target(image))
+            if image.status not in ("active", "deactivated"):
+                raise faults.Forbidden(f"Not allowed to {action} image in status "
+                                       f"'{image.status}'")
+            image.status = "deactivated" if action == "deactivate" else "active"
             image.updated_at = utcnow()
 
-    async def transition(self, image_id: str, from_status: Sequence[str], to_status: str,
-                         **values: Any) -> bool:
-        """Move an image between statuses if it is in one of `from_status`; False otherwise."""
+    async def transition(self, image_id: str, from_status: Sequence[str], to_status: str, *,
+                         holder: str | None = None, **values: Any) -> bool:
+        """Move an image between statuses if it is in one of `from_status` (and, with `holder`,
+        if that worker still holds its claim); False otherwise."""
+        q = update(Image).where(Image.id == image_id, Image.status.in_(from_status))
+        if holder is not None:
+            q = q.where(Image.claimed_by == holder)
+        async with self.db.transaction() as s:
+            result = await s.execute(q.values(status=to_status, updated_at=utcnow(), **values))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- claims: which worker's importer agent moves an image's data --
+    async def claim(self, image_id: str, worker: str, lease: float) -> bool:
+        """Take the image for `worker` for `lease` seconds, by compare-and-set: only if nobody
+        holds it, the worker already does, or the holder's claim has lapsed."""
+        now = utcnow()
         async with self.db.transaction() as s:
             result = await s.execute(update(Image).where(
-                Image.id == image_id, Image.status.in_(from_status)).values(
-                status=to_status, updated_at=utcnow(), **values))
+                Image.id == image_id, Image.status != "deleted",
+                or_(Image.claimed_by.is_(None), Image.claimed_by == worker,
+                    Image.claim_expires < now)).values(
+                claimed_by=worker, claim_expires=now + timedelta(seconds=lease)))
             return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def renew(self, image_id: str, worker: str, lease: float) -> bool:
+        """Extend the worker's claim; False if it holds it no longer (lapsed and taken by
+        another worker, or the image was deleted)."""
+        async with self.db.transaction() as s:
+            result = await s.execute(update(Image).where(
+                Image.id == image_id, Image.status != "deleted",
+                Image.claimed_by == worker).values(
+                claim_expires=utcnow() + timedelta(seconds=lease)))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release(self, image_id: str, worker: str) -> None:
+        async with self.db.transaction() as s:
+            await s.execute(update(Image).where(
+                Image.id == image_id, Image.claimed_by == worker).values(
+                claimed_by=None, claim_expires=None))
 
     # -- stores --
     async def _locked(self, s: AsyncSession, image_id: str) -> Image | None:
         q = select(Image).where(Image.id == image_id, Image.status != "deleted").with_for_update()
         return (await s.scalars(q)).first()
 
-    async def add_store(self, image_id: str, store_id: str) -> bool:
-        """Record one more store holding the data; False if the image is gone or not active."""
+    async def add_store(self, image_id: str, store_id: str, holder: str) -> bool:
+        """Record one more store holding the data; False if the image is gone or not active,
+        or `holder` no longer holds its claim."""
         async with self.db.transaction() as s:
             image = await self._locked(s, image_id)
-            if image is None or image.status not in ("active", "deactivated"):
+            if image is None or image.status not in ("active", "deactivated") \
+                    or image.claimed_by != holder:
                 return False
             held = set(filter(None, (image.stores or "").split(",")))
             image.stores = ",".join(sorted(held | {store_id}))
             image.updated_at = utcnow()
         return True
 
-    async def remove_store(self, image_id: str, store_id: str) -> None:
+    async def remove_store(self, ctx: RequestContext, image_id: str, store_id: str) -> None:
+        """Forget one store's copy of the data (delete_image_location), never the last."""
         async with self.db.transaction() as s:
-            image = await self._locked(s, image_id)
-            if image is None:
-                raise faults.NotFound(f"No image found with ID {image_id}")
+            image = await self.load(s, ctx, image_id, for_update=True)
+            ctx.enforce("delete_image_location", image_target(image))
             if image.status != "active":
                 raise faults.Conflict(f"Image {image_id} is {image.status}; only an active image "
                                       "can be removed from a store.")
@@ -488,49 +467,26 @@ class Images:
 
     async def set_import_progress(self, image_id: str, *, importing: list[str],
                                   failed: list[str]) -> None:
-        """Glance's os_glance_importing_to_stores / os_glance_failed_import properties, which
-        clients poll to follow an import to several stores."""
-        values = {IMPORTING: ",".join(importing), FAILED: ",".join(failed)}
         async with self.db.transaction() as s:
             image = await self._locked(s, image_id)
-            if image is None:
-                return
-            props = {p.name: p for p in image.properties}
-            for name, value in values.items():
-                if name in props:
-                    props[name].value = value
-                else:
-                    image.properties.append(ImageProperty(name=name, value=value))
-
-    async def fail_unfinished_copies(self) -> None:
-        """After a restart: copies to more stores that were under way did not finish."""
-        async with self.db.transaction() as s:
-            rows = list(await s.scalars(select(ImageProperty).where(
-                ImageProperty.name == IMPORTING, ImageProperty.value != "")))
-            for prop in rows:
-                failed = await s.get(ImageProperty, (prop.image_id, FAILED))
-                left = prop.value.split(",")
-                if failed is None:
-                    s.add(ImageProperty(image_id=prop.image_id, name=FAILED, value=prop.value))
-                else:
-                    failed.value = ",".join(filter(None, [*failed.value.split(","), *left]))
-                prop.value = ""
+            if image is not None:
+                set_progress(image, importing=importing, failed=failed)
 
     # -- tags --
-    async def add_tag(self, caller: Caller, image_id: str, tag: str) -> None:
-        if len(tag) > 255:
-            raise faults.BadRequest("Tag is longer than 255 characters.")
+    async def add_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:
         async with self.db.transaction() as s:
-            image = await self.get(s, caller, image_id, for_update=True)
+            image = await self.load(s, ctx, image_id, for_update=True)
+            ctx.enforce("modify_image", image_target(image))
             if tag in [t.value for t in image.tags]:
                 return
             self._check_quotas(0, len(image.tags) + 1)
             image.tags.append(ImageTag(value=tag))
             image.updated_at = utcnow()
 
-    async def delete_tag(self, caller: Caller, image_id: str, tag: str) -> None:
+    async def delete_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:
         async with self.db.transaction() as s:
-            image = await self.get(s, caller, image_id, for_update=True)
+            image = await self.load(s, ctx, image_id, for_update=True)
+            ctx.enforce("modify_image", image_target(image))
             keep = [t for t in image.tags if t.value != tag]
             if len(keep) == len(image.tags):
                 raise faults.NotFound(f"Tag {tag} not found.")
@@ -544,40 +500,3 @@ class Images:
             q = q.where(Image.id != excluding)
         async with self.db.read() as s:
             return int(await s.scalar(q) or 0)
-
-
-def _split_in(raw: str) -> list[str]:
-    """Values of an `in:` filter: comma-separated, double quotes protect commas."""
-    out, cur, quoted = [], "", False
-    for ch in raw:
-        if ch == '"':
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            out.append(cur)
-            cur = ""
-            continue
-        cur += ch
-    out.append(cur)
-    return out
-
-
-def _bool_filter(name: str, raw: str) -> bool:
-    low = raw.lower()
-    if low in ("true", "1", "yes", "on"):
-        return True
-    if low in ("false", "0", "no", "off"):
-        return False
-    raise faults.BadRequest(f"Invalid value for {name}: {raw}")
-
-
-def _time_filter(name: str, raw: str) -> tuple[str, datetime]:
-    op, _, value = raw.partition(":")
-    if not value:
-        op, value = "eq", raw
-    if op not in _TIME_OPS:
-        raise faults.BadRequest(f"Invalid operator {op} for {name}.")
-    try:
-        when = parse_iso(value)
-    except ValueError:
-        raise faults.BadRequest(f"Invalid time format for {name}: {value}") from None
-    return op, when

@@ -4,46 +4,75 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
+from pydantic import ConfigDict, StrictBool, model_validator
 
-from overcast.common import faults
-from overcast.common.app import Ctx, json_body
-from overcast.image.api import Data, Imgs, Who
-from overcast.image.api.images import image_target
+from overcast.common.api import policy
+from overcast.common.app import Ctx
+from overcast.image.api import Data
+from overcast.image.api.bodies import Body, Str255
+from overcast.image.data import ImportAsk
 
 router = APIRouter(tags=["import"])
 
 
-@router.post("/v2/images/{image_id}/import", status_code=202)
-async def import_image(image_id: str, request: Request, ctx: Ctx, images: Imgs, data: Data,
-                       who: Who) -> Response:
-    body = await json_body(request)
-    method = body.get("method")
-    if not isinstance(method, dict) or not isinstance(method.get("name"), str):
-        raise faults.BadRequest("Import request requires a 'method' object with a 'name'.")
-    stores = body.get("stores")
-    if stores is not None and (not isinstance(stores, list)
-                               or not all(isinstance(x, str) for x in stores)):
-        raise faults.BadRequest("'stores' must be a list of store ids.")
-    all_stores = body.get("all_stores", False)
-    if not isinstance(all_stores, bool) or (all_stores and stores):
-        raise faults.BadRequest("Give either 'stores' or 'all_stores': true, not both.")
-    image = await images.show(who, image_id)
-    ctx.enforce("import_image", image_target(image))
-    await data.start_import(image, method["name"], method.get("uri"), stores=stores,
-                            all_stores=all_stores, user_id=ctx.user_id,
-                            request_id=ctx.request_id, request=body)
+class ImportMethod(Body):
+    """How the data comes: glance-direct (staged), web-download (uri) or copy-image."""
+
+    glance_schema = "import"
+    model_config = ConfigDict(extra="ignore")  # glance-download's fields, not offered here
+
+    name: Str255
+    uri: str | None = None
+
+
+class ImportRequest(Body):
+    """POST /v2/images/{id}/import."""
+
+    glance_schema = "import"
+    model_config = ConfigDict(extra="ignore")
+
+    method: ImportMethod
+    stores: list[Str255] | None = None
+    all_stores: StrictBool = False
+    all_stores_must_succeed: StrictBool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _glance_words(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            method = data.get("method")
+            if not isinstance(method, dict) or not isinstance(method.get("name"), str):
+                raise ValueError("Import request requires a 'method' object with a 'name'.")
+            for key in ("all_stores", "all_stores_must_succeed"):
+                if key in data and not isinstance(data[key], bool):
+                    raise ValueError(f"'{key}' must be boolean value only")
+            if data.get("all_stores") and data.get("stores"):
+                raise ValueError("Give either 'stores' or 'all_stores': true, not both.")
+        return data
+
+    def ask(self) -> ImportAsk:
+        return ImportAsk(method=self.method.name, uri=self.method.uri, stores=self.stores,
+                         all_stores=self.all_stores, request=self.model_dump(exclude_unset=True))
+
+
+@router.post("/v2/images/{image_id}/import", status_code=202,
+             **policy("import_image", "context_is_admin"))
+async def import_image(image_id: str, body: ImportRequest, ctx: Ctx, data: Data) -> Response:
+    await data.start_import(ctx, image_id, body.ask())
     return Response(status_code=202)
 
 
-@router.get("/v2/info/import")
-async def import_info(data: Data) -> dict[str, Any]:
+@router.get("/v2/info/import", **policy("default"))
+async def import_info(ctx: Ctx, data: Data) -> dict[str, Any]:
+    ctx.enforce("default", {"project_id": ctx.project_id})
     return {"import-methods": {"description": "Import methods available.", "type": "array",
                                "value": data.import_methods()}}
 
 
-@router.get("/v2/info/stores")
-async def stores_info(data: Data) -> dict[str, Any]:
+@router.get("/v2/info/stores", **policy("default"))
+async def stores_info(ctx: Ctx, data: Data) -> dict[str, Any]:
+    ctx.enforce("default", {"project_id": ctx.project_id})
     stores = []
     for sid in data.stores:
         store: dict[str, Any] = {"id": sid, "description": f"Filesystem store {sid}"}

@@ -1,17 +1,21 @@
 """/v2/schemas/metadefs/...: the JSON-schema documents of the metadata definitions catalog, as
 Glance serves them (a `name`, `properties`, `additionalProperties: false`, `required`,
 `definitions`; the plural ones wrap the singular in a collection with first/next/schema links).
-Bodies are checked against the same rules in `overcast.image.metadefs`."""
+Bodies are checked against the same rules by the models in `api/metadef_bodies.py`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from overcast.image.metadefs import NAMESPACE_VISIBILITIES, PROPERTY_TYPES
+from overcast.common.api import policy
+from overcast.image.api import readable
+from overcast.image.api.metadef_bodies import PropertyType
+from overcast.image.metadefs import NAMESPACE_VISIBILITIES
 
-router = APIRouter(prefix="/v2/schemas/metadefs", tags=["schemas"])
+#: Glance has no rule of its own for its schemas: "default" (where no other applies).
+router = APIRouter(prefix="/v2/schemas/metadefs", tags=["schemas"], dependencies=[Depends(readable)])
 
 _COLLECTION_LINKS = [{"rel": "first", "href": "{first}"}, {"rel": "next", "href": "{next}"},
                      {"rel": "describedby", "href": "{schema}"}]
@@ -56,7 +60,7 @@ def _array_of(name: str, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _type_enum() -> dict[str, Any]:
-    return {"type": "string", "enum": list(PROPERTY_TYPES)}
+    return {"type": "string", "enum": [*get_args(PropertyType), None]}
 
 
 def _property_fields() -> dict[str, Any]:
@@ -183,32 +187,32 @@ def tag_schema() -> dict[str, Any]:
     return _document("tag", props, ["name"])
 
 
-@router.get("/namespace")
+@router.get("/namespace", **policy("default"))
 async def get_namespace_schema() -> dict[str, Any]:
     return namespace_schema()
 
 
-@router.get("/namespaces")
+@router.get("/namespaces", **policy("default"))
 async def get_namespaces_schema() -> dict[str, Any]:
     return _array_of("namespaces", namespace_schema())
 
 
-@router.get("/object")
+@router.get("/object", **policy("default"))
 async def get_object_schema() -> dict[str, Any]:
     return object_schema()
 
 
-@router.get("/objects")
+@router.get("/objects", **policy("default"))
 async def get_objects_schema() -> dict[str, Any]:
     return _array_of("objects", object_schema())
 
 
-@router.get("/property")
+@router.get("/property", **policy("default"))
 async def get_property_schema() -> dict[str, Any]:
     return property_schema()
 
 
-@router.get("/properties")
+@router.get("/properties", **policy("default"))
 async def get_properties_schema() -> dict[str, Any]:
     # A dict collection: property names are the keys, so the items do not require a name.
     item = property_schema(require_name=False)
@@ -223,21 +227,21 @@ async def get_properties_schema() -> dict[str, Any]:
     }
 
 
-@router.get("/resource_type")
+@router.get("/resource_type", **policy("default"))
 async def get_resource_type_schema() -> dict[str, Any]:
     return resource_type_schema()
 
 
-@router.get("/resource_types")
+@router.get("/resource_types", **policy("default"))
 async def get_resource_types_schema() -> dict[str, Any]:
     return _array_of("resource_type_associations", resource_type_schema())
 
 
-@router.get("/tag")
+@router.get("/tag", **policy("default"))
 async def get_tag_schema() -> dict[str, Any]:
     return tag_schema()
 
 
-@router.get("/tags")
+@router.get("/tags", **policy("default"))
 async def get_tags_schema() -> dict[str, Any]:
     return _array_of("tags", tag_schema())

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from overcast.common.api import policy
+from overcast.image.api import readable
 from overcast.image.service import CONTAINER_FORMATS, DISK_FORMATS, MEMBER_STATUSES, STATUSES
 
-router = APIRouter(prefix="/v2/schemas", tags=["schemas"])
+#: Glance has no rule of its own for its schemas: "default" (where no other applies).
+router = APIRouter(prefix="/v2/schemas", tags=["schemas"], dependencies=[Depends(readable)])
 
 UUID_PATTERN = ("^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}"
                 "-([0-9a-fA-F]){12}$")
@@ -112,12 +115,12 @@ def member_schema() -> dict[str, Any]:
     }
 
 
-@router.get("/image")
+@router.get("/image", **policy("default"))
 async def get_image_schema() -> dict[str, Any]:
     return image_schema()
 
 
-@router.get("/images")
+@router.get("/images", **policy("default"))
 async def get_images_schema() -> dict[str, Any]:
     return {
         "name": "images",
@@ -129,12 +132,12 @@ async def get_images_schema() -> dict[str, Any]:
     }
 
 
-@router.get("/member")
+@router.get("/member", **policy("default"))
 async def get_member_schema() -> dict[str, Any]:
     return member_schema()
 
 
-@router.get("/members")
+@router.get("/members", **policy("default"))
 async def get_members_schema() -> dict[str, Any]:
     return {"name": "members",
             "properties": {"members": {"type": "array", "items": member_schema()},

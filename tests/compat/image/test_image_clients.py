@@ -137,3 +137,39 @@ def test_glance_cli(cloud: Cloud, tmp_path: Path) -> None:
                        timeout=60)
     assert r.returncode == 0, r.stderr
     assert "via-glance" in r.stdout
+
+
+def test_glance_cli_error_paths(cloud: Cloud, tmp_path: Path) -> None:
+    """glanceclient sends Accept: */* and parses Glance's HTML error page (issue 8, #16: a flat
+    JSON body crashed it with AttributeError on every error)."""
+    glance = shutil.which("glance", path=str(Path(sys.executable).parent))
+    assert glance, "python-glanceclient is a test dependency"
+    env = {**cloud.env, **_user_env(cloud, "admin", cloud.admin_password, "admin")}
+
+    def fails(*args: str) -> str:
+        r = subprocess.run([glance, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode != 0, r.stdout
+        assert "Traceback" not in r.stderr and "AttributeError" not in r.stderr, r.stderr
+        return r.stderr.strip()
+
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert fails("image-show", missing) == f"HTTP 404 Not Found: No image found with ID {missing}"
+    # glanceclient looks the image up first and says it in its own words, as against Glance.
+    assert fails("image-delete", missing) == f"No image with an ID of '{missing}' exists."
+    qcow2 = _qcow2(tmp_path)
+    assert fails("image-create", "--name", "disguised", "--disk-format", "raw",
+                 "--container-format", "bare", "--file", str(qcow2)) == (
+        "HTTP 400 Bad Request: Image disk_format is raw but its content is qcow2.")
+    r = subprocess.run([glance, "image-create", "--name", "errors", "--disk-format", "qcow2",
+                        "--container-format", "bare", "--file", str(qcow2)],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    image_id = next(line.split("|")[2].strip() for line in r.stdout.splitlines()
+                    if line.startswith("| id "))
+    # webob escapes the message in its HTML page and glanceclient prints it as it is.
+    assert fails("image-update", "--property", "checksum=x", image_id) == (
+        "HTTP 403 Forbidden: Attribute &#x27;checksum&#x27; is read-only.")
+    assert fails("image-upload", "--file", str(qcow2), image_id) == (
+        "HTTP 409 Conflict: Image status transition from active to saving is not allowed")
+    subprocess.run([glance, "image-delete", image_id], env=env, check=True, timeout=60,
+                   capture_output=True)

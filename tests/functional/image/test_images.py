@@ -16,12 +16,15 @@ from tests.functional.image.conftest import Glance
 PATCH = "application/openstack-images-v2.1-json-patch"
 
 
-def qcow2_header(size: int, backing: bool = False) -> bytes:
-    """The first bytes of a qcow2 image (version 3) of `size` virtual bytes."""
+def qcow2_header(size: int, backing: bool = False, *, encrypted: bool = False,
+                 data_file: bool = False) -> bytes:
+    """The first bytes of a qcow2 image (version 3) of `size` virtual bytes; optionally with a
+    backing file, AES encryption (crypt_method 1) or an external data file (incompatible
+    feature bit 2)."""
     backing_offset = 512 if backing else 0
     header = struct.pack(">4sIQIIQIIQQIIQQQQII", b"QFI\xfb", 3, backing_offset,
-                         11 if backing else 0, 16, size, 0, 1, 0x30000, 0x10000, 1, 0, 0, 0, 0,
-                         0, 4, 104)
+                         11 if backing else 0, 16, size, 1 if encrypted else 0, 1, 0x30000,
+                         0x10000, 1, 0, 0, 4 if data_file else 0, 0, 0, 4, 104)
     body = header.ljust(512, b"\0")
     if backing:
         body += b"/etc/passwd"
@@ -246,8 +249,9 @@ async def test_members(glance: Glance) -> None:
     r = await glance.http.put(f"{base}/{glance.beta}", headers=glance.bob,
                               json={"status": "maybe"})
     assert r.status_code == 400
+    # The openstack CLI sends the member id along (Glance reads only the status).
     r = await glance.http.put(f"{base}/{glance.beta}", headers=glance.bob,
-                              json={"status": "accepted"})
+                              json={"status": "accepted", "member": glance.beta})
     assert r.status_code == 200 and r.json()["status"] == "accepted"
     listed = (await glance.http.get("/v2/images", headers=glance.bob)).json()["images"]
     assert img["id"] in [i["id"] for i in listed]
@@ -450,3 +454,64 @@ async def test_web_download_from_an_allowed_host(glance: Glance, image_config: C
     finally:
         server.shutdown()
 
+
+
+#: Content qemu would follow to other files or cannot read safely, and the reason each gets.
+VMDK_DESCRIPTOR = (b'# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n'
+                   b'createType="monolithicFlat"\nRW 2048 FLAT "/etc/shadow" 0\n').ljust(1024, b"\n")
+UNSAFE = {
+    "backing file": (qcow2_header(1 << 30, backing=True), "qcow2",
+                     "qcow2 images with a backing file are not allowed."),
+    "data file": (qcow2_header(1 << 30, data_file=True), "qcow2",
+                  "qcow2 images with an external data file are not allowed."),
+    "encrypted": (qcow2_header(1 << 30, encrypted=True), "qcow2",
+                  "Encrypted qcow2 images are not allowed."),
+    "vmdk extents": (VMDK_DESCRIPTOR, "vmdk", "vmdk images of type monolithicFlat are not "
+                     "allowed; only monolithicSparse and streamOptimized are."),
+}
+
+
+async def test_unsafe_content_is_refused_whatever_the_container_format(glance: Glance) -> None:
+    # Regression (issue 8, defect 9): only bare images were inspected, so a qcow2 with a
+    # backing file went active under ovf, compressed or docker.
+    for container in ("bare", "ovf", "ova", "compressed", "docker", "aki"):
+        for case, (content, disk_format, reason) in UNSAFE.items():
+            for declared in (disk_format, "raw"):
+                img = await glance.create(glance.alice, name=case, disk_format=declared,
+                                          container_format=container)
+                r = await glance.upload(glance.alice, img["id"], content)
+                assert r.status_code == 400, (container, case, declared, r.text)
+                assert r.json()["message"] == f"{reason}<br /><br />\n\n\n", (container, case)
+                shown = (await glance.http.get(f"/v2/images/{img['id']}",
+                                               headers=glance.alice)).json()
+                assert shown["status"] == "queued" and shown["size"] is None
+    # The same through glance-direct: the import fails, the task says why, nothing is stored.
+    img = await glance.create(glance.alice, name="staged", disk_format="qcow2",
+                              container_format="ovf")
+    r = await glance.http.put(f"/v2/images/{img['id']}/stage", content=UNSAFE["backing file"][0],
+                              headers={**glance.alice, "Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    r = await glance.http.post(f"/v2/images/{img['id']}/import", headers=glance.alice,
+                               json={"method": {"name": "glance-direct"}})
+    assert r.status_code == 202, r.text
+    tasks = (await glance.poll(f"/v2/images/{img['id']}/tasks", glance.alice,
+                               lambda b: b["tasks"][0]["status"] != "processing"))["tasks"]
+    assert tasks[0]["status"] == "failure"
+    assert tasks[0]["message"] == "qcow2 images with a backing file are not allowed."
+    shown = (await glance.http.get(f"/v2/images/{img['id']}", headers=glance.alice)).json()
+    assert shown["status"] == "queued" and shown["size"] is None
+
+
+async def test_format_match_applies_to_bare_containers_only(glance: Glance) -> None:
+    # As Glance: a wrapped disk (ovf, compressed, ...) is not checked against its disk_format
+    # and gets no virtual size; a bare one is.
+    wrapped = await glance.create(glance.alice, name="w", disk_format="raw",
+                                  container_format="compressed")
+    r = await glance.upload(glance.alice, wrapped["id"], qcow2_header(1 << 30))
+    assert r.status_code == 204, r.text
+    shown = (await glance.http.get(f"/v2/images/{wrapped['id']}", headers=glance.alice)).json()
+    assert shown["status"] == "active" and shown["virtual_size"] is None
+    bare = await glance.create(glance.alice, name="b", disk_format="raw", container_format="bare")
+    r = await glance.upload(glance.alice, bare["id"], qcow2_header(1 << 30))
+    assert r.status_code == 400
+    assert r.json()["message"].startswith("Image disk_format is raw but its content is qcow2.")
