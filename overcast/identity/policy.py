@@ -13,7 +13,10 @@ from __future__ import annotations
 from overcast.common import faults
 from overcast.common.policy import Rule
 
-__all__ = ["RULES", "forbidden_action"]
+__all__ = ["KEPT_FOR_OPERATORS", "RULES", "forbidden_action"]
+
+#: Keystone's base rule no default refers to any more; an operator's policy.yaml still may.
+KEPT_FOR_OPERATORS = frozenset({"admin_or_owner"})
 
 
 def forbidden_action(action: str) -> faults.Forbidden:

@@ -11,7 +11,11 @@ from __future__ import annotations
 from overcast.common.policy import Rule
 from overcast.image.metadef_policy import RULES as METADEF_RULES
 
-__all__ = ["RULES"]
+__all__ = ["KEPT_FOR_OPERATORS", "RULES"]
+
+#: Glance's legacy base rule for metadefs reads: no default refers to it any more, an
+#: operator's policy.yaml still may.
+KEPT_FOR_OPERATORS = frozenset({"metadef_default"})
 
 ADMIN = "role:admin"
 OWNER_READER = "(role:reader and project_id:%(project_id)s)"

@@ -1,14 +1,22 @@
-"""The shape every service keeps, checked by machine (STYLE.md §11): each route declares the
-policy rule it enforces or is public, each declared rule exists, and each rule guards a route
-(or is a building block other rules reference). That each request really checks its declared
-rule is proven at run time (common/app.py PolicyCheckMiddleware, strict in tests)."""
+"""The shape every service keeps, checked by machine for all of them (STYLE.md §11):
+
+- each route declares the policy rule(s) it enforces, or is public (and then declares none);
+- each declared rule exists, and each rule guards a route, is a building block other rules
+  reference, or is kept for operators' policy files (the service's KEPT_FOR_OPERATORS);
+- each POST and PATCH documents its request body, so the OpenAPI document describes it.
+
+That each request really checks its declared rule is proven at run time by every test that
+makes one (common/app.py PolicyCheckMiddleware, strict under OVERCAST_STRICT_POLICY=1)."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
 from overcast.common.api import POLICY_KEY
@@ -16,51 +24,67 @@ from overcast.common.app import PublicRoute
 from overcast.config import load_config
 from overcast.services import SERVICES
 
+#: Writes that have no request body in the OpenStack API they follow.
+NO_BODY = {
+    ("POST", "/v2/images/{image_id}/actions/deactivate"),
+    ("POST", "/v2/images/{image_id}/actions/reactivate"),
+    ("POST", "/v2/metadefs/namespaces/{namespace}/tags/{tag_name}"),
+}
 
-def _routes(app: object) -> list[RouteContext]:
+
+def _routes(app: FastAPI) -> list[RouteContext]:
     """Every API route of an app, included routers flattened (FastAPI keeps them nested)."""
-    return [r for r in iter_route_contexts(app.routes)  # type: ignore[attr-defined]
-            if isinstance(r.original_route, APIRoute)]
+    return [r for r in iter_route_contexts(app.routes) if isinstance(r.original_route, APIRoute)]
 
 
-def _apps() -> dict[str, tuple[object, list[PublicRoute]]]:
+def _app(service: str) -> tuple[FastAPI, list[PublicRoute], Any]:
     config = load_config(Path("/nonexistent-state"), environ={})
-    out = {}
-    for name, spec in SERVICES.items():
-        module = __import__(f"overcast.{name}.app", fromlist=["PUBLIC"])
-        out[name] = (spec.create_app(config, None), list(module.PUBLIC))
-    return out
+    app = SERVICES[service].create_app(config, None)
+    public = importlib.import_module(f"overcast.{service}.app").PUBLIC
+    policy = importlib.import_module(f"overcast.{service}.policy")
+    return app, list(public), policy
 
 
-APPS = _apps()
-
-
-@pytest.mark.parametrize("service", sorted(APPS))
-def test_every_route_declares_one_rule_or_is_public(service: str) -> None:
-    app, public = APPS[service]
-    rules = {r.name for r in SERVICES[service].policy_rules()}
-    undeclared, unknown = [], []
-    for route in _routes(app):
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_route_declares_its_rule_or_is_public(service: str) -> None:
+    app, public, _ = _app(service)
+    names = {r.name for r in SERVICES[service].policy_rules()}
+    routes = _routes(app)
+    assert len(routes) > 20
+    problems = []
+    for route in routes:
         declared = (route.openapi_extra or {}).get(POLICY_KEY)
-        for method in route.methods or ():
-            if declared is None:
-                sample = re.sub(r"\{[^}]+\}", "x", route.path)
-                if not any(p.matches(method, sample) for p in public):
-                    undeclared.append(f"{method} {route.path}")
-            else:
-                unknown += [f"{method} {route.path}: {r}" for r in declared if r not in rules]
-    assert undeclared == [], "routes that neither declare a policy rule nor are public"
-    assert unknown == [], "declared rules the service does not define"
+        for method in sorted(route.methods or ()):
+            sample = re.sub(r"\{[^}]+\}", "x", route.path or "")
+            is_public = any(p.matches(method, sample) for p in public)
+            where = f"{method} {route.path}"
+            if is_public and declared is not None:
+                problems.append(f"{where}: public, yet declares {declared}")
+            elif not is_public and not declared:
+                problems.append(f"{where}: declares no policy rule and is not public")
+            elif declared:
+                problems += [f"{where}: unknown rule {r}" for r in declared if r not in names]
+    assert problems == []
 
 
-@pytest.mark.parametrize("service", sorted(APPS))
+@pytest.mark.parametrize("service", sorted(SERVICES))
 def test_every_rule_guards_something(service: str) -> None:
-    app, _ = APPS[service]
-    assert len(_routes(app)) > 20
+    app, _, policy = _app(service)
     rules = SERVICES[service].policy_rules()
-    declared = set()
-    for route in _routes(app):
-        declared.update((route.openapi_extra or {}).get(POLICY_KEY) or ())
+    declared = {r for route in _routes(app)
+                for r in (route.openapi_extra or {}).get(POLICY_KEY) or ()}
     referenced = {m for r in rules for m in re.findall(r"rule:([\w:.-]+)", r.check_str)}
-    unused = sorted(r.name for r in rules if r.name not in declared | referenced)
-    assert unused == [], "rules no route declares and no rule references"
+    kept = set(getattr(policy, "KEPT_FOR_OPERATORS", ()))
+    unused = sorted(r.name for r in rules if r.name not in declared | referenced | kept)
+    assert unused == [], "rules no route declares, no rule references and none is kept"
+
+
+@pytest.mark.parametrize("service", sorted(SERVICES))
+def test_every_write_documents_its_body(service: str) -> None:
+    app, _, _ = _app(service)
+    doc = app.openapi()
+    missing = [f"{method.upper()} {path}" for path, ops in doc["paths"].items()
+               for method, op in ops.items()
+               if method in ("post", "patch") and (method.upper(), path) not in NO_BODY
+               and not (op.get("requestBody") or {}).get("content")]
+    assert missing == []

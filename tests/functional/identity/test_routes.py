@@ -1,5 +1,5 @@
-"""The shape every identity route keeps: a declared policy rule (or public), a body model for
-every body, every rule used; Keystone's list_limit; the one boolean query parser."""
+"""Keystone's list_limit and the one boolean query parser, as identity's lists use them (the
+route/rule/body shape of every service is checked in tests/unit/test_structure.py)."""
 
 from __future__ import annotations
 
@@ -11,36 +11,6 @@ from overcast.identity.app import PUBLIC, create_app
 from overcast.identity.policy import RULES
 from tests.functional.conftest import make_config, running
 from tests.functional.identity.conftest import Keystone
-
-
-def _operations(tmp_path: Path) -> list[tuple[str, str, dict[str, object]]]:
-    doc = create_app(make_config(tmp_path)).openapi()
-    return [(method.upper(), path, op) for path, ops in doc["paths"].items()
-            for method, op in ops.items()]
-
-
-def test_every_route_declares_one_known_rule_or_is_public(tmp_path: Path) -> None:
-    names = {r.name for r in RULES}
-    undeclared, unknown, declared = [], [], set()
-    for method, path, op in _operations(tmp_path):
-        rules = op.get(POLICY_KEY)
-        if rules is None:
-            if not any(p.matches(method, path) for p in PUBLIC):
-                undeclared.append(f"{method} {path}")
-            continue
-        assert isinstance(rules, list) and rules, (method, path)
-        declared.update(rules)
-        unknown += [f"{method} {path}: {r}" for r in rules if r not in names]
-    assert undeclared == [] and unknown == []
-    # and every identity rule guards some operation (an unused rule is a route gone missing)
-    unused = sorted(n for n in names if n.startswith("identity:") and n not in declared)
-    assert unused == []
-
-
-def test_every_body_is_described(tmp_path: Path) -> None:
-    missing = [f"{m} {p}" for m, p, op in _operations(tmp_path)
-               if m in ("POST", "PATCH") and "requestBody" not in op]
-    assert missing == []
 
 
 async def test_list_limit_truncates_as_keystone(keystone: Keystone, cloud_config: Config) -> None:
