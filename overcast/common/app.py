@@ -2,7 +2,7 @@
 
 The chain, outermost first, the same in every service (one literal list in `build_app`):
 
-    request_id ▶ access_log ▶ cors ▶ faults ▶ body_limit ▶ json_depth ▶ auth ▶ policy_check
+    request_id ▶ access_log ▶ cors ▶ faults ▶ body_limit ▶ input_guard ▶ auth ▶ policy_check
     ▶ router
 
 - request_id: every request gets an id; answers 500 even for a bug in the layers below.
@@ -12,7 +12,8 @@ The chain, outermost first, the same in every service (one literal list in `buil
 - faults: any Fault raised below, by a middleware or a route, rendered in the service's dialect
   (Accept-dependent for image); anything else a 500 with a generic message.
 - body_limit: JSON bodies capped (413) as oslo.middleware's sizelimit; streamed data exempt.
-- json_depth: JSON nested deeper than MAX_JSON_DEPTH is a 400 before anything parses it.
+- input guard: NUL characters, NaN/Infinity and JSON nested deeper than MAX_JSON_DEPTH are a
+  400 before anything parses or stores them.
 - auth: X-Auth-Token → Credentials (+ application credential access rules), else 401 with
   Keystone's body, as keystonemiddleware answers before the service sees the request.
 - policy_check: a route that succeeded without checking the policy rule it declares
@@ -27,6 +28,7 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -35,6 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
+from urllib.parse import unquote_to_bytes
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -538,20 +541,53 @@ async def json_body(request: Request) -> dict[str, Any]:
     return value
 
 
-class _JsonDepthGuard:
-    """Checks JSON request bodies' nesting before FastAPI parses them for body models."""
+#: A JSON string escape for NUL: \u0000 after an even number of backslashes (so not the text
+#: "\\u0000", a backslash followed by "u0000").
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+NUL_REFUSED = "Invalid input: text may not contain the NUL character (\\u0000)."
+
+
+def _refuse_constant(word: str) -> float:
+    raise faults.BadRequest(f"Invalid input: {word} is not a JSON number.")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise faults.BadRequest(f"Invalid input: the number {text[:40]} is too large.")
+    return value
+
+
+class InputGuard:
+    """Refuses, for every service and before any route, what no database stores faithfully
+    and what would exhaust a stack (400 in the service's fault shape):
+
+    - a NUL character in the path, the query or a JSON body's strings (PostgreSQL cannot store
+      it in text: a 500 there, silently kept elsewhere);
+    - NaN, Infinity or a number beyond a double in a JSON body (not JSON; MariaDB and
+      PostgreSQL refuse them in JSON columns);
+    - JSON nested deeper than MAX_JSON_DEPTH.
+
+    JSON bodies here are small (the body limit is outside); they are read whole, checked and
+    replayed to the route. Streamed data routes pass untouched.
+    """
 
     def __init__(self, app: ASGIApp, streamed: Sequence[StreamedRoute]):
         self.app = app
         self.streamed = streamed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ctype = _header(scope, b"content-type") or ""
-        if (scope["type"] != "http" or "json" not in ctype.lower()
-                or any(s.matches(scope["method"], scope["path"]) for s in self.streamed)):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # Bodies here are small (the body limit is outside): read whole, check, replay.
+        query = unquote_to_bytes(scope.get("query_string", b"").replace(b"+", b" "))
+        if "\x00" in scope["path"] or b"\x00" in query:
+            raise faults.BadRequest(NUL_REFUSED)
+        ctype = _header(scope, b"content-type") or ""
+        if "json" not in ctype.lower() or any(
+                s.matches(scope["method"], scope["path"]) for s in self.streamed):
+            await self.app(scope, receive, send)
+            return
         chunks: list[bytes] = []
         while True:
             message = await receive()
@@ -561,9 +597,7 @@ class _JsonDepthGuard:
             if not message.get("more_body"):
                 break
         raw = b"".join(chunks)
-        if _too_deep(raw):
-            raise faults.BadRequest(
-                f"Malformed request body: JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+        _check_json(raw)
         replayed = False
 
         async def replay() -> Message:
@@ -574,6 +608,19 @@ class _JsonDepthGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+def _check_json(raw: bytes) -> None:
+    if _too_deep(raw):
+        raise faults.BadRequest(
+            f"Malformed request body: JSON nested deeper than {MAX_JSON_DEPTH} levels.")
+    if b"\\u0000" in raw and _NUL_ESCAPE.search(raw):
+        raise faults.BadRequest(NUL_REFUSED)
+    if re.search(rb"NaN|Infinity|[0-9][eE][+]?[0-9]{3}", raw):  # only then worth a parse
+        try:
+            json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite)
+        except (ValueError, RecursionError):
+            pass  # malformed: the route's own parsing says so in its words
 
 
 class UncheckedPolicy(RuntimeError):
@@ -678,13 +725,13 @@ def build_app(
         return validator(app)
 
     # The chain: add_middleware puts each layer outside the ones added before it, so this
-    # list reads innermost first: router ◀ policy check ◀ auth ◀ json depth ◀ body_limit ◀ faults ◀ cors
+    # list reads innermost first: router ◀ policy check ◀ auth ◀ input guard ◀ body_limit ◀ faults ◀ cors
     # ◀ access_log ◀ request_id.
     app.add_middleware(PolicyCheckMiddleware,
                        strict=os.environ.get("OVERCAST_STRICT_POLICY") == "1")
     app.add_middleware(AuthMiddleware, validator=_validator, public=list(public),
                        service_type=service_type)
-    app.add_middleware(_JsonDepthGuard, streamed=list(streamed))
+    app.add_middleware(InputGuard, streamed=list(streamed))
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body, streamed=list(streamed))
     app.add_middleware(FaultMiddleware, dialect=dialect)
     app.add_middleware(CorsMiddleware, cors=cors)

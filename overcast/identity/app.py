@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from overcast.common import faults
@@ -29,7 +29,6 @@ from overcast.identity.api import (
     oauth1,
     policies,
     projects,
-    refuse_nul,
     role_assignments,
     roles,
     trusts,
@@ -59,8 +58,8 @@ PUBLIC = [
 
 
 def _router() -> APIRouter:
-    """Every identity route, behind the checks every identity request gets."""
-    api = APIRouter(dependencies=[Depends(refuse_nul)])
+    """Every identity route (input every service refuses is refused in common/app.py)."""
+    api = APIRouter()
     for router in (versions.router, auth.router, domains.router, projects.router, users.router,
                    groups.router, roles.router, grants.router, role_assignments.router,
                    catalog.router, application_credentials.router,

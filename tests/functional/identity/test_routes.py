@@ -3,13 +3,9 @@ route/rule/body shape of every service is checked in tests/unit/test_structure.p
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from overcast.common.api import POLICY_KEY
 from overcast.config import Config
-from overcast.identity.app import PUBLIC, create_app
-from overcast.identity.policy import RULES
-from tests.functional.conftest import make_config, running
+from overcast.identity.app import create_app
+from tests.functional.conftest import running
 from tests.functional.identity.conftest import Keystone
 
 

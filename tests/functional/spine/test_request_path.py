@@ -261,3 +261,26 @@ async def test_remote_cache_ends_with_the_token(monkeypatch: pytest.MonkeyPatch)
         await v.validate("tok")
     assert len(calls) == 2
     await v.close()
+
+
+# -- #5: what no database stores faithfully is refused the same way by every service --
+async def test_unstorable_input_is_400_in_every_service(glance: Glance) -> None:
+    ks = glance.ks.http
+    json_ct = {"Content-Type": "application/json"}
+    for r in (await ks.get("/v3/users?name=a%00b", headers=glance.admin),
+              await ks.post("/v3/projects", content=b'{"project": {"name": "a\\u0000b"}}',
+                            headers={**glance.admin, **json_ct}),
+              await ks.post("/v3/projects", content=b'{"project": {"name": "n", "x": NaN}}',
+                            headers={**glance.admin, **json_ct})):
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["message"].startswith("Invalid input")
+    for r in (await glance.http.get("/v2/images?name=a%00b", headers=glance.alice),
+              await glance.http.post("/v2/images", content=b'{"name": "x", "p": 1e999}',
+                                     headers={**glance.alice, **json_ct})):
+        assert r.status_code == 400, r.text
+        assert r.json()["message"].startswith("Invalid input")
+    # An escaped backslash followed by "u0000" is text, not NUL: it is stored as sent.
+    r = await ks.post("/v3/projects", content=b'{"project": {"name": "a\\\\u0000b"}}',
+                      headers={**glance.admin, **json_ct})
+    assert r.status_code == 201, r.text
+    assert r.json()["project"]["name"] == "a\\u0000b"
