@@ -8,7 +8,7 @@ unfinished import at start and every `[image] import_resync_interval` seconds. W
 looks first claims the image by compare-and-set on its row; the others leave it alone.
 """
 
+from overcast.common.agent import AgentLoop, Reconciler
 from overcast.image.agent.importer import Importer, LostClaim
-from overcast.image.agent.loop import AgentLoop, Reconciler
 
 __all__ = ["AgentLoop", "Importer", "LostClaim", "Reconciler"]

@@ -1,7 +1,8 @@
-"""A level-triggered loop around a reconciler (STYLE.md §8), kept small: resync over `keys()`
-at start and every `interval` seconds, `poke(key)` between; one key at a time, several keys
-at once; a key poked while it runs runs again afterwards; a failure is logged and retried at
-the next resync.
+"""The agent loop every service's agents share: level-triggered around a reconciler
+(STYLE.md §8, kopf's per-object queue), kept small. Resync over `keys()` at start and every
+`interval` seconds, `poke(key)` between (a bus message, a request); one key at a time, several
+keys at once; a key poked while it runs runs again afterwards; a failure is logged and retried
+at the next resync.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Protocol
 
 __all__ = ["AgentLoop", "Reconciler"]
 
-log = logging.getLogger("overcast.image.agent")
+log = logging.getLogger("overcast.agent")
 
 
 class Reconciler(Protocol):
