@@ -328,7 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(args.state_dir, args.config)
     _setup_logging(config)
     cmd = args.command
-    if cmd in ("up", "serve", "db", "bootstrap", "fernet"):
+    if cmd in ("up", "serve", "db", "bootstrap", "fernet", "credential", "image"):
         secure_state_dir(config.state_dir)
     if cmd == "up":
         asyncio.run(up(config))
@@ -367,9 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif cmd == "config":
         print(sample_config())
     elif cmd == "policy":
-        from overcast.common.policy import sample_yaml
-
-        print(sample_yaml(SERVICES[args.service].policy_rules()))
+        print(_policy_sample(config, args.service))
     elif cmd == "image":
         from overcast.image import manage
 
@@ -385,6 +383,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         for kind, path in build(Path(args.out)).items():
             print(f"{kind}: {path}")
     return 0
+
+
+def _policy_sample(config: Config, service: str) -> str:
+    """The service's rules as policy.yaml, each with the operations whose routes declare it
+    (the declarations the request path enforces, so the sample cannot drift from the code)."""
+    import dataclasses
+
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from overcast.common.api import POLICY_KEY
+    from overcast.common.policy import sample_yaml
+
+    app = SERVICES[service].create_app(config, None)
+    guards: dict[str, list[tuple[str, str]]] = {}
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute):
+            continue
+        declared = (route.openapi_extra or {}).get(POLICY_KEY) or ()
+        for i, rule in enumerate(declared):
+            # The first rule is the route's own; the others it may check besides.
+            path = (route.path or "") + ("" if i == 0 else "  (also checked)")
+            guards.setdefault(rule, []).extend(
+                (method, path) for method in sorted(route.methods or ()))
+    rules = [dataclasses.replace(r, operations=sorted(set(r.operations) | set(guards.get(r.name, ()))))
+             for r in SERVICES[service].policy_rules()]
+    return sample_yaml(rules)
 
 
 def _status(config: Config) -> int:

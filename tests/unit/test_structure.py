@@ -88,3 +88,15 @@ def test_every_write_documents_its_body(service: str) -> None:
                if method in ("post", "patch") and (method.upper(), path) not in NO_BODY
                and not (op.get("requestBody") or {}).get("content")]
     assert missing == []
+
+
+def test_the_policy_sample_names_what_each_rule_guards() -> None:
+    from overcast.cli import _policy_sample
+
+    config = load_config(Path("/nonexistent-state"), environ={})
+    sample = _policy_sample(config, "identity")
+    block = sample[:sample.index('"identity:get_user":')].rsplit("\n\n", 1)[-1]
+    assert "# GET /v3/users/{user_id}" in block
+    sample = _policy_sample(config, "image")
+    block = sample[:sample.index('"publicize_image":')].rsplit("\n\n", 1)[-1]
+    assert "# POST /v2/images  (also checked)" in block
