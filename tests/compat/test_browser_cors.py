@@ -14,8 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.compat.conftest import Cloud, free_port, start_cloud, stop_cloud
+from tests.compat.conftest import Cloud, start_cloud, stop_cloud
 from tests.conftest import require
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.compat
 

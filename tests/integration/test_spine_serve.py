@@ -4,44 +4,27 @@ access rules it learns from Keystone over HTTP, and answers 503 (not 500) when I
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.compat.conftest import free_port
+from tests.helpers import free_port, scrubbed_env, wait_http
 
 pytestmark = pytest.mark.integration
 
 EXE = str(Path(sys.executable).parent / "overcast")
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"exited:\n{log.read_text()}")
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer:\n{log.read_text()}")
-
-
 def _env(ports: dict[str, int]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OVERCAST_", "OS_"))}
-    env.update({"OVERCAST_DEFAULT__BIND_HOST": "127.0.0.1",
-                "OVERCAST_IDENTITY__PORT": str(ports["identity"]),
-                "OVERCAST_IMAGE__PORT": str(ports["image"]),
-                "OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS": "4"})
-    return env
+    return scrubbed_env(OVERCAST_DEFAULT__BIND_HOST="127.0.0.1",
+                        OVERCAST_IDENTITY__PORT=str(ports["identity"]),
+                        OVERCAST_IMAGE__PORT=str(ports["image"]),
+                        OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS="4")
 
 
 @pytest.fixture
@@ -60,7 +43,7 @@ def apart(tmp_path: Path) -> Iterator[dict[str, object]]:
             procs[name] = subprocess.Popen([EXE, "serve", name, "--state-dir", str(state)],
                                            env=env, stdout=log.open("wb"),
                                            stderr=subprocess.STDOUT)
-            _wait(f"http://127.0.0.1:{ports[name]}/", procs[name], log)
+            wait_http(f"http://127.0.0.1:{ports[name]}/", proc=procs[name], log=log)
         yield {"identity": f"http://127.0.0.1:{ports['identity']}/v3",
                "image": f"http://127.0.0.1:{ports['image']}", "procs": procs}
     finally:
@@ -124,7 +107,7 @@ def test_up_keeps_its_state_private(tmp_path: Path) -> None:
     proc = subprocess.Popen([EXE, "up", "--state-dir", str(state)], env=_env(ports),
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
     try:
-        _wait(f"http://127.0.0.1:{ports['image']}/", proc, log)
+        wait_http(f"http://127.0.0.1:{ports['image']}/", proc=proc, log=log)
         password = (state / "admin-password").read_text().strip()
         out = log.read_text()
         # Standard output is not a terminal here (as under systemd): no password in it.

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.compat.conftest import free_port
-from tests.integration.image.test_serve import EXE, _wait
+from tests.helpers import free_port, wait_http
+from tests.integration.image.test_serve import EXE
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +83,7 @@ def test_killed_workers_import_is_resumed_once(tmp_path: Path, source: str) -> N
                                 env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                                 start_new_session=True)
         procs.append(proc)
-        _wait(f"http://127.0.0.1:{ports[name]}/", proc, log)
+        wait_http(f"http://127.0.0.1:{ports[name]}/", proc=proc, log=log)
         return proc
 
     try:
