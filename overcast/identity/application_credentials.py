@@ -21,6 +21,7 @@ from overcast.common.context import RequestContext
 from overcast.identity.assignments import Assignments
 from overcast.identity.models import AccessRule, ApplicationCredential, Role, User
 from overcast.identity.policy import forbidden_action
+from overcast.identity.roles import NULL_DOMAIN, close_over_implications, implication_map
 from overcast.identity.state import IdentityState
 
 __all__ = ["AppCredWithRoles", "ApplicationCredentials", "parse_expiry"]
@@ -82,34 +83,64 @@ class ApplicationCredentials:
         async with self.state.write() as s:
             if await s.get(User, user_id) is None:
                 raise faults.NotFound(f"Could not find user: {user_id}.")
-            held = await self.assignments.effective_role_ids(s, user_id, project_id=project_id)
-            wanted = body.get("roles")
-            if wanted:
-                role_ids = set()
-                for ref in wanted:
-                    if not isinstance(ref, dict):
-                        raise faults.BadRequest("Invalid role reference.")
-                    if ref.get("id"):
-                        role = await s.get(Role, ref["id"])
-                    else:
-                        role = await s.scalar(select(Role).where(Role.name == ref.get("name")))
-                    if role is None or role.id not in held:
-                        raise faults.NotFound(f"Could not find role: {ref.get('id') or ref.get('name')}.")
-                    role_ids.add(role.id)
-            else:
-                role_ids = held
+            held = await self._token_roles(ctx, s, user_id, project_id)
+            role_ids = await self._delegated(s, body.get("roles"), held)
             if await s.scalar(select(ApplicationCredential.id).where(
                     ApplicationCredential.user_id == user_id, ApplicationCredential.name == name)):
-                raise faults.Conflict(f"An application credential named {name} already exists.")
+                raise faults.Conflict("Conflict occurred attempting to store "
+                                      "application_credential - Duplicate entry found with "
+                                      f"name {name}.")
             rules = [await self._access_rule(s, user_id, r) for r in body.get("access_rules") or []]
+            unrestricted = body.get("unrestricted")
             cred = ApplicationCredential(
                 name=name, secret_hash=hashed, description=body.get("description"),
                 user_id=user_id, project_id=project_id, expires_at=expires_at,
-                unrestricted=bool(body.get("unrestricted", False)), roles=sorted(role_ids),
-                access_rules=rules)
+                # kept as given, null when not given (restricted), as Keystone shows it
+                unrestricted=None if unrestricted is None else bool(unrestricted),
+                roles=sorted(role_ids), access_rules=rules)
             s.add(cred)
             await s.flush()
             return AppCredWithRoles(cred, await self._roles(s, cred), secret)
+
+    async def _token_roles(self, ctx: RequestContext, s: AsyncSession, user_id: str,
+                           project_id: str) -> set[str]:
+        """The roles of the caller's token: the user's effective roles on the project, less
+        those a delegated token (an application credential's) does not carry. Keystone
+        delegates from the token, so a delegation never widens another (keystone/api/users.py
+        _get_roles)."""
+        effective = await self.assignments.effective_role_ids(s, user_id, project_id=project_id)
+        if not effective:
+            return set()
+        names = {r.id: r.name for r in await s.scalars(select(Role).where(Role.id.in_(effective)))}
+        return {rid for rid in effective if names.get(rid, "").lower() in ctx.creds.roles}
+
+    @staticmethod
+    async def _delegated(s: AsyncSession, wanted: object, held: set[str]) -> set[str]:
+        """The roles an application credential gets: those asked for and every role they imply
+        (Keystone 30 stores the implied ones too), each held by the token; all the token's
+        roles when none are asked for."""
+        if not wanted:
+            return set(held)
+        if not isinstance(wanted, list):
+            raise faults.BadRequest("Invalid role reference.")
+        role_ids: set[str] = set()
+        for ref in wanted:
+            if not isinstance(ref, dict):
+                raise faults.BadRequest("Invalid role reference.")
+            if ref.get("id"):
+                role_ids.add(str(ref["id"]))
+                continue
+            # by name: a global role (Keystone's get_unique_role_by_name)
+            rid = await s.scalar(select(Role.id).where(Role.name == ref.get("name"),
+                                                        Role.domain_id == NULL_DOMAIN))
+            if rid is None:
+                raise faults.NotFound(f"Role {ref.get('name')} is not defined")
+            role_ids.add(rid)
+        role_ids = close_over_implications(role_ids, await implication_map(s))
+        if not role_ids <= held:
+            raise faults.BadRequest("Invalid application credential: Cannot create an "
+                                    "application credential with unassigned role")
+        return role_ids
 
     @staticmethod
     async def _access_rule(s: AsyncSession, user_id: str, ref: object) -> dict[str, str]:
