@@ -24,7 +24,7 @@ from overcast.identity.policy import forbidden_action
 from overcast.identity.roles import NULL_DOMAIN, close_over_implications, implication_map
 from overcast.identity.state import IdentityState
 
-__all__ = ["AppCredWithRoles", "ApplicationCredentials", "parse_expiry"]
+__all__ = ["PAST_EXPIRY", "AppCredWithRoles", "ApplicationCredentials", "parse_expiry"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,12 @@ def _refuse_restricted(ctx: RequestContext) -> None:
     if ctx.creds.app_cred_id is not None and ctx.creds.app_cred_restricted:
         raise forbidden_action("Using method 'application_credential' is not allowed for "
                                "managing additional application credentials.")
+
+
+#: Keystone's answer to an expiry before now (keystone/common/utils.py parse_expiration_date).
+PAST_EXPIRY = ("The 'expires_at' must not be before now. The server could not comply with the "
+               "request since it is either malformed or otherwise incorrect. The client is "
+               "assumed to be in error.")
 
 
 def parse_expiry(value: str | None) -> datetime | None:
@@ -78,7 +84,7 @@ class ApplicationCredentials:
         secret = body.get("secret") or secrets.token_urlsafe(64)
         expires_at = parse_expiry(body.get("expires_at"))
         if expires_at is not None and expires_at < utcnow():
-            raise faults.BadRequest("The expiration time is in the past.")
+            raise faults.BadRequest(PAST_EXPIRY)
         hashed = await self.state.hasher.hash(secret)
         async with self.state.write() as s:
             if await s.get(User, user_id) is None:

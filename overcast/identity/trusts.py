@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.common.context import RequestContext
-from overcast.identity.application_credentials import parse_expiry
+from overcast.identity.application_credentials import PAST_EXPIRY, parse_expiry
 from overcast.identity.assignments import Assignments
 from overcast.identity.models import Project, Role, Trust, User
 from overcast.identity.policy import forbidden_action
@@ -73,7 +73,7 @@ class Trusts:
             raise faults.BadRequest("Invalid input for field 'impersonation': a boolean.")
         expires_at = parse_expiry(body.get("expires_at"))
         if expires_at is not None and expires_at < utcnow():
-            raise faults.BadRequest("The trust's expiration time is in the past.")
+            raise faults.BadRequest(PAST_EXPIRY)
         uses = body.get("remaining_uses")
         if uses is not None and (not isinstance(uses, int) or uses <= 0):
             raise faults.BadRequest("remaining_uses must be a positive integer or null.")
