@@ -21,9 +21,10 @@ from overcast.common.context import RequestContext
 from overcast.identity.assignments import Assignments
 from overcast.identity.models import AccessRule, ApplicationCredential, Role, User
 from overcast.identity.policy import forbidden_action
+from overcast.identity.roles import NULL_DOMAIN, close_over_implications, implication_map
 from overcast.identity.state import IdentityState
 
-__all__ = ["AppCredWithRoles", "ApplicationCredentials", "parse_expiry"]
+__all__ = ["PAST_EXPIRY", "AppCredWithRoles", "ApplicationCredentials", "parse_expiry"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,12 @@ def _refuse_restricted(ctx: RequestContext) -> None:
     if ctx.creds.app_cred_id is not None and ctx.creds.app_cred_restricted:
         raise forbidden_action("Using method 'application_credential' is not allowed for "
                                "managing additional application credentials.")
+
+
+#: Keystone's answer to an expiry before now (keystone/common/utils.py parse_expiration_date).
+PAST_EXPIRY = ("The 'expires_at' must not be before now. The server could not comply with the "
+               "request since it is either malformed or otherwise incorrect. The client is "
+               "assumed to be in error.")
 
 
 def parse_expiry(value: str | None) -> datetime | None:
@@ -77,39 +84,69 @@ class ApplicationCredentials:
         secret = body.get("secret") or secrets.token_urlsafe(64)
         expires_at = parse_expiry(body.get("expires_at"))
         if expires_at is not None and expires_at < utcnow():
-            raise faults.BadRequest("The expiration time is in the past.")
+            raise faults.BadRequest(PAST_EXPIRY)
         hashed = await self.state.hasher.hash(secret)
         async with self.state.write() as s:
             if await s.get(User, user_id) is None:
                 raise faults.NotFound(f"Could not find user: {user_id}.")
-            held = await self.assignments.effective_role_ids(s, user_id, project_id=project_id)
-            wanted = body.get("roles")
-            if wanted:
-                role_ids = set()
-                for ref in wanted:
-                    if not isinstance(ref, dict):
-                        raise faults.BadRequest("Invalid role reference.")
-                    if ref.get("id"):
-                        role = await s.get(Role, ref["id"])
-                    else:
-                        role = await s.scalar(select(Role).where(Role.name == ref.get("name")))
-                    if role is None or role.id not in held:
-                        raise faults.NotFound(f"Could not find role: {ref.get('id') or ref.get('name')}.")
-                    role_ids.add(role.id)
-            else:
-                role_ids = held
+            held = await self._token_roles(ctx, s, user_id, project_id)
+            role_ids = await self._delegated(s, body.get("roles"), held)
             if await s.scalar(select(ApplicationCredential.id).where(
                     ApplicationCredential.user_id == user_id, ApplicationCredential.name == name)):
-                raise faults.Conflict(f"An application credential named {name} already exists.")
+                raise faults.Conflict("Conflict occurred attempting to store "
+                                      "application_credential - Duplicate entry found with "
+                                      f"name {name}.")
             rules = [await self._access_rule(s, user_id, r) for r in body.get("access_rules") or []]
+            unrestricted = body.get("unrestricted")
             cred = ApplicationCredential(
                 name=name, secret_hash=hashed, description=body.get("description"),
                 user_id=user_id, project_id=project_id, expires_at=expires_at,
-                unrestricted=bool(body.get("unrestricted", False)), roles=sorted(role_ids),
-                access_rules=rules)
+                # kept as given, null when not given (restricted), as Keystone shows it
+                unrestricted=None if unrestricted is None else bool(unrestricted),
+                roles=sorted(role_ids), access_rules=rules)
             s.add(cred)
             await s.flush()
             return AppCredWithRoles(cred, await self._roles(s, cred), secret)
+
+    async def _token_roles(self, ctx: RequestContext, s: AsyncSession, user_id: str,
+                           project_id: str) -> set[str]:
+        """The roles of the caller's token: the user's effective roles on the project, less
+        those a delegated token (an application credential's) does not carry. Keystone
+        delegates from the token, so a delegation never widens another (keystone/api/users.py
+        _get_roles)."""
+        effective = await self.assignments.effective_role_ids(s, user_id, project_id=project_id)
+        if not effective:
+            return set()
+        names = {r.id: r.name for r in await s.scalars(select(Role).where(Role.id.in_(effective)))}
+        return {rid for rid in effective if names.get(rid, "").lower() in ctx.creds.roles}
+
+    @staticmethod
+    async def _delegated(s: AsyncSession, wanted: object, held: set[str]) -> set[str]:
+        """The roles an application credential gets: those asked for and every role they imply
+        (Keystone 30 stores the implied ones too), each held by the token; all the token's
+        roles when none are asked for."""
+        if not wanted:
+            return set(held)
+        if not isinstance(wanted, list):
+            raise faults.BadRequest("Invalid role reference.")
+        role_ids: set[str] = set()
+        for ref in wanted:
+            if not isinstance(ref, dict):
+                raise faults.BadRequest("Invalid role reference.")
+            if ref.get("id"):
+                role_ids.add(str(ref["id"]))
+                continue
+            # by name: a global role (Keystone's get_unique_role_by_name)
+            rid = await s.scalar(select(Role.id).where(Role.name == ref.get("name"),
+                                                        Role.domain_id == NULL_DOMAIN))
+            if rid is None:
+                raise faults.NotFound(f"Role {ref.get('name')} is not defined")
+            role_ids.add(rid)
+        role_ids = close_over_implications(role_ids, await implication_map(s))
+        if not role_ids <= held:
+            raise faults.BadRequest("Invalid application credential: Cannot create an "
+                                    "application credential with unassigned role")
+        return role_ids
 
     @staticmethod
     async def _access_rule(s: AsyncSession, user_id: str, ref: object) -> dict[str, str]:

@@ -91,6 +91,12 @@ def assignment_type(actor: str, target: str) -> str:
             ("user", "system"): "UserSystem", ("group", "system"): "GroupSystem"}[(actor, target)]
 
 
+def _no_assignment(role_id: str, actor_id: str, target_id: str) -> faults.NotFound:
+    """Keystone's RoleAssignmentNotFound (the system's target id is "system" there too)."""
+    return faults.NotFound(f"Could not find role assignment with role: {role_id}, user or "
+                           f"group: {actor_id}, project, domain, or system: {target_id}.")
+
+
 def _rule(op: str, actor: Actor, target: Target) -> str:
     """Keystone's rule for a grant operation: the system has its own, per actor kind."""
     if target == "system":
@@ -158,19 +164,17 @@ class Assignments:
                         await self._parties(s, actor, actor_id, target, target_id, role_id))
             key = self._key(actor, actor_id, target, target_id, role_id, inherited)
             if await s.get(Assignment, key) is None:
-                raise faults.NotFound(f"Could not find role assignment with role: {role_id}, "
-                                      f"{actor}: {actor_id}, {target}: {target_id}.")
+                raise _no_assignment(role_id, actor_id, key[2])
 
     async def revoke(self, ctx: RequestContext, actor: Actor, actor_id: str, target: Target,
                      target_id: str, role_id: str, inherited: bool = False) -> None:
         async with self.state.write() as s:
             ctx.enforce(_rule("delete", actor, target),
                         await self._parties(s, actor, actor_id, target, target_id, role_id))
-            row = await s.get(Assignment, self._key(actor, actor_id, target, target_id, role_id,
-                                                    inherited))
+            key = self._key(actor, actor_id, target, target_id, role_id, inherited)
+            row = await s.get(Assignment, key)
             if row is None:
-                raise faults.NotFound(f"Could not find role assignment with role: {role_id}, "
-                                      f"{actor}: {actor_id}, {target}: {target_id}.")
+                raise _no_assignment(role_id, actor_id, key[2])
             await s.delete(row)
             users = [actor_id] if actor == "user" else list(await s.scalars(
                 select(Membership.user_id).where(Membership.group_id == actor_id)))
@@ -195,8 +199,10 @@ class Assignments:
 
     # -- effective roles --
     async def effective_role_ids(self, s: AsyncSession, user_id: str, *, project_id: str | None = None,
-                                 domain_id: str | None = None, system: bool = False) -> set[str]:
-        """Role ids the user holds on one target, through groups, inheritance and implication."""
+                                 domain_id: str | None = None, system: bool = False,
+                                 strip_domain_roles: bool = True) -> set[str]:
+        """Role ids the user holds on one target, through groups, inheritance and implication;
+        domain-specific roles (which only imply others) too unless `strip_domain_roles`."""
         group_ids = list(await s.scalars(select(Membership.group_id).where(
             Membership.user_id == user_id)))
         actors = [user_id, *group_ids]
@@ -226,7 +232,8 @@ class Assignments:
         direct = await s.scalars(select(Assignment.role_id).where(
             Assignment.actor_id.in_(actors), or_(*conds)))
         imp, domain_roles = await self.role_graph(s)
-        return close_over_implications(set(direct), imp) - domain_roles
+        held = close_over_implications(set(direct), imp)
+        return held - domain_roles if strip_domain_roles else held
 
     async def role_graph(self, s: AsyncSession) -> tuple[dict[str, set[str]], set[str]]:
         """Role implications and domain-specific roles, cached until the next identity write."""

@@ -1,14 +1,16 @@
 """`overcast bootstrap`: the first domain, project, admin user, roles, region and catalog entry.
 
 Idempotent, as keystone-manage bootstrap: what exists is left alone, except that a given
-admin password is (re)set, so running it again is how an operator recovers the admin login.
+admin password is (re)set, so running it again is how an operator recovers the admin login,
+and that a cloud made before Keystone's `manager` role gets it (and its place in the role
+chain) on the next bootstrap.
 """
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from overcast.common.clock import utcnow
 from overcast.identity.assignments import SYSTEM
@@ -30,7 +32,9 @@ __all__ = ["bootstrap", "register_service"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROLES = ("admin", "member", "reader", "service")
+DEFAULT_ROLES = ("admin", "manager", "member", "reader", "service")
+#: Keystone 30's bootstrap chain (keystone/cmd/bootstrap.py): admin ⇒ manager ⇒ member ⇒ reader.
+IMPLICATIONS = (("admin", "manager"), ("manager", "member"), ("member", "reader"))
 
 
 async def bootstrap(identity: Identity, admin_password: str | None) -> None:
@@ -52,15 +56,21 @@ async def bootstrap(identity: Identity, admin_password: str | None) -> None:
             rid = await s.scalar(select(Role.id).where(Role.name == name,
                                                         Role.domain_id == "<<null>>"))
             if rid is None:
-                role = Role(name=name, extra={}, options={})
+                # Immutable, as keystone-manage bootstrap makes them unless told
+                # --no-immutable-roles; a role that exists already is left as it is.
+                role = Role(name=name, extra={}, options={"immutable": True})
                 s.add(role)
                 await s.flush()
                 rid = role.id
             roles[name] = rid
-        # admin ⇒ member ⇒ reader, as Keystone's bootstrap does
-        for prior, implied in (("admin", "member"), ("member", "reader")):
+        for prior, implied in IMPLICATIONS:
             if await s.get(ImpliedRole, (roles[prior], roles[implied])) is None:
                 s.add(ImpliedRole(prior_role_id=roles[prior], implied_role_id=roles[implied]))
+        # A cloud bootstrapped before `manager` existed has admin ⇒ member: admin now reaches
+        # member through manager, so the direct rule goes (Keystone's _bootstrap_admin_role).
+        await s.execute(delete(ImpliedRole).where(
+            ImpliedRole.prior_role_id == roles["admin"],
+            ImpliedRole.implied_role_id == roles["member"]))
         project_ids = {}
         for name, desc in (("admin", "Bootstrap project for the cloud administrator"),
                            ("service", "Project of the cloud's own service users")):

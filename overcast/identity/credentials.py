@@ -226,7 +226,8 @@ class Credentials:
         if _is_ec2(body["type"]):
             _refuse_restricted(ctx, "credentials")
         _check_delegation(ctx, body.get("project_id"))
-        cred_id = body.get("id") or uuid.uuid4().hex
+        # An id in the body is ignored: Keystone draws one (ResourceBase._assign_unique_id).
+        cred_id = uuid.uuid4().hex
         blob = body["blob"]
         if _is_ec2(body["type"]):
             # Keystone derives an EC2 credential's id from its access key.
@@ -247,7 +248,8 @@ class Credentials:
             if await s.get(User, body["user_id"]) is None:
                 raise faults.BadRequest(f"Could not find user: {body['user_id']}.")
             if await s.get(Credential, cred_id):
-                raise faults.Conflict("A credential with that id already exists.")
+                raise faults.Conflict("Conflict occurred attempting to store credential - "
+                                      f"Duplicate entry found with ID {cred_id}.")
             cred = Credential(id=cred_id, user_id=body["user_id"],
                               project_id=body.get("project_id"), type=body["type"], extra=extra)
             self.cipher.seal(cred, blob)

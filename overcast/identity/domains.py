@@ -13,7 +13,7 @@ from overcast.common.context import RequestContext
 from overcast.identity.models import Assignment, Domain, Group, Project, User
 from overcast.identity.state import IdentityState
 
-__all__ = ["Domains", "split_extra"]
+__all__ = ["Domains", "duplicate_domain", "split_extra"]
 
 _OWN = ("name", "description", "enabled", "tags")
 
@@ -26,6 +26,14 @@ def split_extra(body: dict[str, Any], known: tuple[str, ...]) -> tuple[dict[str,
     if "description" in own and own["description"] is None:
         own["description"] = ""  # Keystone accepts null; the column holds "" for "none"
     return own, extra
+
+
+def duplicate_domain(name: str) -> faults.Conflict:
+    """Keystone's conflict for a domain (a project acting as a domain there, whichever API
+    made it): keystone/resource/core.py _generate_project_name_conflict_msg."""
+    return faults.Conflict("Conflict occurred attempting to store project - it is not "
+                           "permitted to have two projects acting as domains with the same "
+                           f"name: {name}.")
 
 
 def _target(d: Domain) -> dict[str, Any]:
@@ -89,13 +97,11 @@ class Domains:
         domain_id = extra.pop("explicit_domain_id", None)
         extra.pop("options", None)  # Keystone's domain options: none are supported here
         if await s.scalar(select(Domain.id).where(Domain.name == own["name"])):
-            raise faults.Conflict(f"Conflict occurred attempting to store domain - Duplicate "
-                                  f"entry found with name {own['name']}.")
+            raise duplicate_domain(own["name"])
         domain = Domain(**own, extra=extra)
         if domain_id:
             if await s.get(Domain, domain_id) is not None:
-                raise faults.Conflict(f"Conflict occurred attempting to store domain - "
-                                      f"Duplicate entry found with ID {domain_id}.")
+                raise duplicate_domain(own["name"])
             domain.id = domain_id
         s.add(domain)
         await s.flush()
@@ -106,8 +112,7 @@ class Domains:
         extra.pop("options", None)
         if "name" in own and own["name"] != domain.name and await s.scalar(
                 select(Domain.id).where(Domain.name == own["name"])):
-            raise faults.Conflict(f"Conflict occurred attempting to store domain - Duplicate "
-                                  f"entry found with name {own['name']}.")
+            raise duplicate_domain(own["name"])
         for k, v in own.items():
             setattr(domain, k, v)
         if extra:

@@ -160,7 +160,8 @@ class ApplicationCredential(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
     project_id: Mapped[str] = mapped_column(String(64), index=True)
     expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
-    unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # as the request gave it, null when not given (shown so, as Keystone): restricted then
+    unrestricted: Mapped[bool | None] = mapped_column(Boolean)
     roles: Mapped[list[str]] = mapped_column(default=list)  # role ids
     # {"id", "service", "path", "method"} of each access rule, as the token shows them
     access_rules: Mapped[list[dict[str, Any]]] = mapped_column(default=list)

@@ -24,6 +24,7 @@ from overcast.identity.models import (
     ProjectEndpoint,
     ProjectEndpointGroup,
     User,
+    new_id,
 )
 from overcast.identity.state import IdentityState
 
@@ -71,6 +72,15 @@ def domain_of(p: Project | Domain) -> str:
 def _target(p: Project | Domain) -> dict[str, Any]:
     return {"project": {"id": p.id, "domain_id": domain_of(p),
                         "parent_id": None if isinstance(p, Domain) else p.parent_id}}
+
+
+def _duplicate(name: str, project_id: str) -> faults.Conflict:
+    """Keystone's conflict for a project name taken in its domain
+    (keystone/resource/core.py _generate_project_name_conflict_msg)."""
+    return faults.Conflict(
+        "Conflict occurred attempting to store project - it is not permitted to have two "
+        "projects with either the same name or same id in the same domain: name is "
+        f"{name}, project id {project_id}.")
 
 
 def _check_tags(tags: list[Any]) -> None:
@@ -153,13 +163,13 @@ class Projects:
             await Domains.get(s, domain_id)
             if parent is not None and parent.domain_id != domain_id:
                 raise faults.BadRequest("The parent project must be in the same domain.")
+            # The id is drawn first: Keystone's conflict names the project that was refused.
+            project_id = new_id()
             if await s.scalar(select(Project.id).where(Project.name == own["name"],
                                                        Project.domain_id == domain_id)):
-                raise faults.Conflict(
-                    f"Conflict occurred attempting to store project - Duplicate entry found "
-                    f"with name {own['name']} at domain ID {domain_id}.")
+                raise _duplicate(own["name"], project_id)
             own["domain_id"] = domain_id
-            project = Project(**own, extra=extra)
+            project = Project(id=project_id, **own, extra=extra)
             s.add(project)
         return project
 
@@ -216,9 +226,7 @@ class Projects:
             if "name" in own and own["name"] != project.name and await s.scalar(
                     select(Project.id).where(Project.name == own["name"],
                                              Project.domain_id == project.domain_id)):
-                raise faults.Conflict(
-                    f"Conflict occurred attempting to store project - Duplicate entry found "
-                    f"with name {own['name']} at domain ID {project.domain_id}.")
+                raise _duplicate(own["name"], project.id)
             for k, v in own.items():
                 if k not in ("domain_id", "parent_id"):
                     setattr(project, k, v)

@@ -1,5 +1,5 @@
-"""Roles and role implication (admin ⇒ member ⇒ reader), and the role graph effective-role
-checks read."""
+"""Roles and role implication (admin ⇒ manager ⇒ member ⇒ reader), and the role graph
+effective-role checks read."""
 
 from __future__ import annotations
 
@@ -51,6 +51,21 @@ def _target(r: Role) -> dict[str, Any]:
             "domain_id": r.domain_id}
 
 
+def _immutable(verb: str, role_id: str) -> str:
+    """Keystone's ResourceUpdateForbidden / ResourceDeleteForbidden text, its stray backtick
+    included (keystone/exception.py)."""
+    return (f"Unable to {verb} immutable role resource: `{role_id}. Set resource option "
+            '"immutable" to false first.')
+
+
+def _unlocks(changes: dict[str, Any]) -> bool:
+    """The one change an immutable role accepts: `options.immutable` set to false (or null)
+    and nothing else (Keystone's check_immutable_update)."""
+    options = changes.get("options") or {}
+    return (list(changes) == ["options"] and "immutable" in options
+            and options["immutable"] in (False, None))
+
+
 class Roles:
     """Role CRUD and role implication."""
 
@@ -99,6 +114,8 @@ class Roles:
         async with self.state.write() as s:
             role = await self.get(s, role_id)
             ctx.enforce("identity:update_role", _target(role))
+            if role.options.get("immutable") and not _unlocks(changes):
+                raise faults.Forbidden(_immutable("update", role_id))
             if "name" in changes and changes["name"] != role.name and await s.scalar(
                     select(Role.id).where(Role.name == changes["name"],
                                           Role.domain_id == role.domain_id)):
@@ -118,7 +135,7 @@ class Roles:
             role = await self.get(s, role_id)
             ctx.enforce("identity:delete_role", _target(role))
             if role.options.get("immutable"):
-                raise faults.Forbidden(f"Role {role_id} is immutable.")
+                raise faults.Forbidden(_immutable("delete", role_id))
             # Whoever held the role loses it now: revoke tokens of every affected actor.
             for a in list(await s.scalars(select(Assignment).where(Assignment.role_id == role_id))):
                 await self._revoke_for(s, a)

@@ -29,7 +29,7 @@ from overcast.identity.catalog import Catalog
 from overcast.identity.models import ApplicationCredential, Domain, Project, Role, User
 from overcast.identity.state import IdentityState
 
-__all__ = ["AuthRequest", "Tokens", "iso"]
+__all__ = ["AuthRequest", "InvalidToken", "Tokens", "iso"]
 
 AUTH_FAILED = "The request you have made requires authentication."
 #: Appended to the reason of an authentication failure with insecure_debug (Keystone's).
@@ -128,6 +128,20 @@ def _id_or_name(ref: dict[str, Any], field: str) -> None:
         raise faults.BadRequest(f"Invalid input for field {field}: id or name must be present.")
 
 
+class InvalidToken(faults.Unauthorized):
+    """A token that does not validate: a 401 to whoever bears it. `subject` is what Keystone
+    answers (404) when the token is instead the X-Subject-Token of /v3/auth/tokens; None where
+    Keystone gives its catch-all "Could not find token"."""
+
+    def __init__(self, message: str, subject: str | None = None):
+        super().__init__(message)
+        self.subject = subject
+
+
+#: Keystone's 404 for an expired or revoked subject token (keystone/token/provider.py).
+FAILED_TO_VALIDATE = "Failed to validate token"
+
+
 @dataclass
 class Validated:
     """A valid token: what it says and the body that describes it."""
@@ -143,13 +157,14 @@ class Tokens:
         self.assignments = assignments
         self.catalog = catalog
 
-    def _refused(self, why: str) -> faults.Unauthorized:
+    def _refused(self, why: str, *, subject: str | None = None) -> InvalidToken:
         """An authentication failure: Keystone's one generic message, whatever the cause
         (which user, project or domain exists is nobody's business), unless `[DEFAULT]
-        insecure_debug` asks to say why (Keystone's SecurityError)."""
+        insecure_debug` asks to say why (Keystone's SecurityError). `subject`: the message
+        when the token was a subject token (InvalidToken)."""
         if self.state.config.default.insecure_debug:
-            return faults.Unauthorized(f"{why} {INSECURE_DEBUG}")
-        return faults.Unauthorized(AUTH_FAILED)
+            return InvalidToken(f"{why} {INSECURE_DEBUG}", subject)
+        return InvalidToken(AUTH_FAILED, subject)
 
     # -- issue --
     async def issue(self, auth: dict[str, Any], *,
@@ -341,16 +356,18 @@ class Tokens:
     # -- validate --
     async def _validate_payload(self, token: str) -> fernet.TokenPayload:
         if not token:
-            raise self._refused("No token was given.")
+            raise self._refused("No token was given.", subject="No token in the request")
         try:
             payload = fernet.decode(self.state.keys.fernet(), token)
         except fernet.InvalidToken as e:
-            raise self._refused("The token is not valid.") from e
+            # Keystone's TokenFormatter.unpack wording
+            raise self._refused("The token is not valid.",
+                                subject="Could not recognize Fernet token") from e
         if payload.expires_at <= time.time():
-            raise self._refused("The token has expired.")
+            raise self._refused("The token has expired.", subject=FAILED_TO_VALIDATE)
         await self.state.fresh()
         if self.state.revocations.revoked(payload, ()):
-            raise self._refused("The token has been revoked.")
+            raise self._refused("The token has been revoked.", subject=FAILED_TO_VALIDATE)
         return payload
 
     async def validate(self, token: str, *, nocatalog: bool = False) -> Validated:
@@ -373,7 +390,7 @@ class Tokens:
             domains = {body["user"]["domain"]["id"],
                        body.get("project", {}).get("domain", {}).get("id")}
             if self.state.revocations.revoked(payload, domains):
-                raise self._refused("The token has been revoked.")
+                raise self._refused("The token has been revoked.", subject=FAILED_TO_VALIDATE)
             if generation == self.state.generation:
                 cache[token] = (body, payload.expires_at)
                 while len(cache) > self.state.token_cache_size:
@@ -390,20 +407,21 @@ class Tokens:
     async def _subject(self, ctx: RequestContext, rule: str, subject: str | None, *,
                        nocatalog: bool = False,
                        enforces_access_rules: bool = False) -> Validated:
-        if not subject:
-            raise faults.BadRequest("X-Subject-Token is required.")
         ctx.creds  # noqa: B018 - the caller must be authenticated
         try:
-            validated = await self.validate(subject, nocatalog=nocatalog)
-        except faults.Unauthorized as e:
-            # Keystone hides whether the token ever existed: 404 for any invalid subject.
-            raise faults.NotFound(f"Could not find token: {subject[:8]}...") from e
+            validated = await self.validate(subject or "", nocatalog=nocatalog)
+        except InvalidToken as e:
+            # 404 for any invalid subject, in Keystone's words for its cause. Its catch-all
+            # "Could not find token: <token>." echoes the whole token; a bearer secret is not
+            # repeated here, its first characters say which one it was.
+            shown = (subject or "")[:8]
+            raise faults.NotFound(e.subject or f"Could not find token: {shown}...") from e
         ctx.enforce(rule, {"token": {"user_id": validated.payload.user_id}})
         rules = validated.body.get("application_credential", {}).get("access_rules")
         if rules is not None and not enforces_access_rules:
             # A validator that would not enforce the rules must not learn the token is valid
             # (Keystone's _validate_token_access_rules).
-            raise faults.NotFound("Failed to validate token")
+            raise faults.NotFound(FAILED_TO_VALIDATE)
         return validated
 
     async def show(self, ctx: RequestContext, subject: str | None, *, nocatalog: bool,
@@ -442,12 +460,16 @@ class Tokens:
         """The token body; with `session` and `role_ids` (at issue) nothing is read twice."""
         known_roles = role_ids
         async with self._session(session) as s:
+            # Disabling or deleting a user or a project revokes its tokens: the revocation
+            # index refuses them before this ("Failed to validate token"). A domain's events
+            # are matched after the body, which names the disabled domain first, as Keystone.
             user = await s.get(User, p.user_id)
             if user is None or not user.enabled:
                 raise self._refused("The token's user no longer exists or is disabled.")
             user_domain = await s.get(Domain, user.domain_id)
             if user_domain is None or not user_domain.enabled:
-                raise self._refused("The token's user domain is disabled.")
+                raise self._refused("The token's user domain is disabled.",
+                                    subject=_domain_disabled(user.domain_id))
             body: dict[str, Any] = {
                 "methods": list(p.methods),
                 "user": {"id": user.id, "name": user.name, "domain": _domain_ref(user_domain),
@@ -463,7 +485,8 @@ class Tokens:
                     raise self._refused("The token's project no longer exists or is disabled.")
                 pdomain = await s.get(Domain, project.domain_id)
                 if pdomain is None or not pdomain.enabled:
-                    raise self._refused("The token's project domain is disabled.")
+                    raise self._refused("The token's project domain is disabled.",
+                                        subject=_domain_disabled(project.domain_id))
                 body["project"] = {"id": project.id, "name": project.name,
                                    "domain": _domain_ref(pdomain)}
                 body["is_domain"] = False
@@ -504,6 +527,12 @@ class Tokens:
         # The one builder every service uses, so local and remote validation agree.
         body["_credentials"] = credentials_from_token(body)
         return body
+
+
+def _domain_disabled(domain_id: str) -> str:
+    """Keystone's 404 for a subject token whose user's or project's domain is disabled
+    (keystone/models/token_model.py)."""
+    return f"Unable to validate token because domain {domain_id} is disabled"
 
 
 def _scope_of(p: fernet.TokenPayload) -> dict[str, Any]:

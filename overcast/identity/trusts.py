@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.common.context import RequestContext
-from overcast.identity.application_credentials import parse_expiry
+from overcast.identity.application_credentials import PAST_EXPIRY, parse_expiry
 from overcast.identity.assignments import Assignments
 from overcast.identity.models import Project, Role, Trust, User
 from overcast.identity.policy import forbidden_action
+from overcast.identity.roles import NULL_DOMAIN
 from overcast.identity.state import IdentityState
 
 __all__ = ["TrustWithRoles", "Trusts"]
@@ -72,33 +73,46 @@ class Trusts:
             raise faults.BadRequest("Invalid input for field 'impersonation': a boolean.")
         expires_at = parse_expiry(body.get("expires_at"))
         if expires_at is not None and expires_at < utcnow():
-            raise faults.BadRequest("The trust's expiration time is in the past.")
+            raise faults.BadRequest(PAST_EXPIRY)
         uses = body.get("remaining_uses")
         if uses is not None and (not isinstance(uses, int) or uses <= 0):
             raise faults.BadRequest("remaining_uses must be a positive integer or null.")
         project_id = body.get("project_id")
+        wanted = body.get("roles") or []
+        if not isinstance(wanted, list) or not all(isinstance(r, dict) for r in wanted):
+            raise faults.BadRequest("Invalid role reference.")
+        if project_id and not wanted:
+            # Keystone refuses to delegate nothing on a project (keystone/api/trusts.py post)
+            raise forbidden_action("At least one role should be specified")
         async with self.state.write() as s:
             for key in ("trustor_user_id", "trustee_user_id"):
                 if await s.get(User, body[key]) is None:
                     raise faults.NotFound(f"Could not find user: {body[key]}.")
             role_ids: list[str] = []
+            for ref in wanted:
+                if ref.get("id"):
+                    role_ids.append(str(ref["id"]))
+                    continue
+                # by name: a global role (Keystone's get_unique_role_by_name)
+                rid = await s.scalar(select(Role.id).where(Role.name == ref.get("name"),
+                                                            Role.domain_id == NULL_DOMAIN))
+                if rid is None:
+                    raise faults.NotFound(f"Role {ref.get('name')} is not defined")
+                role_ids.append(rid)
+            # Each role must be one the trustor holds on the project; with no project there
+            # is none to hold. Keystone answers a role that is not held as one not found
+            # (_require_trustor_has_role_in_project), domain-specific roles counted.
+            held: set[str] = set()
             if project_id:
                 if await s.get(Project, project_id) is None:
                     raise faults.NotFound(f"Could not find project: {project_id}.")
                 held = await self.assignments.effective_role_ids(
-                    s, body["trustor_user_id"], project_id=project_id)
-                for ref in body.get("roles") or []:
-                    if not isinstance(ref, dict):
-                        raise faults.BadRequest("Invalid role reference.")
-                    if ref.get("id"):
-                        role = await s.get(Role, ref["id"])
-                    else:
-                        role = await s.scalar(select(Role).where(Role.name == ref.get("name")))
-                    if role is None or role.id not in held:
-                        raise faults.Forbidden("The trustor does not hold a delegated role.")
-                    role_ids.append(role.id)
-            elif body.get("roles"):
-                raise faults.BadRequest("Roles can only be delegated on a project.")
+                    s, body["trustor_user_id"], project_id=project_id,
+                    strip_domain_roles=False)
+            for rid in role_ids:
+                if rid not in held:
+                    raise faults.NotFound(f"Could not find role: {rid}.")
+            role_ids = list(dict.fromkeys(role_ids))
             extra = {k: v for k, v in body.items() if k not in (
                 "trustor_user_id", "trustee_user_id", "project_id", "impersonation",
                 "expires_at", "remaining_uses", "roles", "allow_redelegation",

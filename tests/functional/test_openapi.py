@@ -78,21 +78,6 @@ class Known:
 
 
 KNOWN_FAILURES: list[Known] = [
-    Known("identity", "PUT /v3/projects/{project_id}/tags/{tag}",
-          ("MissingContentType", "MalformedJson"),
-          "201 with an empty body and no Content-Type; the document promises an "
-          "application/json body", {"project_id": "$project_id", "tag": "new-tag"}),
-    Known("identity", "PUT /v3/projects/{project_id}/tags/{tag}", ("ServerError",),
-          "a tag outside latin-1 (\"€\"): the Location header made from the request URL cannot "
-          "be encoded (UnicodeEncodeError), after the tag was stored",
-          {"project_id": "$project_id", "tag": "euro-€"}),
-    Known("identity", "HEAD /v3/auth/tokens", ("MissingContentType",),
-          "HEAD answers 200 without the Content-Type its GET has; the document promises "
-          "application/json", headers={"X-Subject-Token": "$X-Subject-Token"}),
-    Known("identity", "HEAD /v3/OS-TRUST/trusts/{trust_id}/roles/{role_id}",
-          ("MissingContentType",),
-          "HEAD answers 200 without the Content-Type its GET has; the document promises "
-          "application/json", {"trust_id": "$trust_id", "role_id": "$role_id#1"}),
     Known("image", "GET /v2/images/{image_id}/file", ("UndefinedContentType",),
           "image data is application/octet-stream; the document says application/json "
           "(the route declares no response media type)", {"image_id": "$image_id"}),

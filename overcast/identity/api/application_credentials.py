@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.identity.api import Ident, listing, self_link
+from overcast.identity.api.roles import role_entity
 from overcast.identity.api.schemas import AppCredBody
 from overcast.identity.application_credentials import AppCredWithRoles
 from overcast.identity.models import AccessRule
@@ -19,14 +20,19 @@ access_rules = APIRouter(prefix="/v3/users/{user_id}/access_rules", tags=["acces
 
 
 def app_cred_view(request: Request, found: AppCredWithRoles) -> dict[str, Any]:
+    """An application credential as Keystone 30 shows it: `system` always there (null: only
+    project-bound ones are made here), `access_rules` only when it has some, each role in full,
+    and a self link under /v3/application_credentials (keystone/api/users.py)."""
     c = found.cred
     view = {"id": c.id, "name": c.name, "description": c.description, "user_id": c.user_id,
-            "project_id": c.project_id,
+            "project_id": c.project_id, "system": None,
             # Keystone echoes an application credential's expiry as plain isoformat (no "Z").
             "expires_at": c.expires_at.replace(tzinfo=None).isoformat() if c.expires_at else None,
-            "unrestricted": c.unrestricted, "access_rules": c.access_rules,
-            "roles": [{"id": r.id, "name": r.name, "domain_id": None} for r in found.roles],
-            "links": self_link(request, f"/v3/users/{c.user_id}/application_credentials/{c.id}")}
+            "unrestricted": c.unrestricted,
+            "roles": [role_entity(r) for r in found.roles],
+            "links": self_link(request, f"/v3/application_credentials/{c.id}")}
+    if c.access_rules:
+        view["access_rules"] = c.access_rules
     if found.secret is not None:
         view["secret"] = found.secret
     return view

@@ -50,7 +50,9 @@ async def check_token(request: Request, ctx: Ctx, identity: Ident) -> Response:
     subject = request.headers.get("x-subject-token")
     await identity.tokens.check(ctx, subject,
                                 enforces_access_rules=_enforces_access_rules(request))
-    return Response(status_code=200, headers={"X-Subject-Token": subject or ""})
+    # The Content-Type of the GET it stands for, as Keystone's (Flask answers HEAD with GET)
+    return Response(status_code=200, media_type="application/json",
+                    headers={"X-Subject-Token": subject or ""})
 
 
 @router.delete("/tokens", status_code=204, **policy("identity:revoke_token"))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
 
 from overcast.common.api import policy
 from overcast.common.app import Ctx
-from overcast.identity.api import Ident, bool_param, listing, self_link
+from overcast.identity.api import Ident, base, bool_param, listing, self_link
 from overcast.identity.api.schemas import ProjectCreateBody, ProjectUpdateBody, TagsIn
 from overcast.identity.models import Domain, Project
 from overcast.identity.projects import ProjectFilter
@@ -16,18 +18,27 @@ from overcast.identity.projects import ProjectFilter
 router = APIRouter(tags=["projects"])
 
 _HIERARCHY = ("parents_as_ids", "subtree_as_ids", "parents_as_list", "subtree_as_list")
+#: What werkzeug's iri_to_uri leaves unquoted in a path.
+_IRI_SAFE = "%!$&'()*+,/:;=@"
 
 
-def project_view(request: Request, p: Project | Domain) -> dict[str, Any]:
+def project_view(request: Request, p: Project | Domain, *,
+                 with_extra: bool = False) -> dict[str, Any]:
+    """A project; `with_extra` adds the extra attributes once more under `extra`, as Keystone's
+    PATCH answer has them (its driver returns to_dict(include_extra_dict=True) there only)."""
     if isinstance(p, Domain):  # a project acting as a domain
-        return {**p.extra, "id": p.id, "name": p.name, "domain_id": None,
+        view = {**p.extra, "id": p.id, "name": p.name, "domain_id": None,
                 "description": p.description, "enabled": p.enabled, "parent_id": None,
                 "is_domain": True, "tags": p.tags, "options": {},
                 "links": self_link(request, f"/v3/projects/{p.id}")}
-    return {**p.extra, "id": p.id, "name": p.name, "domain_id": p.domain_id,
-            "description": p.description, "enabled": p.enabled,
-            "parent_id": p.parent_id or p.domain_id, "is_domain": False, "tags": p.tags,
-            "options": {}, "links": self_link(request, f"/v3/projects/{p.id}")}
+    else:
+        view = {**p.extra, "id": p.id, "name": p.name, "domain_id": p.domain_id,
+                "description": p.description, "enabled": p.enabled,
+                "parent_id": p.parent_id or p.domain_id, "is_domain": False, "tags": p.tags,
+                "options": {}, "links": self_link(request, f"/v3/projects/{p.id}")}
+    if with_extra:
+        view["extra"] = dict(p.extra)
+    return view
 
 
 def _tags(value: str | None) -> tuple[str, ...]:
@@ -87,7 +98,7 @@ async def show_project(request: Request, project_id: str, ctx: Ctx,
 async def update_project(request: Request, project_id: str, body: ProjectUpdateBody, ctx: Ctx,
                          identity: Ident) -> dict[str, Any]:
     return {"project": project_view(request, await identity.projects.update(
-        ctx, project_id, body.project.fields()))}
+        ctx, project_id, body.project.fields()), with_extra=True)}
 
 
 @router.delete("/v3/projects/{project_id}", status_code=204,
@@ -125,11 +136,16 @@ async def check_tag(project_id: str, tag: str, ctx: Ctx, identity: Ident) -> Res
 
 
 @router.put("/v3/projects/{project_id}/tags/{tag}", status_code=201,
-            **policy("identity:create_project_tag"))
+            response_class=HTMLResponse, **policy("identity:create_project_tag"))
 async def add_tag(request: Request, project_id: str, tag: str, ctx: Ctx,
                   identity: Ident) -> Response:
     await identity.projects.add_tag(ctx, project_id, tag)
-    return Response(status_code=201, headers={"Location": str(request.url)})
+    # Keystone's answer, as its clients see it (keystone/api/projects.py ProjectTagResource.put):
+    # an empty text/html body (flask.make_response('')), and a Location of its base URL, the
+    # project id and the tag, without "projects/"; the tag percent-encoded as werkzeug's
+    # iri_to_uri does, so any tag makes a header (the request URL's tag is decoded text).
+    location = quote(f"/v3/{project_id}/tags/{tag}", safe=_IRI_SAFE)
+    return HTMLResponse(status_code=201, headers={"Location": f"{base(request)}{location}"})
 
 
 @router.delete("/v3/projects/{project_id}/tags/{tag}", status_code=204,

@@ -17,11 +17,16 @@ from overcast.identity.roles import NULL_DOMAIN
 router = APIRouter(tags=["roles"])
 
 
-def role_view(request: Request, r: Role) -> dict[str, Any]:
+def role_entity(r: Role) -> dict[str, Any]:
+    """A role as Keystone's role API returns it, without links (how an application credential
+    lists its roles)."""
     return {**r.extra, "id": r.id, "name": r.name,
             "domain_id": None if r.domain_id == NULL_DOMAIN else r.domain_id,
-            "description": r.description, "options": r.options,
-            "links": self_link(request, f"/v3/roles/{r.id}")}
+            "description": r.description, "options": r.options}
+
+
+def role_view(request: Request, r: Role) -> dict[str, Any]:
+    return {**role_entity(r), "links": self_link(request, f"/v3/roles/{r.id}")}
 
 
 def _ref(request: Request, r: Role) -> dict[str, Any]:

@@ -18,8 +18,6 @@ from overcast.identity.trusts import TrustWithRoles
 router = APIRouter(prefix="/v3/OS-TRUST/trusts", tags=["trusts"])
 
 
-
-
 def trust_view(request: Request, t: Trust, roles: list[Role] | None = None) -> dict[str, Any]:
     """A trust; with its roles unless it is a list's summary."""
     view: dict[str, Any] = {
@@ -85,4 +83,5 @@ async def show_trust_role(request: Request, trust_id: str, role_id: str, ctx: Ct
              **policy("identity:get_role_for_trust"))
 async def check_trust_role(trust_id: str, role_id: str, ctx: Ctx, identity: Ident) -> Response:
     await identity.trusts.role(ctx, trust_id, role_id)
-    return Response(status_code=200)
+    # The Content-Type of the GET it stands for, as Keystone's (Flask answers HEAD with GET)
+    return Response(status_code=200, media_type="application/json")

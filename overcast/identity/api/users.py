@@ -16,18 +16,28 @@ from overcast.identity.tokens import iso
 router = APIRouter(prefix="/v3/users", tags=["users"])
 
 
-def user_view(request: Request, u: User) -> dict[str, Any]:
+def user_view(request: Request, u: User, *, with_extra: bool = False) -> dict[str, Any]:
+    """A user; `with_extra` adds the extra attributes once more under `extra`, as Keystone's
+    PATCH answer has them (its driver returns to_dict(include_extra_dict=True) there only)."""
     view = {**u.extra, "id": u.id, "name": u.name, "domain_id": u.domain_id,
             "enabled": u.enabled, "password_expires_at": iso(u.password_expires_at),
             "options": u.options, "links": self_link(request, f"/v3/users/{u.id}")}
     if u.default_project_id:
         view["default_project_id"] = u.default_project_id
+    if with_extra:
+        view["extra"] = dict(u.extra)
     return view
 
 
 def group_view(request: Request, g: Group) -> dict[str, Any]:
     return {**g.extra, "id": g.id, "name": g.name, "domain_id": g.domain_id,
             "description": g.description, "links": self_link(request, f"/v3/groups/{g.id}")}
+
+
+def user_group_view(request: Request, g: Group) -> dict[str, Any]:
+    """A group in /v3/users/{id}/groups: Keystone adds when the membership expires, always
+    null for a group of the SQL backend (only federated memberships expire)."""
+    return {**group_view(request, g), "membership_expires_at": None}
 
 
 @router.get("", **policy("identity:list_users"))
@@ -53,7 +63,8 @@ async def show_user(request: Request, user_id: str, ctx: Ctx, identity: Ident) -
 async def update_user(request: Request, user_id: str, body: UserUpdateBody, ctx: Ctx,
                       identity: Ident) -> dict[str, Any]:
     return {"user": user_view(request, await identity.users.update(ctx, user_id,
-                                                                   body.user.fields()))}
+                                                                   body.user.fields()),
+                              with_extra=True)}
 
 
 @router.delete("/{user_id}", status_code=204, **policy("identity:delete_user"))
@@ -72,5 +83,5 @@ async def change_password(user_id: str, body: PasswordBody, ctx: Ctx, identity: 
 @router.get("/{user_id}/groups", **policy("identity:list_groups_for_user"))
 async def user_groups(request: Request, user_id: str, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     groups = await identity.users.groups(ctx, user_id)
-    return listing(request, "groups", groups, lambda g: group_view(request, g),
+    return listing(request, "groups", groups, lambda g: user_group_view(request, g),
                    identity.list_limit)

@@ -27,7 +27,9 @@ def v3_document(request: Request) -> dict[str, Any]:
 
 @router.get("/")
 async def versions(request: Request) -> JSONResponse:
-    return JSONResponse({"versions": {"values": [v3_document(request)]}}, status_code=300)
+    # Keystone points Location at its one (preferred) version (keystone/api/discovery.py)
+    return JSONResponse({"versions": {"values": [v3_document(request)]}}, status_code=300,
+                        headers={"Location": f"{base(request)}/v3/"})
 
 
 @router.get("/v3")
