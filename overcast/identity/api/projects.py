@@ -140,11 +140,11 @@ async def check_tag(project_id: str, tag: str, ctx: Ctx, identity: Ident) -> Res
 async def add_tag(request: Request, project_id: str, tag: str, ctx: Ctx,
                   identity: Ident) -> Response:
     await identity.projects.add_tag(ctx, project_id, tag)
-    # Keystone's answer, as its clients see it (keystone/api/projects.py ProjectTagResource.put):
-    # an empty text/html body (flask.make_response('')), and a Location of its base URL, the
-    # project id and the tag, without "projects/"; the tag percent-encoded as werkzeug's
-    # iri_to_uri does, so any tag makes a header (the request URL's tag is decoded text).
-    location = quote(f"/v3/{project_id}/tags/{tag}", safe=_IRI_SAFE)
+    # Keystone's answer (keystone/api/projects.py ProjectTagResource.put): an empty text/html
+    # body and a Location, the tag percent-encoded as werkzeug's iri_to_uri does, so any tag
+    # makes a header. Keystone's Location leaves out "projects/" and leads nowhere; ours
+    # names the tag's real URL.
+    location = quote(f"/v3/projects/{project_id}/tags/{tag}", safe=_IRI_SAFE)
     return HTMLResponse(status_code=201, headers={"Location": f"{base(request)}{location}"})
 
 

