@@ -10,6 +10,7 @@ see; every decision is a rule an operator's policy.yaml can override.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -161,7 +162,7 @@ class Images:
             q = q.where(ImageMember.status.in_(statuses))
         return exists(q)
 
-    def visible(self, ctx: RequestContext) -> Select[tuple[Image]]:
+    def visible(self, ctx: RequestContext) -> Select[Image]:
         """Every image the caller may see at all (the one place reads are scoped)."""
         q = select(Image).where(Image.status != "deleted")
         if ctx.can("context_is_admin"):
@@ -193,7 +194,7 @@ class Images:
 
     # -- list --
     def _listed(self, ctx: RequestContext, visibility: str | None,
-                member_status: str) -> Select[tuple[Image]]:
+                member_status: str) -> Select[Image]:
         """The images a list shows by default or for ?visibility=, as Glance chooses them."""
         me = ctx.project_id
         admin = ctx.can("context_is_admin")
@@ -232,7 +233,7 @@ class Images:
         q = self._filter(q.where(Image.os_hidden.is_(hidden)), query)
         keys = [SortKey(self._sort_column(k), d) for k, d in query.sort]
         if "id" not in [k for k, _ in query.sort]:
-            keys.append(SortKey(Image.id, query.sort[-1][1]))
+            keys.append(SortKey(Image.id.expression, query.sort[-1][1]))
         async with self.db.read() as s:
             if query.marker:
                 values = (await s.execute(self.visible(ctx).where(
@@ -243,7 +244,7 @@ class Images:
             return list(await s.scalars(order_by(q, keys).limit(query.limit)))
 
     @staticmethod
-    def _filter(q: Select[tuple[Image]], query: ImageQuery) -> Select[tuple[Image]]:
+    def _filter(q: Select[Image], query: ImageQuery) -> Select[Image]:
         for key, values in query.match.items():
             q = q.where(getattr(Image, key).in_(values))
         if query.protected is not None:
@@ -312,7 +313,7 @@ class Images:
             raise faults.OverQuota(f"Attempted: {tags}, Maximum: {self.config.image_tag_quota}: "
                                    "maximum number of tags exceeded.")
 
-    async def update(self, ctx: RequestContext, image_id: str, changes: list[Change]) -> Image:
+    async def update(self, ctx: RequestContext, image_id: str, changes: builtins.list[Change]) -> Image:
         """Apply JSON-Patch operations (modify_image; publicize_image or communitize_image to
         widen the visibility; context_is_admin to give the image away)."""
         async with self.db.transaction() as s:
@@ -465,8 +466,8 @@ class Images:
             image.stores = ",".join(h for h in held if h != store_id)
             image.updated_at = utcnow()
 
-    async def set_import_progress(self, image_id: str, *, importing: list[str],
-                                  failed: list[str]) -> None:
+    async def set_import_progress(self, image_id: str, *, importing: builtins.list[str],
+                                  failed: builtins.list[str]) -> None:
         async with self.db.transaction() as s:
             image = await self._locked(s, image_id)
             if image is not None:

@@ -198,7 +198,7 @@ def _pointer(path: str) -> str:
 
 def attribute_value(name: str, value: Any) -> Any:
     """A patched attribute's value, checked against the image schema's type for it."""
-    checked = validate(ImageCreate, {name: value}, "image")
+    checked: ImageCreate = validate(ImageCreate, {name: value}, "image")
     if name in ImageCreate.model_fields and name not in ("kernel_id", "ramdisk_id"):
         return getattr(checked, name)
     return checked.properties().get(name)  # None (drop it) only for kernel_id/ramdisk_id
