@@ -396,9 +396,8 @@ class ImageData:
         """POST /import: in one transaction load the image, enforce import_image, check, move
         it to importing and record the task; the importer agent does the rest."""
         method = ask.method
-        if method not in self.import_methods():
-            raise faults.BadRequest(f"Import method {method} is not supported by this cloud; "
-                                    f"supported: {', '.join(self.import_methods())}")
+        if method not in self.import_methods():  # not offered here (GET /v2/info/import)
+            raise faults.BadRequest(f"Unknown import method name '{method}'.")
         targets = self.store_ids(ask.stores, ask.all_stores)
         if method == "web-download":
             self.check_uri(ask.uri)

@@ -30,10 +30,12 @@ _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*")
 
 def content_length(request: Request) -> int | None:
     """The announced size of image data (application/octet-stream only)."""
-    media = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+    declared = request.headers.get("content-type", "application/octet-stream")
+    media = declared.split(";")[0].strip()
     if media != "application/octet-stream":
-        raise faults.UnsupportedMediaType(f"Content type {media[:80]} is not supported for image "
-                                          "data; use application/octet-stream.")
+        raise faults.UnsupportedMediaType(
+            f"The request media type {declared[:255]} is not supported by this server.",
+            detail=f"Invalid content type {media[:255]}")
     raw = request.headers.get("content-length")
     try:
         return int(raw) if raw is not None else None
@@ -74,7 +76,7 @@ async def download(image_id: str, wanted: Ranged, ctx: Ctx, data: Data) -> Respo
     headers = {"Content-Length": str(d.length)}
     if d.partial:
         headers["Content-Range"] = f"bytes {d.start}-{d.start + d.length - 1}/{d.size}"
-    elif d.checksum:
+    if d.checksum:  # the whole image's, on a range too (as Glance's)
         headers["Content-MD5"] = d.checksum
     return StreamingResponse(d.chunks, status_code=206 if d.partial else 200, headers=headers,
                              media_type="application/octet-stream")
