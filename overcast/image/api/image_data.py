@@ -7,7 +7,7 @@ typed values; the data itself streams through (FastAPI does not read these bodie
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
@@ -68,7 +68,18 @@ async def upload(image_id: str, request: Request, length: Length, ctx: Ctx, data
     return Response(status_code=204)
 
 
-@router.get("/{image_id}/file", **policy("download_image", _SEES_ALL))
+_BYTES = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+#: What a download answers, for the OpenAPI document (the route returns a Response itself).
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The image's data", "content": _BYTES},
+    206: {"description": "The range of the image's data asked for with Range",
+          "content": _BYTES},
+    204: {"description": "The image has no data yet (queued, or being uploaded), as in Glance"},
+}
+
+
+@router.get("/{image_id}/file", response_class=Response, responses=DOWNLOAD_RESPONSES,
+            **policy("download_image", _SEES_ALL))
 async def download(image_id: str, wanted: Ranged, ctx: Ctx, data: Data) -> Response:
     d = await data.download(ctx, image_id, wanted)
     if d is None:
