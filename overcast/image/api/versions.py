@@ -10,11 +10,11 @@ from fastapi.responses import JSONResponse
 
 router = APIRouter(tags=["versions"])
 
-# Glance 33's list without an image cache (glance/api/versions.py), in its order: the cache
-# API's versions (2.14, 2.16, 2.18) only appear with a cache, which this cloud has not. Like
-# Glance, the list is discovery, not a feature list: Glance names 2.13 (quota usage), 2.15
-# (store details) and 2.17 (the service-only location API) whatever is configured, and so
-# does this cloud, which has none of the three (docs/image.md "Not supported").
+# Glance 33's list with several stores and no image cache (glance/api/versions.py), in its
+# order: the cache API's versions (2.14, 2.16, 2.18) appear only with a cache, which this cloud
+# has not. Like Glance's, the list is discovery, not a feature list: Glance names 2.13 (quota
+# usage), 2.15 (store details) and 2.17 (the service-only location API) whether or not they
+# can be used, and so does this cloud, which has none of the three (docs/image.md).
 CURRENT = "2.17"
 VERSIONS = ("2.15", "2.13", "2.12", "2.11", "2.10", "2.9", "2.8", CURRENT, "2.7", "2.6", "2.5",
             "2.4", "2.3", "2.2", "2.1", "2.0")
