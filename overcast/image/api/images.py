@@ -488,8 +488,12 @@ async def delete_from_store(store_id: str, image_id: str, ctx: Ctx, data: Data) 
 
 
 @router.put("/{image_id}/tags/{tag}", status_code=204, **policy("modify_image", _SEES_ALL))
-async def add_tag(image_id: str, tag: Annotated[str, Path(max_length=255)], ctx: Ctx,
-                  images: Imgs) -> Response:
+async def add_tag(image_id: str, tag: Annotated[str, Path(json_schema_extra={"maxLength": 255})],
+                  ctx: Ctx, images: Imgs) -> Response:
+    # Checked as Glance's tag deserializer does: {"tags": [tag]} against the image schema.
+    reason = schema_error(IMAGE_SCHEMA, {"tags": [tag]})
+    if reason is not None:
+        raise faults.BadRequest(f"Provided object does not match schema 'image': {reason}")
     await images.add_tag(ctx, image_id, tag)
     return Response(status_code=204)
 

@@ -118,6 +118,14 @@ async def test_image_refusals_are_worded_as_glances(glance: Glance) -> None:
     assert r.status_code == 404 and r.json()["message"] == "The resource could not be found." + SUFFIX
     r = await glance.http.put(f"/v2/images/{NO_SUCH}/tags/red", headers=glance.alice)
     assert r.status_code == 404 and r.json()["message"] == f"Image {NO_SUCH} not found." + SUFFIX
+    long = "t" * 256  # Glance checks {"tags": [tag]} against the image schema
+    r = await glance.http.put(f"/v2/images/{img['id']}/tags/{long}", headers=glance.alice)
+    assert r.status_code == 400
+    assert r.json()["message"] == (
+        f"Provided object does not match schema 'image': '{long}' is too long\n\n"
+        "Failed validating 'maxLength' in schema['properties']['tags']['items']:\n"
+        f"    {{'type': 'string', 'maxLength': 255}}\n\nOn instance['tags'][0]:\n    '{long}'"
+        + SUFFIX)
     r = await glance.http.post(f"/v2/images/{img['id']}/import", headers=glance.alice,
                                json={"method": {"name": "teleport"}})
     assert r.status_code == 400
