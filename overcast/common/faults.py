@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Literal
@@ -61,9 +62,13 @@ class Fault(Exception):
     #: Neutron's `type` and similar wire names; None means derive from the class.
     wire_type: str | None = None
 
-    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None,
+                 detail: str | None = None):
         self.message = message or HTTPStatus(self.code).phrase
         self.headers = headers or {}
+        #: webob's second paragraph under the message (Glance's `HTTPConflict(detail)` pages
+        #: say what webob's explanation of the status does not); only the image dialect shows it.
+        self.detail = detail
         super().__init__(self.message)
 
     @property
@@ -216,23 +221,40 @@ UNAUTHORIZED_EXPLANATION = (
     "understand how to supply the credentials required.")
 
 
+def _webob_body(f: Fault, escape: Callable[[str], str]) -> str:
+    """webob's body template: the explanation (our message), then the detail, if any."""
+    detail = escape(f.detail or "")
+    if f.code == 415:  # webob's 415 template: the media type sentence, then the detail
+        return f"{escape(f.message)}\n<br /><br />\n{detail}"
+    return f"{escape(f.message)}<br /><br />\n{detail}\n\n"
+
+
+def _html_escape(text: str) -> str:
+    """webob's html_escape: quotes escaped, and anything beyond ASCII as a character reference."""
+    return html.escape(text).encode("ascii", "xmlcharrefreplace").decode()
+
+
+_BR = re.compile(r"<br.*?>", re.I | re.S)
+_TAG = re.compile(r"<.*?>", re.S)
+
+
 def render_webob(f: Fault, accept: str | None) -> tuple[bytes, str]:
-    """An error page as webob renders `HTTPxxx(explanation=message)`: the format the Accept
-    header prefers (webob/exc.py WSGIHTTPException.generate_response). Glance answers its own
-    errors so, and keystonemiddleware its 401s in front of any service."""
+    """An error page as webob renders `HTTPxxx(detail, explanation=message)`: the format the
+    Accept header prefers (webob/exc.py WSGIHTTPException.generate_response). Glance answers
+    its own errors so, and keystonemiddleware its 401s in front of any service."""
     status = f"{f.code} {f.title}"
     offer = _webob_offer(accept)
     if offer == "application/json":
-        body = {"message": f"{f.message}<br /><br />\n\n\n", "code": status, "title": f.title}
+        body = {"message": _webob_body(f, str), "code": status, "title": f.title}
         return json.dumps(body).encode(), "application/json"
     if offer == "text/html":
         page = (f"<html>\n <head>\n  <title>{status}</title>\n </head>\n <body>\n"
-                f"  <h1>{status}</h1>\n  {html.escape(f.message)}<br /><br />\n\n\n\n"
-                f" </body>\n</html>")
+                f"  <h1>{status}</h1>\n  {_webob_body(f, _html_escape)}\n </body>\n</html>")
         return page.encode(), "text/html; charset=UTF-8"
-    # webob's strip_tags turns newlines into spaces, then each <br /> into a newline.
-    text = f.message.replace("\n", " ").replace("\r", "")
-    return f"{status}\n\n{text}\n\n   ".encode(), "text/plain; charset=UTF-8"
+    # webob's strip_tags: newlines become spaces, each <br /> a newline, other tags go.
+    text = _webob_body(f, str).replace("\n", " ").replace("\r", "")
+    text = _TAG.sub("", _BR.sub("\n", text).replace("<!--", "").replace("-->", ""))
+    return f"{status}\n\n{text}".encode(), "text/plain; charset=UTF-8"
 
 
 def _object(f: Fault, accept: str | None) -> tuple[bytes, str]:

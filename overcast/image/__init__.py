@@ -1,4 +1,5 @@
-"""Image service: the Glance v2 API (v2.0 to v2.16) on a durable file store.
+"""Image service: the Glance v2 API (as Glance 33 lists it without a cache) on a durable file
+store.
 
 What it serves: version discovery; images (create, list with filters/sorting/paging, show,
 JSON-Patch update, delete, deactivate/reactivate); image data (streamed upload and download with
@@ -11,6 +12,7 @@ quotas on count and bytes.
 LIMITATIONS (what Glance has and this does not):
 - file stores only (one or several directories); no Swift/Ceph/Cinder/HTTP stores, no store
   weights, no image locations API (show_multiple_locations stays off);
-- no image cache API (/v2/cache), no /v2/info/usage;
+- no image cache API (/v2/cache), no /v2/info/usage, no /v2/info/stores/detail (versions
+  2.13, 2.15 and 2.17 are listed all the same, as Glance lists them);
 - the import method glance-download is not offered; no image conversion.
 """

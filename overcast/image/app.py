@@ -51,7 +51,6 @@ ROUTERS = (versions.router, schemas.router, imports.router, images.router, image
 PUBLIC = [
     PublicRoute("GET", "/"),
     PublicRoute("GET", "/versions"),
-    PublicRoute("GET", "/v2"),
 ]
 
 

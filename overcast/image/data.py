@@ -396,9 +396,8 @@ class ImageData:
         """POST /import: in one transaction load the image, enforce import_image, check, move
         it to importing and record the task; the importer agent does the rest."""
         method = ask.method
-        if method not in self.import_methods():
-            raise faults.BadRequest(f"Import method {method} is not supported by this cloud; "
-                                    f"supported: {', '.join(self.import_methods())}")
+        if method not in self.import_methods():  # not offered here (GET /v2/info/import)
+            raise faults.BadRequest(f"Unknown import method name '{method}'.")
         targets = self.store_ids(ask.stores, ask.all_stores)
         if method == "web-download":
             self.check_uri(ask.uri)
@@ -490,9 +489,8 @@ class ImageData:
             live |= set(await asyncio.to_thread(store.partial_uploads))
         # Files first, rows second: a file listed here was committed before the rows are read,
         # so its image's row already says what the file is (data is committed before the row).
-        staged = dict(await asyncio.to_thread(lambda: list(self.staging.locations())))
-        files = {sid: await asyncio.to_thread(lambda st=store: list(st.locations()))
-                 for sid, store in self.stores.items()}
+        staged = dict(await asyncio.to_thread(_listing, self.staging))
+        files = {sid: await asyncio.to_thread(_listing, store) for sid, store in self.stores.items()}
         async with self.images.db.read() as s:
             rows = {row.id: row for row in (await s.execute(select(
                 Image.id, Image.status, Image.stores, Image.claimed_by,
@@ -505,19 +503,24 @@ class ImageData:
         now = utcnow()
         for sid, listed in files.items():
             for image_id, location in listed:
-                row = rows.get(image_id)
-                if image_id not in live and (row is None or _orphan(row, sid, now)):
+                owner = rows.get(image_id)
+                if image_id not in live and (owner is None or _orphan(owner, sid, now)):
                     log.info("removing orphaned data of image %s in store %s", image_id, sid)
                     await asyncio.to_thread(self.stores[sid].delete, location)
         for image_id, location in staged.items():
-            row = rows.get(image_id)
-            if row is None or row.status not in ("uploading", "importing"):
+            staged_for = rows.get(image_id)
+            if staged_for is None or staged_for.status not in ("uploading", "importing"):
                 await asyncio.to_thread(self.staging.delete, location)
 
     async def delete_data(self, image_id: str, stores: str | None) -> None:
         for sid in (stores or "").split(","):
             if sid in self.stores:
                 await asyncio.to_thread(self.stores[sid].delete, image_id)
+
+
+def _listing(store: ImageStore) -> list[tuple[str, str]]:
+    """Every (image id, location) a store holds (blocking: run in a thread)."""
+    return list(store.locations())
 
 
 def _orphan(row: Any, store_id: str, now: datetime) -> bool:

@@ -494,7 +494,7 @@ def _vmdk_descriptor_problem(descriptor: bytes) -> str | None:
 
 def _vhd_checksum_ok(footer: bytes) -> bool:
     """The footer checksum: one's complement of the byte sum with the checksum field zeroed."""
-    (stored,) = struct.unpack_from(">I", footer, 64)
+    stored: int = struct.unpack_from(">I", footer, 64)[0]
     total = sum(footer) - sum(footer[64:68])
     return (~total & 0xFFFFFFFF) == stored
 
@@ -503,7 +503,7 @@ def _vhd_virtual_size(footer: bytes) -> int:
     """The disk size as qemu computes it (block/vpc.c vpc_open): CHS geometry or current_size."""
     (current_size,) = struct.unpack_from(">Q", footer, 48)
     cylinders, heads, sectors = struct.unpack_from(">HBB", footer, 56)
-    chs = cylinders * heads * sectors
+    chs: int = cylinders * heads * sectors
     if footer[28:32] in _VHD_CURRENT_SIZE_CREATORS or chs == _VHD_MAX_GEOMETRY:
         return int(current_size // 512 * 512)
     return chs * 512

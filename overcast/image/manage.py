@@ -19,7 +19,7 @@ from overcast.image.data import ImageData
 from overcast.image.drivers import open_store
 from overcast.image.metadef_data import standard_namespaces
 from overcast.image.metadef_models import MetadefStandardLoad
-from overcast.image.metadefs import Metadefs
+from overcast.image.metadefs import Metadefs, NamespaceSpec
 from overcast.image.service import Images
 from overcast.image.tasks import Tasks
 
@@ -73,7 +73,7 @@ async def load_metadefs(config: Config, *, force: bool = False,
     try:
         metadefs = Metadefs(db)
         for body in standard_namespaces():
-            spec = validate(NamespaceBody, body, "namespace").spec()
+            spec: NamespaceSpec = validate(NamespaceBody, body, "namespace").spec()
             outcome = await metadefs.load_standard(spec, force=force, initial=initial)
             outcomes[outcome].append(spec.namespace)
     finally:

@@ -12,15 +12,20 @@ from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.common.context import RequestContext
 from overcast.image.models import Image, ImageMember
-from overcast.image.service import Images, MemberStatus, image_target
+from overcast.image.service import IMAGE_NOT_FOUND, Images, MemberStatus, image_target
 
 __all__ = ["Members"]
 
 
-def _shared_only(image: Image) -> None:
+def _shared_only(image: Image, refusal: faults.Fault) -> None:
+    """Glance's first check of every member operation, before any rule: only shared images
+    have members; each operation words the refusal its own way (image_members.py)."""
     if image.visibility != "shared":
-        raise faults.Forbidden(f"Only shared images have members. Image {image.id} is "
-                               f"{image.visibility}.")
+        raise refusal
+
+
+def _not_member(image_id: str, member_id: str) -> faults.NotFound:
+    return faults.NotFound(f"{member_id} not found in the member list of the image {image_id}.")
 
 
 class Members:
@@ -37,12 +42,13 @@ class Members:
 
     async def add(self, ctx: RequestContext, image_id: str, member_id: str) -> ImageMember:
         async with self.db.transaction() as s:
-            image = await self.images.load(s, ctx, image_id, for_update=True)
+            image = await self.images.load(s, ctx, image_id, for_update=True,
+                                           missing=IMAGE_NOT_FOUND)
+            _shared_only(image, faults.Forbidden(f"Not allowed to create members for image "
+                                                 f"{image_id}."))
             ctx.enforce("add_member", image_target(image, member_id))
-            _shared_only(image)
             if await s.get(ImageMember, (image_id, member_id)) is not None:
-                raise faults.Conflict(f"Member {member_id} already has membership on image "
-                                      f"{image_id}")
+                raise faults.Conflict(f"Member {member_id} is duplicated for image {image_id}")
             quota = self.images.config.image_member_quota
             if quota >= 0:
                 count = await s.scalar(select(func.count()).select_from(ImageMember).where(
@@ -59,9 +65,10 @@ class Members:
     async def list(self, ctx: RequestContext, image_id: str) -> list[ImageMember]:
         """The image's memberships; a member project sees only its own."""
         async with self.db.read() as s:
-            image = await self.images.load(s, ctx, image_id)
+            image = await self.images.load(s, ctx, image_id, missing=IMAGE_NOT_FOUND)
+            _shared_only(image, faults.Forbidden(f"Not allowed to list members for image "
+                                                 f"{image_id}: Only shared images have members."))
             ctx.enforce("get_members", image_target(image, ctx.project_id))
-            _shared_only(image)
             q = select(ImageMember).where(ImageMember.image_id == image_id).order_by(
                 ImageMember.created_at, ImageMember.member)
             if image.owner != ctx.project_id and not ctx.can("context_is_admin"):
@@ -70,21 +77,25 @@ class Members:
 
     async def show(self, ctx: RequestContext, image_id: str, member_id: str) -> ImageMember:
         async with self.db.read() as s:
-            image = await self.images.load(s, ctx, image_id)
+            image = await self.images.load(s, ctx, image_id, missing=IMAGE_NOT_FOUND)
+            # A refusal here is a 404, as Glance's show hides a membership it will not show.
+            _shared_only(image, faults.NotFound("Only shared images have members."))
             ctx.enforce("get_member", image_target(image, member_id))
             member = await s.get(ImageMember, (image_id, member_id))
             if member is None or not self._concerns(ctx, image, member_id):
-                raise faults.NotFound(f"Member {member_id} not found on image {image_id}")
+                raise _not_member(image_id, member_id)
             return member
 
     async def update(self, ctx: RequestContext, image_id: str, member_id: str,
                      status: MemberStatus) -> ImageMember:
         """The member project accepts or rejects the image (modify_member)."""
         async with self.db.transaction() as s:
-            image = await self.images.load(s, ctx, image_id)
+            image = await self.images.load(s, ctx, image_id, missing=IMAGE_NOT_FOUND)
+            _shared_only(image, faults.Forbidden(f"Not allowed to update members for image "
+                                                 f"{image_id}."))
             member = await s.get(ImageMember, (image_id, member_id), with_for_update=True)
             if member is None or not self._concerns(ctx, image, member_id):
-                raise faults.NotFound(f"Member {member_id} not found on image {image_id}")
+                raise _not_member(image_id, member_id)
             ctx.enforce("modify_member", image_target(image, member_id))
             member.status = status
             member.updated_at = utcnow()
@@ -92,9 +103,11 @@ class Members:
 
     async def delete(self, ctx: RequestContext, image_id: str, member_id: str) -> None:
         async with self.db.transaction() as s:
-            image = await self.images.load(s, ctx, image_id)
+            image = await self.images.load(s, ctx, image_id, missing=IMAGE_NOT_FOUND)
+            _shared_only(image, faults.Forbidden(f"Not allowed to delete members for image "
+                                                 f"{image_id}."))
             member = await s.get(ImageMember, (image_id, member_id), with_for_update=True)
             if member is None:
-                raise faults.NotFound(f"Member {member_id} not found on image {image_id}")
+                raise _not_member(image_id, member_id)
             ctx.enforce("delete_member", image_target(image, member_id))
             await s.delete(member)

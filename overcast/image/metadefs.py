@@ -140,7 +140,7 @@ class Metadefs:
 
     # -- visibility and policy --
     @staticmethod
-    def _visible(ctx: RequestContext) -> Select[tuple[MetadefNamespace]]:
+    def _visible(ctx: RequestContext) -> Select[MetadefNamespace]:
         """Every namespace the caller may see at all: public ones, its project's, or all for
         context_is_admin."""
         q = select(MetadefNamespace)
@@ -179,8 +179,8 @@ class Metadefs:
         direction = query.sort_dir
         columns: list[ColumnElement[Any]] = [_namespace_column(query.sort_key)]
         if query.sort_key != "created_at":
-            columns.append(MetadefNamespace.created_at)
-        columns.append(MetadefNamespace.namespace)
+            columns.append(MetadefNamespace.created_at.expression)
+        columns.append(MetadefNamespace.namespace.expression)
         keys = [SortKey(c, direction) for c in columns]
         async with self.db.read() as s:
             if query.marker is not None:
@@ -208,7 +208,7 @@ class Metadefs:
         return found
 
     async def _detail(self, s: AsyncSession, ns: MetadefNamespace) -> NamespaceDetail:
-        def of(model: type[_Child]) -> Select[tuple[_Child]]:
+        def of(model: type[_Child]) -> Select[_Child]:
             return select(model).where(model.namespace_id == ns.id).order_by(model.name)
         return NamespaceDetail(
             namespace=ns,
@@ -340,7 +340,9 @@ class Metadefs:
     async def delete_contents(self, ctx: RequestContext, name: str, kind: str) -> None:
         """Delete all objects, properties or tags of a namespace (not of a protected one);
         Glance checks delete_metadef_namespace for these, and delete_metadef_tags for tags."""
-        model = {"objects": MetadefObject, "properties": MetadefProperty, "tags": MetadefTag}[kind]
+        models: dict[str, type[MetadefObject] | type[MetadefProperty] | type[MetadefTag]] = {
+            "objects": MetadefObject, "properties": MetadefProperty, "tags": MetadefTag}
+        model = models[kind]
         rules = ("delete_metadef_namespace", "delete_metadef_tags")[:2 if kind == "tags" else 1]
         async with self.db.transaction() as s:
             ns = await self._get(s, ctx, name, *rules, for_update=True)

@@ -10,11 +10,12 @@ see; every decision is a rule an operator's policy.yaml can override.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from sqlalchemy import Select, and_, exists, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from overcast.image.models import Image, ImageMember, ImageProperty, ImageTag
 __all__ = [
     "CONTAINER_FORMATS",
     "DISK_FORMATS",
+    "IMAGE_NOT_FOUND",
     "READ_ONLY",
     "RESERVED",
     "Change",
@@ -44,17 +46,36 @@ __all__ = [
     "Visibility",
     "image_target",
     "set_progress",
+    "webob_fault",
 ]
 
-DiskFormat = Literal["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "ploop",
-                     "iso"]
+# In the order of Glance's [image_format] disk_formats and image schema status enum: the
+# schema document and its validation messages list them so.
+DiskFormat = Literal["ami", "ari", "aki", "vhd", "vhdx", "vmdk", "raw", "qcow2", "vdi", "iso",
+                     "ploop"]
 ContainerFormat = Literal["ami", "ari", "aki", "bare", "ovf", "ova", "docker", "compressed"]
 Visibility = Literal["public", "private", "shared", "community"]
 DISK_FORMATS: tuple[str, ...] = get_args(DiskFormat)
 CONTAINER_FORMATS: tuple[str, ...] = get_args(ContainerFormat)
 VISIBILITIES: tuple[str, ...] = get_args(Visibility)
-STATUSES = ("queued", "saving", "active", "killed", "deleted", "pending_delete", "deactivated",
-            "uploading", "importing")
+STATUSES = ("queued", "saving", "active", "killed", "deleted", "uploading", "importing",
+            "pending_delete", "deactivated")
+#: webob's explanation of a status: what Glance's page says first when it raises webob's
+#: `HTTPForbidden(detail)` or a bare `HTTPNotFound()` (webob/exc.py).
+EXPLANATIONS = {403: "Access was denied to this resource.", 404: "The resource could not be found.",
+                409: "There was a conflict when trying to complete your request."}
+F = TypeVar("F", bound=faults.Fault)
+#: How the tag and member routes say an image is missing (Glance's image_tags and
+#: image_members controllers).
+IMAGE_NOT_FOUND = "Image {id} not found."
+
+
+def webob_fault(kind: type[F], detail: str | None = None) -> F:
+    """`kind` as Glance raises webob's `HTTPxxx(detail)`: the status's explanation, then the
+    detail beneath it."""
+    return kind(EXPLANATIONS[kind.code], detail=detail)
+
+
 MemberStatus = Literal["pending", "accepted", "rejected"]
 MEMBER_STATUSES: tuple[str, ...] = get_args(MemberStatus)
 
@@ -65,9 +86,9 @@ READ_ONLY = frozenset({"created_at", "updated_at", "status", "checksum", "os_has
                        "os_hash_value", "size", "virtual_size", "direct_url", "self", "file",
                        "schema", "id", "stores"})
 RESERVED = frozenset({"location", "deleted", "deleted_at", "locations"})
+#: Glance's `_available_sort_keys` (glance/api/v2/images.py): nothing else sorts a list.
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at",
-             "updated_at", "visibility", "owner", "min_disk", "min_ram", "virtual_size",
-             "protected", "os_hidden")
+             "updated_at")
 IMPORTING = "os_glance_importing_to_stores"
 FAILED = "os_glance_failed_import"
 
@@ -161,7 +182,7 @@ class Images:
             q = q.where(ImageMember.status.in_(statuses))
         return exists(q)
 
-    def visible(self, ctx: RequestContext) -> Select[tuple[Image]]:
+    def visible(self, ctx: RequestContext) -> Select[Image]:
         """Every image the caller may see at all (the one place reads are scoped)."""
         q = select(Image).where(Image.status != "deleted")
         if ctx.can("context_is_admin"):
@@ -174,14 +195,16 @@ class Images:
         ))
 
     async def load(self, s: AsyncSession, ctx: RequestContext, image_id: str, *,
-                   for_update: bool = False) -> Image:
-        """The image, if the caller can see it (404 otherwise, never 403)."""
+                   for_update: bool = False, missing: str = "No image found with ID {id}"
+                   ) -> Image:
+        """The image, if the caller can see it (404 otherwise, never 403, saying `missing`:
+        Glance words it per operation)."""
         q = self.visible(ctx).where(Image.id == image_id)
         if for_update:  # SQLite has no FOR UPDATE: SQLAlchemy leaves it out there
             q = q.with_for_update()
         image = (await s.scalars(q)).first()
         if image is None:
-            raise faults.NotFound(f"No image found with ID {image_id}")
+            raise faults.NotFound(missing.format(id=image_id))
         return image
 
     async def show(self, ctx: RequestContext, image_id: str, rule: str = "get_image") -> Image:
@@ -193,7 +216,7 @@ class Images:
 
     # -- list --
     def _listed(self, ctx: RequestContext, visibility: str | None,
-                member_status: str) -> Select[tuple[Image]]:
+                member_status: str) -> Select[Image]:
         """The images a list shows by default or for ?visibility=, as Glance chooses them."""
         me = ctx.project_id
         admin = ctx.can("context_is_admin")
@@ -219,9 +242,9 @@ class Images:
     def _sort_column(key: str) -> ColumnElement[Any]:
         col: ColumnElement[Any] = getattr(Image, key)
         # Nullable keys are coalesced so that ordering and the marker condition agree.
-        if key in ("name", "container_format", "disk_format", "owner"):
+        if key in ("name", "container_format", "disk_format"):
             return func.coalesce(col, "")
-        if key in ("size", "virtual_size"):
+        if key == "size":
             return func.coalesce(col, -1)
         return col
 
@@ -232,18 +255,18 @@ class Images:
         q = self._filter(q.where(Image.os_hidden.is_(hidden)), query)
         keys = [SortKey(self._sort_column(k), d) for k, d in query.sort]
         if "id" not in [k for k, _ in query.sort]:
-            keys.append(SortKey(Image.id, query.sort[-1][1]))
+            keys.append(SortKey(Image.id.expression, query.sort[-1][1]))
         async with self.db.read() as s:
             if query.marker:
                 values = (await s.execute(self.visible(ctx).where(
                     Image.id == query.marker).with_only_columns(*(k.column for k in keys)))).first()
                 if values is None:
-                    raise faults.BadRequest(f"Invalid marker. Image {query.marker} could not be found.")
+                    raise faults.BadRequest(f"No image found with ID {query.marker}")
                 q = q.where(after_marker(keys, values))
             return list(await s.scalars(order_by(q, keys).limit(query.limit)))
 
     @staticmethod
-    def _filter(q: Select[tuple[Image]], query: ImageQuery) -> Select[tuple[Image]]:
+    def _filter(q: Select[Image], query: ImageQuery) -> Select[Image]:
         for key, values in query.match.items():
             q = q.where(getattr(Image, key).in_(values))
         if query.protected is not None:
@@ -312,7 +335,7 @@ class Images:
             raise faults.OverQuota(f"Attempted: {tags}, Maximum: {self.config.image_tag_quota}: "
                                    "maximum number of tags exceeded.")
 
-    async def update(self, ctx: RequestContext, image_id: str, changes: list[Change]) -> Image:
+    async def update(self, ctx: RequestContext, image_id: str, changes: builtins.list[Change]) -> Image:
         """Apply JSON-Patch operations (modify_image; publicize_image or communitize_image to
         widen the visibility; context_is_admin to give the image away)."""
         async with self.db.transaction() as s:
@@ -325,15 +348,15 @@ class Images:
                 key, value = change.name, change.value
                 if change.op == "remove":
                     if key in core:
-                        raise faults.Forbidden(f"Property {key} may not be removed.")
+                        raise webob_fault(faults.Forbidden, f"Property {key} may not be removed.")
                     if key not in props:
-                        raise faults.Conflict(f"Property {key} does not exist.")
+                        raise webob_fault(faults.Conflict, f"Property {key} does not exist.")
                     del props[key]
                 elif key in core:
                     core[key] = list(dict.fromkeys(value)) if key == "tags" else value
                 else:
                     if change.op == "replace" and key not in props:
-                        raise faults.Conflict(f"Property {key} does not exist.")
+                        raise webob_fault(faults.Conflict, f"Property {key} does not exist.")
                     if value is None:
                         props.pop(key, None)
                     else:
@@ -347,7 +370,7 @@ class Images:
         if core["visibility"] != image.visibility:
             self._may_share(ctx, core["visibility"], image_target(image))
         if core["owner"] != image.owner and not ctx.can("context_is_admin"):
-            raise faults.Forbidden("Attribute 'owner' can be changed only by an administrator.")
+            raise webob_fault(faults.Forbidden, "Owner can't be updated by non admin.")
         for key in ("disk_format", "container_format"):
             if core[key] != getattr(image, key) and image.status != "queued":
                 raise faults.Forbidden(f"Attribute {key} can be only replaced for a queued image.")
@@ -368,7 +391,8 @@ class Images:
     async def delete(self, ctx: RequestContext, image_id: str) -> str | None:
         """Mark an image deleted; returns the stores holding its data, for the caller to empty."""
         async with self.db.transaction() as s:
-            image = await self.load(s, ctx, image_id, for_update=True)
+            image = await self.load(s, ctx, image_id, for_update=True,
+                                    missing="Failed to find image {id} to delete")
             ctx.enforce("delete_image", image_target(image))
             if image.protected:
                 raise faults.Forbidden(f"Image {image.id} is protected and cannot be deleted.")
@@ -465,8 +489,8 @@ class Images:
             image.stores = ",".join(h for h in held if h != store_id)
             image.updated_at = utcnow()
 
-    async def set_import_progress(self, image_id: str, *, importing: list[str],
-                                  failed: list[str]) -> None:
+    async def set_import_progress(self, image_id: str, *, importing: builtins.list[str],
+                                  failed: builtins.list[str]) -> None:
         async with self.db.transaction() as s:
             image = await self._locked(s, image_id)
             if image is not None:
@@ -475,7 +499,7 @@ class Images:
     # -- tags --
     async def add_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:
         async with self.db.transaction() as s:
-            image = await self.load(s, ctx, image_id, for_update=True)
+            image = await self.load(s, ctx, image_id, for_update=True, missing=IMAGE_NOT_FOUND)
             ctx.enforce("modify_image", image_target(image))
             if tag in [t.value for t in image.tags]:
                 return
@@ -485,11 +509,11 @@ class Images:
 
     async def delete_tag(self, ctx: RequestContext, image_id: str, tag: str) -> None:
         async with self.db.transaction() as s:
-            image = await self.load(s, ctx, image_id, for_update=True)
+            image = await self.load(s, ctx, image_id, for_update=True, missing=IMAGE_NOT_FOUND)
             ctx.enforce("modify_image", image_target(image))
             keep = [t for t in image.tags if t.value != tag]
             if len(keep) == len(image.tags):
-                raise faults.NotFound(f"Tag {tag} not found.")
+                raise webob_fault(faults.NotFound)  # Glance's bare HTTPNotFound(): no detail
             image.tags = keep
             image.updated_at = utcnow()
 

@@ -77,7 +77,7 @@ class Tasks:
             return list(await s.scalars(select(Task).where(Task.image_id == image_id).order_by(
                 Task.created_at)))
 
-    def _visible(self, ctx: RequestContext) -> Select[tuple[Task]]:
+    def _visible(self, ctx: RequestContext) -> Select[Task]:
         """The tasks the caller may see: its project's, or all for context_is_admin."""
         q = select(Task)
         return q if ctx.can("context_is_admin") else q.where(Task.owner == ctx.project_id)
@@ -91,7 +91,7 @@ class Tasks:
             q = q.where(Task.type == query.type)
         keys = [SortKey(getattr(Task, query.sort_key), query.sort_dir)]
         if query.sort_key != "id":
-            keys.append(SortKey(Task.id, query.sort_dir))
+            keys.append(SortKey(Task.id.expression, query.sort_dir))
         async with self.db.read() as s:
             if query.marker:
                 marker = (await s.scalars(self._visible(ctx).where(

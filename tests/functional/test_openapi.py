@@ -78,12 +78,6 @@ class Known:
 
 
 KNOWN_FAILURES: list[Known] = [
-    Known("image", "GET /v2/images/{image_id}/file", ("UndefinedContentType",),
-          "image data is application/octet-stream; the document says application/json "
-          "(the route declares no response media type)", {"image_id": "$image_id"}),
-    Known("image", "GET /v2/images/{image_id}/file", ("UndocumentedSuccess",),
-          "an image without data answers 204, as Glance does; the document lists only 200",
-          {"image_id": "$image_id#1"}),
 ]
 
 

@@ -7,7 +7,7 @@ typed values; the data itself streams through (FastAPI does not read these bodie
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import StreamingResponse
@@ -30,10 +30,12 @@ _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*")
 
 def content_length(request: Request) -> int | None:
     """The announced size of image data (application/octet-stream only)."""
-    media = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
+    declared = request.headers.get("content-type", "application/octet-stream")
+    media = declared.split(";")[0].strip()
     if media != "application/octet-stream":
-        raise faults.UnsupportedMediaType(f"Content type {media[:80]} is not supported for image "
-                                          "data; use application/octet-stream.")
+        raise faults.UnsupportedMediaType(
+            f"The request media type {declared[:255]} is not supported by this server.",
+            detail=f"Invalid content type {media[:255]}")
     raw = request.headers.get("content-length")
     try:
         return int(raw) if raw is not None else None
@@ -66,7 +68,18 @@ async def upload(image_id: str, request: Request, length: Length, ctx: Ctx, data
     return Response(status_code=204)
 
 
-@router.get("/{image_id}/file", **policy("download_image", _SEES_ALL))
+_BYTES = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+#: What a download answers, for the OpenAPI document (the route returns a Response itself).
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The image's data", "content": _BYTES},
+    206: {"description": "The range of the image's data asked for with Range",
+          "content": _BYTES},
+    204: {"description": "The image has no data yet (queued, or being uploaded), as in Glance"},
+}
+
+
+@router.get("/{image_id}/file", response_class=Response, responses=DOWNLOAD_RESPONSES,
+            **policy("download_image", _SEES_ALL))
 async def download(image_id: str, wanted: Ranged, ctx: Ctx, data: Data) -> Response:
     d = await data.download(ctx, image_id, wanted)
     if d is None:
@@ -74,7 +87,7 @@ async def download(image_id: str, wanted: Ranged, ctx: Ctx, data: Data) -> Respo
     headers = {"Content-Length": str(d.length)}
     if d.partial:
         headers["Content-Range"] = f"bytes {d.start}-{d.start + d.length - 1}/{d.size}"
-    elif d.checksum:
+    if d.checksum:  # the whole image's, on a range too (as Glance's)
         headers["Content-MD5"] = d.checksum
     return StreamingResponse(d.chunks, status_code=206 if d.partial else 200, headers=headers,
                              media_type="application/octet-stream")

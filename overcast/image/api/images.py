@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, model_validator
@@ -15,6 +16,7 @@ from overcast.common.app import Ctx, parse_json
 from overcast.common.clock import parse_iso
 from overcast.image.api import Data, Imgs, Paged
 from overcast.image.api.bodies import Body, Str255, UUIDStr, validate
+from overcast.image.api.schemas import IMAGE_SCHEMA, schema_error
 from overcast.image.models import Image
 from overcast.image.service import (
     MATCH_FILTERS,
@@ -30,6 +32,7 @@ from overcast.image.service import (
     NewImage,
     SortDir,
     Visibility,
+    webob_fault,
 )
 
 router = APIRouter(prefix="/v2/images", tags=["images"])
@@ -41,15 +44,34 @@ MAX_PROPERTY = 65535
 Count = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
 
 
-def check_attribute(name: str, *, creating: bool = False) -> None:
-    """Refuse what no client may set (403, before any type check, as Glance)."""
+#: What Glance's create deserializer refuses before anything else (_disallowed_properties).
+_DISALLOWED = ("direct_url", "self", "file", "schema", "stores")
+
+
+def _read_only(name: str, *, creating: bool = False) -> None:
     if name in READ_ONLY and not (creating and name == "id"):
         raise faults.Forbidden(f"Attribute '{name}' is read-only.")
-    if name in RESERVED or name.startswith("os_glance"):
+
+
+def _reserved(name: str) -> bool:
+    return name in RESERVED or name.startswith("os_glance")
+
+
+def _name(name: str) -> None:
+    if not name:
+        raise faults.BadRequest("Provided object does not match schema 'image': invalid "
+                                "property name ''")
+    if len(name) > 255:
+        raise faults.BadRequest("Custom property should not be greater than 255 characters.")
+
+
+def check_attribute(name: str) -> None:
+    """Refuse what no client may patch (403, before any type check, as Glance's
+    _validate_change)."""
+    _read_only(name)
+    if _reserved(name):
         raise faults.Forbidden(f"Attribute '{name}' is reserved.")
-    if not name or len(name) > 255:
-        raise faults.BadRequest(f"Provided object does not match schema 'image': invalid "
-                                f"property name {name[:80]!r}")
+    _name(name)
 
 
 class ImageCreate(Body):
@@ -76,17 +98,28 @@ class ImageCreate(Body):
     @model_validator(mode="before")
     @classmethod
     def _allowed(cls, data: Any) -> Any:
+        # Glance's order: the deserializer refuses the links and stores (403), checks the
+        # image schema (400, in jsonschema's words), each custom property's name (400) and
+        # reserved names (403, webob's explanation above); its image factory then refuses the
+        # other read-only attributes (403).
         if isinstance(data, dict):
             for key in data:
-                check_attribute(key, creating=True)
+                if key in _DISALLOWED:
+                    _read_only(key)
+            reason = schema_error(IMAGE_SCHEMA, data)
+            if reason is not None:
+                raise ValueError(f"Provided object does not match schema 'image': {reason}")
+            for key in data:
+                _name(key)
+                if _reserved(key):
+                    raise webob_fault(faults.Forbidden, f"Attribute '{key}' is reserved.")
+            for key in data:
+                _read_only(key, creating=True)
         return data
 
     @model_validator(mode="after")
     def _properties(self) -> ImageCreate:
         for key, value in (self.model_extra or {}).items():
-            if not isinstance(value, str):
-                raise ValueError(f"Provided object does not match schema 'image': {value!r:.80} "
-                                 f"is not of type 'string' (property {key})")
             if len(value) > MAX_PROPERTY:
                 raise ValueError(f"Provided object does not match schema 'image': the value "
                                  f"of {key} is too long")
@@ -198,18 +231,22 @@ def _pointer(path: str) -> str:
 
 def attribute_value(name: str, value: Any) -> Any:
     """A patched attribute's value, checked against the image schema's type for it."""
-    checked = validate(ImageCreate, {name: value}, "image")
+    checked: ImageCreate = validate(ImageCreate, {name: value}, "image")
     if name in ImageCreate.model_fields and name not in ("kernel_id", "ramdisk_id"):
         return getattr(checked, name)
     return checked.properties().get(name)  # None (drop it) only for kernel_id/ramdisk_id
 
 
-def parse_changes(media: str, raw: bytes) -> list[Change]:
-    """A JSON-Patch document of either media type as typed changes."""
+def parse_changes(content_type: str, raw: bytes) -> list[Change]:
+    """A JSON-Patch document of either media type (the request's Content-Type) as typed
+    changes."""
+    media = content_type.split(";")[0].strip()
     if media not in _PATCH_KINDS:
+        allowed = ", ".join(sorted(PATCH_TYPES))
         raise faults.UnsupportedMediaType(
-            f"Unsupported Content-Type: {media[:80] or 'none'}; use one of "
-            f"{', '.join(PATCH_TYPES)}", headers={"Accept-Patch": ", ".join(PATCH_TYPES)})
+            f"The request media type {content_type[:255]} is not supported by this server.",
+            detail=f"Image PATCH expects Content-Type one of: {allowed}",
+            headers={"Accept-Patch": allowed})
     document = parse_json(raw or b"null")
     if not isinstance(document, list):
         raise faults.BadRequest("Request body must be a JSON array of operation objects.")
@@ -282,29 +319,37 @@ def _split_in(raw: str) -> list[str]:
     return [v.strip('"') for v in out]
 
 
+def _sort_key(key: str) -> str:
+    if key not in SORT_KEYS:
+        raise faults.BadRequest(f"Invalid sort key: {key[:80]}. It must be one of the following: "
+                                f"{', '.join(SORT_KEYS)}.")
+    return key
+
+
+def _sort_dir(direction: str) -> SortDir:
+    if direction not in ("asc", "desc"):
+        raise faults.BadRequest(f"Invalid sort direction: {direction[:80]}")
+    return "asc" if direction == "asc" else "desc"
+
+
 def _sort(params: Any) -> list[tuple[str, SortDir]]:
-    sort_keys, sort_dirs = params.getlist("sort_key"), params.getlist("sort_dir")
+    """`sort=k:dir,...` or `sort_key=k&sort_dir=d` (each repeatable), checked in Glance's order
+    (glance/api/v2/images.py _get_sorting_params)."""
     if "sort" in params:
-        if sort_keys or sort_dirs:
-            raise faults.BadRequest("The sort param cannot be used together with sort_key or "
-                                    "sort_dir.")
+        if "sort_key" in params or "sort_dir" in params:
+            raise faults.BadRequest("Old and new sorting syntax cannot be combined")
         pairs = []
-        for item in params["sort"].split(","):
-            key, _, direction = item.strip().partition(":")
-            pairs.append((key, direction or "desc"))
-    else:
-        keys = sort_keys or ["created_at"]
-        if len(sort_dirs) > len(keys):
-            raise faults.BadRequest("Number of sort dirs does not match the number of sort keys")
-        dirs = sort_dirs + [sort_dirs[0] if sort_dirs else "desc"] * (len(keys) - len(sort_dirs))
-        pairs = list(zip(keys, dirs, strict=True))
-    for key, direction in pairs:
-        if key not in SORT_KEYS:
-            raise faults.BadRequest(f"Invalid sort key: {key[:80]}. It is not in the list of "
-                                    "allowed sort keys.")
-        if direction not in ("asc", "desc"):
-            raise faults.BadRequest(f"Invalid sort direction: {direction[:80]}")
-    return pairs  # type: ignore[return-value]
+        for item in params["sort"].strip().split(","):
+            key, _, direction = item.partition(":")
+            pairs.append((_sort_key(key.strip()), _sort_dir((direction or "desc").strip())))
+        return pairs
+    keys = [_sort_key(k.strip()) for k in params.getlist("sort_key")]
+    dirs = [_sort_dir(d.strip()) for d in params.getlist("sort_dir")]
+    if len(dirs) > 1 and len(dirs) != len(keys):
+        raise faults.BadRequest("Number of sort dirs does not match the number of sort keys")
+    keys = keys or ["created_at"]
+    dirs = dirs or ["desc"]
+    return list(zip(keys, dirs * len(keys) if len(dirs) == 1 else dirs, strict=True))
 
 
 def _time(name: str, raw: str) -> tuple[str, str, datetime]:
@@ -377,7 +422,11 @@ async def list_images(request: Request, query: Listed, page: Paged, ctx: Ctx, im
                       ) -> dict[str, Any]:
     ctx.enforce("get_images", {"project_id": ctx.project_id})
     found = await images.list(ctx, query)
-    body: dict[str, Any] = {"images": [image_view(i) for i in found], "first": "/v2/images",
+    # `first` repeats the request's query but for the marker, as Glance's serializer does.
+    query_string = urlencode([(k, v) for k, v in request.query_params.multi_items()
+                              if k != "marker"])
+    body: dict[str, Any] = {"images": [image_view(i) for i in found],
+                            "first": f"/v2/images?{query_string}" if query_string else "/v2/images",
                             "schema": "/v2/schemas/images"}
     if found and len(found) == query.limit:
         body["next"] = next_link(request, page, found[-1].id)
@@ -407,8 +456,7 @@ async def show_image(image_id: str, ctx: Ctx, images: Imgs) -> dict[str, Any]:
                                                 "communitize_image", _SEES_ALL), PATCH_BODY))
 async def update_image(image_id: str, request: Request, ctx: Ctx, images: Imgs
                        ) -> dict[str, Any]:
-    media = request.headers.get("content-type", "").split(";")[0].strip()
-    changes = parse_changes(media, await request.body())
+    changes = parse_changes(request.headers.get("content-type", ""), await request.body())
     return image_view(await images.update(ctx, image_id, changes))
 
 
@@ -440,8 +488,12 @@ async def delete_from_store(store_id: str, image_id: str, ctx: Ctx, data: Data) 
 
 
 @router.put("/{image_id}/tags/{tag}", status_code=204, **policy("modify_image", _SEES_ALL))
-async def add_tag(image_id: str, tag: Annotated[str, Path(max_length=255)], ctx: Ctx,
-                  images: Imgs) -> Response:
+async def add_tag(image_id: str, tag: Annotated[str, Path(json_schema_extra={"maxLength": 255})],
+                  ctx: Ctx, images: Imgs) -> Response:
+    # Checked as Glance's tag deserializer does: {"tags": [tag]} against the image schema.
+    reason = schema_error(IMAGE_SCHEMA, {"tags": [tag]})
+    if reason is not None:
+        raise faults.BadRequest(f"Provided object does not match schema 'image': {reason}")
     await images.add_tag(ctx, image_id, tag)
     return Response(status_code=204)
 

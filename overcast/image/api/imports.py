@@ -75,8 +75,10 @@ async def stores_info(ctx: Ctx, data: Data) -> dict[str, Any]:
     ctx.enforce("default", {"project_id": ctx.project_id})
     stores = []
     for sid in data.stores:
-        store: dict[str, Any] = {"id": sid, "description": f"Filesystem store {sid}"}
+        # As Glance's: no description unless one is configured (none can be here), and
+        # `default` is the string "true" on the default store only.
+        store: dict[str, Any] = {"id": sid}
         if sid == data.default_store:
-            store["default"] = True
+            store["default"] = "true"
         stores.append(store)
     return {"stores": stores}

@@ -362,7 +362,7 @@ async def show_tag(namespace: str, tag_name: str, ctx: Ctx, metadefs: Mdefs) -> 
 @router.post(_NS + "/tags/{tag_name}", status_code=201, **rules("add_metadef_tag"))
 async def create_tag(namespace: str, tag_name: str, ctx: Ctx, metadefs: Mdefs
                      ) -> dict[str, Any]:
-    tag = validate(TagBody, {"name": tag_name}, "tag").name
+    tag: str = validate(TagBody, {"name": tag_name}, "tag").name
     return tag_view(await metadefs.create_tag(ctx, namespace, tag))
 
 

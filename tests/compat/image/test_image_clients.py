@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import shutil
 import subprocess
 import sys
@@ -121,6 +122,14 @@ def test_openstacksdk_image(cloud: Cloud, tmp_path: Path) -> None:
     # Errors reach the SDK as its exceptions, with Glance's message.
     with pytest.raises(openstack.exceptions.NotFoundException):
         conn.image.get_image("00000000-0000-0000-0000-000000000000")
+    # A body the image schema refuses: jsonschema's words, as Glance's (this call gets webob's
+    # HTML page, escaped, as from Glance).
+    with pytest.raises(openstack.exceptions.BadRequestException) as refused:
+        conn.image.create_image(name="bad", disk_format="floppy", container_format="bare",
+                                allow_duplicates=True)
+    said = html.unescape(str(refused.value))
+    assert "Provided object does not match schema 'image': 'floppy' is not one of [None, 'ami'" \
+        in said and "Failed validating 'enum' in schema['properties']['disk_format']" in said
 
 
 def test_glance_cli(cloud: Cloud, tmp_path: Path) -> None:
@@ -171,5 +180,11 @@ def test_glance_cli_error_paths(cloud: Cloud, tmp_path: Path) -> None:
         "HTTP 403 Forbidden: Attribute &#x27;checksum&#x27; is read-only.")
     assert fails("image-upload", "--file", str(qcow2), image_id) == (
         "HTTP 409 Conflict: Image status transition from active to saving is not allowed")
+    # A page with webob's explanation above Glance's detail (HTTPForbidden(detail)): glanceclient
+    # joins the page's lines with colons, as against Glance.
+    assert fails("image-create", "--name", "reserved", "--disk-format", "raw", "--container-format",
+                 "bare", "--property", "os_glance_x=1") == (
+        "HTTP 403 Forbidden: Access was denied to this resource.: Attribute &#x27;os_glance_x&#x27; "
+        "is reserved.")
     subprocess.run([glance, "image-delete", image_id], env=env, check=True, timeout=60,
                    capture_output=True)

@@ -26,24 +26,11 @@ NO_ACCEPT: dict[str, str | None] = {"Accept": None}  # curl -H 'Accept:' and mos
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 
 
-WEBOB = "Glance's JSON fault messages end with webob's '<br /><br />\\n\\n\\n', ours do not"
-
-
-def message(key: str, why: str = "") -> pytest.MarkDecorator:
-    """Overcast's fault message for `key` differs (status, headers and shape still compared)."""
-    return differs(f"$.{key}.body.message", f"overcast differs: {why or WEBOB}", value_only=True)
-
-
-def page(key: str) -> pytest.MarkDecorator:
-    """The webob page (HTML for Accept */*) is Glance's format, but the message in it is worded
-    as in the JSON answer this key's sibling declares."""
-    return differs(f"$.{key}.body", "overcast differs: the page's message is worded differently "
-                   "(see the JSON answer's declaration)", value_only=True)
-
-
 def no_content_type(*keys: str) -> list[pytest.MarkDecorator]:
     why = ("overcast differs: a 204 answer has no Content-Type; Glance's 204s carry webob's default "
-           "'text/html; charset=UTF-8'")
+           "'text/html; charset=UTF-8'. Kept: a 204 has no body for a type to describe (RFC 9110 "
+           "8.3), no client reads it (glanceclient, openstacksdk), and the OpenAPI document, checked "
+           "by schemathesis' content-type conformance, documents 204s without content")
     return [differs(f"$.{k}.headers.content-type", why) for k in keys]
 
 
@@ -52,6 +39,11 @@ def auth_401(key: str) -> pytest.MarkDecorator:
     request-id layer; Overcast's request id is the outermost layer and is on every answer."""
     return differs(f"$.{key}.headers.x-openstack-request-id", "overcast differs: its 401 carries "
                    "an x-openstack-request-id; Glance's (refused by keystonemiddleware) has none")
+
+
+REQUEST_ID = ("overcast differs: a request id on {what}; Glance has none. Kept: Overcast's request id is its "
+              "outermost layer and on every answer, so each answer has a log line to find; Glance's "
+              "version documents are answered before its request-id layer")
 
 
 def apply(*marks: pytest.MarkDecorator | list[pytest.MarkDecorator]) -> Any:
@@ -65,11 +57,6 @@ def apply(*marks: pytest.MarkDecorator | list[pytest.MarkDecorator]) -> Any:
 
     return deco
 
-
-VERSIONS = ("overcast differs: lists v2.0 to v2.16 with v2.16 CURRENT; Glance 33 lists v2.0 to v2.13, v2.15 "
-            "and v2.17, v2.17 CURRENT")
-FIRST = ("overcast differs: `first` is /v2/images without the query; Glance's `first` repeats the request's "
-         "query (filters, sort, limit)")
 
 
 def _create(image: Api, name: str, **extra: Any) -> str:
@@ -86,20 +73,9 @@ def _by_name(body: Any) -> Any:
 
 
 @apply(
-    differs("$.versions.status", "overcast differs: GET /versions answers 300; Glance 33 answers 200"),
-    differs("$.versions.body.versions", VERSIONS), differs("$.root.body.versions", VERSIONS),
-    differs("$.versions.headers.x-openstack-request-id",
-            "overcast differs: a request id on /versions; Glance has none"),
-    differs("$.root.headers.x-openstack-request-id",
-            "overcast differs: a request id on GET /; Glance has none"),
-    differs("$.v2_root.status",
-            "overcast differs: GET /v2/ without a token answers 300 with the versions; Glance "
-            "runs keystonemiddleware first and answers 401"),
-    differs("$.v2_root.body", "overcast differs: the versions document; Glance's 401 fault"),
-    differs("$.v2_root.headers.www-authenticate",
-            "overcast differs: no challenge (not a 401); Glance's 401 has one"),
-    differs("$.v2_root.headers.x-openstack-request-id",
-            "overcast differs: a request id; Glance's 401 has none"),
+    differs("$.versions.headers.x-openstack-request-id", REQUEST_ID.format(what="/versions")),
+    differs("$.root.headers.x-openstack-request-id", REQUEST_ID.format(what="GET /")),
+    auth_401("v2_root"),
 )
 def test_versions(image: Api, snapshot: Snapshot) -> None:
     snapshot.match("versions", image.get("/versions", token=False))
@@ -114,17 +90,6 @@ def test_versions(image: Api, snapshot: Snapshot) -> None:
              "Glance 33 from PyPI installs no schema-image.json, so its schema has none of them")
      for p in ("architecture", "os_distro", "os_version", "instance_uuid", "kernel_id", "ramdisk_id",
                "description", "cim_pasd_cpu_count")],
-    differs("$.image.body.properties.disk_format.enum", "overcast differs: order of the enum ('ploop', 'iso' "
-            "at the end; Glance: 'iso', 'ploop'); the same values"),
-    differs("$.image.body.properties.status.enum", "overcast differs: order of the enum (Glance: ..., "
-            "'uploading', 'importing', 'pending_delete', 'deactivated'; ours: ..., 'pending_delete', "
-            "'deactivated', 'uploading', 'importing'); the same values"),
-    differs("$.image.body.properties.locations.items.properties.validation_data", "overcast differs: a "
-            "location has no `validation_data` schema (Glance 33: checksum, os_hash_algo, os_hash_value, "
-            "required os_hash_algo and os_hash_value, writeOnly)"),
-    differs("$.image.body.properties.stores.description", "overcast differs: 'Store in which image data "
-            "resides.' where Glance adds '  Only present when the operator has enabled multiple stores.  May "
-            "be a comma-separated list of store identifiers.'", value_only=True),
 )
 def test_schemas(image: Api, snapshot: Snapshot) -> None:
     snapshot.match("member", image.get("/v2/schemas/member"))
@@ -134,11 +99,7 @@ def test_schemas(image: Api, snapshot: Snapshot) -> None:
 
 @apply(
     no_content_type("upload", "deactivate", "reactivate", "delete"),
-    differs("$.download_range.headers.content-md5", "overcast differs: no Content-MD5 on a 206 range answer; "
-            "Glance sends the whole image's checksum there too"),
-    message("delete_again", "'No image found with ID <id>' where Glance says 'Failed to find image <id> to "
-            "delete' + webob's suffix"),
-    )
+)
 def test_image_lifecycle(image: Api, snapshot: Snapshot) -> None:
     r = snapshot.match("create", image.post("/v2/images", json={
         "name": "parity-life", "disk_format": "raw", "container_format": "bare", "min_ram": 64,
@@ -170,18 +131,6 @@ def test_image_lifecycle(image: Api, snapshot: Snapshot) -> None:
     snapshot.match("delete_again", image.delete(f"/v2/images/{iid}"))
 
 
-@apply(
-    message("bad_value", "its own wording where Glance gives the jsonschema text (\"Provided object does not "
-            "match schema 'image': 'lots' is not of type 'integer'...\")"),
-    message("remove_missing", "'Property hw_disk_bus does not exist.' where Glance says 'There was a "
-            "conflict when trying to complete your request.<br /><br />\\nProperty hw_disk_bus does not "
-            "exist.\\n\\n'"),
-    message("wrong_media_type", "'Unsupported Content-Type: application/json; ...' where Glance says 'The "
-            "request media type application/json is not supported by this server.\\n<br /><br "
-            "/>\\nImage PATCH "
-            "expects Content-Type one of: ...'"),
-    page("remove_missing_any"), page("wrong_media_type_any"),
-    )
 def test_image_patch(image: Api, snapshot: Snapshot) -> None:
     iid = _create(image, "parity-patch")
     url = f"/v2/images/{iid}"
@@ -211,12 +160,7 @@ def test_image_patch(image: Api, snapshot: Snapshot) -> None:
 
 
 @apply(
-    message("bad_disk_format", "its own wording where Glance gives the jsonschema text (\"Provided object "
-            "does not match schema 'image': 'floppy' is not one of [None, 'ami', ...]...\")"),
-    page("bad_disk_format_any"),
     auth_401("bad_token"), auth_401("no_token"), auth_401("no_token_any"),
-    message("reserved_property", "\"Attribute 'os_glance_foo' is reserved.\" where Glance says 'Access was "
-            "denied to this resource.<br /><br />\\nAttribute \\'os_glance_foo\\' is reserved.\\n\\n'"),
     )
 def test_image_create_errors(image: Api, snapshot: Snapshot) -> None:
     floppy = {"name": "x", "disk_format": "floppy"}
@@ -233,16 +177,6 @@ def test_image_create_errors(image: Api, snapshot: Snapshot) -> None:
                                                headers={"Content-Type": "application/octet-stream"}))
 
 
-@apply(
-    message("bad_marker", "'Invalid marker. Image <id> could not be found.' where Glance says 'No image "
-            "found with ID <id>' + webob's suffix"),
-    message("bad_sort_key", "'... It is not in the list of allowed sort keys.' where Glance lists them: 'It "
-            "must be one of the following: name, status, container_format, disk_format, size, id, "
-            "created_at, "
-            "updated_at.'"),
-    [differs(f"$.{k}.body.first", FIRST) for k in ("by_tag", "page_1", "page_2", "sort_desc", "by_name",
-                                                   "by_min_disk")],
-)
 def test_image_list(image: Api, snapshot: Snapshot) -> None:
     for n in ("parity-list-a", "parity-list-b", "parity-list-c"):
         _create(image, n, tags=["parity-list"], min_disk=1 if n.endswith("b") else 0)
@@ -264,10 +198,6 @@ def test_image_list(image: Api, snapshot: Snapshot) -> None:
 
 @apply(
     no_content_type("add", "add_again", "delete"),
-    message("delete_missing", "'Tag red not found.' where Glance says 'The resource could not be found.' "
-            "+ webob's suffix"),
-    message("on_missing_image", "'No image found with ID <id>' where Glance says 'Image <id> not found.' + "
-            "webob's suffix"),
 )
 def test_image_tags(image: Api, snapshot: Snapshot) -> None:
     iid = _create(image, "parity-tags")
@@ -279,15 +209,6 @@ def test_image_tags(image: Api, snapshot: Snapshot) -> None:
     snapshot.match("on_missing_image", image.put(f"/v2/images/{NO_SUCH}/tags/red"))
 
 
-@apply(
-    message("add_again", "'Member <m> already has membership on image <i>' where Glance says 'Member "
-            "<m> is duplicated for image <i>' + webob's suffix"),
-    message("add_to_private", "'Only shared images have members. Image <id> is private.' where Glance says "
-            "'Not allowed to create members for image <id>.' + webob's suffix"),
-    message("show_deleted", "'Member <m> not found on image <i>' where Glance says '<m> not found in the "
-            "member list of the image <i>.' + webob's suffix"),
-    page("show_deleted_any"),
-    )
 def test_image_members(image: Api, identity: Api, snapshot: Snapshot) -> None:
     pid = identity.post("/v3/projects", json={"project": {"name": "parity-image-member",
                                                           "domain_id": "default"}}).json()["project"]["id"]
@@ -306,16 +227,6 @@ def test_image_members(image: Api, identity: Api, snapshot: Snapshot) -> None:
     snapshot.match("add_to_private", image.post(f"/v2/images/{private}/members", json={"member": pid}))
 
 
-@apply(
-    message("import_unknown_method", "'Import method teleport is not supported by this cloud; supported: "
-            "glance-direct' where Glance says \"Unknown import method name 'teleport'.\" + webob's suffix"),
-    differs("$.stores_info.body.stores[0].default",
-            "overcast differs: `default: true` (a boolean); Glance 33 "
-            "answers the string \"true\""),
-    differs("$.stores_info.body.stores[0].description",
-            "overcast differs: a `description` ('Filesystem store "
-            "file'); Glance has none for a store without one configured"),
-)
 def test_import_info(image: Api, snapshot: Snapshot) -> None:
     snapshot.match("import_info", image.get("/v2/info/import"))
     snapshot.match("stores_info", image.get("/v2/info/stores"))
