@@ -43,7 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from bench.common import proc  # noqa: E402
+from bench.common import peers, proc  # noqa: E402
 from bench.common.report import load_average, machine, table  # noqa: E402
 
 MiB = 1 << 20
@@ -558,30 +558,7 @@ filesystem_store_datadir = {self.out / "tasks"}
             [str(self.venv / "bin" / "glance-manage"), "--config-file", str(conf), "db_sync"], log=setup_log
         )
         ini = self.out / "uwsgi.ini"
-        # Glance's own sample (httpd/glance-api-uwsgi.ini) with processes = 1 and, instead of
-        # `http =` (uWSGI's HTTP router, a proxy hop in front of the worker), http-socket: the
-        # worker speaks HTTP itself, as DevStack runs it. Fewer copies for Glance, not more.
-        ini.write_text(f"""[uwsgi]
-http-socket = 127.0.0.1:{self.port}
-socket-timeout = 30
-http-auto-chunked = true
-http-chunked-input = true
-http-raw-body = true
-add-header = Connection: close
-buffer-size = 65535
-thunder-lock = true
-lazy-apps = true
-enable-threads = true
-master = true
-processes = 1
-threads = 1
-die-on-term = true
-exit-on-reload = true
-module = glance.wsgi.api:application
-virtualenv = {self.venv}
-env = OS_GLANCE_CONFIG_DIR={self.out}
-disable-logging = true
-""")
+        ini.write_text(peers.glance_uwsgi_ini(self.port, self.venv, self.out, quiet=True))
         self.conditions = {
             "version": f"glance {v['glance']}, glance_store {v['glance_store']} (PyPI), "
             f"SQLAlchemy {v['SQLAlchemy']}, oslo.db {v['oslo.db']}, WebOb {v['WebOb']}",

@@ -199,6 +199,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+class _Watched:
+    """A `send` that remembers the status of the answer it passed on (0: none started)."""
+
+    def __init__(self, send: Send):
+        self.send = send
+        self.status = 0
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
+
+
 class RequestIdMiddleware:
     """Outermost layer: gives every request an id and answers 500 even for a bug."""
 
@@ -250,19 +263,14 @@ class AccessLogMiddleware:
             await self.app(scope, receive, send)
             return
         t0 = time.perf_counter()
+        watched = _Watched(send)
         status = 0
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, receive, watched)
+            status = watched.status
         except BaseException:
             # A failure after the answer started: the client saw a cut-off response.
-            status = 500 if status in (0, 200, 201, 204, 206) else status
+            status = 500 if watched.status in (0, 200, 201, 204, 206) else watched.status
             raise
         finally:
             if scope.get("overcast.client_closed"):
@@ -353,28 +361,22 @@ class FaultMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watch(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = _Watched(send)
         try:
-            await self.app(scope, receive, watch)
+            await self.app(scope, receive, watched)
         except ClientDisconnect:
             scope["overcast.client_closed"] = True
             log.info("client closed the connection during %s %s", scope["method"], scope["path"])
         except Fault as fault:
-            if started:
+            if watched.status:
                 raise
-            await _send_fault(watch, self.dialect, fault, scope)
+            await _send_fault(watched, self.dialect, fault, scope)
         except Exception:
-            if started:
+            if watched.status:
                 raise
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
-            await _send_fault(watch, self.dialect, Fault("An unexpected error occurred."), scope)
+            await _send_fault(watched, self.dialect, Fault("An unexpected error occurred."),
+                              scope)
 
 
 class BodyLimitMiddleware:
@@ -640,15 +642,9 @@ class PolicyCheckMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 0
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        await self.app(scope, receive, capture)
+        watched = _Watched(send)
+        await self.app(scope, receive, watched)
+        status = watched.status
         route = scope.get("route")
         declared = (getattr(route, "openapi_extra", None) or {}).get(POLICY_KEY)
         if not declared or status >= 400:

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.common import proc  # noqa: E402
+from bench.common import peers, proc  # noqa: E402
 
 KEYSTONE_SPEC = "keystone==30.0.0"
 GLANCE_SPECS = ["glance==33.0.0", "glance-store==5.7.0"]
@@ -243,28 +243,8 @@ filesystem_store_datadir = {d / "tasks"}
         log(f"glance {self.versions['glance']}: db_sync")
         proc.run([str(venv / "bin" / "glance-manage"), "--config-file", str(d / "glance-api.conf"),
                   "db_sync"], log=d / "setup.log")
-        # Glance's sample httpd/glance-api-uwsgi.ini, one worker speaking HTTP itself
         ini = d / "uwsgi.ini"
-        ini.write_text(f"""[uwsgi]
-http-socket = 127.0.0.1:{self.image_port}
-socket-timeout = 30
-http-auto-chunked = true
-http-chunked-input = true
-http-raw-body = true
-add-header = Connection: close
-buffer-size = 65535
-thunder-lock = true
-lazy-apps = true
-enable-threads = true
-master = true
-processes = 1
-threads = 1
-die-on-term = true
-exit-on-reload = true
-module = glance.wsgi.api:application
-virtualenv = {venv}
-env = OS_GLANCE_CONFIG_DIR={d}
-""")
+        ini.write_text(peers.glance_uwsgi_ini(self.image_port, venv, d))
         srv = proc.Server("glance", [str(venv / "bin" / "uwsgi"), "--ini", str(ini)],
                           log=d / "uwsgi.log", cwd=d).start()
         self.servers.append(srv)
