@@ -31,7 +31,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Encrypted rows cannot go back without the keys: refuse rather than lose them.
     bind = op.get_bind()
-    if bind.execute(sa.text("SELECT COUNT(*) FROM credential WHERE blob IS NULL")).scalar():
+    # "blob" is a reserved word in MariaDB: let SQLAlchemy quote it for each backend.
+    credential = sa.table("credential", sa.column("blob"))
+    if bind.execute(sa.select(sa.func.count()).select_from(credential)
+                    .where(credential.c.blob.is_(None))).scalar():
         raise RuntimeError("credentials are encrypted; a downgrade would lose them")
     with op.batch_alter_table('credential', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_credential_key_hash'))
