@@ -399,6 +399,9 @@ class BodyLimitMiddleware:
         length = _header(scope, b"content-length")
         if length is not None and length.strip().isdigit() and int(length) > limit:
             raise too_large
+        if length is None and _header(scope, b"transfer-encoding") is None:
+            await self.app(scope, receive, send)  # no body (most GETs): nothing to count
+            return
         seen = 0
 
         async def counted() -> Message:
@@ -582,8 +585,8 @@ class InputGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        query = unquote_to_bytes(scope.get("query_string", b"").replace(b"+", b" "))
-        if "\x00" in scope["path"] or b"\x00" in query:
+        raw_query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or (raw_query and b"\x00" in unquote_to_bytes(raw_query)):
             raise faults.BadRequest(NUL_REFUSED)
         ctype = _header(scope, b"content-type") or ""
         if "json" not in ctype.lower() or any(
@@ -730,7 +733,8 @@ def build_app(
     app.add_middleware(InputGuard, streamed=list(streamed))
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body, streamed=list(streamed))
     app.add_middleware(FaultMiddleware, dialect=dialect)
-    app.add_middleware(CorsMiddleware, cors=cors)
+    if cors is not None:  # off by default: then not even a pass-through layer
+        app.add_middleware(CorsMiddleware, cors=cors)
     app.add_middleware(AccessLogMiddleware, service=service)
     app.add_middleware(RequestIdMiddleware, dialect=dialect, extra_header=request_id_header)
     return app

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from overcast.common.app import CorsPolicy, PublicRoute, StreamedRoute, TokenValidator, build_app
@@ -86,14 +86,11 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             return local_validator()
         return getattr(app.state, "remote_validator", None)
 
-    api = APIRouter()
-    for router in ROUTERS:
-        api.include_router(router)
     app = build_app(
         service="image",
         service_type="image",
         dialect="image",
-        routers=[api],
+        routers=ROUTERS,
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,
