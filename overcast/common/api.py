@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -28,6 +28,7 @@ __all__ = [
     "POLICY_KEY",
     "Page",
     "declared_rules",
+    "lifespan_state",
     "next_link",
     "paging",
     "policy",
@@ -86,11 +87,11 @@ class Page:
     marker: str | None = None
 
 
-def paging(limits: Callable[[Request], tuple[int, int]]) -> Callable[[Request], Page]:
+def paging(limits: Callable[[Request], tuple[int, int]]) -> Callable[[Request], Awaitable[Page]]:
     """A dependency that parses `?limit=` and `?marker=`; `limits(request)` gives the service's
     (default page size, largest page size)."""
 
-    def dependency(request: Request) -> Page:
+    async def dependency(request: Request) -> Page:
         default, maximum = limits(request)
         raw = request.query_params.get("limit")
         if raw is None:
@@ -127,14 +128,21 @@ def truncate(items: Sequence[T], list_limit: int) -> tuple[list[T], bool]:
     return list(items), False
 
 
-def state(key: str, kind: type[T]) -> Callable[[Request], T]:
-    """A dependency returning what the lifespan stored under `key`, checked to be a `kind`."""
+def lifespan_state(request: Request, key: str, kind: type[T]) -> T:
+    """What the lifespan stored under `key`, checked to be a `kind`."""
+    value = getattr(request.state, key, None)
+    if not isinstance(value, kind):
+        raise RuntimeError(f"lifespan state {key!r} is not a {kind.__name__}")
+    return value
 
-    def dependency(request: Request) -> T:
-        value = getattr(request.state, key, None)
-        if not isinstance(value, kind):
-            raise RuntimeError(f"lifespan state {key!r} is not a {kind.__name__}")
-        return value
+
+def state(key: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency returning what the lifespan stored under `key`, checked to be a `kind`.
+    (Dependencies are coroutines: FastAPI runs a plain function in a worker thread, a thread
+    hop per request for a dictionary lookup.)"""
+
+    async def dependency(request: Request) -> T:
+        return lifespan_state(request, key, kind)
 
     dependency.__name__ = f"state_{key}"
     return dependency

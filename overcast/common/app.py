@@ -161,7 +161,7 @@ def _words(raw: str, lower: bool) -> list[str]:
 
 
 # -- the request context dependency --
-def _context(request: Request) -> RequestContext:
+async def _context(request: Request) -> RequestContext:
     ctx: RequestContext | None = request.scope.get("overcast.ctx")
     if ctx is None:
         ctx = RequestContext(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from overcast.common.api import Page, paging, state
+from overcast.common.api import Page, lifespan_state, paging, state
 from overcast.common.app import Ctx
 from overcast.image.data import ImageData
 from overcast.image.members import Members
@@ -26,7 +26,7 @@ Mdefs = Annotated[Metadefs, Depends(state("metadefs", Metadefs))]
 
 
 def _limits(request: Request) -> tuple[int, int]:
-    config = state("images", Images)(request).config
+    config = lifespan_state(request, "images", Images).config
     return config.limit_param_default, config.api_limit_max
 
 
@@ -34,7 +34,7 @@ def _limits(request: Request) -> tuple[int, int]:
 Paged = Annotated[Page, Depends(paging(_limits))]
 
 
-def readable(ctx: Ctx) -> None:
+async def readable(ctx: Ctx) -> None:
     """The rule of what Glance has no rule for (its schemas): "default", where no other
     applies."""
     ctx.enforce("default", {"project_id": ctx.project_id})

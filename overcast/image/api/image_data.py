@@ -28,7 +28,7 @@ _SEES_ALL = "context_is_admin"
 _RANGE = re.compile(r"\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*")
 
 
-def content_length(request: Request) -> int | None:
+async def content_length(request: Request) -> int | None:
     """The announced size of image data (application/octet-stream only)."""
     declared = request.headers.get("content-type", "application/octet-stream")
     media = declared.split(";")[0].strip()
@@ -43,7 +43,7 @@ def content_length(request: Request) -> int | None:
         raise faults.BadRequest("Invalid Content-Length") from None
 
 
-def byte_range(range_: Annotated[str | None, Header(alias="range")] = None) -> ByteRange | None:
+async def byte_range(range_: Annotated[str | None, Header(alias="range")] = None) -> ByteRange | None:
     """A single `bytes=first-last` range (or `bytes=-n`, the last n bytes); anything else the
     image cannot satisfy (416, with the size the answer needs: checked by the download)."""
     if range_ is None:

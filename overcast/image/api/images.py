@@ -374,7 +374,7 @@ def _size(name: str, raw: str) -> tuple[str, int]:
     return _SIZE_OPS[name], size
 
 
-def list_query(request: Request, page: Paged) -> ImageQuery:
+async def list_query(request: Request, page: Paged) -> ImageQuery:
     """GET /v2/images's query string, checked and typed: sort, filters, page."""
     params = request.query_params
     q = ImageQuery(limit=page.limit, marker=page.marker, sort=_sort(params),

@@ -132,11 +132,11 @@ def _list_query(request: Request, page: Paged, sort_keys: tuple[str, ...]) -> Li
                                      .split(",") if r.strip()])
 
 
-def namespace_query(request: Request, page: Paged) -> ListQuery:
+async def namespace_query(request: Request, page: Paged) -> ListQuery:
     return _list_query(request, page, NAMESPACE_SORT_KEYS)
 
 
-def child_query(request: Request, page: Paged) -> ListQuery:
+async def child_query(request: Request, page: Paged) -> ListQuery:
     return _list_query(request, page, CHILD_SORT_KEYS)
 
 
@@ -335,7 +335,7 @@ async def list_tags(namespace: str, query: Children, ctx: Ctx, metadefs: Mdefs
     return {"tags": [{"name": t.name} for t in await metadefs.list_tags(ctx, namespace, query)]}
 
 
-def _append(x_openstack_append: Annotated[str | None, Header()] = None) -> bool:
+async def _append(x_openstack_append: Annotated[str | None, Header()] = None) -> bool:
     # Glance reads the header with oslo's non-strict bool_from_string.
     return bool(query_bool(x_openstack_append, "X-Openstack-Append", strict=False))
 

@@ -64,7 +64,7 @@ def task_view(t: Task) -> dict[str, Any]:
 _SEES_ALL = "context_is_admin"
 
 
-def task_query(request: Request, page: Paged) -> TaskQuery:
+async def task_query(request: Request, page: Paged) -> TaskQuery:
     params = request.query_params
     sort_key = params.get("sort_key", "created_at")
     sort_dir = params.get("sort_dir", "desc")
