@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from overcast.services import SERVICES
 from tests.conftest import require
 from tests.helpers import free_port, scrubbed_env, wait_http
 
@@ -57,11 +58,11 @@ class Cloud:
 
 def start_cloud(tmp: Path, extra_env: dict[str, str] | None = None) -> Cloud:
     state = tmp / "state"
-    ports = {"identity": free_port(), "image": free_port()}
+    # A free port for every service, so that clouds started side by side never collide.
+    ports = {name: free_port() for name in SERVICES}
     env = scrubbed_env(**{
         "OVERCAST_DEFAULT__BIND_HOST": "127.0.0.1",
-        "OVERCAST_IDENTITY__PORT": str(ports["identity"]),
-        "OVERCAST_IMAGE__PORT": str(ports["image"]),
+        **{f"OVERCAST_{name.upper()}__PORT": str(port) for name, port in ports.items()},
         **(extra_env or {}),
     })
     log = tmp / "overcast-up.log"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from overcast.config import Config
 from overcast.services import SERVICES
 from tests.compat.conftest import start_cloud, stop_cloud
 from tests.conftest import require
@@ -33,7 +34,11 @@ pytestmark = pytest.mark.tempest
 
 
 def interop_tests() -> list[str]:
-    prefixes = [TEMPEST_PREFIX[s] for s in SERVICES if s in TEMPEST_PREFIX]
+    # The services `overcast up` runs by default. A service still in preview is off by default
+    # ([name] enabled = false, see docs/architecture.md) until its whole interop part passes.
+    default = Config()
+    prefixes = [TEMPEST_PREFIX[s] for s in SERVICES
+                if s in TEMPEST_PREFIX and getattr(default, s).enabled]
     tests = []
     for line in (HARNESS / "interop-2020.06-platform.txt").read_text().splitlines():
         parts = line.split("\t")
