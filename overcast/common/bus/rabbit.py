@@ -37,6 +37,7 @@ from aio_pika.abc import (
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
+    AbstractRobustChannel,
     AbstractRobustConnection,
 )
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishError
@@ -113,7 +114,8 @@ class _Consumer(Subscription):
                     await message.ack()
         except CONNECTION_EXCEPTIONS as exc:
             # the channel went away under us: an unacknowledged cast comes back on reconnect
-            log.warning("bus %s lost with its connection: %s", kind, exc)
+            log.warning("bus %s interrupted by the connection's loss (%s); an unacknowledged "
+                        "cast is delivered again after the reconnect", kind, type(exc).__name__)
 
     async def stop(self) -> None:
         if self.stopping:
@@ -141,8 +143,9 @@ class RabbitBus(Bus):
         self.reconnect_grace = (reconnect_grace if reconnect_grace is not None
                                 else float(query.get("reconnect_grace", 2.0)))
         self._connection: AbstractRobustConnection | None = None
-        self._publisher: AbstractChannel | None = None
-        self._replier: AbstractChannel | None = None
+        self._publisher: AbstractRobustChannel | None = None
+        self._replier: AbstractRobustChannel | None = None
+        self._reply_channel: AbstractRobustChannel | None = None
         self._rpc: AbstractExchange | None = None
         self._notifications: AbstractExchange | None = None
         self._fanouts: dict[str, AbstractExchange] = {}
@@ -186,7 +189,7 @@ class RabbitBus(Bus):
                 future.set_exception(BusUnavailable("the bus was closed"))
         self._waiting.clear()
         self._fanouts.clear()
-        self._reply_queue = None
+        self._reply_queue = self._reply_channel = None
 
     @property
     def connected(self) -> bool:
@@ -199,12 +202,15 @@ class RabbitBus(Bus):
         return self._connection
 
     async def _wait_connected(self, grace: float) -> None:
+        """Wait (at most `grace` s) for the connection and for the channels a call needs to be
+        restored: a call sent before its reply queue is back would lose its reply."""
         connection = self._live()
-        if connection.connected.is_set():
-            return
         try:
             async with asyncio.timeout(grace):
                 await connection.connected.wait()
+                for channel in (self._publisher, self._reply_channel):
+                    if channel is not None:
+                        await channel.ready()
         except TimeoutError:
             raise BusUnavailable(f"the message bus is unreachable (no connection for "
                                  f"{grace:g}s; reconnecting in the background)") from None
@@ -245,14 +251,20 @@ class RabbitBus(Bus):
             raise BusUnavailable(f"the message bus connection was lost: {exc}") from None
 
     async def _reply(self, reply_to: str, correlation_id: str | None, body: bytes) -> None:
-        if self._replier is None:
+        replier = self._replier
+        if replier is None:
             return
-        try:
-            await self._replier.default_exchange.publish(
-                aio_pika.Message(body, content_type=JSON_TYPE, correlation_id=correlation_id),
-                reply_to, mandatory=False)
-        except CONNECTION_EXCEPTIONS as exc:  # the caller times out
-            log.warning("bus reply to %s lost: %s", reply_to, exc)
+        message = aio_pika.Message(body, content_type=JSON_TYPE, correlation_id=correlation_id)
+        for attempt in (1, 2):
+            try:
+                # after a reconnect the connection is up before each channel is restored
+                async with asyncio.timeout(self.reconnect_grace + 5):
+                    await replier.ready()
+                    await replier.default_exchange.publish(message, reply_to, mandatory=False)
+                return
+            except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
+                if attempt == 2:  # the caller gets BusTimeout
+                    log.warning("bus reply to %s lost: %s", reply_to, exc)
 
     # --- RPC ----------------------------------------------------------------------------
 
@@ -298,7 +310,7 @@ class RabbitBus(Bus):
                 name = f"{self.names.prefix}.reply_{uuid.uuid4().hex}"
                 queue = await self._declare_queue(channel, name, exclusive=True, auto_delete=True)
                 await queue.consume(self._on_reply, no_ack=True)
-                self._reply_queue = name
+                self._reply_channel, self._reply_queue = channel, name
         return self._reply_queue
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
