@@ -308,7 +308,8 @@ class RabbitBus(Bus):
             if self._reply_queue is None:
                 channel = await self._live().channel(publisher_confirms=False)
                 name = f"{self.names.prefix}.reply_{uuid.uuid4().hex}"
-                queue = await self._declare_queue(channel, name, exclusive=True, auto_delete=True)
+                # exclusive: it goes with the connection, so it is not in declared_queues
+                queue = await channel.declare_queue(name, exclusive=True, auto_delete=True)
                 await queue.consume(self._on_reply, no_ack=True)
                 self._reply_channel, self._reply_queue = channel, name
         return self._reply_queue
