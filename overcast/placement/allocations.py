@@ -164,8 +164,10 @@ class Allocations:
 async def write_allocations(s: AsyncSession, consumers: Sequence[ConsumerWrite]) -> None:
     """Steps 1-4 of the module docstring, inside the caller's transaction."""
     uuids = {rp for c in consumers for rp in c.allocations}
+    # populate_existing: a reshape moved these generations earlier in the same transaction.
     providers = {rp.uuid: rp for rp in await s.scalars(
-        select(ResourceProvider).where(ResourceProvider.uuid.in_(uuids)))} if uuids else {}
+        select(ResourceProvider).where(ResourceProvider.uuid.in_(uuids))
+        .execution_options(populate_existing=True))} if uuids else {}
     for rp_uuid in sorted(uuids - providers.keys()):
         raise faults.BadRequest(f"Allocation for resource provider '{rp_uuid}' that does not "
                                 f"exist.")
