@@ -83,7 +83,7 @@ class Allocations:
                 select(ResourceProvider.uuid, ResourceProvider.generation,
                        Allocation.resource_class, Allocation.used, Allocation.updated_at)
                 .join(ResourceProvider, ResourceProvider.id == Allocation.resource_provider_id)
-                .where(Allocation.consumer_id == consumer_uuid))).tuples().all()
+                .where(Allocation.consumer_id == consumer_uuid))).all()
         result = ConsumerAllocations({})
         for rp_uuid, gen, rc, used, updated in rows:
             result.allocations.setdefault(rp_uuid, (gen, {}))[1][rc] = used
@@ -101,7 +101,7 @@ class Allocations:
                 select(Allocation.consumer_id, Allocation.resource_class, Allocation.used,
                        Allocation.updated_at)
                 .where(Allocation.resource_provider_id == rp.id)
-                .order_by(Allocation.id))).tuples().all()
+                .order_by(Allocation.id))).all()
         result = ProviderAllocations(generation=rp.generation)
         for consumer, rc, used, updated in rows:
             result.allocations.setdefault(consumer, {})[rc] = used
@@ -146,7 +146,7 @@ class Allocations:
             rows = (await s.execute(
                 select(ResourceProvider.uuid, Allocation.resource_class, Allocation.used)
                 .join(ResourceProvider, ResourceProvider.id == Allocation.resource_provider_id)
-                .where(Allocation.consumer_id == source))).tuples().all()
+                .where(Allocation.consumer_id == source))).all()
             if src is None or not rows:
                 return False
             moved: dict[str, dict[str, int]] = defaultdict(dict)
@@ -181,7 +181,7 @@ async def write_allocations(s: AsyncSession, consumers: Sequence[ConsumerWrite])
     for pid, gen in (await s.execute(
             select(ResourceProvider.id, ResourceProvider.generation)
             .join(Allocation, Allocation.resource_provider_id == ResourceProvider.id)
-            .where(Allocation.consumer_id.in_(names)).distinct())).tuples():
+            .where(Allocation.consumer_id.in_(names)).distinct())):
         touched[pid] = gen
     for c in consumers:
         await _update_consumer(s, c, rows.get(c.consumer_uuid))
@@ -251,7 +251,7 @@ async def _check_capacity(s: AsyncSession, singles: Sequence[tuple[int, str, int
     inventories = {(i.resource_provider_id, i.resource_class): i for i in await s.scalars(
         select(Inventory).where(Inventory.resource_provider_id.in_(ids)))}
     used = {(pid, rc): int(n) for pid, rc, n in (await s.execute(
-        used_subquery().where(Allocation.resource_provider_id.in_(ids)))).tuples()}
+        used_subquery().where(Allocation.resource_provider_id.in_(ids))))}
     for pid, rc, amount in singles:
         inv = inventories.get((pid, rc))
         if inv is None:

@@ -226,7 +226,7 @@ class _Search:
             for pid, uuid, parent, root in (await s.execute(
                     select(ResourceProvider.id, ResourceProvider.uuid,
                            ResourceProvider.parent_provider_id, ResourceProvider.root_provider_id)
-                    .where(ResourceProvider.id.in_(chunk)))).tuples():
+                    .where(ResourceProvider.id.in_(chunk)))):
                 nodes[pid] = _Node(pid, uuid, parent, root or pid)
             for inv in await s.scalars(select(Inventory)
                                        .where(Inventory.resource_provider_id.in_(chunk))):
@@ -234,7 +234,7 @@ class _Search:
                     inv.total, inv.reserved, inv.min_unit, inv.max_unit, inv.step_size,
                     inv.allocation_ratio)
             for pid, rc, used in (await s.execute(
-                    used_subquery().where(Allocation.resource_provider_id.in_(chunk)))).tuples():
+                    used_subquery().where(Allocation.resource_provider_id.in_(chunk)))):
                 nodes[pid].used[rc] = int(used)
         traits = await traits_of(s, list(nodes))
         aggs = await aggregates_of(s, list(nodes))

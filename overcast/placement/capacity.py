@@ -55,4 +55,4 @@ def fits(total: int, reserved: int, ratio: float, min_unit: int, max_unit: int, 
 
 async def usage_totals(s: AsyncSession, provider_id: int) -> dict[str, int]:
     rows = await s.execute(used_subquery().where(Allocation.resource_provider_id == provider_id))
-    return {rc: int(used) for _, rc, used in rows.tuples()}
+    return {rc: int(used) for _, rc, used in rows}

@@ -61,7 +61,7 @@ class ResourceClasses:
         async with self.db.read() as s:
             custom = (await s.execute(select(CustomResourceClass.name,
                                              CustomResourceClass.updated_at)
-                                      .order_by(CustomResourceClass.id))).tuples().all()
+                                      .order_by(CustomResourceClass.id))).all()
         return [(n, None) for n in STANDARD_CLASSES] + list(custom)
 
     async def get(self, name: str) -> str:

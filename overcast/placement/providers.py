@@ -65,7 +65,7 @@ async def provider_views(s: AsyncSession, rps: Sequence[ResourceProvider]) -> li
     uuids: dict[int, str] = {}
     if ids:
         uuids = dict((await s.execute(select(ResourceProvider.id, ResourceProvider.uuid)
-                                      .where(ResourceProvider.id.in_(ids)))).tuples().all())
+                                      .where(ResourceProvider.id.in_(ids)))).all())
     return [ProviderView(rp.uuid, rp.name, rp.generation,
                          uuids.get(rp.parent_provider_id) if rp.parent_provider_id else None,
                          uuids.get(rp.root_provider_id or rp.id, rp.uuid), rp.updated_at)
@@ -186,7 +186,7 @@ class Providers:
         """The ids of `rp` and every provider below it."""
         rows = (await s.execute(select(ResourceProvider.id, ResourceProvider.parent_provider_id)
                                 .where(ResourceProvider.root_provider_id
-                                       == rp.root_provider_id))).tuples().all()
+                                       == rp.root_provider_id))).all()
         children: dict[int, list[int]] = defaultdict(list)
         for pid, parent in rows:
             if parent is not None:
@@ -272,7 +272,7 @@ async def traits_of(s: AsyncSession, ids: Sequence[int]) -> dict[int, frozenset[
     for chunk in _chunks(ids):
         for pid, trait in (await s.execute(
                 select(ProviderTrait.resource_provider_id, ProviderTrait.trait)
-                .where(ProviderTrait.resource_provider_id.in_(chunk)))).tuples():
+                .where(ProviderTrait.resource_provider_id.in_(chunk)))):
             found[pid].add(trait)
     return {k: frozenset(v) for k, v in found.items()}
 
@@ -282,7 +282,7 @@ async def aggregates_of(s: AsyncSession, ids: Sequence[int]) -> dict[int, frozen
     for chunk in _chunks(ids):
         for pid, agg in (await s.execute(
                 select(ProviderAggregate.resource_provider_id, ProviderAggregate.aggregate_uuid)
-                .where(ProviderAggregate.resource_provider_id.in_(chunk)))).tuples():
+                .where(ProviderAggregate.resource_provider_id.in_(chunk)))):
             found[pid].add(agg)
     return {k: frozenset(v) for k, v in found.items()}
 

@@ -35,7 +35,7 @@ class Usages:
             for rc, used in (await s.execute(
                     select(Allocation.resource_class, func.sum(Allocation.used))
                     .where(Allocation.resource_provider_id == rp.id)
-                    .group_by(Allocation.resource_class))).tuples():
+                    .group_by(Allocation.resource_class))):
                 usages[rc] = int(used)
             return ProviderUsages(usages, rp.generation)
 
@@ -68,7 +68,7 @@ async def _project_usages(s: AsyncSession, project_id: str, user_id: str | None,
     elif consumer_type == "unknown":
         q = q.where(Consumer.consumer_type.is_(None))
         counts_q = counts_q.where(Consumer.consumer_type.is_(None))
-    rows = (await s.execute(q)).tuples().all()
+    rows = (await s.execute(q)).all()
     if not by_type:
         flat: dict[str, int] = defaultdict(int)
         for _, rc, used, _ in rows:
@@ -81,7 +81,7 @@ async def _project_usages(s: AsyncSession, project_id: str, user_id: str | None,
 
     for kind, rc, used, _ in rows:
         grouped[key(kind)][rc] = grouped[key(kind)].get(rc, 0) + int(used)
-    for kind, count in (await s.execute(counts_q)).tuples():
+    for kind, count in (await s.execute(counts_q)):
         g = grouped[key(kind)]
         g["consumer_count"] = g.get("consumer_count", 0) + int(count)
     return dict(grouped)
