@@ -162,14 +162,17 @@ class _Search:
         if share_aggs:
             roots |= set(await _roots_in_aggregates(s, share_aggs))
         roots |= {n.root for n in self.sharing.values()}
-        seen: set[frozenset[tuple[str, str, int]]] = set()
+        seen: set[tuple[frozenset[tuple[str, str, int]], frozenset[tuple[str, tuple[str, ...]]]]] = set()
         for chunk in _chunks(sorted(roots), TREE_CHUNK):
             trees = await self._load_trees(chunk)
             for root in chunk:
                 members = trees.get(root, [])
                 for ar in self._tree_requests(root, members):
-                    key = frozenset((u, rc, n) for u, r in ar.allocations.items()
-                                    for rc, n in r.items())
+                    # Two requests are the same when allocations and mappings are (as
+                    # Placement's AllocationRequest equality).
+                    key = (frozenset((u, rc, n) for u, r in ar.allocations.items()
+                                     for rc, n in r.items()),
+                           frozenset((g, tuple(us)) for g, us in ar.mappings.items()))
                     if key in seen:
                         continue
                     seen.add(key)
