@@ -172,7 +172,7 @@ class ImageSection(_Section):
 class PlacementSection(_Section):
     """[placement]: the Placement API (resource providers, inventories, allocations)."""
 
-    enabled: bool = Field(False, description="Run the placement API in `overcast up`.")
+    enabled: bool = Field(True, description="Run the placement API in `overcast up`.")
     port: int = Field(8778, description="Port of the placement API.")
     database_url: str = Field(
         "", description="SQLAlchemy URL; empty means the SQLite file placement.sqlite in the "

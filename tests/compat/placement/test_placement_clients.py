@@ -32,7 +32,8 @@ def pcloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     require("osc-placement", _has_osc_placement(), "pip install osc-placement")
     c = start_cloud(tmp_path_factory.mktemp("placement"),
                     {"OVERCAST_PLACEMENT__ENABLED": "true"})
-    wait_http(f"http://127.0.0.1:{c.ports['placement']}/", proc=c.process, log=c.log, status=200)
+    wait_http(f"http://127.0.0.1:{c.ports['placement']}/", proc=c.process, log=c.log, status=200,
+              seconds=180)
     yield c
     stop_cloud(c)
 
@@ -164,16 +165,32 @@ def test_placement_client_as_service_user(pcloud: Cloud) -> None:
 
 # -- racing claims through real HTTP, three processes, one database --
 def _serve_placement(cloud: Cloud, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    """`overcast serve placement --workers 2` beside the cloud: two more processes."""
+    """`overcast serve placement` beside the cloud, on the same database: another process."""
     port = free_port()
     exe = Path(sys.executable).parent / "overcast"
     log = cloud.state_dir.parent / f"placement-{port}.log"
     proc = subprocess.Popen([str(exe), "serve", "placement", "--state-dir",
-                             str(cloud.state_dir), "--port", str(port), "--workers", "2"],
+                             str(cloud.state_dir), "--port", str(port)],
                             env={**cloud.env, **env}, stdout=log.open("wb"),
                             stderr=subprocess.STDOUT)
-    wait_http(f"http://127.0.0.1:{port}/", proc=proc, log=log, status=200)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/", proc=proc, log=log, status=200, seconds=180)
+    except RuntimeError:
+        proc.kill()
+        raise
     return proc, port
+
+
+def _race_three(cloud: Cloud, env: dict[str, str], claims: int, room: int) -> list[int]:
+    """The race over the cloud's placement and two more `overcast serve placement`."""
+    extra = [_serve_placement(cloud, env) for _ in range(2)]
+    try:
+        return asyncio.run(_race(cloud, [cloud.ports["placement"], *(p for _, p in extra)],
+                                 claims, room))
+    finally:
+        for proc, _ in extra:
+            proc.terminate()
+            proc.wait(timeout=20)
 
 
 async def _race(cloud: Cloud, ports: list[int], claims: int, room: int) -> list[int]:
@@ -208,12 +225,7 @@ async def _race(cloud: Cloud, ports: list[int], claims: int, room: int) -> list[
 
 
 def test_racing_claims_over_real_http_on_sqlite(pcloud: Cloud) -> None:
-    proc, port = _serve_placement(pcloud, {})
-    try:
-        codes = asyncio.run(_race(pcloud, [pcloud.ports["placement"], port], 30, 7))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    codes = _race_three(pcloud, {}, 30, 7)
     assert codes.count(204) == 7 and codes.count(409) == 23, codes
 
 
@@ -224,13 +236,8 @@ def test_racing_claims_over_real_http_on_mariadb(tmp_path: Path) -> None:
     cloud = start_cloud(tmp_path, env)
     try:
         wait_http(f"http://127.0.0.1:{cloud.ports['placement']}/", proc=cloud.process,
-                  log=cloud.log, status=200)
-        proc, port = _serve_placement(cloud, env)
-        try:
-            codes = asyncio.run(_race(cloud, [cloud.ports["placement"], port], 40, 9))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+                  log=cloud.log, status=200, seconds=180)
+        codes = _race_three(cloud, env, 40, 9)
         assert codes.count(204) == 9 and codes.count(409) == 31, codes
     finally:
         stop_cloud(cloud)
