@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
@@ -79,6 +80,16 @@ class Providers:
 
     # -- the provider itself --
     async def create(self, name: str, uuid: str | None, parent_uuid: str | None) -> ProviderView:
+        try:
+            return await self._create(name, uuid, parent_uuid)
+        except IntegrityError:  # the same name or uuid created at the same moment elsewhere
+            raise DuplicateName(f"Conflicting resource provider name: {name} already "
+                                f"exists.") from None
+
+    async def _create(self, name: str, uuid: str | None, parent_uuid: str | None
+                      ) -> ProviderView:
+        if parent_uuid is not None:
+            parent_uuid = str(uuidlib.UUID(parent_uuid))
         async with self.db.transaction() as s:
             uuid = str(uuidlib.UUID(uuid)) if uuid else str(uuidlib.uuid4())
             if await s.scalar(select(ResourceProvider.id).where(ResourceProvider.name == name)):
@@ -140,6 +151,16 @@ class Providers:
                      reparent: bool) -> ProviderView:
         """`parent_given`: the body names parent_provider_uuid (1.14+); `reparent`: it may
         change or clear a parent already set (1.37+)."""
+        try:
+            return await self._update(uuid, name, parent_uuid, parent_given, reparent)
+        except IntegrityError:
+            raise DuplicateName(f"Conflicting resource provider name: {name} already "
+                                f"exists.") from None
+
+    async def _update(self, uuid: str, name: str, parent_uuid: str | None, parent_given: bool,
+                      reparent: bool) -> ProviderView:
+        if parent_uuid is not None:
+            parent_uuid = str(uuidlib.UUID(parent_uuid))
         async with self.db.transaction() as s:
             rp = await load_provider(s, uuid)
             if name != rp.name:
