@@ -40,6 +40,18 @@ def _image_app(config: Config, local: LocalValidator | None) -> FastAPI:
     return create_app(config, local)
 
 
+def _placement_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.placement.app import create_app
+
+    return create_app(config, local)
+
+
+def _placement_rules() -> list[Rule]:
+    from overcast.placement.policy import RULES
+
+    return RULES
+
+
 def _identity_rules() -> list[Rule]:
     from overcast.identity.policy import RULES
 
@@ -57,4 +69,6 @@ SERVICES: dict[str, ServiceSpec] = {
                             "OpenStack Identity", "/v3", _identity_rules),
     "image": ServiceSpec("image", _image_app, "image", "glance", "OpenStack Image", "",
                          _image_rules),
+    "placement": ServiceSpec("placement", _placement_app, "placement", "placement",
+                             "Placement API", "", _placement_rules),
 }

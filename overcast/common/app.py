@@ -27,7 +27,6 @@ contextvar, which BaseHTTPMiddleware does not propagate).
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import math
@@ -56,6 +55,7 @@ from overcast.common.faults import Dialect, Fault
 from overcast.common.microversion import SCOPE_KEY as MICROVERSION_KEY
 from overcast.common.microversion import MicroversionMiddleware, Versioning
 from overcast.common.policy import Credentials
+from overcast.common.request_id import REQUEST_ID, current_request_id
 from overcast.config import CorsSection
 
 __all__ = [
@@ -73,17 +73,12 @@ __all__ = [
 
 log = logging.getLogger("overcast.api")
 
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+_request_id = REQUEST_ID
 
 #: Status logged for a request whose client went away before the answer (nginx's 499).
 CLIENT_CLOSED = 499
 #: JSON nesting deeper than this is refused (400) before anything recurses over it.
 MAX_JSON_DEPTH = 64
-
-
-def current_request_id() -> str:
-    """The id of the request being served, for log lines and error bodies."""
-    return _request_id.get()
 
 
 class TokenValidator(Protocol):
