@@ -169,6 +169,44 @@ class ImageSection(_Section):
         "every unfinished import and copy (besides the one started when a request asks).")
 
 
+class ComputeSection(_Section):
+    """[compute]: the Nova v2.1 API (preview: off in `overcast up` until its interop part
+    passes)."""
+
+    enabled: bool = Field(False, description="Run the compute API in `overcast up`.")
+    port: int = Field(8774, description="Port of the compute API.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means the SQLite file compute.sqlite in the "
+        "state directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_compute.")
+    policy_file: str = Field("", description="YAML file with policy overrides.")
+    max_request_body_size: int = Field(
+        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it).")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve compute`.")
+    max_limit: int = Field(1000, ge=1, description="Largest page a list returns, and the page "
+                           "size of a list asked without a limit (Nova's [api] max_limit).")
+    default_availability_zone: str = Field(
+        "nova", description="Availability zone of hosts in no aggregate with a zone "
+        "(Nova's default_availability_zone).")
+    internal_service_availability_zone: str = Field(
+        "internal", description="Availability zone shown for services that run no servers "
+        "(scheduler, conductor).")
+    service_down_time: int = Field(
+        60, ge=1, description="Seconds without a heartbeat after which a compute service is "
+        "reported down.")
+    quota_instances: int = Field(10, ge=-1, description="Servers per project; -1: no limit.")
+    quota_cores: int = Field(20, ge=-1, description="vCPUs per project; -1: no limit.")
+    quota_ram: int = Field(51200, ge=-1, description="MiB of RAM per project; -1: no limit.")
+    quota_metadata_items: int = Field(128, ge=-1, description="Metadata items per server.")
+    quota_injected_files: int = Field(5, ge=-1, description="Injected files per server.")
+    quota_injected_file_content_bytes: int = Field(
+        10240, ge=-1, description="Bytes per injected file.")
+    quota_injected_file_path_length: int = Field(
+        255, ge=-1, description="Length of an injected file's path.")
+    quota_key_pairs: int = Field(100, ge=-1, description="Keypairs per user.")
+    quota_server_groups: int = Field(10, ge=-1, description="Server groups per project.")
+    quota_server_group_members: int = Field(10, ge=-1, description="Servers per server group.")
+
+
 class Config(BaseModel):
     """The whole configuration of one Overcast node."""
 
@@ -178,6 +216,7 @@ class Config(BaseModel):
     default: DefaultSection = DefaultSection()
     identity: IdentitySection = IdentitySection()
     image: ImageSection = ImageSection()
+    compute: ComputeSection = ComputeSection()
     cors: CorsSection = CorsSection()
 
     def database_url(self, service: str) -> str:
@@ -228,7 +267,7 @@ class Config(BaseModel):
 
 
 _SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",
-                             "cors": "cors"}
+                             "compute": "compute", "cors": "cors"}
 
 
 def load_config(
@@ -274,6 +313,7 @@ def load_config(
         default=DefaultSection(**values["default"]),
         identity=IdentitySection(**values["identity"]),
         image=ImageSection(**values["image"]),
+        compute=ComputeSection(**values["compute"]),
         cors=CorsSection(**values["cors"]),
     )
 

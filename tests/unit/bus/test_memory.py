@@ -1,0 +1,54 @@
+"""The bus semantics (semantics.py) on the in-memory transport, plus what only it has."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from overcast.common.bus import Bus, MemoryBus, NoServer, connect
+from tests.unit.bus.semantics import *  # noqa: F403 (the shared tests run here)
+from tests.unit.bus.semantics import MakeBus, Manager
+
+
+@pytest.fixture
+async def make_bus() -> AsyncIterator[MakeBus]:
+    hub = f"test-{uuid.uuid4().hex}"  # a broker of its own
+    buses: list[Bus] = []
+
+    async def make() -> Bus:
+        bus = connect(f"memory://{hub}")
+        await bus.start()
+        buses.append(bus)
+        return bus
+
+    yield make
+    for bus in buses:
+        await bus.close()
+
+
+def test_connect_chooses_the_transport_by_url() -> None:
+    assert isinstance(connect("memory://"), MemoryBus)
+    assert isinstance(connect(), MemoryBus)
+    with pytest.raises(ValueError):
+        connect("kafka://broker:9092")
+
+
+async def test_memory_hubs_are_apart_and_one_name_is_one_hub() -> None:
+    name = uuid.uuid4().hex
+    one, same, other = connect(f"memory://{name}"), connect(f"memory://{name}"), connect(f"memory://x{name}")
+    await one.serve("compute", "h", Manager("h"))
+    assert (await same.call("compute", "echo", server="h", timeout=5))["server"] == "h"
+    with pytest.raises(NoServer):
+        await other.call("compute", "echo", server="h", timeout=5)
+    await one.close()
+
+
+async def test_prefixes_keep_buses_on_one_hub_apart() -> None:
+    name = uuid.uuid4().hex
+    a, b = connect(f"memory://{name}?prefix=a"), connect(f"memory://{name}", prefix="b")
+    await a.serve("compute", "h", Manager("h"))
+    with pytest.raises(NoServer):
+        await b.call("compute", "echo", server="h", timeout=5)
+    await a.close()
