@@ -18,7 +18,7 @@ from overcast.common.agent import AgentLoop
 from overcast.common.bus import Bus, Subscription
 from overcast.compute.agent.images import ImageCache
 from overcast.compute.agent.reconciler import InstanceReconciler
-from overcast.compute.drivers.base import ComputeDriver, DriverError, InstanceNotFound
+from overcast.compute.drivers.base import ComputeDriver, DriverError
 from overcast.compute.messages import COMPUTE_TOPIC, DesiredInstance, HostReport
 from overcast.compute.rpcapi import ConductorAPI
 
@@ -35,8 +35,9 @@ class ComputeEndpoint:
 
     async def sync(self, ctx: dict[str, Any], instance_uuid: str,
                    desired: dict[str, Any] | None = None) -> None:
-        if desired is not None:
-            self._agent.reconciler.hint(DesiredInstance.model_validate(desired))
+        self._agent.reconciler.hint(
+            None if desired is None else DesiredInstance.model_validate(desired),
+            instance_uuid, ctx.get("auth_token"))
         self._agent.loop.poke(instance_uuid)
 
     async def refresh(self, ctx: dict[str, Any]) -> None:
@@ -122,11 +123,3 @@ class ComputeAgent:
             await self._server.stop()
             self._server = None
         await self.driver.close()
-
-
-async def destroy_unknown(driver: ComputeDriver, uuid: str) -> None:
-    """Remove a guest no record wants (idempotent)."""
-    try:
-        await driver.destroy(uuid)
-    except InstanceNotFound:
-        pass

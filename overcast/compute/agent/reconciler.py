@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from overcast.common import clock
+from overcast.common.clients import ServiceError
 from overcast.compute.agent.images import ImageCache
 from overcast.compute.drivers.base import (
     ComputeDriver,
@@ -91,9 +92,15 @@ class InstanceReconciler:
         self.work_dir = work_dir
         #: Desired states that came with a poke, used once instead of asking again.
         self._hints: dict[str, DesiredInstance] = {}
+        #: The token of the request behind the newest poke of an instance (image download,
+        #: snapshot upload), kept in memory only.
+        self._tokens: dict[str, str] = {}
 
-    def hint(self, desired: DesiredInstance) -> None:
-        self._hints[desired.uuid] = desired
+    def hint(self, desired: DesiredInstance | None, uuid: str, token: str | None) -> None:
+        if desired is not None:
+            self._hints[uuid] = desired
+        if token:
+            self._tokens[uuid] = token
 
     async def keys(self) -> Iterable[str]:
         wanted = await self.conductor.instances_on_host(self.host)
@@ -130,6 +137,7 @@ class InstanceReconciler:
             if a is not None:
                 await self.driver.destroy(uuid)
                 log.info("%s: destroyed instance %s", self.host, uuid)
+            self._tokens.pop(uuid, None)
             if d is not None and not d.deleted:
                 await self._report(uuid, destroyed=True, event="compute_terminate_instance",
                                    notification="instance.delete.end")
@@ -231,7 +239,7 @@ class InstanceReconciler:
         image = d.rebuild_image or d.image
         if image is None:
             raise DriverError("booting from a volume is not supported yet")
-        spec = self._spec(d, await self.images.source(image))
+        spec = self._spec(d, await self.images.source(image, self._tokens.get(d.uuid)))
         try:
             return await self.driver.spawn(spec)
         except InstanceExists:  # a spawn that finished before a crash: same instance
@@ -340,11 +348,12 @@ class InstanceReconciler:
             path = await self.driver.snapshot(d.uuid, Path(tmp) / "snapshot.qcow2")
             await self._report(d.uuid, {"task_state": T.IMAGE_UPLOADING},
                                expected=[T.IMAGE_PENDING_UPLOAD, d.task_state])
-            if self.images.store is None:
-                raise DriverError("no Image service client to upload the snapshot to")
+            token = self._tokens.get(d.uuid)
+            if self.images.store is None or token is None:
+                raise DriverError("no Image service client or token to upload the snapshot")
             try:
-                await self.images.store.upload(d.snapshot_image_id, path)
-            except OSError as exc:
+                await self.images.store.upload(token, d.snapshot_image_id, path)
+            except (OSError, ServiceError) as exc:
                 raise DriverError(f"uploading the snapshot failed: {exc}") from exc
         info = await self.driver.get_info(d.uuid)
         await self._report(d.uuid, {"task_state": None, "power_state": int(info.power_state)},
