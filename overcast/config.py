@@ -205,6 +205,23 @@ class ComputeSection(_Section):
     quota_key_pairs: int = Field(100, ge=-1, description="Keypairs per user.")
     quota_server_groups: int = Field(10, ge=-1, description="Server groups per project.")
     quota_server_group_members: int = Field(10, ge=-1, description="Servers per server group.")
+    driver: str = Field(
+        "auto", description="Hypervisor of the compute agents this node runs: qemu (real VMs, "
+        "KVM when it boots, else TCG), fake (simulated, instant), or auto (qemu when QEMU is "
+        "installed, else fake).")
+    simulated_hosts: int = Field(
+        0, ge=0, description="With the fake driver: how many simulated hypervisors one process "
+        "presents (0: one, named after this host).")
+    host: str = Field("", description="Name of this node's compute host (default: hostname).")
+    run_agents: bool = Field(
+        True, description="Run this node's compute agents inside the API process (`overcast "
+        "up`); off when agents run as `overcast serve compute-agent`.")
+    shutdown_timeout: float = Field(
+        60.0, ge=0, description="Seconds a guest gets to power off cleanly before it is forced "
+        "(Nova's shutdown_timeout).")
+    resync_interval: float = Field(
+        30.0, gt=0, description="Seconds between the agents' full reconcile passes (power-state "
+        "sync, guests deleted while the agent was down).")
 
 
 class Config(BaseModel):

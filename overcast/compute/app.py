@@ -12,15 +12,26 @@ from fastapi import FastAPI
 from overcast.common.app import CorsPolicy, PublicRoute, TokenValidator, build_app
 from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
+from overcast.common.microversion import Versioning
 from overcast.common.policy import Enforcer
-from overcast.compute.api import versions
+from overcast.compute.api import (
+    instance_actions,
+    server_actions,
+    server_metadata,
+    servers,
+    versions,
+)
 from overcast.compute.policy import RULES
 from overcast.config import Config
 
 __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 
 #: Every router of the API, in the order their routes are matched.
-ROUTERS = (versions.router,)
+ROUTERS = (versions.router, servers.router, server_actions.router, server_metadata.router,
+           server_metadata.tags_router, instance_actions.router)
+
+VERSIONING = Versioning(service="compute", minimum=(2, 1), maximum=(2, 96),
+                        legacy_header="X-OpenStack-Nova-API-Version")
 
 #: The version documents answer without a token, as Nova's.
 PUBLIC = [
@@ -50,9 +61,15 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         if local_validator is None:
             remote = RemoteValidator(f"{config.public_url('identity')}/v3")
             app.state.remote_validator = remote
+        from overcast.compute.runtime import start_control_plane
+
+        plane = await start_control_plane(
+            config, db, image_transport=getattr(app.state, "image_transport", None))
         try:
-            yield {"compute_db": db, "enforcer": Enforcer(RULES, policy_file)}
+            yield {"compute_db": db, "enforcer": Enforcer(RULES, policy_file),
+                   "servers": plane.servers, "control_plane": plane}
         finally:
+            await plane.stop()
             if remote is not None:
                 await remote.close()
             await db.dispose()
@@ -70,6 +87,8 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,
+        versioning=VERSIONING,
+        unversioned=[r"/", r"/v2/?", r"/v2\.1/?"],
         max_body=config.compute.max_request_body_size,
         cors=CorsPolicy.from_config(config.cors, expose=CORS_EXPOSE, allow=CORS_ALLOW),
     )

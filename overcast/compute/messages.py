@@ -13,8 +13,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["CONDUCTOR_TOPIC", "COMPUTE_TOPIC", "DesiredFlavor", "DesiredImage", "DesiredInstance",
-           "FaultInfo", "HostReport", "InstanceReport"]
+__all__ = [
+    "COMPUTE_TOPIC",
+    "CONDUCTOR_TOPIC",
+    "DesiredFlavor",
+    "DesiredImage",
+    "DesiredInstance",
+    "FaultInfo",
+    "HostReport",
+    "InstanceReport",
+]
 
 #: Bus topics: the conductor (any one server) and the compute agents (server = host name).
 CONDUCTOR_TOPIC = "conductor"

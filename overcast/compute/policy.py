@@ -9,6 +9,7 @@ name, default anyone) stands in, so that every route here declares one.
 from __future__ import annotations
 
 from overcast.common.policy import Rule
+from overcast.compute.server_policy import SERVER_RULES
 
 __all__ = ["KEPT_FOR_OPERATORS", "RULES"]
 
@@ -179,4 +180,5 @@ SERVER_GROUPS: list[Rule] = [
        ("GET", "/os-server-groups/{server_group_id}")),
 ]
 
-RULES: list[Rule] = [*BASE, *FLAVORS, *KEYPAIRS, *ZONES_AND_HOSTS, *QUOTAS, *SERVER_GROUPS]
+RULES: list[Rule] = [*BASE, *FLAVORS, *KEYPAIRS, *ZONES_AND_HOSTS, *QUOTAS, *SERVER_GROUPS,
+                     *SERVER_RULES]
