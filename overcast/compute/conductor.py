@@ -332,13 +332,14 @@ class Conductor:
                 log.debug("%s: report %s dropped: task_state is %s", report.uuid,
                           report.updates, inst.task_state)
                 return
+            prior = inst.task_state
             updates = {k: v for k, v in report.updates.items() if k in _REPORTABLE}
             for key, value in updates.items():
                 if key in _TIME_FIELDS and isinstance(value, str):
                     value = clock.parse_iso(value)
                 setattr(inst, key, value)
             if updates.get("task_state", "-") is None:
-                await self._finish_task(inst)
+                await self._finish_task(inst, prior)
             inst.updated_at = clock.utcnow()
             if report.fault is not None:
                 s.add(InstanceFault(instance_uuid=inst.uuid, code=report.fault.code,
@@ -352,9 +353,13 @@ class Conductor:
         if notify:
             await self._notify(notify, report.uuid)
 
-    async def _finish_task(self, inst: Instance) -> None:
+    async def _finish_task(self, inst: Instance, prior: str | None) -> None:
         """Side effects of a task ending: resize flavors swap, snapshots clear."""
-        if inst.vm_state == V.RESIZED and inst.new_flavor:
+        if prior == T.RESIZE_REVERTING and inst.old_flavor:
+            inst.flavor, inst.old_flavor = inst.old_flavor, None
+            self.scheduler.view.add_usage(inst.host or "", inst.uuid,
+                                          usage_of(DesiredFlavor.model_validate(inst.flavor)))
+        elif inst.vm_state == V.RESIZED and inst.new_flavor:
             inst.old_flavor, inst.flavor = inst.flavor, inst.new_flavor
             inst.new_flavor = None
             host = inst.host or ""

@@ -56,4 +56,4 @@ async def show_action(server_id: str, request_id: str, ctx: Ctx, servers: Server
                 ev["details"] = e.details
             events.append(ev)
         out["events"] = events
-    return out
+    return {"instanceAction": out}

@@ -41,6 +41,19 @@ def _with_state(app: FastAPI, state: Any) -> Any:
     return call
 
 
+async def _flavors(config: Config) -> None:
+    from overcast.common.db import Database
+    from overcast.compute.models import Flavor
+
+    db = Database(config.database_url("compute"))
+    try:
+        async with db.transaction() as s:
+            for fid, name, ram, disk in (("1", "m1.tiny", 512, 1), ("2", "m1.small", 2048, 20)):
+                s.add(Flavor(flavorid=fid, name=name, memory_mb=ram, vcpus=1, root_gb=disk))
+    finally:
+        await db.dispose()
+
+
 @pytest.fixture
 async def cloud(compute_config: Config) -> AsyncIterator[Cloud]:
     """Identity, Image and Compute in-process; compute with two simulated hosts."""
@@ -71,6 +84,7 @@ async def cloud(compute_config: Config) -> AsyncIterator[Cloud]:
         r = await glance.put(f"/v2/images/{image}/file", content=b"x" * 4096, headers={
             **alice, "Content-Type": "application/octet-stream"})
         assert r.status_code == 204, r.text
+        await _flavors(compute_config)
         app = compute_app(compute_config, local)
         app.state.image_transport = httpx.ASGITransport(_with_state(img, img_state))
         async with running(app) as http:
@@ -170,6 +184,7 @@ async def test_stop_start_reboot_pause_suspend_follow_the_state_machine(cloud: C
     rid = r.json()["instanceActions"][-1]["request_id"]
     r = await cloud.http.get(f"/v2.1/servers/{sid}/os-instance-actions/{rid}",
                              headers=mv("2.96", a))
+    assert r.status_code == 200, (rid, r.text)
     events = r.json()["instanceAction"]["events"]
     assert {e["event"] for e in events} >= {"compute__do_build_and_run_instance"}
 
