@@ -13,14 +13,33 @@ from overcast.common.app import CorsPolicy, PublicRoute, TokenValidator, build_a
 from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
-from overcast.compute.api import versions
+from overcast.compute.aggregates import Aggregates
+from overcast.compute.api import (
+    aggregates,
+    availability_zones,
+    flavors,
+    hypervisors,
+    keypairs,
+    limits,
+    quotas,
+    server_groups,
+    services,
+    versions,
+)
+from overcast.compute.flavors import Flavors
+from overcast.compute.hosts import Hosts
+from overcast.compute.keypairs import Keypairs
 from overcast.compute.policy import RULES
+from overcast.compute.quotas import Quotas
+from overcast.compute.server_groups import ServerGroups
 from overcast.config import Config
 
 __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 
 #: Every router of the API, in the order their routes are matched.
-ROUTERS = (versions.router,)
+ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.router,
+           aggregates.router, services.router, hypervisors.router, quotas.router, limits.router,
+           server_groups.router)
 
 #: The version documents answer without a token, as Nova's.
 PUBLIC = [
@@ -50,8 +69,15 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         if local_validator is None:
             remote = RemoteValidator(f"{config.public_url('identity')}/v3")
             app.state.remote_validator = remote
+        quota = Quotas(db, config.compute)
+        state: dict[str, Any] = {
+            "compute_db": db, "compute_config": config.compute,
+            "enforcer": Enforcer(RULES, policy_file),
+            "flavors": Flavors(db), "keypairs": Keypairs(db, quota),
+            "aggregates": Aggregates(db, config.compute), "hosts": Hosts(db, config.compute),
+            "quotas": quota, "server_groups": ServerGroups(db, quota)}
         try:
-            yield {"compute_db": db, "enforcer": Enforcer(RULES, policy_file)}
+            yield state
         finally:
             if remote is not None:
                 await remote.close()
