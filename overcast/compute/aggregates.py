@@ -61,7 +61,7 @@ class Aggregates:
             .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)
             .where(AggregateMetadata.key == AZ_KEY, AggregateHost.host.in_(hosts),
                    AggregateHost.aggregate_id != agg.id))
-        for host, other in rows.tuples():
+        for host, other in rows:
             if other != zone:
                 raise faults.BadRequest(
                     f"Cannot add host {host} to aggregate {agg.id}: host already in "

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from overcast.common.app import CorsPolicy, PublicRoute, TokenValidator, build_app
 from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
+from overcast.common.microversion import Versioning
 from overcast.common.policy import Enforcer
 from overcast.compute.aggregates import Aggregates
 from overcast.compute.api import (
@@ -40,6 +41,10 @@ __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.router,
            aggregates.router, services.router, hypervisors.router, quotas.router, limits.router,
            server_groups.router)
+
+VERSIONING = Versioning(service="compute", minimum=versions.MIN_VERSION,
+                        maximum=versions.MAX_VERSION,
+                        legacy_header="X-OpenStack-Nova-API-Version")
 
 #: The version documents answer without a token, as Nova's.
 PUBLIC = [
@@ -96,6 +101,8 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         lifespan=lifespan,
         validator=validator,
         public=PUBLIC,
+        versioning=VERSIONING,
+        unversioned=[r"/", r"/v2(\.1)?/?"],
         max_body=config.compute.max_request_body_size,
         cors=CorsPolicy.from_config(config.cors, expose=CORS_EXPOSE, allow=CORS_ALLOW),
     )

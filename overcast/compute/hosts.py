@@ -173,7 +173,7 @@ class Hosts:
             .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)
             .where(AggregateMetadata.key == "availability_zone"))
         zones: dict[str, str] = {}
-        for host, zone in rows.tuples():
+        for host, zone in rows:
             zones.setdefault(host, zone)
         return zones
 

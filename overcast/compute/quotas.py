@@ -78,7 +78,7 @@ class Quotas:
         limits = self.config_defaults()
         rows = await s.execute(select(QuotaClass.resource, QuotaClass.hard_limit).where(
             QuotaClass.class_name == name))
-        limits.update({r: v for r, v in rows.tuples() if r in limits})
+        limits.update({r: v for r, v in rows if r in limits})
         return limits
 
     async def _limits(self, s: AsyncSession, project_id: str, user_id: str | None
@@ -86,12 +86,12 @@ class Quotas:
         limits = await self._class_limits(s)
         rows = await s.execute(select(Quota.resource, Quota.hard_limit).where(
             Quota.project_id == project_id))
-        limits.update({r: v for r, v in rows.tuples() if r in limits})
+        limits.update({r: v for r, v in rows if r in limits})
         if user_id:
             rows = await s.execute(select(ProjectUserQuota.resource, ProjectUserQuota.hard_limit)
                                    .where(ProjectUserQuota.project_id == project_id,
                                           ProjectUserQuota.user_id == user_id))
-            limits.update({r: v for r, v in rows.tuples() if r in limits})
+            limits.update({r: v for r, v in rows if r in limits})
         return limits
 
     async def limits(self, project_id: str, user_id: str | None = None) -> dict[str, int]:

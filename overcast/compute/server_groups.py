@@ -129,4 +129,4 @@ class ServerGroups:
             rows = await s.execute(select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
                                    .join(ServerGroup).where(
                 ServerGroupMember.instance_uuid.in_(list(instance_uuids))))
-            return dict(rows.tuples().all())
+            return dict(rows.all())

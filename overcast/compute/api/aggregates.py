@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from overcast.common import faults
 from overcast.common.api import policy
 from overcast.common.app import Ctx
+from overcast.common.microversion import available
 from overcast.compute.aggregates import AZ_KEY
 from overcast.compute.api import Aggs, isotime
 from overcast.compute.models import Aggregate
@@ -158,10 +159,9 @@ async def aggregate_action(aggregate_id: str, body: AggregateAction, ctx: Ctx,
     return {"aggregate": _view(ctx, agg)}
 
 
-@router.post("/{aggregate_id}/images", **policy("compute:aggregates:images"))
+@router.post("/{aggregate_id}/images", dependencies=[available(minimum=(2, 81))],
+             **policy("compute:aggregates:images"))
 async def precache_images(aggregate_id: str, body: PrecacheBody, ctx: Ctx, aggregates: Aggs
                           ) -> Response:
-    if ctx.microversion < (2, 81):
-        raise faults.NotFound("The resource could not be found.")
     await aggregates.precache_images(ctx, _id(aggregate_id), [c.id for c in body.cache])
     return Response(status_code=202)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, m
 from overcast.common import faults
 from overcast.common.api import policy, query_bool
 from overcast.common.app import Ctx
+from overcast.common.microversion import available
 from overcast.compute.api import (
     Flvs,
     NonNegativeInt,
@@ -270,12 +271,11 @@ async def create_flavor(body: FlavorCreateBody, request: Request, ctx: Ctx, flav
     return {"flavor": detail_view(request, ctx, flavor, _shows_specs(ctx))}
 
 
-@router.put("/{flavor_id}", **policy("os_compute_api:os-flavor-manage:update",
-                                     "os_compute_api:os-flavor-extra-specs:index"))
+@router.put("/{flavor_id}", dependencies=[available(minimum=(2, 55))],
+            **policy("os_compute_api:os-flavor-manage:update",
+                     "os_compute_api:os-flavor-extra-specs:index"))
 async def update_flavor(flavor_id: str, body: FlavorUpdateBody, request: Request, ctx: Ctx,
                         flavors: Flvs) -> dict[str, Any]:
-    if ctx.microversion < (2, 55):
-        raise faults.MethodNotAllowed("Updating a flavor needs microversion 2.55 or later.")
     flavor = await flavors.update_description(ctx, flavor_id, body.flavor.description)
     return {"flavor": detail_view(request, ctx, flavor, _shows_specs(ctx))}
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from overcast.common import faults
 from overcast.common.api import Page, policy, query_bool
 from overcast.common.app import Ctx
+from overcast.common.microversion import available
 from overcast.compute.api import Hsts, Paged, collection_links, only_params
 from overcast.compute.hosts import Hypervisor
 
@@ -22,12 +23,6 @@ router = APIRouter(prefix="/v2.1/os-hypervisors", tags=["hypervisors"])
 _FIGURES = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used",
             "free_ram_mb", "free_disk_gb", "current_workload", "running_vms",
             "disk_available_least")
-
-
-def _gone(ctx: Ctx, since: tuple[int, int]) -> None:
-    """Routes Nova removed at a microversion answer 404 from it."""
-    if ctx.microversion >= since:
-        raise faults.NotFound("The resource could not be found.")
 
 
 def _view(ctx: Ctx, h: Hypervisor, *, detail: bool, with_servers: bool = False
@@ -113,9 +108,9 @@ async def list_hypervisors_detail(request: Request, ctx: Ctx, hosts: Hsts, page:
     return await _list(request, ctx, hosts, page, detail=True)
 
 
-@router.get("/statistics", **policy("os_compute_api:os-hypervisors:statistics"))
+@router.get("/statistics", dependencies=[available(maximum=(2, 87))],
+            **policy("os_compute_api:os-hypervisors:statistics"))
 async def hypervisor_statistics(ctx: Ctx, hosts: Hsts) -> dict[str, Any]:
-    _gone(ctx, (2, 88))
     found = await hosts.hypervisors(ctx, "os_compute_api:os-hypervisors:statistics")
     stats = dict.fromkeys(("count", *_FIGURES), 0)
     for h in found:
@@ -156,9 +151,9 @@ async def show_hypervisor(hypervisor_id: str, request: Request, ctx: Ctx, hosts:
     return {"hypervisor": _view(ctx, found[0], detail=True, with_servers=with_servers)}
 
 
-@router.get("/{hypervisor_id}/uptime", **policy("os_compute_api:os-hypervisors:uptime"))
+@router.get("/{hypervisor_id}/uptime", dependencies=[available(maximum=(2, 87))],
+            **policy("os_compute_api:os-hypervisors:uptime"))
 async def hypervisor_uptime(hypervisor_id: str, ctx: Ctx, hosts: Hsts) -> dict[str, Any]:
-    _gone(ctx, (2, 88))
     _one(ctx, hypervisor_id)
     found = await hosts.hypervisors(ctx, "os_compute_api:os-hypervisors:uptime",
                                     node_id=hypervisor_id, by_uuid=ctx.microversion >= (2, 53))
@@ -169,11 +164,10 @@ async def hypervisor_uptime(hypervisor_id: str, ctx: Ctx, hosts: Hsts) -> dict[s
     return {"hypervisor": view}
 
 
-@router.get("/{hypervisor_hostname_pattern}/search",
+@router.get("/{hypervisor_hostname_pattern}/search", dependencies=[available(maximum=(2, 52))],
             **policy("os_compute_api:os-hypervisors:search"))
 async def search_hypervisors(hypervisor_hostname_pattern: str, ctx: Ctx, hosts: Hsts
                              ) -> dict[str, Any]:
-    _gone(ctx, (2, 53))
     found = await hosts.hypervisors(ctx, "os_compute_api:os-hypervisors:search",
                                     hostname_pattern=hypervisor_hostname_pattern)
     if not found:
@@ -183,10 +177,10 @@ async def search_hypervisors(hypervisor_hostname_pattern: str, ctx: Ctx, hosts: 
 
 
 @router.get("/{hypervisor_hostname_pattern}/servers",
+            dependencies=[available(maximum=(2, 52))],
             **policy("os_compute_api:os-hypervisors:servers"))
 async def hypervisor_servers(hypervisor_hostname_pattern: str, ctx: Ctx, hosts: Hsts
                              ) -> dict[str, Any]:
-    _gone(ctx, (2, 53))
     found = await hosts.hypervisors(ctx, "os_compute_api:os-hypervisors:servers",
                                     hostname_pattern=hypervisor_hostname_pattern,
                                     with_servers=True)
