@@ -124,6 +124,10 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
         from overcast.image.manage import bootstrap_metadefs
 
         await bootstrap_metadefs(config)
+    if "compute" in _services(config):
+        from overcast.compute.manage import bootstrap_flavors
+
+        await bootstrap_flavors(config)
     write_client_files(config)
     return generated
 

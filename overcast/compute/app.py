@@ -14,23 +14,41 @@ from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
 from overcast.common.microversion import Versioning
 from overcast.common.policy import Enforcer
+from overcast.compute.aggregates import Aggregates
 from overcast.compute.api import (
+    aggregates,
+    availability_zones,
+    flavors,
+    hypervisors,
     instance_actions,
+    keypairs,
+    limits,
+    quotas,
     server_actions,
+    server_groups,
     server_metadata,
     servers,
+    services,
     versions,
 )
+from overcast.compute.flavors import Flavors
+from overcast.compute.hosts import Hosts
+from overcast.compute.keypairs import Keypairs
 from overcast.compute.policy import RULES
+from overcast.compute.quotas import Quotas
+from overcast.compute.server_groups import ServerGroups
 from overcast.config import Config
 
 __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 
 #: Every router of the API, in the order their routes are matched.
-ROUTERS = (versions.router, servers.router, server_actions.router, server_metadata.router,
-           server_metadata.tags_router, instance_actions.router)
+ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.router,
+           aggregates.router, services.router, hypervisors.router, quotas.router, limits.router,
+           server_groups.router, servers.router, server_actions.router,
+           server_metadata.router, server_metadata.tags_router, instance_actions.router)
 
-VERSIONING = Versioning(service="compute", minimum=(2, 1), maximum=(2, 96),
+VERSIONING = Versioning(service="compute", minimum=versions.MIN_VERSION,
+                        maximum=versions.MAX_VERSION,
                         legacy_header="X-OpenStack-Nova-API-Version")
 
 #: The version documents answer without a token, as Nova's.
@@ -61,13 +79,20 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         if local_validator is None:
             remote = RemoteValidator(f"{config.public_url('identity')}/v3")
             app.state.remote_validator = remote
+        quota = Quotas(db, config.compute)
+        state: dict[str, Any] = {
+            "compute_db": db, "compute_config": config.compute,
+            "enforcer": Enforcer(RULES, policy_file),
+            "flavors": Flavors(db), "keypairs": Keypairs(db, quota),
+            "aggregates": Aggregates(db, config.compute), "hosts": Hosts(db, config.compute),
+            "quotas": quota, "server_groups": ServerGroups(db, quota)}
         from overcast.compute.runtime import start_control_plane
 
         plane = await start_control_plane(
             config, db, image_transport=getattr(app.state, "image_transport", None))
+        state.update(servers=plane.servers, control_plane=plane)
         try:
-            yield {"compute_db": db, "enforcer": Enforcer(RULES, policy_file),
-                   "servers": plane.servers, "control_plane": plane}
+            yield state
         finally:
             await plane.stop()
             if remote is not None:
@@ -88,7 +113,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         validator=validator,
         public=PUBLIC,
         versioning=VERSIONING,
-        unversioned=[r"/", r"/v2/?", r"/v2\.1/?"],
+        unversioned=[r"/", r"/v2(\.1)?/?"],
         max_body=config.compute.max_request_body_size,
         cors=CorsPolicy.from_config(config.cors, expose=CORS_EXPOSE, allow=CORS_ALLOW),
     )
