@@ -91,6 +91,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         plane = await start_control_plane(
             config, db, image_transport=getattr(app.state, "image_transport", None))
         state.update(servers=plane.servers, control_plane=plane)
+        state["hosts"].set_server_source(plane.servers.by_host, plane.servers.host_busy)
         try:
             yield state
         finally:

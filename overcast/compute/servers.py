@@ -652,3 +652,21 @@ class ServerService:
             raise faults.NotFound(f"Action for request_id {request_id} on instance {server_id} "
                                   "not found")
         return action
+
+    # --- what os-hypervisors and os-services ask ----------------------------------------
+
+    async def by_host(self, hosts: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        async with self.db.read() as s:
+            rows = (await s.execute(select(Instance.host, Instance.uuid, Instance.display_name)
+                                    .where(Instance.host.in_(list(hosts)),
+                                           Instance.deleted.is_(False)))).all()
+        out: dict[str, list[tuple[str, str]]] = {h: [] for h in hosts}
+        for host, uuid, name in rows:
+            out.setdefault(host, []).append((uuid, name))
+        return out
+
+    async def host_busy(self, host: str) -> bool:
+        async with self.db.read() as s:
+            found = await s.scalar(select(Instance.id).where(
+                Instance.host == host, Instance.deleted.is_(False)).limit(1))
+        return found is not None
