@@ -146,7 +146,7 @@ class ServerService:
     # --- scoping ------------------------------------------------------------------------
 
     @staticmethod
-    def _visible(ctx: RequestContext, all_projects: bool = False) -> Select[tuple[Instance]]:
+    def _visible(ctx: RequestContext, all_projects: bool = False) -> Select[Any]:
         q = select(Instance)
         if not all_projects:
             q = q.where(Instance.project_id == ctx.project_id)
@@ -158,7 +158,7 @@ class ServerService:
         project_only queries); else 404, never 403."""
         admin = ctx.can("context_is_admin")
         q = self._visible(ctx, admin).where(Instance.uuid == server_id)
-        inst = await s.scalar(q)
+        inst: Instance | None = await s.scalar(q)
         if inst is None or (inst.deleted and not deleted):
             raise faults.NotFound(f"Instance {server_id} could not be found.")
         return inst
@@ -342,7 +342,7 @@ class ServerService:
 
     # --- list ---------------------------------------------------------------------------
 
-    async def list(self, ctx: RequestContext, flt: ListFilters) -> list[Instance]:
+    async def list_servers(self, ctx: RequestContext, flt: ListFilters) -> list[Instance]:
         q = self._visible(ctx, flt.all_tenants)
         if flt.project_id:
             q = q.where(Instance.project_id == flt.project_id)
@@ -358,7 +358,7 @@ class ServerService:
             q = q.where(Instance.deleted.is_(True))
         if flt.status:
             statuses = [st.strip() for st in flt.status.split(",") if st.strip()]
-            clauses = []
+            clauses: list[Any] = []
             for st in statuses:
                 if st.upper() == "DELETED":
                     clauses.append(Instance.deleted.is_(True))
@@ -393,7 +393,7 @@ class ServerService:
         order.append(Instance.id.desc() if sort[-1][1] == "desc" else Instance.id.asc())
         q = q.order_by(*order)
         async with self.db.read() as s:
-            rows = list((await s.scalars(q)).all())
+            rows: list[Instance] = list((await s.scalars(q)).all())
         rows = self._post_filter(rows, flt)
         if flt.marker:
             ids = [r.uuid for r in rows]
@@ -662,7 +662,7 @@ class ServerService:
                                            Instance.deleted.is_(False)))).all()
         out: dict[str, list[tuple[str, str]]] = {h: [] for h in hosts}
         for host, uuid, name in rows:
-            out.setdefault(host, []).append((uuid, name))
+            out.setdefault(host or "", []).append((uuid, name))
         return out
 
     async def host_busy(self, host: str) -> bool:

@@ -285,7 +285,7 @@ def _next_link(request: Request, path: str, items: list[Any], limit: int) -> lis
                          "os_compute_api:servers:allow_all_filters"))
 async def list_servers(request: Request, ctx: Ctx, servers: Servers) -> dict[str, Any]:
     flt = await _filters(request, ctx, detail=False)
-    insts = await servers.list(ctx, flt)
+    insts = await servers.list_servers(ctx, flt)
     out: dict[str, Any] = {"servers": [views.basic(request, i) for i in insts]}
     link = _next_link(request, "servers", insts, flt.limit)
     if link:
@@ -302,7 +302,7 @@ async def list_servers(request: Request, ctx: Ctx, servers: Servers) -> dict[str
                                 "os_compute_api:servers:create:forced_host"))
 async def list_servers_detail(request: Request, ctx: Ctx, servers: Servers) -> dict[str, Any]:
     flt = await _filters(request, ctx, detail=True)
-    insts = await servers.list(ctx, flt)
+    insts = await servers.list_servers(ctx, flt)
     flags = _view_flags(ctx)
     found = await servers.faults_of([i.uuid for i in insts])
     out: dict[str, Any] = {"servers": [views.detail(request, ctx, i, fault=found.get(i.uuid),

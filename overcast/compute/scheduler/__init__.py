@@ -185,6 +185,7 @@ class Scheduler:
                     raise NoValidHost(
                         "There are not enough hosts available." if hosts else "")
                 picked: HostState | None = None
+                rest: list[HostState] = []
                 for i, host in enumerate(ranked):
                     if await self.claims.claim(uuid, host, resources, spec.project_id,
                                                spec.user_id):

@@ -98,8 +98,8 @@ async def cloud(compute_config: Config) -> AsyncIterator[Cloud]:
 
 
 async def _wait(c: Cloud, who: dict[str, str], server_id: str, status: str,
-                timeout: float = 10.0) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
+                seconds: float = 10.0) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + seconds
     body: dict[str, Any] = {}
     while asyncio.get_running_loop().time() < deadline:
         r = await c.http.get(f"/v2.1/servers/{server_id}", headers=mv("2.96", who))
@@ -330,7 +330,7 @@ async def test_metadata_and_tags(cloud: Cloud) -> None:
     assert r.status_code == 201
     r = await cloud.http.get(f"/v2.1/servers/{sid}/tags", headers=mv("2.26", a))
     assert r.json() == {"tags": ["t1"]}
-    r = await cloud.http.get(f"/v2.1/servers?tags=t1", headers=mv("2.26", a))
+    r = await cloud.http.get("/v2.1/servers?tags=t1", headers=mv("2.26", a))
     assert [s["id"] for s in r.json()["servers"]] == [sid]
     r = await cloud.http.get(f"/v2.1/servers/{sid}/tags", headers=mv("2.25", a))
     assert r.status_code == 404
