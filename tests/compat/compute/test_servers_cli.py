@@ -4,6 +4,7 @@ image create, console log, delete."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,14 @@ def _status(cloud: Cloud, name: str) -> str:
     return str(out["status"])
 
 
+def _until(cloud: Cloud, name: str, status: str) -> None:
+    for _ in range(100):
+        if _status(cloud, name) == status:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{name} did not reach {status}")
+
+
 def test_server_walkthrough(compute_cloud: Cloud, tmp_path: Path) -> None:
     c = compute_cloud
     img = tmp_path / "cirros.raw"
@@ -44,15 +53,16 @@ def test_server_walkthrough(compute_cloud: Cloud, tmp_path: Path) -> None:
     row = next(r for r in listed if r["Name"] == "vm1")
     assert row["Status"] == "ACTIVE" and row["Power State"] in ("Running", 1)
     assert row["Task State"] is None
-    c.openstack("server", "stop", "--wait", "vm1")
-    assert _status(c, "vm1") == "SHUTOFF"
-    c.openstack("server", "start", "--wait", "vm1")
-    assert _status(c, "vm1") == "ACTIVE"
+    c.openstack("server", "stop", "vm1")
+    _until(c, "vm1", "SHUTOFF")
+    c.openstack("server", "start", "vm1")
+    _until(c, "vm1", "ACTIVE")
     c.openstack("server", "reboot", "--hard", "--wait", "vm1")
     assert _status(c, "vm1") == "ACTIVE"
     c.openstack("server", "resize", "--flavor", "m1.small", "--wait", "vm1")
     assert _status(c, "vm1") == "VERIFY_RESIZE"
     c.openstack("server", "resize", "confirm", "vm1")
+    _until(c, "vm1", "ACTIVE")
     shown = c.openstack_json("server", "show", "vm1")
     assert isinstance(shown, dict)
     assert "m1.small" in str(shown["flavor"])
