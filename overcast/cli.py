@@ -25,6 +25,8 @@ from overcast.services import SERVICES, LocalValidator
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from overcast.identity.service import Identity
+
 log = logging.getLogger("overcast")
 
 ADMIN_PASSWORD_FILE = "admin-password"
@@ -118,6 +120,7 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
                 await register_service(identity, spec.catalog_type, spec.catalog_name,
                                        spec.description,
                                        config.public_url(name) + spec.version_path)
+        await _service_users(config, identity)
     finally:
         await db.dispose()
     if "image" in _services(config):
@@ -130,6 +133,21 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
         await bootstrap_flavors(config)
     write_client_files(config)
     return generated
+
+
+async def _service_users(config: Config, identity: Identity) -> None:
+    """The service users of the services this cloud runs (common/service_users.py), with
+    passwords kept in the state directory; Compute's user once its service exists."""
+    from overcast.common import service_users
+    from overcast.identity.bootstrap import ensure_service_user
+
+    for service, user in service_users.SERVICE_USERS.items():
+        section = getattr(config, service, None)
+        if section is None or not section.enabled:
+            continue
+        await ensure_service_user(
+            identity, user, service_users.password(config.state_dir, user, create=True),
+            service_users.SERVICE_ROLES, service_users.SERVICE_PROJECT)
 
 
 def write_client_files(config: Config) -> None:

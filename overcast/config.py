@@ -222,6 +222,30 @@ class ComputeSection(_Section):
     resync_interval: float = Field(
         30.0, gt=0, description="Seconds between the agents' full reconcile passes (power-state "
         "sync, guests deleted while the agent was down).")
+class PlacementSection(_Section):
+    """[placement]: the Placement API (resource providers, inventories, allocations)."""
+
+    enabled: bool = Field(False, description="Run the placement API in `overcast up`.")
+    port: int = Field(8778, description="Port of the placement API.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means the SQLite file placement.sqlite in the "
+        "state directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_placement.")
+    policy_file: str = Field("", description="YAML file with policy overrides.")
+    max_request_body_size: int = Field(
+        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it).")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve placement`.")
+    max_allocation_candidates: int = Field(
+        -1, ge=-1, description="Most allocation candidates one request returns when it names "
+        "no limit; -1: all (Placement's [placement] max_allocation_candidates).")
+    incomplete_consumer_project_id: str = Field(
+        "00000000-0000-0000-0000-000000000000", description="Project of consumers whose "
+        "allocations were written before microversion 1.8 (which made project_id required).")
+    incomplete_consumer_user_id: str = Field(
+        "00000000-0000-0000-0000-000000000000", description="User of consumers whose "
+        "allocations were written before microversion 1.8.")
+    allocation_conflict_retry_count: int = Field(
+        10, ge=1, description="Times an allocation write is retried when another writer "
+        "changed one of its providers at the same moment, before a 409.")
 
 
 class Config(BaseModel):
@@ -234,6 +258,7 @@ class Config(BaseModel):
     identity: IdentitySection = IdentitySection()
     image: ImageSection = ImageSection()
     compute: ComputeSection = ComputeSection()
+    placement: PlacementSection = PlacementSection()
     cors: CorsSection = CorsSection()
 
     def database_url(self, service: str) -> str:
@@ -284,7 +309,7 @@ class Config(BaseModel):
 
 
 _SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",
-                             "compute": "compute", "cors": "cors"}
+                             "compute": "compute", "placement": "placement", "cors": "cors"}
 
 
 def load_config(
@@ -331,6 +356,7 @@ def load_config(
         identity=IdentitySection(**values["identity"]),
         image=ImageSection(**values["image"]),
         compute=ComputeSection(**values["compute"]),
+        placement=PlacementSection(**values["placement"]),
         cors=CorsSection(**values["cors"]),
     )
 

@@ -46,6 +46,18 @@ def _compute_app(config: Config, local: LocalValidator | None) -> FastAPI:
     return create_app(config, local)
 
 
+def _placement_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.placement.app import create_app
+
+    return create_app(config, local)
+
+
+def _placement_rules() -> list[Rule]:
+    from overcast.placement.policy import RULES
+
+    return RULES
+
+
 def _identity_rules() -> list[Rule]:
     from overcast.identity.policy import RULES
 
@@ -71,4 +83,6 @@ SERVICES: dict[str, ServiceSpec] = {
                          _image_rules),
     "compute": ServiceSpec("compute", _compute_app, "compute", "nova", "OpenStack Compute",
                            "/v2.1", _compute_rules),
+    "placement": ServiceSpec("placement", _placement_app, "placement", "placement",
+                             "Placement API", "", _placement_rules),
 }

@@ -4,16 +4,31 @@ services"): a service reaches another only through these.
 ImageClient: the Image service (Glance v2) as Compute uses it: the image a server boots
 (checked at create), a snapshot's record and data (createImage), the data an agent caches.
 It acts on the caller's token, as Nova acts on the user's context.
+
+PlacementClient: the Placement API as Nova's scheduler and compute agents use it (providers,
+inventory, allocation candidates, claims), acting as a service user (`ServiceAuth`: the
+`nova` or `placement` user bootstrap made, common/service_users.py), as Nova's report client
+does with its [placement] credentials.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-__all__ = ["ImageClient", "ServiceError"]
+from overcast.common import service_users
+from overcast.common.clock import epoch, parse_iso
+
+if TYPE_CHECKING:
+    from overcast.config import Config
+
+__all__ = ["AllocationCandidates", "ImageClient", "PlacementClient", "ServiceAuth",
+           "ServiceError"]
 
 
 class ServiceError(Exception):
@@ -96,3 +111,271 @@ class ImageClient:
             with dest.open("wb") as f:
                 async for chunk in r.aiter_bytes(1 << 20):
                     f.write(chunk)
+
+
+class ServiceAuth:
+    """A service user's token from Identity (password, project-scoped), renewed a minute before
+    it expires or when a service answers 401."""
+
+    def __init__(self, auth_url: str, user: str, password: str, *, project: str = "service",
+                 domain: str = "Default", transport: httpx.AsyncBaseTransport | None = None):
+        self.auth_url = auth_url.rstrip("/")
+        self._body = {"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "password": password, "domain": {"name": domain}}}},
+            "scope": {"project": {"name": project, "domain": {"name": domain}}}}}
+        self._http = httpx.AsyncClient(transport=transport, timeout=30)
+        self._token: str | None = None
+        self._expires = 0.0
+        self._lock = asyncio.Lock()
+
+    async def token(self) -> str:
+        async with self._lock:
+            if self._token is None or time.time() > self._expires - 60:
+                try:
+                    r = await self._http.post(f"{self.auth_url}/auth/tokens", json=self._body,
+                                              params={"nocatalog": "1"})
+                except httpx.HTTPError as exc:
+                    raise ServiceError(503, f"the Identity service is unreachable: {exc}") from exc
+                if r.status_code != 201:
+                    raise ServiceError(r.status_code, _message(r))
+                self._token = r.headers["X-Subject-Token"]
+                expires = r.json()["token"].get("expires_at")
+                self._expires = epoch(parse_iso(expires)) if expires else time.time() + 3600
+            return self._token
+
+    def forget(self) -> None:
+        self._token = None
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+
+@dataclass
+class AllocationCandidates:
+    """GET /allocation_candidates: each request is ready to claim (provider -> class ->
+    amount); summaries say what each provider has (capacity, used, traits, tree)."""
+
+    allocation_requests: list[dict[str, dict[str, int]]] = field(default_factory=list)
+    provider_summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class PlacementClient:
+    """The Placement API at `base_url` (no version path) at microversion 1.39."""
+
+    MICROVERSION = "placement 1.39"
+
+    def __init__(self, base_url: str, auth: ServiceAuth, *,
+                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0):
+        self.auth = auth
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), transport=transport,
+                                       timeout=timeout,
+                                       headers={"OpenStack-API-Version": self.MICROVERSION})
+
+    @classmethod
+    def from_config(cls, config: Config, *, user: str | None = None,
+                    transport: httpx.AsyncBaseTransport | None = None,
+                    identity_transport: httpx.AsyncBaseTransport | None = None
+                    ) -> PlacementClient:
+        """Acting as `user` (default: Nova's user when bootstrap made it, else Placement's),
+        with the password bootstrap kept in the state directory. The transports let
+        `overcast up` call in-process apps; the contract stays HTTP."""
+        if user is None:
+            nova = service_users.SERVICE_USERS["compute"]
+            user = nova if service_users.password_path(config.state_dir, nova).exists() \
+                else service_users.SERVICE_USERS["placement"]
+        auth = ServiceAuth(f"{config.public_url('identity')}/v3", user,
+                           service_users.password(config.state_dir, user),
+                           project=service_users.SERVICE_PROJECT, transport=identity_transport)
+        return cls(config.public_url("placement"), auth, transport=transport)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+        await self.auth.close()
+
+    async def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        r = await self._once(method, path, **kw)
+        if r.status_code == 401:
+            self.auth.forget()  # the token expired or was revoked: log in again
+            r = await self._once(method, path, **kw)
+        return r
+
+    async def _once(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = {"X-Auth-Token": await self.auth.token()}
+        try:
+            return await self._http.request(method, path, headers=headers, **kw)
+        except httpx.HTTPError as exc:
+            raise ServiceError(503, f"the Placement service is unreachable: {exc}") from exc
+
+    @staticmethod
+    def _code(r: httpx.Response) -> str:
+        try:
+            return str(r.json()["errors"][0].get("code", ""))
+        except (ValueError, KeyError, IndexError, TypeError):
+            return ""
+
+    @staticmethod
+    def _fail(r: httpx.Response) -> ServiceError:
+        try:
+            detail = str(r.json()["errors"][0].get("detail", ""))[:300]
+        except (ValueError, KeyError, IndexError, TypeError):
+            detail = r.text[:300]
+        return ServiceError(r.status_code, detail)
+
+    # -- providers --
+    async def get_provider(self, uuid: str) -> dict[str, Any] | None:
+        r = await self._call("GET", f"/resource_providers/{uuid}")
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise self._fail(r)
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def ensure_provider(self, uuid: str, name: str, parent_uuid: str | None = None) -> int:
+        """The provider's generation, creating it when it does not exist."""
+        found = await self.get_provider(uuid)
+        if found is not None:
+            return int(found["generation"])
+        body: dict[str, Any] = {"uuid": uuid, "name": name}
+        if parent_uuid is not None:
+            body["parent_provider_uuid"] = parent_uuid
+        r = await self._call("POST", "/resource_providers", json=body)
+        if r.status_code == 409:  # created at the same moment by another caller?
+            found = await self.get_provider(uuid)
+            if found is not None:
+                return int(found["generation"])
+        if r.status_code != 200:
+            raise self._fail(r)
+        return int(r.json()["generation"])
+
+    async def delete_provider(self, uuid: str) -> bool:
+        r = await self._call("DELETE", f"/resource_providers/{uuid}")
+        if r.status_code not in (204, 404):
+            raise self._fail(r)
+        return r.status_code == 204
+
+    async def set_inventory(self, uuid: str, inventories: dict[str, dict[str, Any]],
+                            attempts: int = 5) -> int:
+        """Replace the provider's inventory (re-reading its generation when another writer
+        moved it); the new generation. A class in use that would go away: ServiceError 409."""
+        for _ in range(attempts):
+            r = await self._call("GET", f"/resource_providers/{uuid}/inventories")
+            if r.status_code != 200:
+                raise self._fail(r)
+            generation = r.json()["resource_provider_generation"]
+            r = await self._call("PUT", f"/resource_providers/{uuid}/inventories", json={
+                "resource_provider_generation": generation, "inventories": inventories})
+            if r.status_code == 200:
+                return int(r.json()["resource_provider_generation"])
+            if r.status_code != 409 or self._code(r) != "placement.concurrent_update":
+                raise self._fail(r)
+        raise ServiceError(409, f"resource provider {uuid} kept changing; gave up")
+
+    async def set_traits(self, uuid: str, traits: list[str], attempts: int = 5) -> int:
+        """Replace the provider's traits, creating custom ones (CUSTOM_*) first."""
+        for trait in traits:
+            if trait.startswith("CUSTOM_"):
+                r = await self._call("PUT", f"/traits/{trait}")
+                if r.status_code not in (201, 204):
+                    raise self._fail(r)
+        for _ in range(attempts):
+            r = await self._call("GET", f"/resource_providers/{uuid}/traits")
+            if r.status_code != 200:
+                raise self._fail(r)
+            r = await self._call("PUT", f"/resource_providers/{uuid}/traits", json={
+                "traits": traits,
+                "resource_provider_generation": r.json()["resource_provider_generation"]})
+            if r.status_code == 200:
+                return int(r.json()["resource_provider_generation"])
+            if r.status_code != 409 or self._code(r) != "placement.concurrent_update":
+                raise self._fail(r)
+        raise ServiceError(409, f"resource provider {uuid} kept changing; gave up")
+
+    async def usages(self, uuid: str) -> dict[str, int]:
+        r = await self._call("GET", f"/resource_providers/{uuid}/usages")
+        if r.status_code != 200:
+            raise self._fail(r)
+        return {k: int(v) for k, v in r.json()["usages"].items()}
+
+    # -- scheduling --
+    async def allocation_candidates(self, resources: dict[str, int], *,
+                                    required_traits: tuple[str, ...] | list[str] = (),
+                                    forbidden_traits: tuple[str, ...] | list[str] = (),
+                                    member_of: tuple[str, ...] | list[str] = (),
+                                    in_tree: str | None = None,
+                                    limit: int | None = 50) -> AllocationCandidates:
+        params: dict[str, str] = {
+            "resources": ",".join(f"{rc}:{n}" for rc, n in sorted(resources.items()))}
+        traits = [*required_traits, *(f"!{t}" for t in forbidden_traits)]
+        if traits:
+            params["required"] = ",".join(traits)
+        if member_of:
+            params["member_of"] = "in:" + ",".join(member_of)
+        if in_tree:
+            params["in_tree"] = in_tree
+        if limit is not None:
+            params["limit"] = str(limit)
+        r = await self._call("GET", "/allocation_candidates", params=params)
+        if r.status_code != 200:
+            raise self._fail(r)
+        body = r.json()
+        return AllocationCandidates(
+            [{rp: dict(a["resources"]) for rp, a in ar["allocations"].items()}
+             for ar in body["allocation_requests"]], body["provider_summaries"])
+
+    # -- allocations --
+    async def allocations(self, consumer: str) -> dict[str, Any]:
+        """GET /allocations/{consumer}: provider -> {"resources", "generation"}, and the
+        consumer's project_id, user_id, consumer_generation and consumer_type when it has any."""
+        r = await self._call("GET", f"/allocations/{consumer}")
+        if r.status_code != 200:
+            raise self._fail(r)
+        body: dict[str, Any] = r.json()
+        return body
+
+    async def claim(self, consumer: str, allocations: dict[str, dict[str, int]],
+                    project_id: str, user_id: str, *, consumer_generation: int | None = None,
+                    consumer_type: str = "INSTANCE") -> bool:
+        """Write the consumer's allocations; False when Placement refuses (the resources were
+        taken meanwhile, or the consumer changed since `consumer_generation`)."""
+        r = await self._call("PUT", f"/allocations/{consumer}", json={
+            "allocations": {rp: {"resources": res} for rp, res in allocations.items()},
+            "project_id": project_id, "user_id": user_id,
+            "consumer_generation": consumer_generation, "consumer_type": consumer_type})
+        if r.status_code == 204:
+            return True
+        if r.status_code == 409:
+            return False
+        raise self._fail(r)
+
+    async def delete_allocations(self, consumer: str) -> bool:
+        r = await self._call("DELETE", f"/allocations/{consumer}")
+        if r.status_code not in (204, 404):
+            raise self._fail(r)
+        return r.status_code == 204
+
+    async def move_allocations(self, source: str, target: str, *,
+                               target_type: str = "MIGRATION") -> bool:
+        """Give `target` (a migration record) what `source` (the instance) holds, as Nova's
+        resize does, in one POST /allocations; False when `source` holds nothing or either
+        consumer changed meanwhile."""
+        src = await self.allocations(source)
+        if not src.get("allocations"):
+            return False
+        dst = await self.allocations(target)
+        r = await self._call("POST", "/allocations", json={
+            source: {"allocations": {}, "project_id": src["project_id"],
+                     "user_id": src["user_id"],
+                     "consumer_generation": src.get("consumer_generation"),
+                     "consumer_type": src.get("consumer_type") or "INSTANCE"},
+            target: {"allocations": {rp: {"resources": a["resources"]}
+                                     for rp, a in src["allocations"].items()},
+                     "project_id": src["project_id"], "user_id": src["user_id"],
+                     "consumer_generation": dst.get("consumer_generation"),
+                     "consumer_type": target_type}})
+        if r.status_code == 204:
+            return True
+        if r.status_code == 409:
+            return False
+        raise self._fail(r)

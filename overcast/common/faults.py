@@ -165,9 +165,11 @@ def _network(f: Fault, accept: str | None) -> tuple[bytes, str]:
 
 
 def _placement(f: Fault, accept: str | None) -> tuple[bytes, str]:
-    error = {"status": f.code, "title": f.title, "detail": f.message}
-    if f.wire_type:
-        error["code"] = f.wire_type
+    from overcast.common.app import current_request_id  # the request id lives beside the app
+
+    # Placement 1.23+ names every error; one it does not name is "placement.undefined_code".
+    error = {"status": f.code, "title": f.title, "detail": f.message,
+             "code": f.wire_type or "placement.undefined_code", "request_id": current_request_id()}
     return json.dumps({"errors": [error]}).encode(), "application/json"
 
 

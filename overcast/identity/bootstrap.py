@@ -28,7 +28,7 @@ from overcast.identity.models import (
 )
 from overcast.identity.service import Identity
 
-__all__ = ["bootstrap", "register_service"]
+__all__ = ["bootstrap", "ensure_service_user", "register_service"]
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +133,39 @@ async def register_service(identity: Identity, type: str, name: str, description
                                region_id=region, enabled=True, extra={}))
             elif ep.url != url:
                 ep.url = url
+
+
+async def ensure_service_user(identity: Identity, name: str, password: str,
+                              roles: tuple[str, ...] = ("admin", "service"),
+                              project: str = "service") -> str:
+    """A service user (the guides' `openstack user create --domain default placement` and
+    `openstack role add --project service --user placement admin`), idempotent: an existing
+    user keeps its password unless it no longer matches `password`. Returns the user id."""
+    state = identity.state
+    async with state.db.transaction() as s:
+        pid = await s.scalar(select(Project.id).where(Project.name == project,
+                                                      Project.domain_id == "default"))
+        if pid is None:
+            raise RuntimeError(f"project {project!r} is missing: run bootstrap first")
+        user = await s.scalar(select(User).where(User.name == name, User.domain_id == "default"))
+        if user is None:
+            user = User(name=name, domain_id="default", enabled=True, extra={}, options={})
+            s.add(user)
+            await s.flush()
+        if not await state.hasher.verify(user.id, password, user.password_hash):
+            user.password_hash = await state.hasher.hash(password)
+            user.password_created_at = utcnow()
+        for role_name in roles:
+            rid = await s.scalar(select(Role.id).where(Role.name == role_name,
+                                                        Role.domain_id == "<<null>>"))
+            if rid is None:
+                continue
+            key = ("UserProject", user.id, pid, rid, False)
+            if await s.get(Assignment, key) is None:
+                s.add(Assignment(type="UserProject", actor_id=user.id, target_id=pid,
+                                 role_id=rid, inherited=False))
+        await s.flush()
+        await s.execute(update(Revision).values(value=Revision.value + 1))
+        user_id = user.id
+    state.hasher.forget(user_id)
+    return user_id
