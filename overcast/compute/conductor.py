@@ -50,6 +50,7 @@ from overcast.compute.rpcapi import ComputeAgentAPI
 from overcast.compute.scheduler import (
     HostState,
     NoValidHost,
+    PlacementClaims,
     RequestSpec,
     Scheduler,
     Selection,
@@ -136,6 +137,9 @@ class Conductor:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: Hosts whose resource provider exists in Placement (made once per process).
         self._providers: set[str] = set()
+        self._inventories: dict[str, tuple[float, ...]] = {}
+        if isinstance(scheduler.claims, PlacementClaims):
+            scheduler.claims.synced = self._providers.__contains__
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -357,14 +361,13 @@ class Conductor:
         """Side effects of a task ending: resize flavors swap, snapshots clear."""
         if prior == T.RESIZE_REVERTING and inst.old_flavor:
             inst.flavor, inst.old_flavor = inst.old_flavor, None
-            self.scheduler.view.add_usage(inst.host or "", inst.uuid,
-                                          usage_of(DesiredFlavor.model_validate(inst.flavor)))
+            self._spawn(self.scheduler.resized(inst.uuid, inst.host or "",
+                                               DesiredFlavor.model_validate(inst.flavor)))
         elif inst.vm_state == V.RESIZED and inst.new_flavor:
             inst.old_flavor, inst.flavor = inst.flavor, inst.new_flavor
             inst.new_flavor = None
-            host = inst.host or ""
-            self.scheduler.view.add_usage(host, inst.uuid,
-                                          usage_of(DesiredFlavor.model_validate(inst.flavor)))
+            self._spawn(self.scheduler.resized(inst.uuid, inst.host or "",
+                                               DesiredFlavor.model_validate(inst.flavor)))
         elif inst.vm_state in (V.ACTIVE, V.STOPPED) and inst.old_flavor and not inst.new_flavor:
             inst.old_flavor = None  # a confirm or revert finished
         inst.snapshot_image_id = None
@@ -511,18 +514,22 @@ class Conductor:
         return str(zone) if zone else self.default_az
 
     async def _sync_provider(self, host: HostState) -> None:
+        inventory = (host.vcpus, host.memory_mb, host.disk_gb, host.cpu_allocation_ratio,
+                     host.ram_allocation_ratio, host.disk_allocation_ratio)
+        if self._inventories.get(host.host) == inventory:
+            return  # unchanged since the last heartbeat: no Placement round trip
         try:
             if host.host not in self._providers:
                 await self.placement.ensure_provider(host.provider_uuid, host.node)
-                self._providers.add(host.host)
             await self.placement.set_inventory(host.provider_uuid, {
                 "VCPU": {"total": host.vcpus, "allocation_ratio": host.cpu_allocation_ratio},
                 "MEMORY_MB": {"total": host.memory_mb,
-                              "allocation_ratio": host.ram_allocation_ratio,
-                              "reserved": 0},
+                              "allocation_ratio": host.ram_allocation_ratio},
                 "DISK_GB": {"total": max(host.disk_gb, 1),
                             "allocation_ratio": host.disk_allocation_ratio},
             })
+            self._providers.add(host.host)
+            self._inventories[host.host] = inventory
         except Exception as exc:  # Placement down: the next heartbeat tries again
             log.warning("placement inventory of %s not updated: %s", host.host, exc)
 

@@ -66,10 +66,11 @@ class TaskState:
 
 
 V, T = VmState, TaskState
-_RESIZE: dict[str | None, str] = {T.RESIZE_PREP: "RESIZE", T.RESIZE_MIGRATING: "RESIZE", T.RESIZE_MIGRATED: "RESIZE",
-           T.RESIZE_FINISH: "RESIZE"}
-_REBUILD: dict[str | None, str] = {T.REBUILDING: "REBUILD", T.REBUILD_BLOCK_DEVICE_MAPPING: "REBUILD",
-            T.REBUILD_SPAWNING: "REBUILD"}
+_RESIZE: dict[str | None, str] = {T.RESIZE_PREP: "RESIZE", T.RESIZE_MIGRATING: "RESIZE",
+                                  T.RESIZE_MIGRATED: "RESIZE", T.RESIZE_FINISH: "RESIZE"}
+_REBUILD: dict[str | None, str] = {T.REBUILDING: "REBUILD",
+                                   T.REBUILD_BLOCK_DEVICE_MAPPING: "REBUILD",
+                                   T.REBUILD_SPAWNING: "REBUILD"}
 
 # vm_state -> {task_state (or "default") -> status}: Nova's _STATE_MAP.
 _STATE_MAP: dict[str, dict[str | None, str]] = {

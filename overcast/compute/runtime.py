@@ -16,14 +16,20 @@ from pathlib import Path
 import httpx
 
 from overcast.common.bus import Bus, connect
-from overcast.common.clients import ImageClient
+from overcast.common.clients import ImageClient, PlacementClient
 from overcast.common.db import Database
 from overcast.compute.agent.host import ComputeAgent
 from overcast.compute.agent.images import ImageCache
 from overcast.compute.conductor import Conductor
 from overcast.compute.drivers.base import ComputeDriver, HypervisorUnavailable
 from overcast.compute.drivers.fake import FakeDriver
-from overcast.compute.scheduler import HostView, LocalClaims, Scheduler
+from overcast.compute.scheduler import (
+    Claims,
+    HostView,
+    LocalClaims,
+    PlacementClaims,
+    Scheduler,
+)
 from overcast.compute.servers import ServerService
 from overcast.config import Config
 
@@ -40,14 +46,29 @@ class ControlPlane:
     images: ImageClient
     agents: list[ComputeAgent] = field(default_factory=list)
     own_bus: bool = True
+    placement: PlacementClient | None = None
 
     async def stop(self) -> None:
         for agent in self.agents:
             await agent.stop()
         await self.conductor.stop()
         await self.images.close()
+        if self.placement is not None:
+            await self.placement.close()
         if self.own_bus:
             await self.bus.close()
+
+
+def _placement(config: Config) -> PlacementClient | None:
+    """Placement as Nova's user, when this cloud runs Placement and bootstrap made the user;
+    else None (the scheduler's own ledger decides capacity)."""
+    if not config.placement.enabled:
+        return None
+    try:
+        return PlacementClient.from_config(config)
+    except FileNotFoundError:
+        log.warning("no service user password for Placement; scheduling without Placement")
+        return None
 
 
 def _qemu(config: Config, host: str) -> ComputeDriver:
@@ -106,12 +127,14 @@ async def start_control_plane(config: Config, db: Database, *,
         bus = connect(config.default.bus_url)
         await bus.start()
     images = ImageClient(config.public_url("image"), transport=image_transport)
-    scheduler = Scheduler(HostView(float(config.compute.service_down_time)), LocalClaims())
-    conductor = Conductor(db, bus, scheduler,
+    placement = _placement(config)
+    claims: Claims = PlacementClaims(placement) if placement is not None else LocalClaims()
+    scheduler = Scheduler(HostView(float(config.compute.service_down_time)), claims)
+    conductor = Conductor(db, bus, scheduler, placement=placement,
                           default_az=config.compute.default_availability_zone)
     await conductor.start()
     servers = ServerService(db, conductor, images, config.compute)
-    plane = ControlPlane(bus, conductor, servers, images, own_bus=own)
+    plane = ControlPlane(bus, conductor, servers, images, own_bus=own, placement=placement)
     if config.compute.run_agents:
         plane.agents = await start_agents(config, bus, images)
     return plane

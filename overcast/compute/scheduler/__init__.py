@@ -17,7 +17,7 @@ instance's fault.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,7 +26,8 @@ from overcast.compute.scheduler.filters import DEFAULT_FILTERS, Filter
 from overcast.compute.scheduler.host_view import HostState, HostView, Usage
 from overcast.compute.scheduler.weighers import Weigher, default_weighers, weigh
 
-__all__ = ["Claims", "HostState", "HostView", "LocalClaims", "NoValidHost", "RequestSpec",
+__all__ = ["Claims", "HostState", "HostView", "LocalClaims", "NoValidHost", "PlacementClaims",
+           "RequestSpec",
            "Scheduler", "Selection", "Usage", "usage_of"]
 
 log = logging.getLogger("overcast.compute.scheduler")
@@ -107,50 +108,60 @@ class LocalClaims:
 
 
 class PlacementClaims:
-    """Capacity from Placement: allocation candidates, then a claim per instance."""
+    """Capacity from Placement: allocation candidates, then a claim per instance. When
+    Placement cannot be reached (it starts beside us in `overcast up`), the local ledger
+    decides, so a boot does not fail for a service that is a second late."""
 
     def __init__(self, client: Any):
         self.client = client
+        self.local = LocalClaims()
+        #: Whether a host's provider and inventory are in Placement yet (the conductor says).
+        self.synced: Callable[[str], bool] = lambda host: True
 
     async def candidates(self, view: HostView, need: Usage, resources: dict[str, int],
                          limit: int) -> list[HostState]:
-        found = await self.client.allocation_candidates(resources, limit=limit)
-        uuids = _provider_uuids(found)
+        try:
+            found = await self.client.allocation_candidates(resources, limit=limit)
+        except Exception as exc:
+            log.warning("allocation candidates from Placement failed (%s); using the local "
+                        "view", exc)
+            return await self.local.candidates(view, need, resources, limit)
+        uuids: list[str] = []
+        for req in found.allocation_requests:
+            for uuid in req:
+                if uuid not in uuids:
+                    uuids.append(uuid)
         by_uuid = {h.provider_uuid: h for h in view.hosts()}
-        return [by_uuid[u] for u in uuids if u in by_uuid]
+        hosts = [by_uuid[u] for u in uuids if u in by_uuid]
+        # Hosts whose inventory has not reached Placement yet are judged by the local ledger.
+        return hosts + [h for h in view.hosts() if not self.synced(h.host) and h.fits(need)]
 
     async def claim(self, consumer: str, host: HostState, resources: dict[str, int],
                     project_id: str, user_id: str) -> bool:
-        allocations = {host.provider_uuid: {"resources": resources}}
-        return bool(await self.client.claim(consumer, allocations, project_id, user_id))
+        if not self.synced(host.host):
+            return await self.local.claim(consumer, host, resources, project_id, user_id)
+        try:
+            return bool(await self.client.claim(consumer, {host.provider_uuid: resources},
+                                                project_id, user_id))
+        except Exception as exc:
+            log.warning("claim in Placement failed (%s); using the local view", exc)
+            return await self.local.claim(consumer, host, resources, project_id, user_id)
 
     async def release(self, consumer: str) -> None:
-        await self.client.delete_allocations(consumer)
+        try:
+            await self.client.delete_allocations(consumer)
+        except Exception as exc:
+            log.warning("allocations of %s not deleted in Placement: %s", consumer, exc)
 
-
-def _provider_uuids(found: Any) -> list[str]:
-    """Provider uuids of an allocation-candidates answer, in its order (the API's
-    `provider_summaries` or `allocation_requests`, or a client's list of candidates)."""
-    if isinstance(found, dict):
-        reqs = found.get("allocation_requests") or []
-        out: list[str] = []
-        for req in reqs:
-            for uuid in (req.get("allocations") or {}):
-                if uuid not in out:
-                    out.append(uuid)
-        return out or list((found.get("provider_summaries") or {}).keys())
-    out = []
-    for cand in found or []:
-        uuid = (getattr(cand, "provider_uuid", None)
-                or (cand.get("provider_uuid") if isinstance(cand, dict) else None))
-        if uuid is None and isinstance(cand, dict):
-            uuid = next(iter(cand.get("allocations") or {}), None)
-        if uuid is None:
-            allocs = getattr(cand, "allocations", None) or {}
-            uuid = next(iter(allocs), None)
-        if uuid and uuid not in out:
-            out.append(str(uuid))
-    return out
+    async def replace(self, consumer: str, host: HostState, resources: dict[str, int]) -> None:
+        """A resize: the consumer now holds `resources` on the same provider."""
+        try:
+            current = await self.client.allocations(consumer)
+            await self.client.claim(consumer, {host.provider_uuid: resources},
+                                    current.get("project_id", ""), current.get("user_id", ""),
+                                    consumer_generation=current.get("consumer_generation"))
+        except Exception as exc:
+            log.warning("allocations of %s not resized in Placement: %s", consumer, exc)
 
 
 class Scheduler:
@@ -223,3 +234,10 @@ class Scheduler:
     async def release(self, uuid: str, host: str | None = None) -> None:
         self.view.remove_usage(uuid, host)
         await self.claims.release(uuid)
+
+    async def resized(self, uuid: str, host: str, flavor: DesiredFlavor) -> None:
+        """The instance holds `flavor` on `host` now (a resize finished or was reverted)."""
+        self.view.add_usage(host, uuid, usage_of(flavor))
+        state = self.view.get(host)
+        if state is not None and isinstance(self.claims, PlacementClaims):
+            await self.claims.replace(uuid, state, resources_of(flavor))

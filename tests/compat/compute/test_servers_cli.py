@@ -19,7 +19,7 @@ pytestmark = pytest.mark.compat
 def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     c = start_cloud(tmp_path_factory.mktemp("compute"), {
         "OVERCAST_COMPUTE__ENABLED": "true", "OVERCAST_COMPUTE__DRIVER": "fake",
-        "OVERCAST_COMPUTE__SIMULATED_HOSTS": "2"})
+        "OVERCAST_COMPUTE__SIMULATED_HOSTS": "2", "OVERCAST_PLACEMENT__ENABLED": "true"})
     yield c
     stop_cloud(c)
 
@@ -48,6 +48,12 @@ def test_server_walkthrough(compute_cloud: Cloud, tmp_path: Path) -> None:
     created = c.openstack_json("server", "create", "--flavor", "m1.tiny", "--image", "cirros",
                                "--key-name", "KP", "--nic", "none", "--wait", "vm1")
     assert isinstance(created, dict) and created["status"] == "ACTIVE"
+    # The scheduler's claim is in Placement, on one of the two simulated hosts' providers.
+    providers = c.openstack_json("resource", "provider", "list")
+    assert isinstance(providers, list) and len(providers) == 2
+    allocs = c.openstack_json("resource", "provider", "allocation", "show", created["id"])
+    assert isinstance(allocs, list) and len(allocs) == 1
+    assert allocs[0]["resources"] == {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 1}
     listed = c.openstack_json("server", "list", "--long")
     assert isinstance(listed, list)
     row = next(r for r in listed if r["Name"] == "vm1")
@@ -74,3 +80,6 @@ def test_server_walkthrough(compute_cloud: Cloud, tmp_path: Path) -> None:
     c.openstack("server", "delete", "--wait", "vm1")
     names = [r["Name"] for r in c.openstack_json("server", "list")]  # type: ignore[union-attr]
     assert "vm1" not in names
+    # The delete released the claim.
+    allocs = c.openstack_json("resource", "provider", "allocation", "show", created["id"])
+    assert allocs == []
