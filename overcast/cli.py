@@ -127,6 +127,10 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
         from overcast.image.manage import bootstrap_metadefs
 
         await bootstrap_metadefs(config)
+    if "compute" in _services(config):
+        from overcast.compute.manage import bootstrap_flavors
+
+        await bootstrap_flavors(config)
     write_client_files(config)
     return generated
 
@@ -277,6 +281,32 @@ async def up(config: Config) -> None:
     await serve_all(config, names)
 
 
+async def serve_compute_agent(config: Config, host: str | None, driver: str | None,
+                              simulated: int | None) -> None:
+    """Compute agents alone, reaching the conductor over `[DEFAULT] bus_url`."""
+    from overcast.common.bus import connect
+    from overcast.common.clients import ImageClient
+    from overcast.compute.runtime import start_agents
+
+    bus = connect(config.default.bus_url)
+    await bus.start()
+    images = ImageClient(config.public_url("image"))
+    agents = await start_agents(config, bus, images, host=host, driver=driver,
+                                simulated=simulated)
+    log.info("compute agents running: %s", ", ".join(a.host for a in agents))
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, done.set)
+    try:
+        await done.wait()
+    finally:
+        for agent in agents:
+            await agent.stop()
+        await images.close()
+        await bus.close()
+
+
 def _serve_workers(config: Config, name: str, workers: int) -> None:
     """Several worker processes: uvicorn re-creates the app in each from the environment."""
     os.environ["OVERCAST_STATE_DIR"] = str(config.state_dir)
@@ -307,8 +337,12 @@ def _parser() -> argparse.ArgumentParser:
 
     add("up", help="run the all-in-one cloud in the foreground")
     sp = add("serve", help="run one service")
-    sp.add_argument("service", choices=sorted(SERVICES))
-    sp.add_argument("--host")
+    sp.add_argument("service", choices=sorted([*SERVICES, "compute-agent"]))
+    sp.add_argument("--host", help="bind address; for compute-agent: the compute host name")
+    sp.add_argument("--driver", choices=["qemu", "fake", "auto"],
+                    help="compute-agent: the hypervisor driver (default: [compute] driver)")
+    sp.add_argument("--simulated", type=int,
+                    help="compute-agent: run N simulated hosts with the fake driver")
     sp.add_argument("--port", type=int)
     sp.add_argument("--workers", type=int)
     sp = add("db", help="database commands")
@@ -350,6 +384,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         secure_state_dir(config.state_dir)
     if cmd == "up":
         asyncio.run(up(config))
+    elif cmd == "serve" and args.service == "compute-agent":
+        asyncio.run(serve_compute_agent(config, args.host, args.driver, args.simulated))
     elif cmd == "serve":
         section = getattr(config, args.service)
         if args.host:

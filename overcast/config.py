@@ -172,6 +172,59 @@ class ImageSection(_Section):
         "every unfinished import and copy (besides the one started when a request asks).")
 
 
+class ComputeSection(_Section):
+    """[compute]: the Nova v2.1 API (preview: off in `overcast up` until its interop part
+    passes)."""
+
+    enabled: bool = Field(False, description="Run the compute API in `overcast up`.")
+    port: int = Field(8774, description="Port of the compute API.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means the SQLite file compute.sqlite in the "
+        "state directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_compute.")
+    policy_file: str = Field("", description="YAML file with policy overrides.")
+    max_request_body_size: int = Field(
+        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it).")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve compute`.")
+    max_limit: int = Field(1000, ge=1, description="Largest page a list returns, and the page "
+                           "size of a list asked without a limit (Nova's [api] max_limit).")
+    default_availability_zone: str = Field(
+        "nova", description="Availability zone of hosts in no aggregate with a zone "
+        "(Nova's default_availability_zone).")
+    internal_service_availability_zone: str = Field(
+        "internal", description="Availability zone shown for services that run no servers "
+        "(scheduler, conductor).")
+    service_down_time: int = Field(
+        60, ge=1, description="Seconds without a heartbeat after which a compute service is "
+        "reported down.")
+    quota_instances: int = Field(10, ge=-1, description="Servers per project; -1: no limit.")
+    quota_cores: int = Field(20, ge=-1, description="vCPUs per project; -1: no limit.")
+    quota_ram: int = Field(51200, ge=-1, description="MiB of RAM per project; -1: no limit.")
+    quota_metadata_items: int = Field(128, ge=-1, description="Metadata items per server.")
+    quota_injected_files: int = Field(5, ge=-1, description="Injected files per server.")
+    quota_injected_file_content_bytes: int = Field(
+        10240, ge=-1, description="Bytes per injected file.")
+    quota_injected_file_path_length: int = Field(
+        255, ge=-1, description="Length of an injected file's path.")
+    quota_key_pairs: int = Field(100, ge=-1, description="Keypairs per user.")
+    quota_server_groups: int = Field(10, ge=-1, description="Server groups per project.")
+    quota_server_group_members: int = Field(10, ge=-1, description="Servers per server group.")
+    driver: str = Field(
+        "auto", description="Hypervisor of the compute agents this node runs: qemu (real VMs, "
+        "KVM when it boots, else TCG), fake (simulated, instant), or auto (qemu when QEMU is "
+        "installed, else fake).")
+    simulated_hosts: int = Field(
+        0, ge=0, description="With the fake driver: how many simulated hypervisors one process "
+        "presents (0: one, named after this host).")
+    host: str = Field("", description="Name of this node's compute host (default: hostname).")
+    run_agents: bool = Field(
+        True, description="Run this node's compute agents inside the API process (`overcast "
+        "up`); off when agents run as `overcast serve compute-agent`.")
+    shutdown_timeout: float = Field(
+        60.0, ge=0, description="Seconds a guest gets to power off cleanly before it is forced "
+        "(Nova's shutdown_timeout).")
+    resync_interval: float = Field(
+        30.0, gt=0, description="Seconds between the agents' full reconcile passes (power-state "
+        "sync, guests deleted while the agent was down).")
 class PlacementSection(_Section):
     """[placement]: the Placement API (resource providers, inventories, allocations)."""
 
@@ -207,6 +260,7 @@ class Config(BaseModel):
     default: DefaultSection = DefaultSection()
     identity: IdentitySection = IdentitySection()
     image: ImageSection = ImageSection()
+    compute: ComputeSection = ComputeSection()
     placement: PlacementSection = PlacementSection()
     cors: CorsSection = CorsSection()
 
@@ -258,7 +312,7 @@ class Config(BaseModel):
 
 
 _SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",
-                             "placement": "placement", "cors": "cors"}
+                             "compute": "compute", "placement": "placement", "cors": "cors"}
 
 
 def load_config(
@@ -304,6 +358,7 @@ def load_config(
         default=DefaultSection(**values["default"]),
         identity=IdentitySection(**values["identity"]),
         image=ImageSection(**values["image"]),
+        compute=ComputeSection(**values["compute"]),
         placement=PlacementSection(**values["placement"]),
         cors=CorsSection(**values["cors"]),
     )

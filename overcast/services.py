@@ -40,6 +40,12 @@ def _image_app(config: Config, local: LocalValidator | None) -> FastAPI:
     return create_app(config, local)
 
 
+def _compute_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.compute.app import create_app
+
+    return create_app(config, local)
+
+
 def _placement_app(config: Config, local: LocalValidator | None) -> FastAPI:
     from overcast.placement.app import create_app
 
@@ -64,11 +70,19 @@ def _image_rules() -> list[Rule]:
     return RULES
 
 
+def _compute_rules() -> list[Rule]:
+    from overcast.compute.policy import RULES
+
+    return RULES
+
+
 SERVICES: dict[str, ServiceSpec] = {
     "identity": ServiceSpec("identity", _identity_app, "identity", "keystone",
                             "OpenStack Identity", "/v3", _identity_rules),
     "image": ServiceSpec("image", _image_app, "image", "glance", "OpenStack Image", "",
                          _image_rules),
+    "compute": ServiceSpec("compute", _compute_app, "compute", "nova", "OpenStack Compute",
+                           "/v2.1", _compute_rules),
     "placement": ServiceSpec("placement", _placement_app, "placement", "placement",
                              "Placement API", "", _placement_rules),
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,8 +138,12 @@ class FakeDriver(ComputeDriver):
         vm.state = PowerState.RUNNING
 
     async def snapshot(self, uuid: str, target: Path) -> Path:
-        self._vm(uuid)
-        await asyncio.to_thread(target.write_bytes, b"fake snapshot\n")
+        vm = self._vm(uuid)
+        # A qcow2 header (version 2, no backing file, the root disk's size) and no data: what
+        # the Image service's format inspection accepts as the qcow2 the QEMU driver writes.
+        size = max(vm.spec.flavor.root_gb, 1) * 1024**3
+        head = b"QFI\xfb" + struct.pack(">IQIIQI", 2, 0, 0, 16, size, 0)
+        await asyncio.to_thread(target.write_bytes, head.ljust(512, b"\0"))
         return target
 
     async def rescue(self, uuid: str, image: ImageSource) -> None:

@@ -1,0 +1,263 @@
+"""POST /servers/{id}/action: one action per body, as Nova's (os-start, os-stop, reboot,
+resize, confirmResize, revertResize, createImage, createBackup, rebuild, lock, unlock, pause,
+unpause, suspend, resume, os-getConsoleOutput, forceDelete)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from overcast.common import faults
+from overcast.common.app import Ctx
+from overcast.common.clients import ServiceError
+from overcast.compute.api.server_views import policy
+from overcast.compute.api.servers import Servers, _token, show_view
+from overcast.compute.instance_states import TaskState as T
+from overcast.compute.servers import image_meta
+
+router = APIRouter(prefix="/v2.1/servers", tags=["server actions"])
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Reboot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+
+
+class Resize(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    flavorRef: str | int
+    disk_config: str | None = Field(None, alias="OS-DCF:diskConfig")
+
+
+class CreateImage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=255)
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class CreateBackup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=255)
+    backup_type: str
+    rotation: int | str
+    metadata: dict[str, str] = Field(default_factory=dict)
+
+
+class Rebuild(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    imageRef: str
+    name: str | None = Field(None, min_length=1, max_length=255)
+    metadata: dict[str, str] | None = None
+    adminPass: str | None = None
+    description: str | None = None
+
+
+class Lock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    locked_reason: str | None = Field(None, max_length=255)
+
+
+class ConsoleOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    length: int | str | None = None
+
+
+class ServerAction(BaseModel):
+    """Exactly one of these keys."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    start: dict[str, Any] | None = Field(None, alias="os-start")
+    stop: dict[str, Any] | None = Field(None, alias="os-stop")
+    reboot: Reboot | None = None
+    resize: Resize | None = None
+    confirmResize: dict[str, Any] | None = None
+    revertResize: dict[str, Any] | None = None
+    createImage: CreateImage | None = None
+    createBackup: CreateBackup | None = None
+    rebuild: Rebuild | None = None
+    lock: Lock | None = None
+    unlock: dict[str, Any] | None = None
+    pause: dict[str, Any] | None = None
+    unpause: dict[str, Any] | None = None
+    suspend: dict[str, Any] | None = None
+    resume: dict[str, Any] | None = None
+    console: ConsoleOutput | None = Field(None, alias="os-getConsoleOutput")
+    forceDelete: dict[str, Any] | None = None
+
+
+_RULES = ("os_compute_api:servers:start", "os_compute_api:servers:stop",
+          "os_compute_api:servers:reboot", "os_compute_api:servers:resize",
+          "os_compute_api:servers:confirm_resize", "os_compute_api:servers:revert_resize",
+          "os_compute_api:servers:create_image", "os_compute_api:os-create-backup",
+          "os_compute_api:servers:rebuild", "os_compute_api:os-lock-server:lock",
+          "os_compute_api:os-lock-server:unlock",
+          "os_compute_api:os-lock-server:unlock:unlock_override",
+          "os_compute_api:os-pause-server:pause", "os_compute_api:os-pause-server:unpause",
+          "os_compute_api:os-suspend-server:suspend", "os_compute_api:os-suspend-server:resume",
+          "os_compute_api:os-console-output", "os_compute_api:os-deferred-delete:force",
+          "os_compute_api:os-extended-server-attributes",
+          "os_compute_api:servers:show:host_status",
+          "os_compute_api:servers:show:flavor-extra-specs",
+          "os_compute_api:servers:create:forced_host", "os_compute_api:servers:show")
+
+_OVERRIDE = "os_compute_api:os-lock-server:unlock:unlock_override"
+
+# key -> (Nova's action name, rule, state check, task_state, instance action record)
+_SIMPLE: dict[str, tuple[str, str, str, str, str]] = {
+    "start": ("start", "os_compute_api:servers:start", "start", T.POWERING_ON, "start"),
+    "stop": ("stop", "os_compute_api:servers:stop", "stop", T.POWERING_OFF, "stop"),
+    "pause": ("pause", "os_compute_api:os-pause-server:pause", "pause", T.PAUSING, "pause"),
+    "unpause": ("unpause", "os_compute_api:os-pause-server:unpause", "unpause", T.UNPAUSING,
+                "unpause"),
+    "suspend": ("suspend", "os_compute_api:os-suspend-server:suspend", "suspend",
+                T.SUSPENDING, "suspend"),
+    "resume": ("resume", "os_compute_api:os-suspend-server:resume", "resume", T.RESUMING,
+               "resume"),
+    "confirmResize": ("confirmResize", "os_compute_api:servers:confirm_resize",
+                      "confirm_resize", T.RESIZE_CONFIRMING, "confirmResize"),
+    "revertResize": ("revertResize", "os_compute_api:servers:revert_resize", "revert_resize",
+                     T.RESIZE_REVERTING, "revertResize"),
+}
+
+
+@router.post("/{server_id}/action", **policy(*_RULES))
+async def server_action(server_id: str, body: ServerAction, request: Request, ctx: Ctx,
+                        servers: Servers) -> Response:
+    given = [k for k in body.model_fields_set]
+    if len(given) != 1:
+        raise faults.BadRequest("There is no such action: one action per request")
+    key = given[0]
+    rid = ctx.request_id
+    token = _token(request)
+    if key in _SIMPLE:
+        name, rule, check, task, record = _SIMPLE[key]
+        await servers.action(ctx, server_id, name, rule, rid, state_action=check,
+                             task_state=task, record=record, lock_rule=_OVERRIDE)
+        return Response(status_code=202)
+    if key == "reboot" and body.reboot is not None:
+        kind = body.reboot.type.upper()
+        if kind not in ("SOFT", "HARD"):
+            raise faults.BadRequest("Argument 'type' for reboot must be a string with value "
+                                    "'SOFT' or 'HARD'.")
+        inst = await servers.get(ctx, server_id)
+        if kind == "SOFT" and inst.vm_state != "active":
+            raise faults.Conflict(f"Cannot 'reboot' instance {inst.uuid} while it is in "
+                                  f"vm_state {inst.vm_state}")
+        await servers.action(ctx, server_id, "reboot", "os_compute_api:servers:reboot", rid,
+                             state_action="reboot",
+                             task_state=T.REBOOTING_HARD if kind == "HARD" else T.REBOOTING,
+                             record="reboot", lock_rule=_OVERRIDE)
+        return Response(status_code=202)
+    if key == "resize" and body.resize is not None:
+        inst = await servers.get(ctx, server_id)
+        new = await servers.flavor_for_resize(ctx, inst, str(body.resize.flavorRef))
+        await servers.action(ctx, server_id, "resize", "os_compute_api:servers:resize", rid,
+                             state_action="resize", task_state=T.RESIZE_PREP, record="resize",
+                             updates={"new_flavor": new}, lock_rule=_OVERRIDE)
+        return Response(status_code=202)
+    if key in ("createImage", "createBackup"):
+        return await _snapshot(server_id, body, request, ctx, servers, token)
+    if key == "rebuild" and body.rebuild is not None:
+        rb = body.rebuild
+        image = await servers._image(ctx, token, rb.imageRef)
+        inst = await servers.get(ctx, server_id)
+        flavor = inst.flavor
+        if flavor.get("memory_mb", 0) < (image.get("min_ram") or 0):
+            raise faults.BadRequest("Flavor's memory is too small for requested image.")
+        if flavor.get("root_gb") and flavor["root_gb"] < (image.get("min_disk") or 0):
+            raise faults.BadRequest("Flavor's disk is too small for requested image.")
+        updates: dict[str, Any] = {"image_ref": image["id"], "image_meta": image_meta(image)}
+        if rb.name is not None:
+            updates["display_name"] = rb.name
+        if rb.description is not None and ctx.microversion >= (2, 19):
+            updates["display_description"] = rb.description
+        await servers.action(ctx, server_id, "rebuild", "os_compute_api:servers:rebuild", rid,
+                             state_action="rebuild", task_state=T.REBUILDING, record="rebuild",
+                             updates=updates, token=token, lock_rule=_OVERRIDE)
+        if rb.metadata is not None:
+            await servers.replace_metadata(ctx, server_id, rb.metadata, rule=None)
+        view = await show_view(request, ctx, servers, server_id)
+        view["server"]["adminPass"] = rb.adminPass or "rebuilt-password"
+        if ctx.microversion < (2, 75):
+            for k in [k for k in view["server"] if k.startswith(("OS-EXT-", "os-extended"))
+                      or k in ("key_name", "config_drive", "security_groups",
+                               "OS-SRV-USG:launched_at", "OS-SRV-USG:terminated_at")]:
+                view["server"].pop(k, None)
+        return JSONResponse(view, status_code=202)
+    if key == "lock":
+        reason = body.lock.locked_reason if body.lock is not None else None
+        if reason is not None and ctx.microversion < (2, 73):
+            raise faults.BadRequest("Additional properties are not allowed ('locked_reason' "
+                                    "was unexpected)")
+        await servers.lock(ctx, server_id, rid, reason)
+        return Response(status_code=202)
+    if key == "unlock":
+        await servers.unlock(ctx, server_id, rid)
+        return Response(status_code=202)
+    if key == "console":
+        raw = body.console.length if body.console is not None else None
+        length = None
+        if raw is not None:
+            try:
+                length = int(raw)
+            except (TypeError, ValueError):
+                raise faults.BadRequest("Invalid input for field/attribute length.") from None
+            if length < -1:
+                raise faults.BadRequest("Invalid input for field/attribute length.")
+            length = None if length == -1 else length
+        out = await servers.console_output(ctx, server_id, length)
+        return JSONResponse({"output": out})
+    if key == "forceDelete":
+        await servers.delete(ctx, server_id, rid, force=True)
+        return Response(status_code=202)
+    raise faults.BadRequest(f"There is no such action: {key}")
+
+
+async def _snapshot(server_id: str, body: ServerAction, request: Request, ctx: Ctx,
+                    servers: Servers, token: str) -> Response:
+    backup = body.createBackup is not None
+    spec = body.createBackup if backup else body.createImage
+    assert spec is not None
+    rule = "os_compute_api:os-create-backup" if backup else "os_compute_api:servers:create_image"
+    inst = await servers.get(ctx, server_id)
+    ctx.enforce(rule, {"project_id": inst.project_id})
+    from overcast.compute.instance_states import allowed
+
+    if not allowed("snapshot", inst.vm_state, inst.task_state):
+        attr, state = (("task_state", inst.task_state) if inst.task_state
+                       else ("vm_state", inst.vm_state))
+        raise faults.Conflict(f"Cannot '{'createBackup' if backup else 'createImage'}' instance "
+                              f"{inst.uuid} while it is in {attr} {state}")
+    props = {k: v for k, v in (inst.image_meta.get("properties") or {}).items()
+             if isinstance(v, str) and k not in ("image_type", "instance_uuid", "base_image_ref",
+                                                 "owner_user_name", "owner_project_name")}
+    image_body: dict[str, Any] = {
+        **props, **spec.metadata, "name": spec.name, "container_format": "bare",
+        "disk_format": "qcow2", "image_type": "backup" if backup else "snapshot",
+        "instance_uuid": inst.uuid, "base_image_ref": inst.image_ref, "user_id": inst.user_id,
+        "min_ram": int(inst.image_meta.get("min_ram") or 0),
+        "min_disk": int(inst.flavor.get("root_gb") or inst.image_meta.get("min_disk") or 0),
+    }
+    if backup and isinstance(body.createBackup, CreateBackup):
+        image_body["backup_type"] = body.createBackup.backup_type
+    try:
+        image = await servers.images.create_image(token, image_body)
+    except ServiceError as exc:
+        raise faults.BadRequest(f"The image could not be created: {exc}") from exc
+    await servers.action(ctx, server_id, "createImage", rule, ctx.request_id,
+                         state_action="snapshot",
+                         task_state=T.IMAGE_BACKUP if backup else T.IMAGE_SNAPSHOT,
+                         record="createBackup" if backup else "createImage",
+                         updates={"snapshot_image_id": image["id"]}, token=token,
+                         lock_rule=_OVERRIDE)
+    location = f"{str(request.base_url).rstrip('/')}/images/{image['id']}"
+    if ctx.microversion >= (2, 45):
+        return JSONResponse({"image_id": image["id"]}, status_code=202)
+    return Response(status_code=202, headers={"Location": location})

@@ -1,0 +1,336 @@
+"""Servers through the API with the fake driver: in-process compute beside Identity and
+Image, the memory bus, the conductor, the scheduler and one simulated host."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from overcast.cli import db_upgrade
+from overcast.compute.app import create_app as compute_app
+from overcast.config import Config
+from overcast.identity.app import create_app as identity_app
+from overcast.image.app import create_app as image_app
+from tests.functional.compute.conftest import mv
+from tests.functional.conftest import ADMIN_PASSWORD, running
+from tests.functional.identity.conftest import Keystone
+from tests.helpers import password_auth
+
+
+@dataclass
+class Cloud:
+    http: httpx.AsyncClient
+    alice: dict[str, str]
+    bob: dict[str, str]
+    admin: dict[str, str]
+    image: str
+    glance: httpx.AsyncClient
+    plane: Any
+
+
+def _with_state(app: FastAPI, state: Any) -> Any:
+    async def call(scope: Scope, receive: Receive, send: Send) -> None:
+        await app({**scope, "state": dict(state or {})}, receive, send)
+    return call
+
+
+async def _flavors(config: Config) -> None:
+    from overcast.common.db import Database
+    from overcast.compute.models import Flavor
+
+    db = Database(config.database_url("compute"))
+    try:
+        async with db.transaction() as s:
+            for fid, name, ram, disk in (("1", "m1.tiny", 512, 1), ("2", "m1.small", 2048, 20)):
+                s.add(Flavor(flavorid=fid, name=name, memory_mb=ram, vcpus=1, root_gb=disk))
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def cloud(compute_config: Config) -> AsyncIterator[Cloud]:
+    """Identity, Image and Compute in-process; compute with two simulated hosts."""
+    compute_config.compute.driver = "fake"
+    compute_config.compute.simulated_hosts = 2
+    compute_config.compute.resync_interval = 0.5
+    await db_upgrade(compute_config, ["image"])
+    ident = identity_app(compute_config)
+    local = lambda: getattr(ident.state, "identity", None)  # noqa: E731
+    img = image_app(compute_config, local)
+    async with ident.router.lifespan_context(ident) as ident_state, \
+            img.router.lifespan_context(img) as img_state:
+        ks_http = httpx.AsyncClient(transport=httpx.ASGITransport(_with_state(ident, ident_state)),
+                                    base_url="http://testserver")
+        r = await ks_http.post("/v3/auth/tokens", json=password_auth("admin", ADMIN_PASSWORD))
+        ks = Keystone(ks_http, r.headers["X-Subject-Token"])
+        await ks.make_user("alice", "alice-pw", "alpha")
+        await ks.make_user("bob", "bob-pw", "beta")
+        alice = {"X-Auth-Token": await ks.token("alice", "alice-pw", "alpha")}
+        bob = {"X-Auth-Token": await ks.token("bob", "bob-pw", "beta")}
+        glance = httpx.AsyncClient(transport=httpx.ASGITransport(_with_state(img, img_state)),
+                                   base_url="http://testserver")
+        r = await glance.post("/v2/images", headers=alice, json={
+            "name": "cirros", "disk_format": "raw", "container_format": "bare",
+            "min_ram": 64})
+        assert r.status_code == 201, r.text
+        image = r.json()["id"]
+        r = await glance.put(f"/v2/images/{image}/file", content=b"x" * 4096, headers={
+            **alice, "Content-Type": "application/octet-stream"})
+        assert r.status_code == 204, r.text
+        await _flavors(compute_config)
+        app = compute_app(compute_config, local)
+        app.state.image_transport = httpx.ASGITransport(_with_state(img, img_state))
+        async with running(app) as http:
+            plane = None
+            for _ in range(100):  # the simulated hosts report in at start
+                r = await http.get("/v2.1/servers", headers=alice)
+                break
+            yield Cloud(http, alice, bob, ks.admin, image, glance, plane)
+        await glance.aclose()
+        await ks_http.aclose()
+
+
+async def _wait(c: Cloud, who: dict[str, str], server_id: str, status: str,
+                seconds: float = 10.0) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + seconds
+    body: dict[str, Any] = {}
+    while asyncio.get_running_loop().time() < deadline:
+        r = await c.http.get(f"/v2.1/servers/{server_id}", headers=mv("2.96", who))
+        if r.status_code == 404 and status == "DELETED":
+            return {}
+        body = r.json().get("server", {})
+        if body.get("status") == status and body.get("OS-EXT-STS:task_state") is None:
+            return body
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"server {server_id} did not reach {status}: {body}")
+
+
+def _boot(c: Cloud, **extra: Any) -> dict[str, Any]:
+    return {"server": {"name": "vm1", "imageRef": c.image, "flavorRef": "1",
+                       "networks": "none", **extra}}
+
+
+async def _create(c: Cloud, who: dict[str, str], version: str = "2.96", **extra: Any) -> str:
+    r = await c.http.post("/v2.1/servers", headers=mv(version, who), json=_boot(c, **extra))
+    assert r.status_code == 202, r.text
+    return str(r.json()["server"]["id"])
+
+
+async def _act(c: Cloud, who: dict[str, str], sid: str, body: dict[str, Any],
+               status: int = 202, version: str = "2.96") -> httpx.Response:
+    r = await c.http.post(f"/v2.1/servers/{sid}/action", headers=mv(version, who), json=body)
+    assert r.status_code == status, r.text
+    return r
+
+
+async def test_a_server_boots_to_active_with_nova_states(cloud: Cloud) -> None:
+    sid = await _create(cloud, cloud.alice, metadata={"k": "v"}, description="d")
+    r = await cloud.http.get(f"/v2.1/servers/{sid}", headers=mv("2.96", cloud.alice))
+    assert r.json()["server"]["status"] in ("BUILD", "ACTIVE")
+    body = await _wait(cloud, cloud.alice, sid, "ACTIVE")
+    assert body["OS-EXT-STS:vm_state"] == "active"
+    assert body["OS-EXT-STS:power_state"] == 1
+    assert body["metadata"] == {"k": "v"} and body["description"] == "d"
+    assert body["addresses"] == {} and body["hostId"]
+    assert "OS-EXT-SRV-ATTR:host" not in body  # admin-only
+    admin = (await cloud.http.get(f"/v2.1/servers/{sid}", headers=mv("2.96", cloud.admin))
+             ).json()["server"]
+    assert admin["OS-EXT-SRV-ATTR:host"].startswith(admin["OS-EXT-SRV-ATTR:hypervisor_hostname"])
+    # At 2.1 the flavor is a link and the later attributes are absent.
+    old = (await cloud.http.get(f"/v2.1/servers/{sid}", headers=cloud.alice)).json()["server"]
+    assert old["flavor"]["id"] == "1" and "locked" not in old and "tags" not in old
+
+
+async def test_other_projects_do_not_see_the_server(cloud: Cloud) -> None:
+    sid = await _create(cloud, cloud.alice)
+    r = await cloud.http.get(f"/v2.1/servers/{sid}", headers=cloud.bob)
+    assert r.status_code == 404
+    assert "itemNotFound" in r.json()
+    r = await cloud.http.get("/v2.1/servers", headers=cloud.bob)
+    assert r.json()["servers"] == []
+
+
+async def test_stop_start_reboot_pause_suspend_follow_the_state_machine(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a)
+    await _wait(cloud, a, sid, "ACTIVE")
+    await _act(cloud, a, sid, {"os-stop": None})
+    body = await _wait(cloud, a, sid, "SHUTOFF")
+    assert body["OS-EXT-STS:power_state"] == 4
+    r = await _act(cloud, a, sid, {"os-stop": None}, status=409)
+    assert "vm_state stopped" in r.json()["conflictingRequest"]["message"]
+    await _act(cloud, a, sid, {"os-start": None})
+    await _wait(cloud, a, sid, "ACTIVE")
+    await _act(cloud, a, sid, {"reboot": {"type": "HARD"}})
+    await _wait(cloud, a, sid, "ACTIVE")
+    await _act(cloud, a, sid, {"pause": None})
+    await _wait(cloud, a, sid, "PAUSED")
+    await _act(cloud, a, sid, {"unpause": None})
+    await _wait(cloud, a, sid, "ACTIVE")
+    await _act(cloud, a, sid, {"suspend": None})
+    await _wait(cloud, a, sid, "SUSPENDED")
+    await _act(cloud, a, sid, {"resume": None})
+    await _wait(cloud, a, sid, "ACTIVE")
+    r = await cloud.http.get(f"/v2.1/servers/{sid}/os-instance-actions", headers=a)
+    actions = [x["action"] for x in r.json()["instanceActions"]]
+    assert actions[0] == "resume" and actions[-1] == "create"
+    rid = r.json()["instanceActions"][-1]["request_id"]
+    r = await cloud.http.get(f"/v2.1/servers/{sid}/os-instance-actions/{rid}",
+                             headers=mv("2.96", a))
+    assert r.status_code == 200, (rid, r.text)
+    events = r.json()["instanceAction"]["events"]
+    assert {e["event"] for e in events} >= {"compute__do_build_and_run_instance"}
+
+
+async def test_resize_confirm_and_revert(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a)
+    await _wait(cloud, a, sid, "ACTIVE")
+    await _act(cloud, a, sid, {"resize": {"flavorRef": "2"}})
+    body = await _wait(cloud, a, sid, "VERIFY_RESIZE")
+    assert body["flavor"]["original_name"] == "m1.small"
+    await _act(cloud, a, sid, {"revertResize": None})
+    body = await _wait(cloud, a, sid, "ACTIVE")
+    assert body["flavor"]["original_name"] == "m1.tiny"
+    await _act(cloud, a, sid, {"resize": {"flavorRef": "2"}})
+    await _wait(cloud, a, sid, "VERIFY_RESIZE")
+    await _act(cloud, a, sid, {"confirmResize": None})
+    body = await _wait(cloud, a, sid, "ACTIVE")
+    assert body["flavor"]["original_name"] == "m1.small"
+
+
+async def test_lock_refuses_actions_and_reports_the_reason(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a)
+    await _wait(cloud, a, sid, "ACTIVE")
+    await _act(cloud, a, sid, {"lock": {"locked_reason": "maintenance"}})
+    body = await _wait(cloud, a, sid, "ACTIVE")
+    assert body["locked"] is True and body["locked_reason"] == "maintenance"
+    r = await _act(cloud, a, sid, {"os-stop": None}, status=409)
+    assert "locked" in r.json()["conflictingRequest"]["message"]
+    await _act(cloud, a, sid, {"unlock": None})
+    await _act(cloud, a, sid, {"os-stop": None})
+    await _wait(cloud, a, sid, "SHUTOFF")
+
+
+async def test_console_output_is_the_guests_serial_log(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a)
+    await _wait(cloud, a, sid, "ACTIVE")
+    r = await _act(cloud, a, sid, {"os-getConsoleOutput": {"length": 10}}, status=200)
+    assert "Overcast guest" in r.json()["output"]
+
+
+async def test_snapshot_goes_to_the_image_service(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a)
+    await _wait(cloud, a, sid, "ACTIVE")
+    r = await _act(cloud, a, sid, {"createImage": {"name": "snap", "metadata": {"x": "1"}}})
+    image_id = r.json()["image_id"]
+    await _wait(cloud, a, sid, "ACTIVE")
+    for _ in range(100):
+        img = (await cloud.glance.get(f"/v2/images/{image_id}", headers=a)).json()
+        if img["status"] == "active":
+            break
+        await asyncio.sleep(0.05)
+    assert img["status"] == "active" and img["image_type"] == "snapshot"
+    assert img["instance_uuid"] == sid and img["x"] == "1"
+
+
+async def test_multi_create_list_filters_and_paging(cloud: Cloud) -> None:
+    a = cloud.alice
+    r = await cloud.http.post("/v2.1/servers", headers=mv("2.96", a), json=_boot(
+        cloud, name="web", min_count=3, max_count=3, return_reservation_id=True))
+    assert r.status_code == 202, r.text
+    rid = r.json()["reservation_id"]
+    r = await cloud.http.get(f"/v2.1/servers?reservation_id={rid}", headers=a)
+    names = sorted(s["name"] for s in r.json()["servers"])
+    assert names == ["web-1", "web-2", "web-3"]
+    for s in r.json()["servers"]:
+        await _wait(cloud, a, s["id"], "ACTIVE")
+    r = await cloud.http.get("/v2.1/servers/detail?limit=2&name=^web", headers=a)
+    page = r.json()
+    assert len(page["servers"]) == 2 and page["servers_links"][0]["rel"] == "next"
+    nxt = page["servers_links"][0]["href"].split("testserver", 1)[1]
+    r = await cloud.http.get(nxt, headers=a)
+    assert len(r.json()["servers"]) == 1
+    r = await cloud.http.get("/v2.1/servers?status=ACTIVE&sort_key=display_name&sort_dir=asc",
+                             headers=a)
+    assert [s["name"] for s in r.json()["servers"]] == ["web-1", "web-2", "web-3"]
+    r = await cloud.http.get("/v2.1/servers?status=SHUTOFF", headers=a)
+    assert r.json()["servers"] == []
+
+
+async def test_delete_and_changes_since_shows_deleted(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a)
+    await _wait(cloud, a, sid, "ACTIVE")
+    r = await cloud.http.delete(f"/v2.1/servers/{sid}", headers=a)
+    assert r.status_code == 204
+    await _wait(cloud, a, sid, "DELETED")
+    r = await cloud.http.get("/v2.1/servers/detail?changes-since=2000-01-01T00:00:00Z",
+                             headers=a)
+    gone = [s for s in r.json()["servers"] if s["id"] == sid]
+    assert gone and gone[0]["status"] == "DELETED"
+
+
+async def test_bad_requests_are_nova_faults(cloud: Cloud) -> None:
+    a = cloud.alice
+    r = await cloud.http.post("/v2.1/servers", headers=mv("2.96", a),
+                              json=_boot(cloud, flavorRef="nope"))
+    assert r.status_code == 400 and "Flavor nope could not be found" in r.text
+    r = await cloud.http.post("/v2.1/servers", headers=mv("2.96", a),
+                              json=_boot(cloud, imageRef="00000000-0000-0000-0000-000000000000"))
+    assert r.status_code == 400 and "could not be found" in r.text
+    r = await cloud.http.post("/v2.1/servers", headers=mv("2.96", a),
+                              json=_boot(cloud, key_name="missing"))
+    assert r.status_code == 400 and "Invalid key_name" in r.text
+    r = await cloud.http.post("/v2.1/servers", headers=mv("2.96", a),
+                              json={"server": {"name": "x", "imageRef": cloud.image,
+                                               "flavorRef": "1"}})
+    assert r.status_code == 400  # networks is required from 2.37
+    r = await cloud.http.post("/v2.1/servers", headers=mv("2.96", a),
+                              json=_boot(cloud, bogus=1))
+    assert r.status_code == 400
+
+
+async def test_no_valid_host_is_an_error_with_a_fault(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a, availability_zone="nova")
+    await _wait(cloud, a, sid, "ACTIVE")
+    r = await cloud.http.post("/v2.1/servers", headers=mv("2.96", cloud.admin),
+                              json=_boot(cloud, availability_zone="nova:no-such-host"))
+    assert r.status_code == 202, r.text
+    body = await _wait(cloud, cloud.admin, r.json()["server"]["id"], "ERROR")
+    assert body["fault"]["message"].startswith("No valid host was found")
+
+
+async def test_metadata_and_tags(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a)
+    await _wait(cloud, a, sid, "ACTIVE")
+    r = await cloud.http.put(f"/v2.1/servers/{sid}/metadata", headers=a,
+                             json={"metadata": {"a": "1", "b": "2"}})
+    assert r.json() == {"metadata": {"a": "1", "b": "2"}}
+    r = await cloud.http.put(f"/v2.1/servers/{sid}/metadata/a", headers=a,
+                             json={"meta": {"a": "9"}})
+    assert r.json() == {"meta": {"a": "9"}}
+    r = await cloud.http.delete(f"/v2.1/servers/{sid}/metadata/b", headers=a)
+    assert r.status_code == 204
+    r = await cloud.http.get(f"/v2.1/servers/{sid}/metadata", headers=a)
+    assert r.json() == {"metadata": {"a": "9"}}
+    r = await cloud.http.put(f"/v2.1/servers/{sid}/tags/t1", headers=mv("2.26", a))
+    assert r.status_code == 201
+    r = await cloud.http.get(f"/v2.1/servers/{sid}/tags", headers=mv("2.26", a))
+    assert r.json() == {"tags": ["t1"]}
+    r = await cloud.http.get("/v2.1/servers?tags=t1", headers=mv("2.26", a))
+    assert [s["id"] for s in r.json()["servers"]] == [sid]
+    r = await cloud.http.get(f"/v2.1/servers/{sid}/tags", headers=mv("2.25", a))
+    assert r.status_code == 404
