@@ -151,10 +151,10 @@ def test_quota_and_limits(nova_cloud: Cloud) -> None:
                                                      "demo")}
     assert (demo["instances"], demo["ram"]) == (15, 10240)
     limits = {x["Name"]: x["Value"] for x in _json(nova_cloud, "limits", "show", "--absolute")}
-    assert limits["maxTotalInstances"] == 10 and limits["totalInstancesUsed"] == 0
+    assert limits["max_total_instances"] == 10 and limits["total_instances_used"] == 0
     demo_limits = {x["Name"]: x["Value"] for x in _json(
         nova_cloud, "limits", "show", "--absolute", "--project", "demo")}
-    assert demo_limits["maxTotalInstances"] == 15
+    assert demo_limits["max_total_instances"] == 15
 
 
 def test_server_groups(nova_cloud: Cloud) -> None:
