@@ -15,6 +15,7 @@ from overcast.identity.domain_configs import DomainConfigs
 from overcast.identity.domains import Domains
 from overcast.identity.endpoint_groups import EndpointGroups
 from overcast.identity.groups import Groups
+from overcast.identity.limits import Limits
 from overcast.identity.policies import Policies
 from overcast.identity.projects import Projects
 from overcast.identity.roles import Roles
@@ -47,6 +48,7 @@ class Identity:
         self.policies = Policies(self.state)
         self.domain_configs = DomainConfigs(self.state)
         self.endpoint_groups = EndpointGroups(self.state)
+        self.limits = Limits(self.state)
 
     @property
     def list_limit(self) -> int:
