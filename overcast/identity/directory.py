@@ -117,6 +117,14 @@ class Directory:
 
     # -- shadow rows --
     async def _shadow_users(self, domain_id: str, entries: Sequence[Entry]) -> builtins.list[User]:
+        try:
+            return await self._shadow_users_once(domain_id, entries)
+        except faults.Conflict:
+            # Another request wrote the same new rows first: theirs are ours, read them.
+            return await self._shadow_users_once(domain_id, entries)
+
+    async def _shadow_users_once(self, domain_id: str,
+                                 entries: Sequence[Entry]) -> builtins.list[User]:
         """The users' rows under their public ids, written only where LDAP says something new
         (a write drops every cache, so an unchanged listing must not make one)."""
         wanted: dict[str, Entry] = {}
@@ -154,7 +162,22 @@ class Directory:
 
     async def _shadow_groups(self, domain_id: str,
                              entries: Sequence[Entry]) -> builtins.list[Group]:
-        wanted = {public_id(domain_id, e.local_id, "group"): e for e in entries}
+        try:
+            return await self._shadow_groups_once(domain_id, entries)
+        except faults.Conflict:
+            return await self._shadow_groups_once(domain_id, entries)
+
+    async def _shadow_groups_once(self, domain_id: str,
+                                  entries: Sequence[Entry]) -> builtins.list[Group]:
+        wanted: dict[str, Entry] = {}
+        names: set[str] = set()
+        for e in entries:
+            if e.name.lower() in names:  # a group's name is unique in its domain, as a user's
+                log.warning("LDAP domain %s: more than one group named %r; %s left out",
+                            domain_id, e.name, e.dn)
+                continue
+            names.add(e.name.lower())
+            wanted[public_id(domain_id, e.local_id, "group")] = e
         async with self.state.db.read() as s:
             have = {g.id: g for g in await s.scalars(select(Group).where(
                 Group.id.in_(list(wanted))))} if wanted else {}

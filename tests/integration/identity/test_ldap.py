@@ -247,3 +247,13 @@ async def test_untrusted_certificate_and_down_server_are_503(keystone: Keystone,
     r = await keystone.http.get(f"/v3/users?domain_id={domain_id}", headers=keystone.admin)
     assert r.status_code == 503
     assert "Invalid TLS / LDAPS combination" in r.json()["error"]["message"]
+
+
+async def test_entries_sharing_a_name_do_not_break_the_listing(keystone: Keystone,
+                                                               slapd: Slapd) -> None:
+    # Every person's objectClass is inetOrgPerson: as a name attribute, one name for all.
+    domain_id = await _ldap_domain(keystone, slapd.domain_config(
+        user_name_attribute="objectClass"))
+    r = await keystone.http.get(f"/v3/users?domain_id={domain_id}", headers=keystone.admin)
+    assert r.status_code == 200, r.text
+    assert [u["name"] for u in r.json()["users"]] == ["inetOrgPerson"]
