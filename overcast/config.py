@@ -13,7 +13,7 @@ import configparser
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -122,6 +122,16 @@ class IdentitySection(_Section):
         0.1, ge=0, description="Seconds between checks whether another worker or node wrote "
         "(revoked a token, changed a role); writes in this process are seen at once.")
     workers: int = Field(1, ge=1, description="Worker processes for `overcast serve identity`.")
+
+
+class UnifiedLimitSection(_Section):
+    """[unified_limit]: Keystone's unified limits (/v3/limits, /v3/registered_limits)."""
+
+    enforcement_model: Literal["flat", "strict_two_level"] = Field(
+        "flat", description="How limits relate along the project tree, as Keystone's: `flat` "
+        "(no relation) or `strict_two_level` (a project's limit never above its parent's, "
+        "projects at most two levels under their domain).")
+    list_limit: int = Field(0, ge=0, description="Cap on limit lists; 0: [identity] list_limit.")
 
 
 class ImageSection(_Section):
@@ -263,6 +273,7 @@ class Config(BaseModel):
     compute: ComputeSection = ComputeSection()
     placement: PlacementSection = PlacementSection()
     cors: CorsSection = CorsSection()
+    unified_limit: UnifiedLimitSection = UnifiedLimitSection()
 
     def database_url(self, service: str) -> str:
         """The service's database URL, the SQLite default filled in."""
@@ -312,7 +323,8 @@ class Config(BaseModel):
 
 
 _SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",
-                             "compute": "compute", "placement": "placement", "cors": "cors"}
+                             "compute": "compute", "placement": "placement", "cors": "cors",
+                             "unified_limit": "unified_limit"}
 
 
 def load_config(
@@ -361,6 +373,7 @@ def load_config(
         compute=ComputeSection(**values["compute"]),
         placement=PlacementSection(**values["placement"]),
         cors=CorsSection(**values["cors"]),
+        unified_limit=UnifiedLimitSection(**values["unified_limit"]),
     )
 
 

@@ -26,6 +26,7 @@ from overcast.common.policy import Credentials
 from overcast.identity import fernet
 from overcast.identity.assignments import Assignments
 from overcast.identity.catalog import Catalog
+from overcast.identity.directory import AuthFailed, Directory
 from overcast.identity.models import ApplicationCredential, Domain, Project, Role, User
 from overcast.identity.state import IdentityState
 
@@ -152,10 +153,12 @@ class Validated:
 
 
 class Tokens:
-    def __init__(self, state: IdentityState, assignments: Assignments, catalog: Catalog):
+    def __init__(self, state: IdentityState, assignments: Assignments, catalog: Catalog,
+                 directory: Directory):
         self.state = state
         self.assignments = assignments
         self.catalog = catalog
+        self.directory = directory
 
     def _refused(self, why: str, *, subject: str | None = None) -> InvalidToken:
         """An authentication failure: Keystone's one generic message, whatever the cause
@@ -245,6 +248,12 @@ class Tokens:
         secret = user_ref.get("password")
         if not isinstance(secret, str):
             raise faults.BadRequest("Expecting to find password in user.")
+        try:  # a user of an LDAP-backed domain: LDAP checks the password (directory.py)
+            ldap_user = await self.directory.password_user(user_ref, secret)
+        except AuthFailed as e:
+            raise self._refused(str(e)) from e
+        if ldap_user is not None:
+            return ldap_user
         async with self.state.db.read() as s:
             user = await self._find_user(s, user_ref)
         if user is None:

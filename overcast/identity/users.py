@@ -11,11 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.common.context import RequestContext
+from overcast.identity.directory import Directory
 from overcast.identity.domains import Domains
 from overcast.identity.models import (
     ApplicationCredential,
     Assignment,
     Group,
+    IdMapping,
     Membership,
     User,
 )
@@ -43,8 +45,9 @@ def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 class Users:
-    def __init__(self, state: IdentityState):
+    def __init__(self, state: IdentityState, directory: Directory):
         self.state = state
+        self.directory = directory
 
     @staticmethod
     async def get(s: AsyncSession, user_id: str) -> User:
@@ -56,7 +59,15 @@ class Users:
     async def list(self, ctx: RequestContext, *, name: str | None = None,
                    domain_id: str | None = None, enabled: bool | None = None) -> builtins.list[User]:
         ctx.enforce("identity:list_users", {"domain_id": domain_id})
+        ldap = await self.directory.of(domain_id)
+        if ldap is not None and domain_id is not None:
+            return self.state.cap(await self.directory.list_users(ldap, domain_id, name=name,
+                                                                  enabled=enabled))
         q = select(User).order_by(User.name, User.id)
+        if domain_id is None and await self.directory.ldap_domain_ids():
+            # As Keystone's: without a domain, the SQL backend's users (LDAP's are listed
+            # per domain).
+            q = q.where(User.id.not_in(select(IdMapping.public_id)))
         if name is not None:
             q = q.where(User.name == name)
         if domain_id is not None:
@@ -76,6 +87,7 @@ class Users:
         password = body.get("password")
         own, extra = _split(body)
         hashed = await self.state.hasher.hash(password) if password else None
+        await self.directory.refuse_writes(own["domain_id"])
         async with self.state.write() as s:
             await Domains.get(s, own["domain_id"])
             if await s.scalar(select(User.id).where(User.name == own["name"],
@@ -92,6 +104,8 @@ class Users:
         async with self.state.db.read() as s:
             user = await self.get(s, user_id)
         ctx.enforce("identity:get_user", user_target(user))
+        if await self.directory.of(user.domain_id) is not None:
+            return await self.directory.refresh_user(user)
         return user
 
     async def update(self, ctx: RequestContext, user_id: str, body: dict[str, Any]) -> User:
@@ -101,6 +115,7 @@ class Users:
         async with self.state.write() as s:
             user = await self.get(s, user_id)
             ctx.enforce("identity:update_user", user_target(user))
+            await self.directory.refuse_writes(user.domain_id)
             if "domain_id" in own and own["domain_id"] != user.domain_id:
                 raise faults.BadRequest("Cannot change the domain of a user.")
             if "name" in own and own["name"] != user.name and await s.scalar(
@@ -129,6 +144,7 @@ class Users:
         async with self.state.db.read() as s:
             user = await self.get(s, user_id)
         ctx.enforce("identity:change_password", user_target(user))
+        await self.directory.refuse_writes(user.domain_id)
         if not await self.state.hasher.verify(user_id, original, user.password_hash):
             raise faults.Unauthorized(_WRONG_PASSWORD)
         if not new:
@@ -145,6 +161,7 @@ class Users:
         async with self.state.write() as s:
             user = await self.get(s, user_id)
             ctx.enforce("identity:delete_user", user_target(user))
+            await self.directory.refuse_writes(user.domain_id)
             await s.execute(delete(Membership).where(Membership.user_id == user_id))
             await s.execute(delete(Assignment).where(Assignment.actor_id == user_id))
             await s.execute(delete(ApplicationCredential).where(
@@ -157,6 +174,9 @@ class Users:
         async with self.state.db.read() as s:
             user = await self.get(s, user_id)
             ctx.enforce("identity:list_groups_for_user", user_target(user))
-            return list(await s.scalars(self.state.capped(
-                select(Group).where(Group.id.in_(select(Membership.group_id).where(
-                    Membership.user_id == user_id))).order_by(Group.name, Group.id))))
+            ldap = await self.directory.of(user.domain_id)
+            if ldap is None:
+                return list(await s.scalars(self.state.capped(
+                    select(Group).where(Group.id.in_(select(Membership.group_id).where(
+                        Membership.user_id == user_id))).order_by(Group.name, Group.id))))
+        return self.state.cap(await self.directory.groups_of_user(ldap, user))
