@@ -40,6 +40,12 @@ def _image_app(config: Config, local: LocalValidator | None) -> FastAPI:
     return create_app(config, local)
 
 
+def _network_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.network.app import create_app
+
+    return create_app(config, local)
+
+
 def _identity_rules() -> list[Rule]:
     from overcast.identity.policy import RULES
 
@@ -48,6 +54,12 @@ def _identity_rules() -> list[Rule]:
 
 def _image_rules() -> list[Rule]:
     from overcast.image.policy import RULES
+
+    return RULES
+
+
+def _network_rules() -> list[Rule]:
+    from overcast.network.policy import RULES
 
     return RULES
 
