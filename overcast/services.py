@@ -69,4 +69,7 @@ SERVICES: dict[str, ServiceSpec] = {
                             "OpenStack Identity", "/v3", _identity_rules),
     "image": ServiceSpec("image", _image_app, "image", "glance", "OpenStack Image", "",
                          _image_rules),
+    # Neutron's catalog URL has no version; clients add /v2.0 themselves.
+    "network": ServiceSpec("network", _network_app, "network", "neutron",
+                           "OpenStack Networking", "", _network_rules),
 }

@@ -20,6 +20,7 @@ from overcast.common.db import Database
 from overcast.config import NetworkSection
 from overcast.network import errors
 from overcast.network.models import (
+    FloatingIP,
     IPAllocation,
     Network,
     Port,
@@ -350,6 +351,18 @@ class Networks(Collection):
         async with self.db.transaction() as s:
             net = await self.load(s, ctx, ident)
             ctx.enforce("delete_network", self.target(await self.view_of(s, net)))
+            # Unassociated floating IPs go with their external network (Neutron's L3 plugin
+            # deletes them first); associated ones keep it in use.
+            for fip in (await s.execute(select(FloatingIP).where(
+                    FloatingIP.floating_network_id == ident))).scalars():
+                if fip.port_id is not None:
+                    raise errors.fault(409, "NetworkInUse",
+                                       f"Unable to complete operation on network {ident}. "
+                                       "There are one or more ports still in use on the "
+                                       "network.")
+                await s.execute(delete(Port).where(Port.id == fip.floating_port_id))
+                await self.delete_row(s, fip)
+            await s.flush()
             ports = (await s.execute(select(Port).where(Port.network_id == ident))).scalars()
             busy = [p for p in ports if p.device_owner not in NETWORK_OWNED]
             if busy:

@@ -192,8 +192,12 @@ class Ports(Collection):
                         keep: Sequence[IPAllocation] = ()) -> None:
         """Give the port its fixed IPs: those asked for, or one address of the network's
         first IPv4 subnet with room, one stateful IPv6 address, and every SLAAC address."""
-        subnets = list((await s.execute(select(Subnet).where(Subnet.network_id == net.id)
-                                        .order_by(Subnet.created_at, Subnet.id))).scalars())
+        # The network's subnets, locked (in id order) until this transaction ends: allocations
+        # on one network take turns on MariaDB and PostgreSQL instead of racing for the same
+        # free address (SQLite's writers take turns anyway).
+        locked = (await s.execute(select(Subnet).where(Subnet.network_id == net.id)
+                                  .order_by(Subnet.id).with_for_update())).scalars()
+        subnets = sorted(locked, key=lambda sub: (sub.created_at, sub.id))
         by_id = {sub.id: sub for sub in subnets}
         wanted: list[tuple[Subnet, str | None]] = []
         if requested is None:

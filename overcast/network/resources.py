@@ -12,6 +12,8 @@ which rows (`scope`) and the policy target of a row. `Collection` runs the pipel
 
 from __future__ import annotations
 
+import asyncio
+import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, Select, and_, delete, func, not_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -79,15 +81,35 @@ def parse_bool(value: object, name: str) -> bool:
     raise errors.InvalidInput(f"'{value}' cannot be converted to boolean")
 
 
+#: MariaDB's deadlock and lock wait timeout; PostgreSQL's deadlock and serialization failure.
+_RETRIABLE_MYSQL = (1213, 1205)
+_RETRIABLE_PG = ("40P01", "40001")
+
+
+def _lost_race(exc: DBAPIError) -> bool:
+    """Whether another writer made this transaction fail: a unique key it took first, or a
+    deadlock the database broke by aborting this one."""
+    if isinstance(exc, IntegrityError):
+        return True
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in _RETRIABLE_PG:
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] in _RETRIABLE_MYSQL
+
+
 async def retrying(attempt: Callable[[], Awaitable[Any]], tries: int = 20) -> Any:
     """Run a write transaction again when another writer took what it picked first (an
-    address, a segmentation id): the database's unique keys decide, never a read."""
+    address, a segmentation id) or the database aborted it to break a deadlock: the
+    database's unique keys decide, never a read."""
     for i in range(tries):
         try:
             return await attempt()
-        except IntegrityError:
-            if i == tries - 1:
+        except DBAPIError as exc:
+            if i == tries - 1 or not _lost_race(exc):
                 raise
+            await asyncio.sleep(random.uniform(0, 0.01 * (i + 1)))
     raise AssertionError("unreachable")
 
 

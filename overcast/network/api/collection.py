@@ -124,8 +124,8 @@ def resource_routes(router: APIRouter, *, path: str, resource: str, collection: 
 
     if not tags:
         return
-    read = policy(f"get_{resource}", "context_is_admin")
-    write = policy(f"update_{resource}", f"get_{resource}", "context_is_admin")
+    read = policy(*rules_of("get", resource))
+    write = policy(f"update_{resource}", *rules_of("get", resource))
 
     @router.get(f"{one}/tags", **read, name=f"list_{resource}_tags")
     async def list_tags(ident: str, ctx: Ctx, svc: Service) -> JSONResponse:

@@ -77,6 +77,10 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
                                 "attributes."),
     "stateful-security-group": ("Stateful security group", "Indicates if the security group "
                                 "is stateful or not"),
+    # The older tag aliases, for clients that still ask for them: the same tag API.
+    "tag": ("Tag support", "Enables to set tag on resources."),
+    "tag-ext": ("Tag support for resources: subnet, subnetpool, port, router", "Extends tag "
+                "support to more L2 and L3 resources."),
     "subnet_allocation": ("Subnet Allocation", "Enables allocation of subnets from a subnet "
                           "pool"),
     "subnet-service-types": ("Subnet service types", "Provides ability to set the subnet "
