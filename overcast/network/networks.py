@@ -129,6 +129,19 @@ class Networks(Collection):
         super().__init__(db, config.pagination_max_limit)
         self.config = config
 
+    async def for_caller(self, s: AsyncSession, ctx: RequestContext,
+                         views: list[Attrs]) -> None:
+        """A network an RBAC policy shares with the caller's project is `shared` for it."""
+        if not ctx.project_id or not views:
+            return
+        granted = set((await s.execute(select(RBACPolicy.object_id).where(
+            RBACPolicy.object_type == "network", RBACPolicy.action == "access_as_shared",
+            RBACPolicy.target_tenant == ctx.project_id,
+            RBACPolicy.object_id.in_([v["id"] for v in views])))).scalars())
+        for v in views:
+            if v["id"] in granted:
+                v["shared"] = True
+
     # -- segments --
     def _vlan_ranges(self) -> dict[str, list[tuple[int, int]]]:
         out: dict[str, list[tuple[int, int]]] = {}

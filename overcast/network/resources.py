@@ -295,6 +295,11 @@ class Collection:
     async def view_of(self, s: AsyncSession, row: Any) -> Attrs:
         return (await self.views(s, [row]))[0]
 
+    async def for_caller(self, s: AsyncSession, ctx: RequestContext,
+                         views: list[Attrs]) -> None:
+        """Adjust views to the caller where Neutron's attributes depend on who asks (a network
+        shared with the caller's project reads `shared`)."""
+
     # -- reads --
     async def load(self, s: AsyncSession, ctx: RequestContext, ident: str,
                    for_update: bool = False) -> Any:
@@ -314,6 +319,7 @@ class Collection:
         async with self.db.read() as s:
             row = await self.load(s, ctx, ident)
             attrs = await self.view_of(s, row)
+            await self.for_caller(s, ctx, [attrs])
         shown = self.readable(ctx, attrs)
         if shown is None:
             raise errors.not_found(self.kind.label, ident)
@@ -407,6 +413,7 @@ class Collection:
             more = bool(q.limit) and len(rows) > (q.limit or 0)
             rows = rows[:q.limit] if q.limit else rows
             views = await self.views(s, rows)
+            await self.for_caller(s, ctx, views)
         if q.page_reverse:
             views.reverse()
         items = []

@@ -16,8 +16,11 @@ async def test_concurrent_ports_get_distinct_addresses_then_409(neutron: Neutron
     # A /25 with the gateway at .1: 125 addresses in the pool.
     await n.subnet(n.alice, net["id"], "10.9.0.0/25")
 
+    clients = asyncio.Semaphore(16)  # sixteen clients, each with one request in flight
+
     async def one() -> tuple[int, dict[str, object]]:
-        r = await n.req("POST", "ports", n.alice, {"port": {"network_id": net["id"]}})
+        async with clients:
+            r = await n.req("POST", "ports", n.alice, {"port": {"network_id": net["id"]}})
         return r.status_code, r.json()
 
     results = await asyncio.gather(*(one() for _ in range(130)))
