@@ -34,7 +34,7 @@ async def test_filters_fields_sorting_and_pages(neutron: Neutron) -> None:
         url = f"{parts.path}?{parts.query}" if parts else ""
         pages += 1
     assert seen == [f"net-{i}" for i in range(5)] and pages == 3
-    prev = [link for link in body["networks_links"] if link["rel"] == "previous"][0]["href"]
+    prev = next(lk for lk in body["networks_links"] if lk["rel"] == "previous")["href"]
     parts = urlsplit(prev)
     back = (await n.http.get(f"{parts.path}?{parts.query}", headers=n.alice)).json()
     assert [x["name"] for x in back["networks"]] == ["net-2", "net-3"]
