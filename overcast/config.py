@@ -259,6 +259,53 @@ class PlacementSection(_Section):
     allocation_conflict_retry_count: int = Field(
         10, ge=1, description="Times an allocation write is retried when another writer "
         "changed one of its providers at the same moment, before a 409.")
+class NetworkSection(_Section):
+    """[network]: the Neutron v2.0 service (API and database; the data plane is apart)."""
+
+    enabled: bool = Field(False, description="Run the networking API in `overcast up` (preview "
+                          "until its interop tests pass; `overcast serve network` runs it).")
+    port: int = Field(9696, description="Port of the networking API.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL; empty means the SQLite file network.sqlite in the state "
+        "directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_network.")
+    policy_file: str = Field("", description="YAML file with policy overrides.")
+    max_request_body_size: int = Field(
+        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it).")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve network`.")
+    base_mac: str = Field("fa:16:3e:00:00:00", description="MAC addresses of ports start with "
+                          "this base's non-zero octets; the rest is random (Neutron's base_mac).")
+    global_physnet_mtu: int = Field(1500, ge=68, description="MTU of the underlying physical "
+                                    "network; a VXLAN network gets 50 bytes less.")
+    tenant_network_types: str = Field(
+        "vxlan", description="Comma-separated network types given to project networks, in order "
+        "of preference (vxlan, vlan, flat, local).")
+    vni_ranges: str = Field("1:1000", description="VXLAN ids project networks take, as "
+                            "MIN:MAX[,MIN:MAX...] (ML2's [ml2_type_vxlan] vni_ranges).")
+    network_vlan_ranges: str = Field(
+        "", description="Physical networks and their VLAN ranges, as PHYSNET[:MIN:MAX],...; a "
+        "physical network without a range takes only provider VLANs (ML2's network_vlan_ranges).")
+    flat_networks: str = Field("*", description="Physical networks flat networks may use; * any.")
+    default_availability_zones: str = Field(
+        "nova", description="Availability zones of networks and routers that name none.")
+    dns_domain: str = Field("openstacklocal.", description="Domain of ports' DNS names.")
+    allow_overlapping_ips: bool = Field(True, description="Let subnets of different networks "
+                                        "use the same address ranges.")
+    max_dns_nameservers: int = Field(5, ge=0, description="Largest dns_nameservers list.")
+    max_subnet_host_routes: int = Field(20, ge=0, description="Largest host_routes list.")
+    max_fixed_ips_per_port: int = Field(5, ge=1, description="Most fixed IPs on one port.")
+    max_routes: int = Field(30, ge=0, description="Most static routes on one router.")
+    pagination_max_limit: int = Field(-1, ge=-1, description="Largest page a list returns; -1 "
+                                      "means no cap (Neutron's default).")
+    quota_network: int = Field(100, ge=-1, description="Networks per project; -1: no limit.")
+    quota_subnet: int = Field(100, ge=-1, description="Subnets per project.")
+    quota_port: int = Field(500, ge=-1, description="Ports per project.")
+    quota_router: int = Field(10, ge=-1, description="Routers per project.")
+    quota_floatingip: int = Field(50, ge=-1, description="Floating IPs per project.")
+    quota_security_group: int = Field(10, ge=-1, description="Security groups per project.")
+    quota_security_group_rule: int = Field(100, ge=-1,
+                                           description="Security group rules per project.")
+    quota_subnetpool: int = Field(-1, ge=-1, description="Subnet pools per project.")
+    quota_rbac_policy: int = Field(10, ge=-1, description="RBAC policies per project.")
 
 
 class Config(BaseModel):
@@ -272,6 +319,7 @@ class Config(BaseModel):
     image: ImageSection = ImageSection()
     compute: ComputeSection = ComputeSection()
     placement: PlacementSection = PlacementSection()
+    network: NetworkSection = NetworkSection()
     cors: CorsSection = CorsSection()
     unified_limit: UnifiedLimitSection = UnifiedLimitSection()
 
@@ -322,9 +370,10 @@ class Config(BaseModel):
         return Path(repo) if repo else self.state_dir / "credential-keys"
 
 
-_SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",
-                             "compute": "compute", "placement": "placement", "cors": "cors",
-                             "unified_limit": "unified_limit"}
+# INI section -> Config field: every field is a section of its own name, [DEFAULT] aside.
+_SECTIONS: dict[str, str] = {"DEFAULT": "default",
+                             **{name: name for name in Config.model_fields
+                                if name not in ("default", "state_dir")}}
 
 
 def load_config(
@@ -372,6 +421,7 @@ def load_config(
         image=ImageSection(**values["image"]),
         compute=ComputeSection(**values["compute"]),
         placement=PlacementSection(**values["placement"]),
+        network=NetworkSection(**values["network"]),
         cors=CorsSection(**values["cors"]),
         unified_limit=UnifiedLimitSection(**values["unified_limit"]),
     )

@@ -58,6 +58,18 @@ def _placement_rules() -> list[Rule]:
     return RULES
 
 
+def _network_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.network.app import create_app
+
+    return create_app(config, local)
+
+
+def _network_rules() -> list[Rule]:
+    from overcast.network.policy import RULES
+
+    return RULES
+
+
 def _identity_rules() -> list[Rule]:
     from overcast.identity.policy import RULES
 
@@ -85,4 +97,7 @@ SERVICES: dict[str, ServiceSpec] = {
                            "/v2.1", _compute_rules),
     "placement": ServiceSpec("placement", _placement_app, "placement", "placement",
                              "Placement API", "", _placement_rules),
+    # Neutron's catalog URL has no version; clients add /v2.0 themselves.
+    "network": ServiceSpec("network", _network_app, "network", "neutron",
+                           "OpenStack Networking", "", _network_rules),
 }

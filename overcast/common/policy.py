@@ -11,6 +11,8 @@ names are OpenStack's, and so is the language (facts: `openstack/oslo.policy`,
     token.domain.id:%(target.user.domain_id)s   dotted paths on both sides
     is_admin_project:True  system_scope:all   a credential equals a literal
     'member':%(role.name)s True:%(user.enabled)s   a literal on the left, compared with the target
+    field:networks:shared=True   Neutron's field check: the target's attribute equals the
+                           value (`=~regex` matches a regular expression instead)
     not A   A and B   A or B   ( ... )     `not` binds tighter than `and`, `and` than `or`
 
 The empty string allows everyone. Words are split on whitespace, so a check never holds a
@@ -367,6 +369,31 @@ def _generic_check(kind: str, tmpl: str | _Template, fail: Callable[[int, str], 
     return substituted
 
 
+def _field_check(value: str, fail: Callable[[int, str], NoReturn]) -> _Check:
+    """Neutron's `field:RESOURCE:ATTRIBUTE=VALUE` (neutron/policy.py FieldCheck): the target's
+    ATTRIBUTE compares equal as text to VALUE, or matches it as a regex when VALUE starts with
+    `~`. The resource names what the attribute belongs to; targets here are flat."""
+    _resource, colon, rest = value.partition(":")
+    attribute, equals, expected = rest.rpartition("=")
+    if not colon or not equals or not attribute:
+        fail(0, "expected field:RESOURCE:ATTRIBUTE=VALUE")
+    if expected.startswith("~"):
+        pattern = re.compile(expected[1:])
+
+        def matches(target: _Target, creds: Credentials) -> bool:
+            found = _text(target.get(attribute))
+            return found is not None and pattern.match(found) is not None
+
+        return matches
+    if expected.lower() in ("true", "false"):
+        expected = expected.capitalize()  # Neutron converts both sides to the attribute's type
+
+    def equal(target: _Target, creds: Credentials) -> bool:
+        return _text(target.get(attribute)) == expected
+
+    return equal
+
+
 def _not(a: _Check) -> _Check:
     return lambda target, creds: not a(target, creds)
 
@@ -546,6 +573,8 @@ class _Parser:
         tmpl = _template(value, fail)
         if kind == "role":
             return _Leaf(_role_check(tmpl))
+        if kind == "field":
+            return _Leaf(_field_check(value, fail))
 
         def fail_kind(offset: int, reason: str) -> NoReturn:
             raise PolicySyntaxError(self.rule, self.check_str, pos + offset, reason)

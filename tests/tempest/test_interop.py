@@ -16,7 +16,7 @@ import pytest
 
 from overcast.config import Config
 from overcast.services import SERVICES
-from tests.compat.conftest import start_cloud, stop_cloud
+from tests.compat.conftest import Cloud, start_cloud, stop_cloud
 from tests.conftest import require
 
 HARNESS = Path(__file__).parent / "harness"
@@ -47,6 +47,35 @@ def interop_tests() -> list[str]:
     return tests
 
 
+#: Interop tests the installed tempest (47.0.0) no longer has.
+REMOVED_FROM_TEMPEST = frozenset({
+    "tempest.api.network.test_routers.RoutersTest.test_update_router_unset_gateway",
+})
+
+
+def _known(tmp_path: Path) -> set[str]:
+    """The test names tempest selected (run_tempest.sh saves the selection)."""
+    listed = tmp_path / "tempest-ws" / "logs" / "last-selected.txt"
+    return {line.split("[", 1)[0] for line in listed.read_text().splitlines() if line}
+
+
+def _public_network(cloud: Cloud) -> dict[str, str]:
+    """The installation guide's provider network, for the router and floating IP tests
+    (tempest's [network] public_network_id)."""
+    net = cloud.openstack_json("network", "create", "public", "--external", "--share",
+                               "--provider-network-type", "flat",
+                               "--provider-physical-network", "provider")
+    cloud.openstack("subnet", "create", "public-subnet", "--network", "public",
+                    "--allocation-pool", "start=203.0.113.101,end=203.0.113.200", "--no-dhcp",
+                    "--gateway", "203.0.113.1", "--subnet-range", "203.0.113.0/24")
+    assert isinstance(net, dict)
+    # tempest's default "all" would assume every extension Neutron has (metering, DVR, ...).
+    aliases = cloud.openstack_json("extension", "list", "--network", "-c", "Alias")
+    assert isinstance(aliases, list)
+    return {"PUBLIC_NETWORK_ID": str(net["id"]), "PUBLIC_NETWORK_NAME": "public",
+            "NETWORK_API_EXTENSIONS": ",".join(str(a["Alias"]) for a in aliases)}
+
+
 def test_interop_must_pass(tmp_path: Path) -> None:
     tests = interop_tests()
     assert tests, "no interop tests selected for the services that exist"
@@ -57,13 +86,15 @@ def test_interop_must_pass(tmp_path: Path) -> None:
     # we (the safety checks, e.g. qcow2 backing files, stay on).
     cloud = start_cloud(tmp_path, {"OVERCAST_IMAGE__REQUIRE_IMAGE_FORMAT_MATCH": "false"})
     try:
+        public = _public_network(cloud) if any(t.startswith(TEMPEST_PREFIX["network"])
+                                               for t in tests) else {}
         regex = "^(" + "|".join(re.escape(t) for t in tests) + r")\["
         env = {**os.environ,
                "AUTH_URL": cloud.auth_url, "ADMIN_PASSWORD": cloud.admin_password,
                "IMAGE_REF": "00000000-0000-0000-0000-000000000000", "FLAVOR_REF": "1",
                "COMPAT_VENV": str(Path.home() / ".cache" / "overcast-tempest-venv"),
                "TEMPEST_WORKSPACE": str(tmp_path / "tempest-ws"), "TEMPEST_DEBUG": "false",
-               "IMAGE_FORMAT_ENFORCEMENT": "false"}
+               "IMAGE_FORMAT_ENFORCEMENT": "false", **public}
         r = subprocess.run(["bash", str(HARNESS / "run_tempest.sh"), "-r", regex, "-c", "2"],
                            env=env, capture_output=True, text=True, timeout=1800)
         summary = [ln for ln in r.stdout.splitlines() if ln.startswith("tempest: ")]
@@ -72,7 +103,12 @@ def test_interop_must_pass(tmp_path: Path) -> None:
         assert m, summary[-1]
         passed, failed, skipped = map(int, m.groups())
         failures = [ln for ln in r.stdout.splitlines() if "... FAILED" in ln or "FAIL:" in ln]
-        assert failed == 0 and skipped == 0 and passed == len(tests), (
+        # The 2020.06 guideline names tests later tempest releases removed (the router test
+        # test_update_router_unset_gateway): they cannot run, so what counts is what tempest
+        # has; each one missing must be a known removal.
+        missing = [t for t in tests if t not in _known(tmp_path)]
+        assert set(missing) <= REMOVED_FROM_TEMPEST, f"not in tempest: {missing}"
+        assert failed == 0 and skipped == 0 and passed == len(tests) - len(missing), (
             f"{summary[-1]} of {len(tests)} interop tests\n" + "\n".join(failures)
             + f"\n{r.stdout[-6000:]}")
     finally:

@@ -1,0 +1,14 @@
+"""Networking: the Neutron v2.0 API and its database semantics (the Linux data plane is apart).
+
+Networks (shared, external, provider segments from configured ranges, MTU by segment type),
+subnets (IPv4/IPv6, pools, SLAAC, subnet pools, address scopes), ports (fixed IPs allocated
+without duplicates under any concurrency, MACs from base_mac, binding, address pairs, DHCP
+options, DNS names), security groups and rules, routers, floating IPs, RBAC policies, quotas.
+Every list takes Neutron's filters, `fields=`, sorting and marker pagination; every resource
+has the standard attributes (tags, description, timestamps, revision_number with If-Match).
+
+LIMITATIONS: no data plane yet, so ports stay DOWN and /v2.0/agents is empty; no segments API,
+trunks, QoS, port forwardings, address groups, metering, BGP, DVR/HA routers, or notifications
+on the bus; `shared` shows only the `*` share (a project-targeted share is seen in the list but
+does not flip `shared` for it).
+"""
