@@ -87,6 +87,8 @@ async def db_upgrade(config: Config, services: Sequence[str] | None = None) -> N
 
     config.state_dir.mkdir(parents=True, exist_ok=True)
     for name in services or _services(config):
+        if not hasattr(getattr(config, name), "database_url"):
+            continue  # object storage keeps its databases on its devices, as Swift does
         url = config.database_url(name)
         await ensure_database(url)
         # Alembic's env.py runs its own event loop: give it a thread.
@@ -99,7 +101,7 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
     Returns the admin password when this call generated it."""
     from overcast.common.db import Database
     from overcast.identity.bootstrap import bootstrap as bootstrap_identity
-    from overcast.identity.bootstrap import register_service
+    from overcast.identity.bootstrap import ensure_role, register_service
     from overcast.identity.service import Identity
 
     generated = None
@@ -118,6 +120,9 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
                 await register_service(identity, spec.catalog_type, spec.catalog_name,
                                        spec.description,
                                        config.public_url(name) + spec.version_path)
+        if "object" in _services(config):
+            # keystoneauth's reseller admin role, which resellers (and tempest) are given.
+            await ensure_role(identity, config.object.reseller_admin_role)
     finally:
         await db.dispose()
     if "image" in _services(config):
@@ -423,7 +428,9 @@ def _status(config: Config) -> int:
             state = f"answers ({code})"
         except httpx.HTTPError:
             state, rc = "not answering", 1
-        print(f"{name:12} {url:32} {state}  database: {config.database_url(name)}")
+        where = (config.database_url(name) if hasattr(getattr(config, name), "database_url")
+                 else "on the storage devices")
+        print(f"{name:12} {url:32} {state}  database: {where}")
     return rc
 
 

@@ -40,6 +40,12 @@ def _image_app(config: Config, local: LocalValidator | None) -> FastAPI:
     return create_app(config, local)
 
 
+def _object_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.object.app import create_app
+
+    return create_app(config, local)
+
+
 def _identity_rules() -> list[Rule]:
     from overcast.identity.policy import RULES
 
@@ -52,9 +58,17 @@ def _image_rules() -> list[Rule]:
     return RULES
 
 
+def _object_rules() -> list[Rule]:
+    from overcast.object.policy import RULES
+
+    return RULES
+
+
 SERVICES: dict[str, ServiceSpec] = {
     "identity": ServiceSpec("identity", _identity_app, "identity", "keystone",
                             "OpenStack Identity", "/v3", _identity_rules),
     "image": ServiceSpec("image", _image_app, "image", "glance", "OpenStack Image", "",
                          _image_rules),
+    "object": ServiceSpec("object", _object_app, "object-store", "swift",
+                          "OpenStack Object Storage", "/v1/AUTH_%(project_id)s", _object_rules),
 }

@@ -28,7 +28,7 @@ from overcast.identity.models import (
 )
 from overcast.identity.service import Identity
 
-__all__ = ["bootstrap", "register_service"]
+__all__ = ["bootstrap", "ensure_role", "register_service"]
 
 log = logging.getLogger(__name__)
 
@@ -133,3 +133,11 @@ async def register_service(identity: Identity, type: str, name: str, description
                                region_id=region, enabled=True, extra={}))
             elif ep.url != url:
                 ep.url = url
+
+
+async def ensure_role(identity: Identity, name: str) -> None:
+    """A global role a service needs (Swift's ResellerAdmin), made if it does not exist."""
+    async with identity.state.write() as s:
+        if await s.scalar(select(Role.id).where(Role.name == name,
+                                                Role.domain_id == "<<null>>")) is None:
+            s.add(Role(name=name, extra={}, options={}))
