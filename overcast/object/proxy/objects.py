@@ -314,7 +314,7 @@ class Objects:
     async def put(self, ctx: RequestContext, request: Request, account: str, container: str,
                   obj: str) -> Response:
         cinfo = await self._container(account, container)
-        owner = await self.authorize(ctx, request, "swift:put_object", account, container,
+        await self.authorize(ctx, request, "swift:put_object", account, container,
                                      cinfo, write=True)
         if cinfo.status == 503:
             raise faults.ServiceUnavailable()
@@ -360,8 +360,6 @@ class Objects:
         if room is not None and length is None:
             body = _limited(body, room)
         meta = {k: v for k, v in headers.items() if k.startswith(CARRIED)}
-        if owner or "x-object-manifest" not in headers:
-            pass
         ctype = headers.get("content-type")
         if not ctype or headers.get("x-detect-content-type", "").lower() == "true":
             ctype = mimetypes.guess_type(obj)[0] or "application/octet-stream"
@@ -507,8 +505,6 @@ class Objects:
             length = int(src_headers.get("content-length", "0"))
         fresh = headers.get("x-fresh-metadata", "").lower() in ("true", "1", "yes")
         meta = {} if fresh else {k: v for k, v in src_headers.items() if k.startswith(CARRIED)}
-        if "x-object-meta-" and not fresh:
-            pass
         new_meta = {k: v for k, v in headers.items() if k.startswith(CARRIED)}
         constraints.check_metadata(new_meta, "object")
         meta.update(new_meta)
@@ -561,7 +557,7 @@ class Objects:
         meta = {k: v for k, v in headers.items()
                 if k.startswith(("x-object-meta-", "content-type", "content-disposition",
                                  "content-encoding", "x-delete-at", "content-language",
-                                 "cache-control", "expires"))}
+                                 "cache-control", "expires", "x-object-manifest"))}
         ts = self.p.cluster.timestamp()
         targets = self.p.cluster.container_targets(account, container)
         statuses = await self.p.cluster.write_all(
@@ -585,9 +581,8 @@ class Objects:
         q = query_of(request)
         if q.get("multipart-manifest") == "delete":
             return await self._slo_delete(request, account, container, obj)
-        mode = cinfo.meta("x-versions-mode")
         versions = cinfo.meta("x-versions-location") or cinfo.meta("x-history-location")
-        if versions and mode == "stack" and cinfo.meta("x-versions-location"):
+        if versions and cinfo.meta("x-versions-location"):
             restored = await self._restore_previous(account, container, obj, versions)
             if restored:
                 return empty(204)

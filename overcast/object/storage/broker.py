@@ -67,8 +67,9 @@ class Broker:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
         try:
+            if created:
+                conn.executescript(self._schema())  # executescript commits: before BEGIN
             conn.execute("BEGIN IMMEDIATE")
-            conn.executescript(self._schema()) if created else None
             row = conn.execute("SELECT put_timestamp, delete_timestamp FROM stat").fetchone()
             if row is None:
                 conn.execute("INSERT INTO stat (account, container, created_at, put_timestamp,"

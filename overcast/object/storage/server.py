@@ -48,7 +48,7 @@ KEPT = ("content-type", "content-disposition", "content-encoding", "x-delete-at"
         "expires")
 #: ... and what a POST may change.
 POSTABLE = ("content-type", "content-disposition", "content-encoding", "x-delete-at",
-            "content-language", "cache-control", "expires")
+            "x-object-manifest", "content-language", "cache-control", "expires")
 
 
 def _text(status: int, body: str = "", headers: dict[str, str] | None = None) -> Response:
@@ -264,7 +264,7 @@ class StorageServer:
         if state.timestamp >= ts:
             return _text(409, "Conflict", {"x-backend-timestamp": state.timestamp})
         meta: dict[str, Any] = {"name": f"/{a}/{c}/{o}", "X-Timestamp": ts}
-        for key in ("Content-Type", "X-Object-Manifest", "X-Static-Large-Object"):
+        for key in ("Content-Type", "X-Static-Large-Object"):
             if key in state.metadata:
                 meta[key] = state.metadata[key]
         for key, value in request.headers.items():
@@ -521,7 +521,7 @@ class StorageServer:
             if low.startswith((f"x-{kind}-meta-", f"x-{kind}-sysmeta-")) or low in (
                     "x-container-read", "x-container-write", "x-versions-location",
                     "x-history-location", "x-container-sync-to", "x-container-sync-key",
-                    "x-versions-enabled") or low.startswith("x-remove-"):
+                    "x-versions-mode") or low.startswith("x-remove-"):
                 if low.startswith("x-remove-"):
                     updates[low.replace("x-remove-", "x-", 1)] = ("", ts)
                 else:
