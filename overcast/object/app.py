@@ -73,7 +73,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         if config.object.daemons:
             from overcast.object.agent import Daemons
 
-            daemons = Daemons(config, storage, ring, local_only=True)
+            daemons = Daemons(config, storage, ring)
             daemons.start()
         try:
             yield {"accounts": Accounts(proxy), "containers": Containers(proxy),

@@ -13,7 +13,7 @@ from pathlib import Path
 from overcast.config import Config
 from overcast.object.ring import Ring, RingBuilder, RingError
 
-__all__ = ["add_ring_arguments", "hash_suffix", "load_ring", "ring_command", "RingHolder"]
+__all__ = ["RingHolder", "add_ring_arguments", "hash_suffix", "load_ring", "ring_command"]
 
 #: The all-in-one's devices: three directories in three zones, served in-process (port 0).
 AIO_DEVICES = ("d1", "d2", "d3")
@@ -129,8 +129,8 @@ def ring_command(config: Config, args: argparse.Namespace) -> int:
                   f"{len(builder.live_devices())} devices, balance {builder.balance():.2f}%")
             counts: dict[int, int] = {}
             for row in builder.assignment:
-                for d in row:
-                    counts[d] = counts.get(d, 0) + 1
+                for dev_id in row:
+                    counts[dev_id] = counts.get(dev_id, 0) + 1
             print("  id region zone address            device   weight  partitions")
             for d in builder.live_devices():
                 print(f"  {d.id:>2} {d.region:>6} {d.zone:>4} {d.address:<18} {d.device:<8} "

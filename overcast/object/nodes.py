@@ -112,7 +112,7 @@ class Nodes:
 
 
 async def _asgi_request(app: ASGIApp, method: str, path: str, query: str,
-                        headers: dict[str, str], body: Body, timeout: float) -> NodeResponse:
+                        headers: dict[str, str], body: Body, wait: float) -> NodeResponse:
     """One request to an in-process ASGI app, both bodies streamed (httpx's ASGITransport
     reads the whole answer first, which a 5 GiB object cannot afford)."""
     chunks: AsyncIterator[bytes] | None
@@ -176,7 +176,7 @@ async def _asgi_request(app: ASGIApp, method: str, path: str, query: str,
 
     task = asyncio.create_task(run())
     try:
-        message = await asyncio.wait_for(asyncio.shield(start), timeout)
+        message = await asyncio.wait_for(asyncio.shield(start), wait)
     except TimeoutError as e:
         task.cancel()
         raise NodeError("storage server timed out") from e

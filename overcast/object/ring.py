@@ -170,12 +170,13 @@ class RingBuilder:
                 holders = [table[x][p] for x in range(reps) if table[x][p] != NONE_DEV]
                 used_regions, used_zones = tiers(holders)
 
-                def score(d: Device) -> tuple[int, int, float, int]:
-                    return (int(d.region not in used_regions),
-                            int((d.region, d.zone) not in used_zones),
+                choices = [d for d in devs if d.id not in holders]
+
+                def score(d: Device, ur: set[int] = used_regions,
+                          uz: set[tuple[int, int]] = used_zones) -> tuple[int, int, float, int]:
+                    return (int(d.region not in ur), int((d.region, d.zone) not in uz),
                             want[d.id] - count[d.id], -d.id)
 
-                choices = [d for d in devs if d.id not in holders]
                 best = max(choices, key=score)
                 table[r][p] = best.id
                 count[best.id] += 1
@@ -191,9 +192,9 @@ class RingBuilder:
         total = sum(d.weight for d in devs)
         counts = dict.fromkeys((d.id for d in devs), 0)
         for row in self.assignment:
-            for d in row:
-                if d in counts:
-                    counts[d] += 1
+            for dev_id in row:
+                if dev_id in counts:
+                    counts[dev_id] += 1
         worst = 0.0
         for d in devs:
             want = d.weight / total * self.parts * self.replicas

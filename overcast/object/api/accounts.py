@@ -12,6 +12,9 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["accounts"])
 
+_TAR = {"application/x-tar": {"schema": {"type": "string", "format": "binary",
+                                          "description": "Archive extraction: a tar file."}}}
+
 _BULK = {"text/plain": {"schema": {"type": "string", "description":
                                    "Bulk delete: one /container[/object] a line."}}}
 
@@ -29,7 +32,7 @@ async def get_account(account: str, request: Request, ctx: Ctx,
 
 
 @router.post("/v1/{account}", **swift_policy("swift:post_account", "swift:reseller_request",
-                                             "swift:delete_object", body=_BULK))
+                                             "swift:delete_object", "swift:delete_container", body=_BULK))
 async def post_account(account: str, request: Request, ctx: Ctx, accounts: AccountsDep,
                        objects: ObjectsDep) -> Response:
     if "bulk-delete" in request.query_params:
@@ -39,7 +42,7 @@ async def post_account(account: str, request: Request, ctx: Ctx, accounts: Accou
     return await accounts.post(anonymous_context(ctx), request, account)
 
 
-@router.put("/v1/{account}", **swift_policy("swift:post_account", body=_BULK))
+@router.put("/v1/{account}", **swift_policy("swift:put_object", body=_TAR))
 async def put_account(account: str, request: Request, ctx: Ctx,
                       objects: ObjectsDep) -> Response:
     """Archive extraction (?extract-archive=tar|tar.gz|tar.bz2); Swift keeps account PUT

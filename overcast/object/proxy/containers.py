@@ -16,8 +16,8 @@ from overcast.common import faults
 from overcast.common.context import RequestContext
 from overcast.object import constraints
 from overcast.object.proxy.accounts import Accounts
-from overcast.object.proxy.common import POLICY_NAME, Proxy, empty, fault_for, query_of
 from overcast.object.proxy.cluster import quorum
+from overcast.object.proxy.common import POLICY_NAME, Proxy, empty, fault_for, query_of
 from overcast.object.proxy.listing import listing_format, listing_query, render_listing
 
 __all__ = ["Containers"]
@@ -56,13 +56,13 @@ class Containers:
                     raise faults.BadRequest(f"Invalid {name.rsplit('-', 1)[1]} quota."
                                             ) from None
         for name in ("x-versions-location", "x-history-location"):
-            if name in headers and headers[name]:
+            if headers.get(name):
                 where = headers[name].split("/")[0]
                 if not where:
                     raise faults.BadRequest("Versions location must be a container")
-        if "x-versions-location" in headers and headers["x-versions-location"]:
+        if headers.get("x-versions-location"):
             headers["x-versions-mode"] = "stack"
-        if "x-history-location" in headers and headers["x-history-location"]:
+        if headers.get("x-history-location"):
             headers["x-versions-mode"] = "history"
         for acl in ("x-container-read", "x-container-write"):
             if acl in headers:

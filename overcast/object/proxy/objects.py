@@ -456,11 +456,11 @@ class Objects:
         meta["x-static-large-object"] = "True"
         meta[SLO_ETAG] = slo
         meta[SLO_SIZE] = str(total)
-        resp = await self._store(account, container, obj, meta, _once(body), len(body), {
+        answer = await self._store(account, container, obj, meta, _once(body), len(body), {
             "x-backend-container-update-override-size": str(total),
             "x-backend-container-update-override-etag": slo})
-        resp.headers["etag"] = f'"{slo}"'
-        return resp
+        answer.headers["etag"] = f'"{slo}"'
+        return answer
 
     async def _copy(self, ctx: RequestContext, request: Request, src_account: str,
                     source: str, account: str, container: str, obj: str,

@@ -66,11 +66,11 @@ def _signature(sig: str) -> tuple[str | None, bytes | None]:
             return name, base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
         except (binascii.Error, ValueError):
             return None, None
-    name = _HEX.get(len(sig))
-    if name is None:
+    hex_name = _HEX.get(len(sig))
+    if hex_name is None:
         return None, None
     try:
-        return name, bytes.fromhex(sig)
+        return hex_name, bytes.fromhex(sig)
     except ValueError:
         return None, None
 

@@ -326,7 +326,7 @@ class StorageServer:
         cpart = request.headers.get("x-container-partition")
         if not (host and dev and cpart):
             return
-        update = {"op": op, "host": host, "device": dev, "partition": cpart,
+        update: dict[str, Any] = {"op": op, "host": host, "device": dev, "partition": cpart,
                   "account": a, "container": c, "obj": o,
                   "headers": {**headers, "x-timestamp": ts}}
         if meta_ts:
@@ -684,4 +684,4 @@ def _query(request: Request) -> dict[str, str]:
 def _iso(ts: str) -> str:
     t = float(ts)
     base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
-    return f"{base}.{int(round((t % 1) * 1e6)):06d}"
+    return f"{base}.{round((t % 1) * 1e6):06d}"
