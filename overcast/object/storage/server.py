@@ -288,9 +288,11 @@ class StorageServer:
         state, seen = await self._live(device, part, h)
         if_delete_at = request.headers.get("x-if-delete-at")
         if if_delete_at is not None:
+            # The expirer's delete: only if the object still carries that X-Delete-At.
             raw = await asyncio.to_thread(self.files.state, device, part, h)
             if raw is None or raw.deleted or str(raw.metadata.get("X-Delete-At")) != if_delete_at:
                 return _text(412)
+            state = raw
         if seen and seen >= ts:
             return _text(409, "Conflict", {"x-backend-timestamp": seen})
         await self.files.write_marker(device, part, h, ts, "ts",
@@ -623,7 +625,7 @@ class StorageServer:
         if what == "file" and len(parts) >= 4:
             # PUT /replicate/file/DEV/PART/HASH/NAME: a replica's file, as it is on its device
             dev, part = parts[1], int(parts[2])
-            name_hash, _, fname = parts[3].partition("/")
+            name_hash, _, fname = "/".join(parts[3:]).partition("/")
             if not fname.endswith((".data", ".ts", ".meta")) or "/" in fname:
                 return _text(400)
             tmpdir = self.files.device(dev) / "tmp"
