@@ -34,10 +34,17 @@ async def head_container(account: str, container: str, request: Request, ctx: Ct
     return await containers.head(anonymous_context(ctx), request, account, container)
 
 
-@router.get(C, **swift_policy("swift:get_container"))
+@router.get(C, **swift_policy("swift:get_container", "swift:get_object"))
 async def get_container(account: str, container: str, request: Request, ctx: Ctx,
-                        containers: ContainersDep) -> Response:
-    return await containers.get(anonymous_context(ctx), request, account, container)
+                        containers: ContainersDep, objects: ObjectsDep) -> Response:
+    from overcast.object.proxy.staticweb import web_get
+
+    ctx = anonymous_context(ctx)
+    ctx.can("swift:get_container", {"project_id": objects.p.access.project_of(account)})
+    site = await web_get(objects, ctx, request, account, container)
+    if site is not None:
+        return site
+    return await containers.get(ctx, request, account, container)
 
 
 @router.post(C, **swift_policy("swift:post_container", "swift:put_object", body=_FORM))

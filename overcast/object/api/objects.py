@@ -32,7 +32,14 @@ async def put_object(account: str, container: str, obj: str, request: Request, c
 async def get_object(account: str, container: str, obj: str, request: Request, ctx: Ctx,
                      objects: ObjectsDep, containers: ContainersDep) -> Response:
     if not obj:
-        return await containers.get(anonymous_context(ctx), request, account, container)
+        from overcast.object.proxy.staticweb import web_get
+
+        ctx = anonymous_context(ctx)
+        ctx.can("swift:get_container", {"project_id": objects.p.access.project_of(account)})
+        site = await web_get(objects, ctx, request, account, container)
+        if site is not None:
+            return site
+        return await containers.get(ctx, request, account, container)
     return await objects.get(anonymous_context(ctx), request, account, container, obj)
 
 

@@ -21,6 +21,9 @@ from overcast.object.proxy.listing import listing_format, listing_query, render_
 __all__ = ["Accounts"]
 
 _QUOTA = "x-account-meta-quota-bytes"
+_QUOTA_HEADERS = (_QUOTA, "x-remove-account-meta-quota-bytes", "x-account-quota-bytes",
+                  "x-remove-account-quota-bytes", "x-account-quota-count",
+                  "x-remove-account-quota-count")
 
 
 class Accounts:
@@ -34,9 +37,8 @@ class Accounts:
 
     @staticmethod
     def _headers(node: dict[str, str], fmt: str | None = None) -> dict[str, str]:
-        out = {k: v for k, v in node.items() if k.startswith(("x-account-", "x-timestamp",
-                                                               "x-put-timestamp"))}
-        out.pop("x-put-timestamp", None)
+        out = {k.replace("x-account-sysmeta-", "x-account-"): v for k, v in node.items()
+               if k.startswith(("x-account-", "x-timestamp"))}
         if int(out.get("x-account-container-count", "0")) > 0:
             pre = f"x-account-storage-policy-{POLICY_NAME.lower()}-"
             out[pre + "container-count"] = out["x-account-container-count"]
@@ -90,18 +92,25 @@ class Accounts:
         headers = {k.lower(): v for k, v in request.headers.items()}
         constraints.check_metadata(headers, "account")
         reseller = ctx.can("swift:reseller_request")
-        quota_headers = [h for h in (_QUOTA, "x-remove-account-meta-quota-bytes")
-                         if h in headers]
+        quota_headers = [h for h in headers if h in _QUOTA_HEADERS]
         if quota_headers and not reseller:
             raise faults.Forbidden()
-        if _QUOTA in headers and headers[_QUOTA] != "":
-            try:
-                if int(headers[_QUOTA]) < 0:
-                    raise ValueError
-            except ValueError:
-                raise faults.BadRequest("Invalid bytes quota.") from None
+        for name in (_QUOTA, "x-account-quota-bytes", "x-account-quota-count"):
+            if headers.get(name):
+                try:
+                    if int(headers[name]) < 0:
+                        raise ValueError
+                except ValueError:
+                    raise faults.BadRequest(f"Invalid {name.rsplit('-', 1)[1]} quota."
+                                            ) from None
         meta = {k: v for k, v in headers.items()
                 if k.startswith(("x-account-meta-", "x-remove-account-meta-"))}
+        # The newer quota headers are kept as system metadata (shown under their own names).
+        for name in ("x-account-quota-bytes", "x-account-quota-count"):
+            if name in headers:
+                meta[name.replace("x-account-", "x-account-sysmeta-")] = headers[name]
+            if f"x-remove-{name[2:]}" in headers:
+                meta[f"x-remove-{name[2:]}".replace("account-", "account-sysmeta-")] = "x"
         ts = self.p.cluster.timestamp()
         statuses = await self.p.cluster.write_all("account", (account,), "POST",
                                                   {**meta, "x-timestamp": ts})

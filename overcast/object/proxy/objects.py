@@ -70,9 +70,9 @@ class Objects:
 
     async def authorize(self, ctx: RequestContext, request: Request, rule: str, account: str,
                         container: str, cinfo: Info, *, write: bool) -> bool:
-        """Whether the caller owns the account; else that an ACL or a temp URL lets it in."""
-        if self.p.access.is_owner(ctx, rule, account):
-            return True
+        """Whether the caller owns the account; else that an ACL or a temp URL lets it in.
+        A temp URL decides alone, token or not (Swift's tempurl runs before auth)."""
+        owner = self.p.access.is_owner(ctx, rule, account)
         temp = tempurl.parse(query_of(request))
         if temp is not None and request.method in tempurl.METHODS:
             if temp.valid(request.method, request.url.path, await self._keys(account, cinfo)):
@@ -80,6 +80,8 @@ class Objects:
             raise faults.Unauthorized("<html><h1>Unauthorized</h1><p>This server could not "
                                       "verify that you are authorized to access the document "
                                       "you requested.</p></html>")
+        if owner:
+            return True
         if write:
             ok = self.p.access.may_write(ctx, cinfo.meta("x-container-write"))
         else:
@@ -303,7 +305,10 @@ class Objects:
                     raise faults.RequestTooLarge("Upload exceeds quota.")
                 room = left
         ainfo = await self.p.cluster.info(account, fresh=True)
-        aq = ainfo.meta("x-account-meta-quota-bytes")
+        count_quota = ainfo.meta("x-account-sysmeta-quota-count")
+        if count_quota and ainfo.int("x-account-object-count") + 1 > int(count_quota):
+            raise faults.RequestTooLarge("Upload exceeds quota.")
+        aq = ainfo.meta("x-account-meta-quota-bytes") or ainfo.meta("x-account-sysmeta-quota-bytes")
         if aq:
             left = int(aq) - ainfo.int("x-account-bytes-used")
             if length is not None and length > left:
@@ -518,6 +523,9 @@ class Objects:
         await self._check_quotas(account, container, dest_cinfo, length)
         await self._archive_current(account, container, obj, dest_cinfo)
         out = await self._store(account, container, obj, meta, body, length)
+        for key, value in meta.items():  # the new object's metadata, as Swift answers a copy
+            if key.startswith("x-object-meta-"):
+                out.headers[key] = value
         out.headers["x-copied-from"] = quote(f"{src_container}/{src_obj}")
         out.headers["x-copied-from-last-modified"] = src_headers.get("last-modified", "")
         if src_account != account:
