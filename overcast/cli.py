@@ -294,7 +294,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add("up", help="run the all-in-one cloud in the foreground")
     sp = add("serve", help="run one service")
-    sp.add_argument("service", choices=sorted(SERVICES))
+    sp.add_argument("service", choices=sorted([*SERVICES, "object-storage"]))
+    sp.add_argument("--devices", help="object-storage: the directory of this node's devices")
     sp.add_argument("--host")
     sp.add_argument("--port", type=int)
     sp.add_argument("--workers", type=int)
@@ -322,6 +323,13 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true",
                     help="load-metadefs: replace standard namespaces that exist (an operator's "
                     "edits to them are lost)")
+    sp = add("object", help="object storage: the ring builder and the daemons")
+    sp.add_argument("object_command", choices=["ring", "replicator", "auditor", "expirer",
+                                               "updater"])
+    sp.add_argument("--once", action="store_true", help="daemons: one pass, then exit")
+    from overcast.object.manage import add_ring_arguments
+
+    add_ring_arguments(sp)
     sp = add("guest", help="the guest image")
     sp.add_argument("action", choices=["build"])
     sp.add_argument("--out", required=True, help="output directory")
@@ -333,10 +341,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(args.state_dir, args.config)
     _setup_logging(config)
     cmd = args.command
-    if cmd in ("up", "serve", "db", "bootstrap", "fernet", "credential", "image"):
+    if cmd in ("up", "serve", "db", "bootstrap", "fernet", "credential", "image", "object"):
         secure_state_dir(config.state_dir)
     if cmd == "up":
         asyncio.run(up(config))
+    elif cmd == "serve" and args.service == "object-storage":
+        from overcast.object.manage import serve_storage
+
+        if args.host:
+            config.default.bind_host = args.host
+        asyncio.run(serve_storage(config, args.devices, args.port))
+    elif cmd == "object":
+        from overcast.object import manage as object_manage
+
+        if args.object_command == "ring":
+            return object_manage.ring_command(config, args)
+        return asyncio.run(object_manage.run_daemon(config, args.object_command, args.once))
     elif cmd == "serve":
         section = getattr(config, args.service)
         if args.host:

@@ -139,3 +139,64 @@ def ring_command(config: Config, args: argparse.Namespace) -> int:
         print(f"error: {e}")
         return 1
     return 0
+
+
+async def serve_storage(config: Config, devices: str | None, port: int | None) -> None:
+    """A storage node alone: its HTTP server for the ring's devices on this port, and its
+    daemons (`overcast serve object-storage --devices DIR`)."""
+    import asyncio
+    import signal
+
+    import uvicorn
+
+    from overcast.object.agent import Daemons
+    from overcast.object.nodes import Nodes
+    from overcast.object.storage.server import StorageServer
+
+    if devices:
+        config.object.devices = devices
+    port = port or config.object.storage_port
+    ring = load_ring(config)
+    storage = StorageServer(config.object_devices, ring,
+                            max_file_size=config.object.max_file_size)
+    storage.nodes = Nodes(storage, timeout=config.object.node_timeout)
+    daemons = Daemons(config, storage, ring, ports={port}) if config.object.daemons else None
+    server = uvicorn.Server(uvicorn.Config(storage, host=config.default.bind_host, port=port,
+                                           log_config=None, access_log=False, lifespan="off",
+                                           server_header=False))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    if daemons is not None:
+        daemons.start()
+    try:
+        await server.serve()
+    finally:
+        if daemons is not None:
+            await daemons.stop()
+        await storage.nodes.close()
+
+
+async def run_daemon(config: Config, name: str, once: bool) -> int:
+    """One of the daemons over this node's devices: one pass with --once, else forever."""
+    import asyncio
+
+    from overcast.object.agent import Daemons
+    from overcast.object.nodes import Nodes
+    from overcast.object.storage.server import StorageServer
+
+    ensure_aio_ring(config)
+    ring = load_ring(config)
+    storage = StorageServer(config.object_devices, ring)
+    storage.nodes = Nodes(storage, timeout=config.object.node_timeout)
+    daemons = Daemons(config, storage, ring, ports={0, config.object.storage_port})
+    loop = next(x for x in daemons.loops if x.name == f"object-{name}")
+    try:
+        if once:
+            await loop.run_once()
+        else:
+            loop.start()
+            await asyncio.Event().wait()
+    finally:
+        await storage.nodes.close()
+    return 0

@@ -142,13 +142,13 @@ class RingBuilder:
             return ({by_id[i].region for i in dev_ids},
                     {(by_id[i].region, by_id[i].zone) for i in dev_ids})
 
-        # 1. Keep what is still valid: a live device with weight, under its cap, and not
-        #    sharing a zone (or region) with another replica while there are enough of them.
+        # 1. Keep what is still valid: a live device with weight, not sharing a zone (or
+        #    region) with another replica of the partition while there are enough of them.
         for p in range(parts):
             kept: list[int] = []
             for r in range(reps):
                 d = table[r][p]
-                ok = d in by_id and d not in kept and count[d] < cap[d]
+                ok = d in by_id and d not in kept
                 if ok and kept:
                     used_regions, used_zones = tiers(kept)
                     dev = by_id[d]
@@ -161,6 +161,27 @@ class RingBuilder:
                     count[d] += 1
                 else:
                     table[r][p] = NONE_DEV
+        # 1b. Release the excess of devices above their share, one replica per partition per
+        #     round and partitions in a fixed scattered order, so that the freed slots can go
+        #     to a new device (which may hold only one replica of each partition).
+        order = sorted(range(parts), key=lambda p: hashlib.md5(
+            f"{p}".encode(), usedforsecurity=False).digest())
+        freed: set[int] = set()
+        for _round in range(reps):
+            progress = False
+            for p in order:
+                if p in freed and _round == 0:
+                    continue
+                for r in range(reps):
+                    d = table[r][p]
+                    if d != NONE_DEV and count[d] > cap[d]:
+                        table[r][p] = NONE_DEV
+                        count[d] -= 1
+                        freed.add(p)
+                        progress = True
+                        break
+            if not progress:
+                break
         # 2. Fill each empty slot with the device that wants parts most among those in a
         #    region, then a zone, that the partition does not use yet.
         for p in range(parts):
