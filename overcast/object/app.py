@@ -42,7 +42,7 @@ PUBLIC = [
 #: Storage paths serve callers without a token too: ACLs, temp URLs and form POSTs decide.
 ANONYMOUS = [PublicRoute("*", "/v1/", prefix=True)]
 #: Object data and archives stream; the JSON body limit does not apply to them.
-STREAMED = [StreamedRoute(m, r"/v1/.*") for m in ("PUT", "POST", "COPY")]
+STREAMED = [StreamedRoute(m, r"/v1/.*") for m in ("PUT", "POST", "COPY", "DELETE")]
 
 
 def trans_id() -> str:

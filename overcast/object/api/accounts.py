@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.object.api.deps import AccountsDep, ObjectsDep, swift_policy
 from overcast.object.proxy.access import anonymous_context
@@ -50,3 +51,15 @@ async def put_account(account: str, request: Request, ctx: Ctx,
     from overcast.object.proxy.bulk import extract_archive
 
     return await extract_archive(objects, anonymous_context(ctx), request, account, None)
+
+
+@router.delete("/v1/{account}", **swift_policy("swift:delete_object", "swift:delete_container"))
+async def delete_account(account: str, request: Request, ctx: Ctx,
+                         objects: ObjectsDep) -> Response:
+    """Bulk delete (?bulk-delete, the list in the body); deleting an account itself is left to
+    reseller tools in Swift (allow_account_management is off): 405."""
+    if "bulk-delete" not in request.query_params:
+        raise faults.MethodNotAllowed()
+    from overcast.object.proxy.bulk import bulk_delete
+
+    return await bulk_delete(objects, anonymous_context(ctx), request, account)
