@@ -116,16 +116,17 @@ def test_openstack_cli_containers_and_objects(object_cloud: Cloud, tmp_path: Pat
     run = object_cloud.openstack
     rows = object_cloud.openstack_json("container", "create", "docs", cloud="", env=env)
     assert isinstance(rows, list) and rows[0]["container"] == "docs"
-    names = [c["Name"] for c in object_cloud.openstack_json(  # type: ignore[union-attr]
-        "container", "list", cloud="", env=env)]
+    listed = object_cloud.openstack_json("container", "list", cloud="", env=env)
+    assert isinstance(listed, list)
+    names = [c["Name"] for c in listed]
     assert names == ["docs"]
     src = tmp_path / "report.txt"
     src.write_text("quarterly numbers\n")
     run("object", "create", "docs", str(src), "--name", "report.txt", cloud="", env=env)
     objs = object_cloud.openstack_json("object", "list", "docs", cloud="", env=env)
-    assert [o["Name"] for o in objs] == ["report.txt"]  # type: ignore[union-attr, index]
+    assert isinstance(objs, list) and [o["Name"] for o in objs] == ["report.txt"]
     show = object_cloud.openstack_json("container", "show", "docs", cloud="", env=env)
-    assert show["object_count"] == "1"  # type: ignore[index, call-overload]
+    assert isinstance(show, dict) and show["object_count"] == "1"
     saved = tmp_path / "saved.txt"
     run("object", "save", "docs", "report.txt", "--file", str(saved), cloud="", env=env)
     assert saved.read_text() == "quarterly numbers\n"

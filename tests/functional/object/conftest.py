@@ -44,7 +44,7 @@ class Swift:
     def b(self) -> str:
         return f"/v1/AUTH_{self.beta}"
 
-    async def put(self, path: str, data: bytes = b"", who: dict[str, str] | None = None,
+    async def put(self, path: str, data: bytes = b"", who: dict[str, str] | None = None, /,
                   **headers: str) -> httpx.Response:
         return await self.http.put(path, content=data, headers={**(who or self.alice),
                                                                  **headers})

@@ -9,6 +9,7 @@ import io
 import json
 import tarfile
 import time
+from collections.abc import AsyncIterator
 
 from tests.functional.object.conftest import Swift
 
@@ -57,7 +58,7 @@ async def test_a_wrong_etag_is_refused_and_nothing_is_stored(swift: Swift) -> No
 async def test_chunked_upload(swift: Swift) -> None:
     await swift.put(f"{swift.a}/c1")
 
-    async def body():  # type: ignore[no-untyped-def]
+    async def body() -> AsyncIterator[bytes]:
         for i in range(5):
             yield bytes([65 + i]) * 1000
 
@@ -270,16 +271,16 @@ async def test_acls_and_isolation(swift: Swift) -> None:
     assert (await swift.http.get(f"{swift.a}/shared/o")).status_code == 401
     assert (await swift.http.get(swift.a, headers=swift.bob)).status_code == 403
     assert (await swift.http.get(f"{swift.a}/shared", headers=swift.bob)).status_code == 403
-    assert (await swift.put(f"{swift.a}/shared/x", b"x", who=swift.bob)).status_code == 403
+    assert (await swift.put(f"{swift.a}/shared/x", b"x", swift.bob)).status_code == 403
     # project:user read
     await swift.http.post(f"{swift.a}/shared", headers={
         **swift.alice, "X-Container-Read": f"{swift.beta}:{swift.bob_id}"})
     assert (await swift.http.get(f"{swift.a}/shared/o", headers=swift.bob)).status_code == 200
-    assert (await swift.put(f"{swift.a}/shared/x", b"x", who=swift.bob)).status_code == 403
+    assert (await swift.put(f"{swift.a}/shared/x", b"x", swift.bob)).status_code == 403
     # *:user write
     await swift.http.post(f"{swift.a}/shared", headers={
         **swift.alice, "X-Container-Write": f"*:{swift.bob_id}"})
-    assert (await swift.put(f"{swift.a}/shared/x", b"x", who=swift.bob)).status_code == 201
+    assert (await swift.put(f"{swift.a}/shared/x", b"x", swift.bob)).status_code == 201
     # .r:* opens objects to anyone; .rlistings the listing too
     await swift.http.post(f"{swift.a}/shared", headers={**swift.alice,
                                                         "X-Container-Read": ".r:*"})

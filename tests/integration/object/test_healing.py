@@ -40,7 +40,7 @@ def _data_files(swift: Swift, device: str | None = None) -> list[Path]:
 
 
 def _md5_of_data(path: Path) -> str:
-    meta, length = read_trailer(path)
+    _meta, length = read_trailer(path)
     with open(path, "rb") as f:
         return hashlib.md5(f.read(length)).hexdigest()
 
