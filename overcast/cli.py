@@ -89,6 +89,8 @@ async def db_upgrade(config: Config, services: Sequence[str] | None = None) -> N
 
     config.state_dir.mkdir(parents=True, exist_ok=True)
     for name in services or _services(config):
+        if not hasattr(getattr(config, name), "database_url"):
+            continue  # object storage keeps its databases on its devices, as Swift does
         url = config.database_url(name)
         await ensure_database(url)
         # Alembic's env.py runs its own event loop: give it a thread.
@@ -101,7 +103,7 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
     Returns the admin password when this call generated it."""
     from overcast.common.db import Database
     from overcast.identity.bootstrap import bootstrap as bootstrap_identity
-    from overcast.identity.bootstrap import register_service
+    from overcast.identity.bootstrap import ensure_role, register_service
     from overcast.identity.service import Identity
 
     generated = None
@@ -121,6 +123,9 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
                                        spec.description,
                                        config.public_url(name) + spec.version_path)
         await _service_users(config, identity)
+        if "object" in _services(config):
+            # keystoneauth's reseller admin role, which resellers (and tempest) are given.
+            await ensure_role(identity, config.object.reseller_admin_role)
     finally:
         await db.dispose()
     if "image" in _services(config):
@@ -337,12 +342,13 @@ def _parser() -> argparse.ArgumentParser:
 
     add("up", help="run the all-in-one cloud in the foreground")
     sp = add("serve", help="run one service")
-    sp.add_argument("service", choices=sorted([*SERVICES, "compute-agent"]))
+    sp.add_argument("service", choices=sorted([*SERVICES, "compute-agent", "object-storage"]))
     sp.add_argument("--host", help="bind address; for compute-agent: the compute host name")
     sp.add_argument("--driver", choices=["qemu", "fake", "auto"],
                     help="compute-agent: the hypervisor driver (default: [compute] driver)")
     sp.add_argument("--simulated", type=int,
                     help="compute-agent: run N simulated hosts with the fake driver")
+    sp.add_argument("--devices", help="object-storage: the directory of this node's devices")
     sp.add_argument("--port", type=int)
     sp.add_argument("--workers", type=int)
     sp = add("db", help="database commands")
@@ -369,6 +375,13 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--force", action="store_true",
                     help="load-metadefs: replace standard namespaces that exist (an operator's "
                     "edits to them are lost)")
+    sp = add("object", help="object storage: the ring builder and the daemons")
+    sp.add_argument("object_command", choices=["ring", "replicator", "auditor", "expirer",
+                                               "updater"])
+    sp.add_argument("--once", action="store_true", help="daemons: one pass, then exit")
+    from overcast.object.manage import add_ring_arguments
+
+    add_ring_arguments(sp)
     sp = add("guest", help="the guest image")
     sp.add_argument("action", choices=["build"])
     sp.add_argument("--out", required=True, help="output directory")
@@ -380,12 +393,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(args.state_dir, args.config)
     _setup_logging(config)
     cmd = args.command
-    if cmd in ("up", "serve", "db", "bootstrap", "fernet", "credential", "image"):
+    if cmd in ("up", "serve", "db", "bootstrap", "fernet", "credential", "image", "object"):
         secure_state_dir(config.state_dir)
     if cmd == "up":
         asyncio.run(up(config))
     elif cmd == "serve" and args.service == "compute-agent":
         asyncio.run(serve_compute_agent(config, args.host, args.driver, args.simulated))
+    elif cmd == "serve" and args.service == "object-storage":
+        from overcast.object.manage import serve_storage
+
+        if args.host:
+            config.default.bind_host = args.host
+        asyncio.run(serve_storage(config, args.devices, args.port))
+    elif cmd == "object":
+        from overcast.object import manage as object_manage
+
+        if args.object_command == "ring":
+            return object_manage.ring_command(config, args)
+        return asyncio.run(object_manage.run_daemon(config, args.object_command, args.once))
     elif cmd == "serve":
         section = getattr(config, args.service)
         if args.host:
@@ -477,7 +502,9 @@ def _status(config: Config) -> int:
             state = f"answers ({code})"
         except httpx.HTTPError:
             state, rc = "not answering", 1
-        print(f"{name:12} {url:32} {state}  database: {config.database_url(name)}")
+        where = (config.database_url(name) if hasattr(getattr(config, name), "database_url")
+                 else "on the storage devices")
+        print(f"{name:12} {url:32} {state}  database: {where}")
     return rc
 
 

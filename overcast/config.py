@@ -306,6 +306,41 @@ class NetworkSection(_Section):
                                            description="Security group rules per project.")
     quota_subnetpool: int = Field(-1, ge=-1, description="Subnet pools per project.")
     quota_rbac_policy: int = Field(10, ge=-1, description="RBAC policies per project.")
+class ObjectSection(_Section):
+    """[object]: the Swift v1 proxy and, in `overcast up`, its storage nodes."""
+
+    enabled: bool = Field(False, description="Run the object storage API in `overcast up` "
+                          "(preview: off until its interop tests pass).")
+    port: int = Field(8080, description="Port of the object storage proxy.")
+    devices: str = Field("", description="Directory whose subdirectories are this node's "
+                         "devices; empty means STATE_DIR/object/devices.")
+    ring_file: str = Field("", description="The ring; empty means STATE_DIR/object/"
+                           "object.ring.gz (made on first start of the all-in-one: three "
+                           "devices in three zones, three replicas).")
+    part_power: int = Field(8, ge=0, le=24, description="Partition power of the ring the "
+                            "all-in-one makes on first start.")
+    replicas: int = Field(3, ge=1, description="Replicas of the ring the all-in-one makes.")
+    hash_path_suffix: str = Field(
+        "", description="The cluster's secret in every path hash (Swift's "
+        "swift_hash_path_suffix); the same on every node; empty means the one generated into "
+        "STATE_DIR/object/hash_path_suffix.")
+    storage_port: int = Field(6200, description="Port of `overcast serve object-storage`.")
+    node_timeout: float = Field(10.0, gt=0, description="Seconds the proxy waits for a "
+                                "storage node before trying another.")
+    operator_roles: str = Field("admin,member", description="Roles that make a user the "
+                                "owner of their project's account (keystoneauth operator_roles).")
+    reseller_admin_role: str = Field("ResellerAdmin", description="Role that may act on "
+                                     "every account.")
+    reseller_prefix: str = Field("AUTH_", description="Prefix of account names.")
+    policy_file: str = Field("", description="YAML file with policy overrides.")
+    max_file_size: int = Field(5 * 1024 ** 3 + 2, ge=1, description="Largest object, bytes.")
+    replicator_interval: float = Field(30.0, gt=0, description="Seconds between replication "
+                                       "passes.")
+    auditor_interval: float = Field(60.0, gt=0, description="Seconds between audit passes.")
+    expirer_interval: float = Field(30.0, gt=0, description="Seconds between passes of the "
+                                    "expirer and the updater.")
+    daemons: bool = Field(True, description="Run the replicator, auditor, expirer and updater "
+                          "beside the storage servers.")
 
 
 class Config(BaseModel):
@@ -320,6 +355,7 @@ class Config(BaseModel):
     compute: ComputeSection = ComputeSection()
     placement: PlacementSection = PlacementSection()
     network: NetworkSection = NetworkSection()
+    object: ObjectSection = ObjectSection()
     cors: CorsSection = CorsSection()
     unified_limit: UnifiedLimitSection = UnifiedLimitSection()
 
@@ -360,6 +396,20 @@ class Config(BaseModel):
         return Path(d) if d else self.state_dir / "image-staging"
 
     @property
+    def object_dir(self) -> Path:
+        return self.state_dir / "object"
+
+    @property
+    def object_devices(self) -> Path:
+        d = self.object.devices
+        return Path(d) if d else self.object_dir / "devices"
+
+    @property
+    def object_ring_file(self) -> Path:
+        f = self.object.ring_file
+        return Path(f) if f else self.object_dir / "object.ring.gz"
+
+    @property
     def fernet_key_repository(self) -> Path:
         repo = self.identity.fernet_key_repository
         return Path(repo) if repo else self.state_dir / "fernet-keys"
@@ -374,6 +424,8 @@ class Config(BaseModel):
 _SECTIONS: dict[str, str] = {"DEFAULT": "default",
                              **{name: name for name in Config.model_fields
                                 if name not in ("default", "state_dir")}}
+_SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",
+                             "object": "object", "cors": "cors"}
 
 
 def load_config(
@@ -422,6 +474,7 @@ def load_config(
         compute=ComputeSection(**values["compute"]),
         placement=PlacementSection(**values["placement"]),
         network=NetworkSection(**values["network"]),
+        object=ObjectSection(**values["object"]),
         cors=CorsSection(**values["cors"]),
         unified_limit=UnifiedLimitSection(**values["unified_limit"]),
     )

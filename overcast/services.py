@@ -70,6 +70,18 @@ def _network_rules() -> list[Rule]:
     return RULES
 
 
+def _object_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.object.app import create_app
+
+    return create_app(config, local)
+
+
+def _object_rules() -> list[Rule]:
+    from overcast.object.policy import RULES
+
+    return RULES
+
+
 def _identity_rules() -> list[Rule]:
     from overcast.identity.policy import RULES
 
@@ -100,4 +112,6 @@ SERVICES: dict[str, ServiceSpec] = {
     # Neutron's catalog URL has no version; clients add /v2.0 themselves.
     "network": ServiceSpec("network", _network_app, "network", "neutron",
                            "OpenStack Networking", "", _network_rules),
+    "object": ServiceSpec("object", _object_app, "object-store", "swift",
+                          "OpenStack Object Storage", "/v1/AUTH_%(project_id)s", _object_rules),
 }

@@ -215,16 +215,18 @@ class _Watched:
 class RequestIdMiddleware:
     """Outermost layer: gives every request an id and answers 500 even for a bug."""
 
-    def __init__(self, app: ASGIApp, dialect: Dialect, extra_header: str | None = None):
+    def __init__(self, app: ASGIApp, dialect: Dialect, extra_header: str | None = None,
+                 make_id: Callable[[], str] | None = None):
         self.app = app
         self.dialect = dialect
         self.extra_header = extra_header.lower().encode() if extra_header else None
+        self.make_id = make_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = f"req-{uuid.uuid4()}"
+        rid = self.make_id() if self.make_id else f"req-{uuid.uuid4()}"
         token = _request_id.set(rid)
         started = False
 
@@ -676,7 +678,9 @@ def build_app(
     max_body: int = 114_688,
     cors: CorsPolicy | None = None,
     request_id_header: str | None = None,
+    request_id_format: Callable[[], str] | None = None,
     www_authenticate: str | None = None,
+    anonymous: Sequence[PublicRoute] = (),
     versioning: Versioning | None = None,
     unversioned: Sequence[str] = (),
 ) -> FastAPI:
@@ -687,6 +691,10 @@ def build_app(
     has run (None: every route is public, e.g. a service with auth switched off in tests).
     `service_type` is the catalog type access rules name (identity, image, compute, ...).
     `www_authenticate`: the identity URL a route's own 401 names (Keystone's).
+    `request_id_format`: makes a request id in the service's own form (Swift's tx... ids).
+    `anonymous`: routes that also serve callers without a valid token (Swift's
+    delay_auth_decision: the route decides, e.g. by a container ACL); unlike public routes
+    they declare and check policy rules, with empty credentials for an anonymous caller.
     `versioning`: the service's microversions (common/microversion.py), negotiated on every
     path but the `unversioned` ones (regexes: the version documents).
     """
@@ -735,13 +743,14 @@ def build_app(
     if versioning is not None:
         app.add_middleware(MicroversionMiddleware, versioning=versioning,
                            unversioned=list(unversioned))
-    app.add_middleware(AuthMiddleware, validator=_validator, public=list(public),
-                       service_type=service_type)
+    app.add_middleware(AuthMiddleware, validator=_validator,
+                       public=[*public, *anonymous], service_type=service_type)
     app.add_middleware(InputGuard, streamed=list(streamed))
     app.add_middleware(BodyLimitMiddleware, max_bytes=max_body, streamed=list(streamed))
     app.add_middleware(FaultMiddleware, dialect=dialect)
     if cors is not None:  # off by default: then not even a pass-through layer
         app.add_middleware(CorsMiddleware, cors=cors)
     app.add_middleware(AccessLogMiddleware, service=service)
-    app.add_middleware(RequestIdMiddleware, dialect=dialect, extra_header=request_id_header)
+    app.add_middleware(RequestIdMiddleware, dialect=dialect, extra_header=request_id_header,
+                       make_id=request_id_format)
     return app

@@ -66,7 +66,7 @@ class Fault(Exception):
 
     def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None,
                  detail: str | None = None):
-        self.message = message or HTTPStatus(self.code).phrase
+        self.message = message or self.title
         self.headers = headers or {}
         #: webob's second paragraph under the message (Glance's `HTTPConflict(detail)` pages
         #: say what webob's explanation of the status does not); only the image dialect shows it.
@@ -75,7 +75,10 @@ class Fault(Exception):
 
     @property
     def title(self) -> str:
-        return HTTPStatus(self.code).phrase
+        try:
+            return HTTPStatus(self.code).phrase
+        except ValueError:  # a status http does not name (Swift's 499)
+            return "Error"
 
 
 class BadRequest(Fault):
@@ -259,10 +262,54 @@ def render_webob(f: Fault, accept: str | None) -> tuple[bytes, str]:
     return f"{status}\n\n{text}".encode(), "text/plain; charset=UTF-8"
 
 
+#: swob's explanation of each status (swift/common/swob.py RESPONSE_REASONS).
+_SWOB_EXPLANATIONS = {
+    400: "The server could not comply with the request since it is either malformed or "
+         "otherwise incorrect.",
+    401: "This server could not verify that you are authorized to access the document you "
+         "requested.",
+    402: "Access was denied to this resource.",
+    403: "Access was denied to this resource.",
+    404: "The resource could not be found.",
+    405: "The method is not allowed for this resource.",
+    406: "The server could not comply with the request since it is either malformed or "
+         "otherwise incorrect.",
+    408: "The server has waited too long for the request to be sent by the client.",
+    409: "There was a conflict when trying to complete your request.",
+    410: "This resource is no longer available.",
+    411: "Content-Length header required.",
+    412: "A precondition for this request was not met.",
+    413: "The body of your request was too large for this server.",
+    414: "The request URI was too long for this server.",
+    415: "The request media type is not supported by this server.",
+    416: "The Range requested is not available.",
+    417: "Expectation failed.",
+    422: "Unable to process the contained instructions",
+    499: "The client has disconnected.",
+    500: "The server has either erred or is incapable of performing the requested operation.",
+    501: "The server is unable to fulfill the request.",
+    502: "Bad gateway.",
+    503: "The server is currently unavailable. Please try again at a later time.",
+    504: "A timeout has occurred speaking to a backend server.",
+    507: "There was not enough space to save the resource.",
+}
+
+
 def _object(f: Fault, accept: str | None) -> tuple[bytes, str]:
-    # Swift's swob answers with a short canned HTML page per status.
-    page = f"<html><h1>{f.title}</h1><p>{f.message}</p></html>"
+    # swob answers with its canned page for the status, or with the text a Swift server
+    # gave as the body (e.g. "Metadata name too long: ..."), under the same content type.
+    explanation = _SWOB_EXPLANATIONS.get(f.code, "")
+    if f.message in (f.title, explanation) or not f.message:
+        page = f"<html><h1>{_swob_title(f)}</h1><p>{explanation}</p></html>"
+    else:
+        page = f.message
     return page.encode(), "text/html; charset=UTF-8"
+
+
+def _swob_title(f: Fault) -> str:
+    return {413: "Request Entity Too Large", 416: "Requested Range Not Satisfiable",
+            422: "Unprocessable Entity", 499: "Client Disconnect",
+            507: "Insufficient Storage"}.get(f.code, f.title)
 
 
 _RENDERERS: dict[str, Callable[[Fault, str | None], tuple[bytes, str]]] = {

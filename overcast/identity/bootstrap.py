@@ -28,7 +28,7 @@ from overcast.identity.models import (
 )
 from overcast.identity.service import Identity
 
-__all__ = ["bootstrap", "ensure_service_user", "register_service"]
+__all__ = ["bootstrap", "ensure_role", "ensure_service_user", "register_service"]
 
 log = logging.getLogger(__name__)
 
@@ -169,3 +169,9 @@ async def ensure_service_user(identity: Identity, name: str, password: str,
         user_id = user.id
     state.hasher.forget(user_id)
     return user_id
+async def ensure_role(identity: Identity, name: str) -> None:
+    """A global role a service needs (Swift's ResellerAdmin), made if it does not exist."""
+    async with identity.state.write() as s:
+        if await s.scalar(select(Role.id).where(Role.name == name,
+                                                Role.domain_id == "<<null>>")) is None:
+            s.add(Role(name=name, extra={}, options={}))
