@@ -424,8 +424,6 @@ class Config(BaseModel):
 _SECTIONS: dict[str, str] = {"DEFAULT": "default",
                              **{name: name for name in Config.model_fields
                                 if name not in ("default", "state_dir")}}
-_SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",
-                             "object": "object", "cors": "cors"}
 
 
 def load_config(
