@@ -72,7 +72,8 @@ def start_cloud(tmp: Path, extra_env: dict[str, str] | None = None) -> Cloud:
     cloud = Cloud(state, {**env, "OS_CLIENT_CONFIG_FILE": str(state / "clouds.yaml")}, ports,
                   proc, log, extra_env=extra_env or {})
     try:
-        wait_http(cloud.auth_url, proc=proc, log=log, status=200)
+        # Every service migrates, bootstraps and starts first: generous on a busy 2-core host.
+        wait_http(cloud.auth_url, proc=proc, log=log, status=200, seconds=180)
     except RuntimeError:
         proc.kill()
         raise
