@@ -87,12 +87,16 @@ class Cloud:
                "OVERCAST_IMAGE__ENABLED": "false", "OVERCAST_OBJECT__ENABLED": "true",
                "OVERCAST_IDENTITY__PORT": str(self.ports["identity"]),
                "OVERCAST_OBJECT__PORT": str(self.ports["object"]),
-               "OVERCAST_DEFAULT__LOG_LEVEL": "WARNING"}
+               "OVERCAST_DEFAULT__LOG_LEVEL": "WARNING",
+               # this checkout's code, whichever venv the overcast command comes from
+               "PYTHONPATH": str(REPO)}
         for name in ("compute", "network", "volume", "placement"):
             env[f"OVERCAST_{name.upper()}__ENABLED"] = "false"
         exe = Path(sys.executable).parent / "overcast"
         if not exe.exists():
             exe = REPO / ".venv" / "bin" / "overcast"
+        subprocess.run([str(exe), "db", "upgrade", "--state-dir", str(state)], env=env,
+                       check=True, capture_output=True)
         subprocess.run([str(exe), "bootstrap", "--state-dir", str(state),
                         "--admin-password", PASSWORD], env=env, check=True,
                        capture_output=True)
