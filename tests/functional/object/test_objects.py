@@ -362,6 +362,11 @@ async def test_cors_and_info(swift: Swift) -> None:
     r = await swift.http.options(f"{swift.a}/web/o", headers={
         "Origin": "http://evil.example", "Access-Control-Request-Method": "GET"})
     assert r.status_code == 401
+    await swift.put(f"{swift.a}/web/o", b"page", **{"X-Object-Meta-Color": "red"})
+    r = await swift.http.get(f"{swift.a}/web/o", headers={**swift.alice,
+                                                        "Origin": "http://example.com"})
+    assert r.headers["access-control-allow-origin"] == "http://example.com"
+    assert "x-object-meta-color" in r.headers["access-control-expose-headers"]
     info = (await swift.http.get("/info")).json()
     assert info["swift"]["max_file_size"] == 5368709122
     assert {"slo", "dlo", "tempurl", "formpost", "bulk_delete", "account_quotas"} <= set(info)
