@@ -330,6 +330,15 @@ async def test_bulk_delete_and_extract(swift: Swift) -> None:
                                        "Content-Type": "text/plain"})
     assert r.json()["Number Deleted"] == 3 and r.json()["Number Not Found"] == 1
     assert (await swift.http.head(f"{swift.a}/t1", headers=swift.alice)).status_code == 404
+    r = await swift.http.request("DELETE", f"{swift.a}?bulk-delete", content=b"/t2/c\n/t2\n",
+                                 headers={**swift.alice, "Accept": "application/json"})
+    assert r.json()["Number Deleted"] == 2
+    # Without ?bulk-delete an account cannot be deleted through the API (Swift's 405).
+    assert (await swift.http.delete(swift.a, headers=swift.alice)).status_code == 405
+    # Another project's member bulk-deletes nothing here.
+    r = await swift.http.post(f"{swift.a}?bulk-delete", content=b"/x/y\n",
+                              headers={**swift.bob, "Content-Type": "text/plain"})
+    assert r.status_code == 403
 
 
 async def test_form_post(swift: Swift) -> None:
