@@ -309,8 +309,8 @@ class NetworkSection(_Section):
 class ObjectSection(_Section):
     """[object]: the Swift v1 proxy and, in `overcast up`, its storage nodes."""
 
-    enabled: bool = Field(False, description="Run the object storage API in `overcast up` "
-                          "(preview: off until its interop tests pass).")
+    enabled: bool = Field(True, description="Run the object storage API (and, in the "
+                          "all-in-one, its storage node and daemons) in `overcast up`.")
     port: int = Field(8080, description="Port of the object storage proxy.")
     devices: str = Field("", description="Directory whose subdirectories are this node's "
                          "devices; empty means STATE_DIR/object/devices.")

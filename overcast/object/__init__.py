@@ -8,5 +8,6 @@ reads that fail over, auth and ACLs, listings, large objects, temp URLs, version
 `api/` (the routes), `agent/` (the daemons). See docs/object.md for what is supported.
 
 LIMITATIONS: one storage policy (replication, no erasure coding); no container sync; no
-object versioning with version ids (X-Versions-Enabled); v1.0 auth is not served.
+object versioning with version ids (X-Versions-Enabled); no tempauth (v1.0 auth asks
+Keystone).
 """

@@ -22,6 +22,7 @@ from overcast.object.nodes import Nodes
 from overcast.object.policy import RULES
 from overcast.object.proxy.access import Access
 from overcast.object.proxy.accounts import Accounts
+from overcast.object.proxy.authv1 import AuthV1
 from overcast.object.proxy.cluster import Cluster
 from overcast.object.proxy.common import Proxy
 from overcast.object.proxy.containers import Containers
@@ -36,6 +37,7 @@ PUBLIC = [
     PublicRoute("GET", "/info"),
     PublicRoute("HEAD", "/info"),
     PublicRoute("GET", "/healthcheck"),
+    PublicRoute("GET", "/auth/v1.0"),
     PublicRoute("GET", "/crossdomain.xml"),
     PublicRoute("OPTIONS", "/v1/", prefix=True),
 ]
@@ -78,6 +80,8 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         try:
             yield {"accounts": Accounts(proxy), "containers": Containers(proxy),
                    "objects": Objects(proxy), "storage": storage,
+                   "auth_v1": AuthV1(config.public_url("identity"),
+                                     config.object.reseller_prefix),
                    "enforcer": Enforcer(RULES, policy_file)}
         finally:
             if daemons is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote, unquote
@@ -134,8 +135,11 @@ async def _asgi_request(app: ASGIApp, method: str, path: str, query: str,
     request_done = False
     response_done = asyncio.Event()
 
+    last_progress = time.monotonic()
+
     async def receive() -> Message:
-        nonlocal request_done
+        nonlocal request_done, last_progress
+        last_progress = time.monotonic()
         if request_done:
             await response_done.wait()
             return {"type": "http.disconnect"}
@@ -176,10 +180,12 @@ async def _asgi_request(app: ASGIApp, method: str, path: str, query: str,
 
     task = asyncio.create_task(run())
     try:
-        message = await asyncio.wait_for(asyncio.shield(start), wait)
-    except TimeoutError as e:
-        task.cancel()
-        raise NodeError("storage server timed out") from e
+        # The node timeout bounds a silence, as Swift's node_timeout does: a large body that
+        # keeps flowing may take as long as it needs before the answer starts.
+        while not start.done():
+            await asyncio.wait({start}, timeout=min(wait, 1.0))
+            if not start.done() and time.monotonic() - last_progress > wait:
+                raise NodeError("storage server timed out")
     except BaseException:
         task.cancel()
         raise
@@ -197,6 +203,7 @@ async def _asgi_request(app: ASGIApp, method: str, path: str, query: str,
             with contextlib.suppress(BaseException):
                 await task
 
+    message = start.result()
     resp_headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                     for k, v in message.get("headers", [])}
     return NodeResponse(int(message["status"]), resp_headers, body_iter(), close)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from overcast.object.api.deps import ContainersDep
 from overcast.object.constraints import LIMITS
 from overcast.object.proxy import cors
+from overcast.object.proxy.authv1 import AuthV1
 from overcast.object.proxy.common import POLICY_NAME
 from overcast.object.proxy.large import MAX_MANIFEST_SIZE, MAX_SEGMENTS
 from overcast.object.proxy.tempurl import DIGESTS, METHODS
@@ -57,6 +58,13 @@ async def info() -> JSONResponse:
 @router.head("/info")
 async def head_info() -> Response:
     return Response(b"", media_type="application/json; charset=utf-8")
+
+
+@router.get("/auth/v1.0")
+async def auth_v1(request: Request) -> Response:
+    """Swift's v1.0 auth (project:user and password), answered with a Keystone token."""
+    auth: AuthV1 = request.state.auth_v1
+    return await auth.login(request)
 
 
 @router.get("/healthcheck")

@@ -20,7 +20,7 @@ from overcast.object import constraints
 from overcast.object import httpsemantics as hs
 from overcast.object.errors import LengthRequired, PreconditionFailed, Unprocessable
 from overcast.object.nodes import NodeResponse
-from overcast.object.proxy import large, tempurl
+from overcast.object.proxy import cors, large, tempurl
 from overcast.object.proxy.cluster import Info, quorum
 from overcast.object.proxy.common import Proxy, empty, fault_for, query_of
 from overcast.object.proxy.containers import Containers
@@ -127,6 +127,7 @@ class Objects:
         if not manifest_get and resp.ok and "x-object-manifest" in resp.headers:
             return await self._dlo_get(request, account, resp, head)
         out = _shown(resp.headers)
+        cors.mark(out, cinfo, request.headers.get("origin"))
         if temp_used:
             self._disposition(out, q, obj)
         if manifest_get and "x-static-large-object" in resp.headers and not head:

@@ -107,6 +107,15 @@ def test_swift_cli_guide_flow(object_cloud: Cloud, tmp_path: Path) -> None:
     bad = path.replace("temp_url_sig=", "temp_url_sig=0")
     assert httpx.get(f"http://127.0.0.1:{object_cloud.ports['object']}{bad}").status_code == 401
 
+    # Swift's v1.0 auth, in front of Keystone.
+    v1 = {"OS_AUTH_URL": "", "OS_USERNAME": "", "OS_PASSWORD": ""}
+    listed = subprocess.run(
+        [_swift_exe(), "-A", f"http://127.0.0.1:{object_cloud.ports['object']}/auth/v1.0",
+         "-U", f"{env['OS_PROJECT_NAME']}:{env['OS_USERNAME']}", "-K", env["OS_PASSWORD"],
+         "list"], env={**object_cloud.env, **v1}, capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "myfiles" in listed.stdout.split()
+
     _swift(object_cloud, env, "delete", "myfiles")
     assert _swift(object_cloud, env, "list").stdout.split() == ["big", "big_segments"]
 

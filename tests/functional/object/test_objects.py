@@ -330,6 +330,15 @@ async def test_bulk_delete_and_extract(swift: Swift) -> None:
                                        "Content-Type": "text/plain"})
     assert r.json()["Number Deleted"] == 3 and r.json()["Number Not Found"] == 1
     assert (await swift.http.head(f"{swift.a}/t1", headers=swift.alice)).status_code == 404
+    r = await swift.http.request("DELETE", f"{swift.a}?bulk-delete", content=b"/t2/c\n/t2\n",
+                                 headers={**swift.alice, "Accept": "application/json"})
+    assert r.json()["Number Deleted"] == 2
+    # Without ?bulk-delete an account cannot be deleted through the API (Swift's 405).
+    assert (await swift.http.delete(swift.a, headers=swift.alice)).status_code == 405
+    # Another project's member bulk-deletes nothing here.
+    r = await swift.http.post(f"{swift.a}?bulk-delete", content=b"/x/y\n",
+                              headers={**swift.bob, "Content-Type": "text/plain"})
+    assert r.status_code == 403
 
 
 async def test_form_post(swift: Swift) -> None:
@@ -362,6 +371,11 @@ async def test_cors_and_info(swift: Swift) -> None:
     r = await swift.http.options(f"{swift.a}/web/o", headers={
         "Origin": "http://evil.example", "Access-Control-Request-Method": "GET"})
     assert r.status_code == 401
+    await swift.put(f"{swift.a}/web/o", b"page", **{"X-Object-Meta-Color": "red"})
+    r = await swift.http.get(f"{swift.a}/web/o", headers={**swift.alice,
+                                                        "Origin": "http://example.com"})
+    assert r.headers["access-control-allow-origin"] == "http://example.com"
+    assert "x-object-meta-color" in r.headers["access-control-expose-headers"]
     info = (await swift.http.get("/info")).json()
     assert info["swift"]["max_file_size"] == 5368709122
     assert {"slo", "dlo", "tempurl", "formpost", "bulk_delete", "account_quotas"} <= set(info)
