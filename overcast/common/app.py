@@ -55,7 +55,7 @@ from overcast.common.faults import Dialect, Fault
 from overcast.common.microversion import SCOPE_KEY as MICROVERSION_KEY
 from overcast.common.microversion import MicroversionMiddleware, Versioning
 from overcast.common.policy import Credentials
-from overcast.common.request_id import REQUEST_ID, current_request_id
+from overcast.common.request_id import MICROVERSION, REQUEST_ID, current_request_id
 from overcast.config import CorsSection
 
 __all__ = [
@@ -228,6 +228,9 @@ class RequestIdMiddleware:
             return
         rid = self.make_id() if self.make_id else f"req-{uuid.uuid4()}"
         token = _request_id.set(rid)
+        # Nothing negotiated yet: an earlier request served in the same context (an in-process
+        # client) must not lend this one its version.
+        version_token = MICROVERSION.set((0, 0))
         started = False
 
         async def send_with_id(message: Message) -> None:
@@ -251,6 +254,7 @@ class RequestIdMiddleware:
                               Fault("An unexpected error occurred."), scope)
         finally:
             _request_id.reset(token)
+            MICROVERSION.reset(version_token)
 
 
 class AccessLogMiddleware:

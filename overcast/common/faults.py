@@ -30,7 +30,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Literal
 
-from overcast.common.request_id import current_request_id
+from overcast.common.request_id import current_microversion, current_request_id
 
 __all__ = [
     "UNAUTHORIZED_EXPLANATION",
@@ -169,10 +169,27 @@ def _network(f: Fault, accept: str | None) -> tuple[bytes, str]:
     return json.dumps(body).encode(), "application/json"
 
 
+#: webob's explanation of a status, which Placement's error `detail` starts with.
+_WEBOB_EXPLANATIONS = {
+    400: "The server could not comply with the request since it is either malformed or "
+         "otherwise incorrect.",
+    403: "Access was denied to this resource.",
+    404: "The resource could not be found.",
+    409: "There was a conflict when trying to complete your request.",
+    413: "The request is larger than the server is willing or able to process.",
+}
+
+
 def _placement(f: Fault, accept: str | None) -> tuple[bytes, str]:
-    # Placement 1.23+ names every error; one it does not name is "placement.undefined_code".
-    error = {"status": f.code, "title": f.title, "detail": f.message,
-             "code": f.wire_type or "placement.undefined_code", "request_id": current_request_id()}
+    # webob's page as JSON, as Placement's error formatter builds it: the explanation, a blank
+    # line, the message. The `code` came in 1.23 (then "placement.undefined_code" for an error
+    # that has none); errors before a version was negotiated (a bad version) carry none.
+    explanation = _WEBOB_EXPLANATIONS.get(f.code)
+    detail = f"{explanation}\n\n {f.message}  " if explanation else f.message
+    error: dict[str, object] = {"status": f.code, "title": f.title, "detail": detail}
+    if current_microversion() >= (1, 23):
+        error["code"] = f.wire_type or "placement.undefined_code"
+    error["request_id"] = current_request_id()
     return json.dumps({"errors": [error]}).encode(), "application/json"
 
 

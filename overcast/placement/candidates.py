@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from overcast.placement.capacity import providers_with_capacity, used_subquery
+from overcast.placement.capacity import fitting_ids, used_subquery
 from overcast.placement.catalog import check_classes, check_traits
 from overcast.placement.models import (
     Allocation,
@@ -130,40 +130,40 @@ class _Search:
     async def run(self) -> CandidateResult:
         req, s = self.req, self.s
         result = CandidateResult([], {})
-        # 1. providers with room, per group (numbered: all of its classes on one provider)
-        fitting: set[int] = set()
-        for g in req.groups.values():
-            if not g.resources:
-                continue
-            if g.suffix:
-                ids = await providers_with_capacity(s, g.resources)
-                if not ids:
-                    return result
-                fitting |= ids
-            else:
-                for rc, amount in g.resources.items():
-                    ids = await providers_with_capacity(s, {rc: amount})
-                    if not ids:
-                        return result
-                    fitting |= ids
-        if not fitting:
-            return result  # nothing asked for resources: there is nothing to allocate
-        # 2. the sharing providers among them and the trees they reach
-        sharing_ids: set[int] = set()
-        for chunk in _chunks(sorted(fitting)):
-            sharing_ids |= set(await s.scalars(
-                select(ProviderTrait.resource_provider_id)
-                .where(ProviderTrait.trait == SHARING_TRAIT,
-                       ProviderTrait.resource_provider_id.in_(chunk))))
+        # 1. the sharing providers (few): loaded whole, they may serve any tree they reach
+        sharing_ids = set(await s.scalars(select(ProviderTrait.resource_provider_id)
+                                          .where(ProviderTrait.trait == SHARING_TRAIT)))
         if sharing_ids:
             await self._load_sharing(sharing_ids)
-        roots = set(await _roots_of(s, fitting - sharing_ids))
-        share_aggs = {a for n in self.sharing.values() for a in n.aggregates}
-        if share_aggs:
-            roots |= set(await _roots_in_aggregates(s, share_aggs))
-        roots |= {n.root for n in self.sharing.values()}
+        # 2. per requirement (a numbered group: all its classes on one provider; the unnumbered
+        # group: each class), the trees that hold a provider with room for it, in SQL; a tree
+        # must be in all of them
+        requirements = [g.resources for g in req.groups.values() if g.suffix and g.resources]
+        requirements += [{rc: n} for g in req.groups.values() if not g.suffix
+                         for rc, n in g.resources.items()]
+        if not requirements:
+            return result  # nothing asked for resources: there is nothing to allocate
+        roots: set[int] | None = None
+        for wanted in requirements:
+            found: set[int] = set(await s.scalars(
+                select(ResourceProvider.root_provider_id).distinct()
+                .where(ResourceProvider.id.in_(fitting_ids(wanted)),
+                       ResourceProvider.root_provider_id.is_not(None))))
+            sharers = [n for n in self.sharing.values()
+                       if all(n.room(rc, a) for rc, a in wanted.items())]
+            if sharers:
+                found |= {n.root for n in sharers}
+                aggs = {a for n in sharers for a in n.aggregates}
+                if aggs:
+                    found |= set(await _roots_in_aggregates(s, aggs))
+            roots = found if roots is None else roots & found
+            if not roots:
+                return result
+        assert roots is not None
         seen: set[tuple[frozenset[tuple[str, str, int]], frozenset[tuple[str, tuple[str, ...]]]]] = set()
-        for chunk in _chunks(sorted(roots), TREE_CHUNK):
+        # A small limit needs few trees: load a few more than it asks for at a time.
+        chunk_size = min(TREE_CHUNK, max(2 * req.limit, 20)) if req.limit else TREE_CHUNK
+        for chunk in _chunks(sorted(roots), chunk_size):
             trees = await self._load_trees(chunk)
             for root in chunk:
                 members = trees.get(root, [])
@@ -348,14 +348,6 @@ class _Search:
                 return True
             node = self.nodes.get(node.parent) if node.parent is not None else None
         return False
-
-
-async def _roots_of(s: AsyncSession, ids: set[int]) -> list[int]:
-    roots: set[int] = set()
-    for chunk in _chunks(sorted(ids)):
-        roots |= {r for r in await s.scalars(select(ResourceProvider.root_provider_id)
-                                             .where(ResourceProvider.id.in_(chunk))) if r}
-    return sorted(roots)
 
 
 async def _roots_in_aggregates(s: AsyncSession, aggs: set[str]) -> list[int]:

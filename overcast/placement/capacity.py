@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.placement.models import Allocation, Inventory
 
-__all__ = ["fits", "providers_with_capacity", "usage_totals", "used_subquery"]
+__all__ = ["fits", "fitting_ids", "providers_with_capacity", "usage_totals", "used_subquery"]
 
 
 def used_subquery() -> Select[int, str, int]:
@@ -33,6 +33,17 @@ def _fitting(rc: str, amount: int) -> Select[int]:
                    literal(amount) % Inventory.step_size == 0,
                    (Inventory.total - Inventory.reserved) * Inventory.allocation_ratio
                    >= func.coalesce(used.c.used, 0) + amount))
+
+
+def fitting_ids(resources: Mapping[str, int]) -> Select[int]:
+    """A query of the ids of the providers that can serve every amount by themselves."""
+    query: Select[int] | None = None
+    for rc, amount in resources.items():
+        q = _fitting(rc, amount)
+        query = q if query is None else query.where(
+            Inventory.resource_provider_id.in_(q))
+    assert query is not None, "no resources asked for"
+    return query
 
 
 async def providers_with_capacity(s: AsyncSession, resources: Mapping[str, int]) -> set[int]:

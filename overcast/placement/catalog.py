@@ -81,10 +81,10 @@ class ResourceClasses:
             async with self.db.transaction() as s:
                 if await s.scalar(select(CustomResourceClass.id)
                                   .where(CustomResourceClass.name == name)) is not None:
-                    raise DuplicateName(f"Conflicting resource class already exists: {name}")
+                    raise faults.Conflict(f"Conflicting resource class already exists: {name}")
                 s.add(CustomResourceClass(name=name))
         except IntegrityError:
-            raise DuplicateName(f"Conflicting resource class already exists: {name}") from None
+            raise faults.Conflict(f"Conflicting resource class already exists: {name}") from None
 
     async def ensure(self, name: str) -> bool:
         """PUT at 1.7+: create the custom class, or confirm it exists; True when created."""

@@ -13,7 +13,7 @@ from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.placement.capacity import usage_totals
 from overcast.placement.catalog import check_classes
-from overcast.placement.errors import InventoryInUse
+from overcast.placement.errors import ConcurrentUpdate, InventoryInUse
 from overcast.placement.models import Inventory, ResourceProvider
 from overcast.placement.providers import load_provider
 from overcast.placement.state import PlacementState, bump_generation, check_generation
@@ -104,8 +104,8 @@ class Inventories:
             await check_classes(s, [rc])
             row = await _row(s, rp, rc)
             if create and row is not None:
-                raise faults.Conflict(f"Update conflict: Inventory for {rc} on resource "
-                                      f"provider {uuid} already exists.")
+                raise ConcurrentUpdate(f"Update conflict: Inventory for {rc} on resource "
+                                       f"provider {uuid} already exists.")
             if not create and row is None:
                 raise faults.BadRequest(f"No inventory record with resource class for "
                                         f"resource provider {uuid}: {rc}")
@@ -122,8 +122,9 @@ class Inventories:
             if row is None:
                 raise faults.NotFound(f"No inventory of class {rc} found for delete")
             if (await usage_totals(s, rp.id)).get(rc):
-                raise InventoryInUse(f"Unable to delete inventory of class {rc}: Inventory for "
-                                     f"'{rc}' on resource provider '{uuid}' in use.")
+                # Placement names this one concurrent_update (its handler groups the two)
+                raise ConcurrentUpdate(f"Unable to delete inventory of class {rc}: Inventory "
+                                       f"for '{rc}' on resource provider '{uuid}' in use.")
             await s.delete(row)
             await bump_generation(s, rp.id, rp.generation)
 

@@ -128,10 +128,8 @@ class Providers:
             if f.in_tree is not None:
                 root = await s.scalar(select(ResourceProvider.root_provider_id)
                                       .where(ResourceProvider.uuid == f.in_tree))
-                if root is None:
-                    raise faults.BadRequest(f"failed to find a resource provider with uuid "
-                                            f"{f.in_tree} in the tree: no such provider")
-                q = q.where(ResourceProvider.root_provider_id == root)
+                # an unknown provider has an empty tree (Placement answers an empty list)
+                q = q.where(ResourceProvider.root_provider_id == (root or -1))
             if f.resources:
                 await check_classes(s, f.resources)
                 ids = await providers_with_capacity(s, f.resources)
@@ -222,14 +220,14 @@ class Providers:
     async def delete(self, uuid: str) -> None:
         async with self.db.transaction() as s:
             rp = await load_provider(s, uuid)
-            if await s.scalar(select(func.count()).select_from(Allocation)
-                              .where(Allocation.resource_provider_id == rp.id)):
-                raise ProviderInUse(f"Unable to delete resource provider {uuid}: Resource "
-                                    f"provider has allocations.")
             if await s.scalar(select(func.count()).select_from(ResourceProvider)
                               .where(ResourceProvider.parent_provider_id == rp.id)):
                 raise CannotDeleteParent(f"Unable to delete parent resource provider {uuid}: "
                                          f"It has child resource providers.")
+            if await s.scalar(select(func.count()).select_from(Allocation)
+                              .where(Allocation.resource_provider_id == rp.id)):
+                raise ProviderInUse(f"Unable to delete resource provider {uuid}: Resource "
+                                    f"provider has allocations.")
             rp.root_provider_id = None
             await s.flush()
             await s.delete(rp)

@@ -160,7 +160,7 @@ def parse_member_of(values: Sequence[str], mv: Version, name: str = "member_of"
             text = text[3:]
         items = [a.strip() for a in text.split(",")]
         if (not multi and len(items) > 1) or any(a.startswith("!") for a in items):
-            raise QueryBadValue(
+            raise faults.BadRequest(
                 f"Invalid query string parameters: Expected '{name}' parameter to contain "
                 f"valid UUID(s). Got: {raw}" if not any(a.startswith("!") for a in items) else
                 f"Invalid query string parameters: Forbidden aggregates must be named with "
@@ -170,8 +170,9 @@ def parse_member_of(values: Sequence[str], mv: Version, name: str = "member_of"
             try:
                 aggs.append(str(uuid.UUID(a)))
             except ValueError:
-                raise QueryBadValue(f"Invalid query string parameters: Expected '{name}' "
-                                    f"parameter to contain valid UUID(s). Got: {raw}") from None
+                raise faults.BadRequest(f"Invalid query string parameters: Expected '{name}' "
+                                        f"parameter to contain valid UUID(s). Got: {raw}"
+                                        ) from None
         if forbidden:
             query.forbidden.update(aggs)
         else:

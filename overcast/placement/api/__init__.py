@@ -17,6 +17,8 @@ from overcast.common import faults
 from overcast.common.api import state
 from overcast.common.app import RequestContext
 from overcast.common.clock import utcnow
+from overcast.common.microversion import SCOPE_KEY
+from overcast.common.request_id import MICROVERSION
 from overcast.placement.allocations import Allocations
 from overcast.placement.candidates import Candidates
 from overcast.placement.catalog import ResourceClasses, Traits
@@ -25,8 +27,8 @@ from overcast.placement.providers import Providers
 from overcast.placement.reshaper import Reshaper
 from overcast.placement.usages import Usages
 
-__all__ = ["Allocs", "Cands", "Classes", "Invs", "Provs", "Reshape", "TraitNames", "Uses", "check_query",
-           "empty", "params", "reply", "validate"]
+__all__ = ["VERSIONED", "Allocs", "Cands", "Classes", "Invs", "Provs", "Reshape", "TraitNames",
+           "Uses", "check_query", "empty", "params", "reply", "validate"]
 
 Provs = Annotated[Providers, Depends(state("providers", Providers))]
 Invs = Annotated[Inventories, Depends(state("inventories", Inventories))]
@@ -38,6 +40,15 @@ Uses = Annotated[Usages, Depends(state("usages", Usages))]
 Reshape = Annotated[Reshaper, Depends(state("reshaper", Reshaper))]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+async def _remember_version(request: Request) -> None:
+    """Tell the fault renderer the negotiated version (Placement's error `code` is 1.23+)."""
+    MICROVERSION.set(request.scope.get(SCOPE_KEY, (0, 0)))
+
+
+#: First dependency of every versioned router.
+VERSIONED = Depends(_remember_version)
 
 
 def validate(model: type[M], data: Any) -> M:

@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from overcast.common.api import policy
 from overcast.common.app import Ctx, RequestContext
 from overcast.common.microversion import available
-from overcast.placement.api import Provs, reply, validate
+from overcast.placement.api import VERSIONED, Provs, reply, validate
 
 router = APIRouter(prefix="/resource_providers/{uuid}/aggregates", tags=["aggregates"],
-                   dependencies=[available(minimum=(1, 1))])
+                   dependencies=[VERSIONED, available(minimum=(1, 1))])
 
 UUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 

@@ -11,11 +11,12 @@ from overcast.common import faults
 from overcast.common.api import policy
 from overcast.common.app import Ctx, RequestContext
 from overcast.common.microversion import available
-from overcast.placement.api import Cands, params, reply
+from overcast.placement.api import VERSIONED, Cands, params, reply
 from overcast.placement.candidates import CandidateRequest, CandidateResult
+from overcast.placement.errors import QueryMissingValue
 from overcast.placement.queries import parse_candidates_groups, parse_required
 
-router = APIRouter(tags=["allocation_candidates"])
+router = APIRouter(tags=["allocation_candidates"], dependencies=[VERSIONED])
 
 _GROUPED = re.compile(r"^(resources|required|member_of|in_tree)[a-zA-Z0-9_-]{1,64}$")
 
@@ -42,10 +43,11 @@ def _request(request: Request, ctx: RequestContext, max_default: int) -> Candida
                                 f"unexpected)")
     groups = parse_candidates_groups(q, mv)
     if not any(g.resources for g in groups.values()):
-        raise faults.BadRequest("Invalid query string parameters: 'resources' is a required "
-                                "property" if mv < (1, 25) else
-                                "At least one request group (`resources` or `resources{N}`) "
-                                "is required.")
+        if mv < (1, 25):
+            raise faults.BadRequest("Invalid query string parameters: 'resources' is a "
+                                    "required property")
+        raise QueryMissingValue("There must be at least one resources or resources[$S] "
+                                "parameter.")
     numbered = [s for s in groups if s]
     policy_value = q.get("group_policy", [None])[-1]
     if policy_value is not None and policy_value not in ("none", "isolate"):

@@ -21,9 +21,9 @@ from overcast.common.app import Ctx, RequestContext
 from overcast.common.microversion import available
 from overcast.config import PlacementSection
 from overcast.placement.allocations import UNCHECKED, ConsumerWrite
-from overcast.placement.api import Allocs, empty, reply, validate
+from overcast.placement.api import VERSIONED, Allocs, empty, reply, validate
 
-router = APIRouter(tags=["allocations"])
+router = APIRouter(tags=["allocations"], dependencies=[VERSIONED])
 
 Amounts = dict[str, int]
 

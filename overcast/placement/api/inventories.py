@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.common.microversion import available
-from overcast.placement.api import Invs, empty, reply
+from overcast.placement.api import VERSIONED, Invs, empty, reply
 from overcast.placement.inventories import MAX_INT, InventoryData
 
-router = APIRouter(prefix="/resource_providers/{uuid}/inventories", tags=["inventories"])
+router = APIRouter(prefix="/resource_providers/{uuid}/inventories", tags=["inventories"],
+                   dependencies=[VERSIONED])
 
 
 class InventoryFields(BaseModel):

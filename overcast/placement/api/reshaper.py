@@ -11,12 +11,12 @@ from overcast.common import faults
 from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.common.microversion import available
-from overcast.placement.api import Reshape, empty, validate
+from overcast.placement.api import VERSIONED, Reshape, empty, validate
 from overcast.placement.api.allocations import AllocationsBody, _consumer_write, _section, _uuid
 from overcast.placement.api.inventories import InventoryFields
 from overcast.placement.reshaper import ProviderInventories
 
-router = APIRouter(tags=["reshaper"])
+router = APIRouter(tags=["reshaper"], dependencies=[VERSIONED])
 
 
 class _ProviderInventories(BaseModel):

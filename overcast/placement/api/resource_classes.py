@@ -10,10 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.common.microversion import available
-from overcast.placement.api import Classes, empty, reply, validate
+from overcast.placement.api import VERSIONED, Classes, empty, reply, validate
 
 router = APIRouter(prefix="/resource_classes", tags=["resource_classes"],
-                   dependencies=[available(minimum=(1, 2))])
+                   dependencies=[VERSIONED, available(minimum=(1, 2))])
 
 
 class ResourceClassBody(BaseModel):

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast.common import faults
 from overcast.common.api import policy
 from overcast.common.app import Ctx, RequestContext
-from overcast.placement.api import Provs, check_query, empty, params, reply, validate
+from overcast.placement.api import VERSIONED, Provs, check_query, empty, params, reply, validate
 from overcast.placement.providers import ProviderFilters, ProviderView
 from overcast.placement.queries import parse_member_of, parse_required, parse_resources, parse_uuid
 
-router = APIRouter(tags=["resource_providers"])
+router = APIRouter(tags=["resource_providers"], dependencies=[VERSIONED])
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 

@@ -9,9 +9,9 @@ from overcast.common import faults
 from overcast.common.api import policy, query_bool
 from overcast.common.app import Ctx
 from overcast.common.microversion import available
-from overcast.placement.api import Provs, TraitNames, check_query, empty, reply
+from overcast.placement.api import VERSIONED, Provs, TraitNames, check_query, empty, reply
 
-router = APIRouter(tags=["traits"], dependencies=[available(minimum=(1, 6))])
+router = APIRouter(tags=["traits"], dependencies=[VERSIONED, available(minimum=(1, 6))])
 
 
 class ProviderTraitsPut(BaseModel):

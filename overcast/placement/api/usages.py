@@ -8,9 +8,9 @@ from overcast.common import faults
 from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.common.microversion import available
-from overcast.placement.api import Uses, check_query, reply
+from overcast.placement.api import VERSIONED, Uses, check_query, reply
 
-router = APIRouter(tags=["usages"])
+router = APIRouter(tags=["usages"], dependencies=[VERSIONED])
 
 
 @router.get("/resource_providers/{uuid}/usages", **policy("placement:resource_providers:usages"))

@@ -135,6 +135,9 @@ async def test_inventory_in_use_cannot_go(placement: Placement) -> None:
     rp = await placement.provider("cn", VCPU=4, DISK_GB=10)
     assert (await placement.claim(str(uuid.uuid4()), {rp: {"VCPU": 1}})).status_code == 204
     r = await placement.req("DELETE", f"/resource_providers/{rp}/inventories/VCPU")
+    # Placement's handler names this one concurrent_update
+    assert r.status_code == 409 and error_code(r) == "placement.concurrent_update"
+    r = await placement.req("DELETE", f"/resource_providers/{rp}/inventories")
     assert r.status_code == 409 and error_code(r) == "placement.inventory.inuse"
     gen = await placement.generation(rp)
     r = await placement.req("PUT", f"/resource_providers/{rp}/inventories", json={
