@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast.common import faults
 from overcast.common.api import policy, query_bool
 from overcast.common.app import Ctx
-from overcast.compute.api import Paged, SGroups, only_params
+from overcast.compute.api import MAX_INT, Paged, SGroups, only_params
 from overcast.compute.models import ServerGroup
 from overcast.compute.server_groups import POLICIES
 
@@ -97,8 +97,9 @@ async def list_server_groups(request: Request, ctx: Ctx, groups: SGroups, page: 
         raise faults.BadRequest("offset param must be an integer")
     all_projects = bool(query_bool(q.get("all_projects"), "all_projects", empty=True,
                                    strict=False))
+    # An offset past any possible row is an empty page, not an integer the database refuses.
     found = await groups.list(ctx, all_projects=all_projects, limit=page.limit,
-                              offset=int(raw_offset))
+                              offset=min(int(raw_offset), MAX_INT))
     return {"server_groups": [_view(ctx, g) for g in found]}
 
 

@@ -41,12 +41,12 @@ async def test_validation(nova: Nova) -> None:
                  {"name": "g", "policies": ["cosy"]}, {"name": "", "policies": ["affinity"]},
                  {"name": "g", "policy": "affinity"}, {"name": "g"}):
         await nova.fault("POST", PATH, nova.alice, 400, json={"server_group": body})
-    for body in ({"name": "g", "policies": ["affinity"]},
-                 {"name": "g", "policy": "affinity", "rules": {"max_server_per_host": 2}},
-                 {"name": "g", "policy": "anti-affinity", "rules": {"max_server_per_host": 0}},
-                 {"name": "g", "policy": "anti-affinity", "rules": {"other": 1}}):
+    for new in ({"name": "g", "policies": ["affinity"]},
+                {"name": "g", "policy": "affinity", "rules": {"max_server_per_host": 2}},
+                {"name": "g", "policy": "anti-affinity", "rules": {"max_server_per_host": 0}},
+                {"name": "g", "policy": "anti-affinity", "rules": {"other": 1}}):
         await nova.fault("POST", PATH, nova.alice, 400, version="2.64",
-                         json={"server_group": body})
+                         json={"server_group": new})
     await nova.fault("POST", PATH, nova.reader, 403,
                      json={"server_group": {"name": "r", "policies": ["affinity"]}})
 
@@ -81,3 +81,11 @@ async def test_quota(nova: Nova) -> None:
     message = await nova.fault("POST", PATH, nova.alice, 403,
                                json={"server_group": {"name": "two", "policies": ["affinity"]}})
     assert "Quota exceeded" in message
+
+
+async def test_odd_paging_is_a_client_error_or_an_empty_page(nova: Nova) -> None:
+    await _group(nova, nova.alice, name="g", policies=["affinity"])
+    await nova.fault("GET", f"{PATH}?offset=-1", nova.alice, 400)
+    await nova.fault("GET", f"{PATH}?limit=-1", nova.alice, 400)
+    far = await nova.ok("GET", f"{PATH}?offset=99999999999999999999", nova.alice)
+    assert far == {"server_groups": []}
