@@ -85,6 +85,15 @@ class ImageClient:
         out: dict[str, Any] = r.json()
         return out
 
+    async def list_images(self, token: str, **filters: str) -> list[dict[str, Any]]:
+        """Images the caller sees matching `filters` (Glance filters on any property)."""
+        r = await self._http.get("/v2/images", params={**filters, "limit": "1000"},
+                                 headers=self._auth(token))
+        if r.status_code != 200:
+            raise ServiceError(r.status_code, _message(r))
+        images: list[dict[str, Any]] = r.json()["images"]
+        return images
+
     async def delete_image(self, token: str, image_id: str) -> None:
         r = await self._http.delete(f"/v2/images/{image_id}", headers=self._auth(token))
         if r.status_code not in (204, 404):

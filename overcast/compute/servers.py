@@ -478,7 +478,8 @@ class ServerService:
     async def action(self, ctx: RequestContext, server_id: str, name: str, rule: str,
                      request_id: str, *, state_action: str | None, task_state: str | None,
                      token: str | None = None, updates: dict[str, Any] | None = None,
-                     record: str | None = None, lock_rule: str | None = None) -> Instance:
+                     record: str | None = None, lock_rule: str | None = None,
+                     extra: dict[str, Any] | None = None) -> Instance:
         """Move a server into a task (Nova's check_instance_state + instance.save with
         expected_task_state), record the action, poke its host."""
         async with self.db.transaction() as s:
@@ -505,7 +506,7 @@ class ServerService:
             desired = desired_of(inst)
         if host is not None and task_state is not None:
             await self.conductor.poke(server_id, host, desired,
-                                      {"auth_token": token} if token else None)
+                                      {"auth_token": token, **(extra or {})} if token else None)
         return inst
 
     async def flavor_for_resize(self, ctx: RequestContext, inst: Instance, ref: str

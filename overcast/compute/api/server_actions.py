@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.common.clients import ServiceError
+from overcast.compute.api import server_views as views
 from overcast.compute.api.server_views import policy
-from overcast.compute.api.servers import Servers, _token, show_view
+from overcast.compute.api.servers import Servers, _password, _token, show_view
 from overcast.compute.instance_states import TaskState as T
 from overcast.compute.servers import image_meta
 
@@ -184,13 +185,10 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
         if rb.metadata is not None:
             await servers.replace_metadata(ctx, server_id, rb.metadata, rule=None)
         view = await show_view(request, ctx, servers, server_id)
-        view["server"]["adminPass"] = rb.adminPass or "rebuilt-password"
-        if ctx.microversion < (2, 75):
-            for k in [k for k in view["server"] if k.startswith(("OS-EXT-", "os-extended"))
-                      or k in ("key_name", "config_drive", "security_groups",
-                               "OS-SRV-USG:launched_at", "OS-SRV-USG:terminated_at")]:
-                view["server"].pop(k, None)
-        return JSONResponse(view, status_code=202)
+        inst = await servers.get(ctx, server_id)
+        server = views.for_update(ctx, view["server"], rebuild=True, user_data=inst.user_data)
+        server["adminPass"] = rb.adminPass or _password()
+        return JSONResponse({"server": server}, status_code=202)
     if key == "lock":
         reason = body.lock.locked_reason if body.lock is not None else None
         if reason is not None and ctx.microversion < (2, 73):
@@ -245,8 +243,16 @@ async def _snapshot(server_id: str, body: ServerAction, request: Request, ctx: C
         "min_ram": int(inst.image_meta.get("min_ram") or 0),
         "min_disk": int(inst.flavor.get("root_gb") or inst.image_meta.get("min_disk") or 0),
     }
+    backup_info: dict[str, Any] | None = None
     if backup and isinstance(body.createBackup, CreateBackup):
+        try:
+            rotation = int(body.createBackup.rotation)
+        except (TypeError, ValueError):
+            raise faults.BadRequest("Invalid input for field/attribute rotation.") from None
+        if rotation < 0:
+            raise faults.BadRequest("Invalid input for field/attribute rotation.")
         image_body["backup_type"] = body.createBackup.backup_type
+        backup_info = {"type": body.createBackup.backup_type, "rotation": rotation}
     try:
         image = await servers.images.create_image(token, image_body)
     except ServiceError as exc:
@@ -256,7 +262,8 @@ async def _snapshot(server_id: str, body: ServerAction, request: Request, ctx: C
                          task_state=T.IMAGE_BACKUP if backup else T.IMAGE_SNAPSHOT,
                          record="createBackup" if backup else "createImage",
                          updates={"snapshot_image_id": image["id"]}, token=token,
-                         lock_rule=_OVERRIDE)
+                         lock_rule=_OVERRIDE, extra={"backup": backup_info} if backup_info
+                         else None)
     location = f"{str(request.base_url).rstrip('/')}/images/{image['id']}"
     if ctx.microversion >= (2, 45):
         return JSONResponse({"image_id": image["id"]}, status_code=202)
