@@ -49,7 +49,10 @@ class DefaultSection(_Section):
     log_level: str = Field("INFO", description="Python logging level.")
     bus_url: str = Field(
         "memory://",
-        description="Message bus: memory:// (one process) or amqp://user:pass@host:5672/.",
+        description="Message bus between the control plane and the agents: memory:// (all in "
+        "one process) or RabbitMQ as rabbit://user:pass@host:5672/[vhost] (amqp:// and amqps:// "
+        "too); ?prefix=NAME names its exchanges and queues (default overcast), so two clouds "
+        "can share a broker.",
     )
     insecure_debug: bool = Field(
         False, description="Say in authentication errors why they failed (which user, project "

@@ -28,6 +28,10 @@ from overcast.config import ComputeSection
 
 __all__ = ["HostServers", "Hosts", "Hypervisor", "Registered", "ServiceView"]
 
+#: Ids beyond this are looked up as _MAX_ID + 1 (the column's largest value, never given out
+#: here): no such row, rather than an integer the database refuses.
+_MAX_ID = 2_147_483_646
+
 #: host -> [(server uuid, server name)] on it: the servers side's answer, for os-hypervisors.
 HostServers = Callable[[Sequence[str]], Awaitable[dict[str, list[tuple[str, str]]]]]
 #: Whether a compute host still has servers (a service with servers cannot be deleted).
@@ -256,7 +260,7 @@ class Hosts:
             if by_uuid:
                 where = Service.uuid == service_id
             elif service_id.isdigit():
-                where = Service.id == int(service_id)
+                where = Service.id == min(int(service_id), _MAX_ID + 1)
             else:
                 raise faults.BadRequest(f"Invalid uuid {service_id}")
             svc = (await s.execute(select(Service).where(where))).scalar_one_or_none()
@@ -290,7 +294,7 @@ class Hosts:
             if by_uuid:
                 query = query.where(ComputeNode.uuid == node_id)
             elif node_id.isdigit():
-                query = query.where(ComputeNode.id == int(node_id))
+                query = query.where(ComputeNode.id == min(int(node_id), _MAX_ID + 1))
             else:
                 raise faults.NotFound(f"Hypervisor with ID '{node_id}' could not be found.")
         async with self.db.read() as s:
@@ -340,4 +344,4 @@ class Hosts:
 
 
 def _int_or(value: str) -> int:
-    return int(value) if value.isdigit() else -1
+    return int(value) if value.isdigit() and int(value) <= _MAX_ID else -1

@@ -60,6 +60,12 @@ class Bus(ABC):
 
     default_timeout: float = DEFAULT_TIMEOUT
 
+    @property
+    def connected(self) -> bool:
+        """True while messages can flow (memory: always; RabbitMQ: while the connection to the
+        broker is up, False while it reconnects). For health reports, not for gating sends."""
+        return True
+
     @abstractmethod
     async def start(self) -> None:
         """Connect (RabbitMQ); nothing to do in memory."""

@@ -23,6 +23,7 @@ from overcast.compute.server_groups import ServerGroups
 from overcast.config import ComputeSection
 
 __all__ = [
+    "MAX_INT",
     "Aggs",
     "Cfg",
     "Flvs",

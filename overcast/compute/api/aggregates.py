@@ -13,7 +13,7 @@ from overcast.common.api import policy
 from overcast.common.app import Ctx
 from overcast.common.microversion import available
 from overcast.compute.aggregates import AZ_KEY
-from overcast.compute.api import Aggs, isotime
+from overcast.compute.api import MAX_INT, Aggs, isotime
 from overcast.compute.models import Aggregate
 
 router = APIRouter(prefix="/v2.1/os-aggregates", tags=["aggregates"])
@@ -102,9 +102,15 @@ def _view(ctx: Ctx, agg: Aggregate, *, full: bool = True) -> dict[str, Any]:
 
 
 def _id(aggregate_id: str) -> int:
-    if not aggregate_id.isdigit():
-        raise faults.BadRequest(f"Invalid aggregate id {aggregate_id}: an integer is required.")
-    return int(aggregate_id)
+    """Nova's aggregate ids are integers: anything else is a 400, an unknown one a 404."""
+    try:
+        number = int(aggregate_id)
+    except ValueError:
+        raise faults.BadRequest(f"Invalid aggregate id {aggregate_id}: an integer is "
+                                "required.") from None
+    if not -MAX_INT <= number <= MAX_INT:  # beyond the column: no such aggregate
+        raise faults.NotFound(f"Aggregate {aggregate_id} could not be found.")
+    return number
 
 
 @router.get("", **policy("os_compute_api:os-aggregates:index"))

@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import make_url
 
 from overcast.cli import db_upgrade
+from overcast.common.db import Database
 from overcast.compute.app import create_app as compute_app
+from overcast.compute.hosts import Hosts
 from overcast.config import Config
 from overcast.identity.app import create_app as identity_app
 from tests.functional.conftest import ADMIN_PASSWORD, _drop_database, running
@@ -103,3 +105,13 @@ async def nova(compute_config: Config) -> AsyncIterator[Nova]:
                        {"X-Auth-Token": tokens["bob"]}, {"X-Auth-Token": tokens["carol"]},
                        alice["project_id"], bob["project_id"], alice["user_id"],
                        bob["user_id"], admin_project)
+
+
+@pytest.fixture
+async def conductor(compute_config: Config) -> AsyncIterator[Hosts]:
+    """The host registry on the compute database, as the conductor uses it for the agents."""
+    db = Database(compute_config.database_url("compute"))
+    try:
+        yield Hosts(db, compute_config.compute)
+    finally:
+        await db.dispose()

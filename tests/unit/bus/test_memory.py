@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
@@ -52,3 +53,29 @@ async def test_prefixes_keep_buses_on_one_hub_apart() -> None:
     with pytest.raises(NoServer):
         await b.call("compute", "echo", server="h", timeout=5)
     await a.close()
+
+
+def test_a_hub_belongs_to_its_event_loop() -> None:
+    """What one loop (one test) leaves on `memory://`, a running server or a queued cast,
+    never reaches the next loop."""
+    manager = Manager("h")
+
+    async def first() -> None:
+        bus = connect("memory://")
+        await bus.serve("leftover", "h", manager)  # never stopped
+        assert (await bus.call("leftover", "echo", server="h", timeout=5))["server"] == "h"
+
+    async def second() -> None:
+        bus = connect("memory://")
+        with pytest.raises(NoServer):
+            await bus.call("leftover", "echo", server="h", timeout=5)
+        with pytest.raises(NoServer):
+            await bus.cast("leftover", "echo", server="h")
+
+    asyncio.run(first())
+    asyncio.run(second())
+    assert len(manager.seen) == 1
+
+
+async def test_the_memory_bus_is_always_connected() -> None:
+    assert connect("memory://").connected
