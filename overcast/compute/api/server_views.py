@@ -94,7 +94,11 @@ def for_update(ctx: RequestContext, server: dict[str, Any], *, rebuild: bool,
                user_data: str | None) -> dict[str, Any]:
     """The show body as PUT /servers/{id} and the rebuild action answer it."""
     if ctx.microversion >= (2, 75):
-        return server
+        if not rebuild:
+            return server
+        out = {k: v for k, v in server.items() if k != "OS-EXT-SRV-ATTR:user_data"}
+        out["user_data"] = user_data  # rebuild names it itself from 2.57
+        return out
     out = {k: v for k, v in server.items()
            if k not in _NOT_IN_UPDATE and not k.startswith("OS-EXT-SRV-ATTR:")}
     if rebuild and ctx.microversion >= (2, 54):
