@@ -522,6 +522,23 @@ class ServerService:
             raise faults.BadRequest("Resize error: Unable to resize disk down.")
         return flavor_dict(f)
 
+    async def check_resize_quota(self, ctx: RequestContext, inst: Instance,
+                                 new: dict[str, Any]) -> None:
+        """A resize up needs quota room for the growth in cores and RAM (403 otherwise)."""
+        async with self.db.read() as s:
+            limits = await self._limits(s, inst.project_id)
+            flavors = (await s.scalars(select(Instance.flavor).where(
+                Instance.project_id == inst.project_id, Instance.deleted.is_(False)))).all()
+        used = {"cores": sum(int(f.get("vcpus", 0)) for f in flavors),
+                "ram": sum(int(f.get("memory_mb", 0)) for f in flavors)}
+        grow = {"cores": int(new["vcpus"]) - int(inst.flavor.get("vcpus", 0)),
+                "ram": int(new["memory_mb"]) - int(inst.flavor.get("memory_mb", 0))}
+        for name in ("cores", "ram"):
+            limit = limits[name]
+            if limit >= 0 and grow[name] > 0 and used[name] + grow[name] > limit:
+                raise faults.Forbidden(f"Quota exceeded for {name}: Requested {grow[name]}, "
+                                       f"but already used {used[name]} of {limit} {name}")
+
     async def lock(self, ctx: RequestContext, server_id: str, request_id: str,
                    reason: str | None) -> None:
         async with self.db.transaction() as s:

@@ -127,7 +127,7 @@ async def test_resize_confirm_and_revert(cloud: Cloud) -> None:
     assert body["flavor"]["original_name"] == "m1.tiny"
     await _act(cloud, a, sid, {"resize": {"flavorRef": "2"}})
     await _wait(cloud, a, sid, "VERIFY_RESIZE")
-    await _act(cloud, a, sid, {"confirmResize": None})
+    await _act(cloud, a, sid, {"confirmResize": None}, status=204)
     body = await _wait(cloud, a, sid, "ACTIVE")
     assert body["flavor"]["original_name"] == "m1.small"
 
@@ -260,3 +260,24 @@ async def test_metadata_and_tags(cloud: Cloud) -> None:
     assert [s["id"] for s in r.json()["servers"]] == [sid]
     r = await cloud.http.get(f"/v2.1/servers/{sid}/tags", headers=mv("2.25", a))
     assert r.status_code == 404
+
+
+async def test_admin_reset_state_and_action_errors(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a)
+    await _wait(cloud, a, sid, "ACTIVE")
+    r = await cloud.http.post("/v2.1/servers/00000000-0000-0000-0000-000000000000/action",
+                              headers=cloud.admin, json={"migrate": None})
+    assert r.status_code == 404
+    r = await cloud.http.post(f"/v2.1/servers/{sid}/action", headers=a, json={"bogus": None})
+    assert r.status_code == 400
+    r = await cloud.http.post(f"/v2.1/servers/{sid}/action", headers=a,
+                              json={"os-resetState": {"state": "error"}})
+    assert r.status_code == 403
+    await _act(cloud, cloud.admin, sid, {"os-resetState": {"state": "error"}})
+    body = await _wait(cloud, a, sid, "ERROR")
+    assert body["OS-EXT-STS:vm_state"] == "error"
+    r = await _act(cloud, a, sid, {"restore": None}, status=409)
+    r = await cloud.http.delete(f"/v2.1/servers/{sid}", headers=a)
+    assert r.status_code == 204
+    await _wait(cloud, a, sid, "DELETED")
