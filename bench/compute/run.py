@@ -28,12 +28,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bench.common.report import load_average, machine  # noqa: E402
-from overcast.cli import bootstrap, db_upgrade  # noqa: E402
-from overcast.compute.app import create_app as compute_app  # noqa: E402
-from overcast.config import load_config  # noqa: E402
-from overcast.identity.app import create_app as identity_app  # noqa: E402
-from overcast.image.app import create_app as image_app  # noqa: E402
+from bench.common.report import load_average, machine
+from overcast.cli import bootstrap, db_upgrade
+from overcast.compute.app import create_app as compute_app
+from overcast.config import load_config
+from overcast.identity.app import create_app as identity_app
+from overcast.image.app import create_app as image_app
 
 PASSWORD = "bench-admin"
 
@@ -47,7 +47,7 @@ def _asgi(app: Any, state: Any) -> httpx.ASGITransport:
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def run(servers: int, hosts: int, concurrency: int, database: str | None) -> None:

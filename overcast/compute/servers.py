@@ -478,7 +478,8 @@ class ServerService:
     async def action(self, ctx: RequestContext, server_id: str, name: str, rule: str,
                      request_id: str, *, state_action: str | None, task_state: str | None,
                      token: str | None = None, updates: dict[str, Any] | None = None,
-                     record: str | None = None, lock_rule: str | None = None) -> Instance:
+                     record: str | None = None, lock_rule: str | None = None,
+                     extra: dict[str, Any] | None = None) -> Instance:
         """Move a server into a task (Nova's check_instance_state + instance.save with
         expected_task_state), record the action, poke its host."""
         async with self.db.transaction() as s:
@@ -505,7 +506,7 @@ class ServerService:
             desired = desired_of(inst)
         if host is not None and task_state is not None:
             await self.conductor.poke(server_id, host, desired,
-                                      {"auth_token": token} if token else None)
+                                      {"auth_token": token, **(extra or {})} if token else None)
         return inst
 
     async def flavor_for_resize(self, ctx: RequestContext, inst: Instance, ref: str
@@ -520,6 +521,23 @@ class ServerService:
         if f.root_gb and f.root_gb < int(inst.flavor.get("root_gb", 0)):
             raise faults.BadRequest("Resize error: Unable to resize disk down.")
         return flavor_dict(f)
+
+    async def check_resize_quota(self, ctx: RequestContext, inst: Instance,
+                                 new: dict[str, Any]) -> None:
+        """A resize up needs quota room for the growth in cores and RAM (403 otherwise)."""
+        async with self.db.read() as s:
+            limits = await self._limits(s, inst.project_id)
+            flavors = (await s.scalars(select(Instance.flavor).where(
+                Instance.project_id == inst.project_id, Instance.deleted.is_(False)))).all()
+        used = {"cores": sum(int(f.get("vcpus", 0)) for f in flavors),
+                "ram": sum(int(f.get("memory_mb", 0)) for f in flavors)}
+        grow = {"cores": int(new["vcpus"]) - int(inst.flavor.get("vcpus", 0)),
+                "ram": int(new["memory_mb"]) - int(inst.flavor.get("memory_mb", 0))}
+        for name in ("cores", "ram"):
+            limit = limits[name]
+            if limit >= 0 and grow[name] > 0 and used[name] + grow[name] > limit:
+                raise faults.Forbidden(f"Quota exceeded for {name}: Requested {grow[name]}, "
+                                       f"but already used {used[name]} of {limit} {name}")
 
     async def lock(self, ctx: RequestContext, server_id: str, request_id: str,
                    reason: str | None) -> None:

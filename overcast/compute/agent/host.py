@@ -37,7 +37,7 @@ class ComputeEndpoint:
                    desired: dict[str, Any] | None = None) -> None:
         self._agent.reconciler.hint(
             None if desired is None else DesiredInstance.model_validate(desired),
-            instance_uuid, ctx.get("auth_token"))
+            instance_uuid, ctx)
         self._agent.loop.poke(instance_uuid)
 
     async def refresh(self, ctx: dict[str, Any]) -> None:

@@ -92,15 +92,20 @@ class InstanceReconciler:
         self.work_dir = work_dir
         #: Desired states that came with a poke, used once instead of asking again.
         self._hints: dict[str, DesiredInstance] = {}
-        #: The token of the request behind the newest poke of an instance (image download,
-        #: snapshot upload), kept in memory only.
-        self._tokens: dict[str, str] = {}
+        #: The context of the request behind the newest poke of an instance: its token (image
+        #: download, snapshot upload) and request details (a backup's type and rotation), kept
+        #: in memory only, as Nova's compute holds the caller's RequestContext.
+        self._ctx: dict[str, dict[str, Any]] = {}
 
-    def hint(self, desired: DesiredInstance | None, uuid: str, token: str | None) -> None:
+    def hint(self, desired: DesiredInstance | None, uuid: str, ctx: dict[str, Any]) -> None:
         if desired is not None:
             self._hints[uuid] = desired
-        if token:
-            self._tokens[uuid] = token
+        if ctx.get("auth_token"):
+            self._ctx[uuid] = ctx
+
+    def _token(self, uuid: str) -> str | None:
+        token = self._ctx.get(uuid, {}).get("auth_token")
+        return str(token) if token else None
 
     async def keys(self) -> Iterable[str]:
         wanted = await self.conductor.instances_on_host(self.host)
@@ -137,7 +142,7 @@ class InstanceReconciler:
             if a is not None:
                 await self.driver.destroy(uuid)
                 log.info("%s: destroyed instance %s", self.host, uuid)
-            self._tokens.pop(uuid, None)
+            self._ctx.pop(uuid, None)
             if d is not None and not d.deleted:
                 await self._report(uuid, destroyed=True, event="compute_terminate_instance",
                                    notification="instance.delete.end")
@@ -239,7 +244,7 @@ class InstanceReconciler:
         image = d.rebuild_image or d.image
         if image is None:
             raise DriverError("booting from a volume is not supported yet")
-        spec = self._spec(d, await self.images.source(image, self._tokens.get(d.uuid)))
+        spec = self._spec(d, await self.images.source(image, self._token(d.uuid)))
         try:
             return await self.driver.spawn(spec)
         except InstanceExists:  # a spawn that finished before a crash: same instance
@@ -348,11 +353,15 @@ class InstanceReconciler:
             path = await self.driver.snapshot(d.uuid, Path(tmp) / "snapshot.qcow2")
             await self._report(d.uuid, {"task_state": T.IMAGE_UPLOADING},
                                expected=[T.IMAGE_PENDING_UPLOAD, d.task_state])
-            token = self._tokens.get(d.uuid)
+            token = self._token(d.uuid)
             if self.images.store is None or token is None:
                 raise DriverError("no Image service client or token to upload the snapshot")
             try:
                 await self.images.store.upload(token, d.snapshot_image_id, path)
+                backup = self._ctx.get(d.uuid, {}).get("backup")
+                if isinstance(backup, dict):
+                    await self._rotate(token, d.uuid, str(backup.get("type", "")),
+                                       int(backup.get("rotation", 0)))
             except (OSError, ServiceError) as exc:
                 raise DriverError(f"uploading the snapshot failed: {exc}") from exc
         info = await self.driver.get_info(d.uuid)
@@ -360,6 +369,15 @@ class InstanceReconciler:
                            expected=[T.IMAGE_UPLOADING, T.IMAGE_PENDING_UPLOAD,
                                      T.IMAGE_SNAPSHOT, T.IMAGE_BACKUP],
                            event="compute_snapshot_instance", notification="instance.snapshot.end")
+
+    async def _rotate(self, token: str, uuid: str, backup_type: str, rotation: int) -> None:
+        """Nova's backup rotation: keep the newest `rotation` backups of this type."""
+        assert self.images.store is not None
+        backups = await self.images.store.list_images(
+            token, instance_uuid=uuid, image_type="backup", backup_type=backup_type,
+            sort_key="created_at", sort_dir="desc")
+        for old in backups[rotation:]:
+            await self.images.store.delete_image(token, old["id"])
 
     async def _rebuild(self, d: DesiredInstance) -> None:
         if d.task_state == T.REBUILDING:

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.common.clients import ServiceError
+from overcast.compute.api import server_views as views
 from overcast.compute.api.server_views import policy
-from overcast.compute.api.servers import Servers, _token, show_view
+from overcast.compute.api.servers import Servers, _password, _token, show_view
 from overcast.compute.instance_states import TaskState as T
 from overcast.compute.servers import image_meta
 
@@ -70,9 +71,10 @@ class ConsoleOutput(BaseModel):
 
 
 class ServerAction(BaseModel):
-    """Exactly one of these keys."""
+    """Exactly one of these keys (an unknown one is a 400 once the server is found, as Nova's
+    404 for a missing server comes first)."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     start: dict[str, Any] | None = Field(None, alias="os-start")
     stop: dict[str, Any] | None = Field(None, alias="os-stop")
     reboot: Reboot | None = None
@@ -90,6 +92,8 @@ class ServerAction(BaseModel):
     resume: dict[str, Any] | None = None
     console: ConsoleOutput | None = Field(None, alias="os-getConsoleOutput")
     forceDelete: dict[str, Any] | None = None
+    resetState: dict[str, Any] | None = Field(None, alias="os-resetState")
+    restore: dict[str, Any] | None = None
 
 
 _RULES = ("os_compute_api:servers:start", "os_compute_api:servers:stop",
@@ -105,7 +109,9 @@ _RULES = ("os_compute_api:servers:start", "os_compute_api:servers:stop",
           "os_compute_api:os-extended-server-attributes",
           "os_compute_api:servers:show:host_status",
           "os_compute_api:servers:show:flavor-extra-specs",
-          "os_compute_api:servers:create:forced_host", "os_compute_api:servers:show")
+          "os_compute_api:servers:create:forced_host", "os_compute_api:servers:show",
+          "os_compute_api:os-admin-actions:reset_state",
+          "os_compute_api:os-deferred-delete:restore")
 
 _OVERRIDE = "os_compute_api:os-lock-server:unlock:unlock_override"
 
@@ -130,17 +136,38 @@ _SIMPLE: dict[str, tuple[str, str, str, str, str]] = {
 @router.post("/{server_id}/action", **policy(*_RULES))
 async def server_action(server_id: str, body: ServerAction, request: Request, ctx: Ctx,
                         servers: Servers) -> Response:
-    given = [k for k in body.model_fields_set]
+    await servers.get(ctx, server_id)  # 404 before anything about the body
+    given = [k for k in body.model_fields_set] + list(body.model_extra or {})
     if len(given) != 1:
         raise faults.BadRequest("There is no such action: one action per request")
     key = given[0]
+    if key in (body.model_extra or {}):
+        raise faults.BadRequest(f"There is no such action: {key}")
     rid = ctx.request_id
     token = _token(request)
     if key in _SIMPLE:
         name, rule, check, task, record = _SIMPLE[key]
         await servers.action(ctx, server_id, name, rule, rid, state_action=check,
                              task_state=task, record=record, lock_rule=_OVERRIDE)
+        # Nova answers confirmResize with 204, the others with 202.
+        return Response(status_code=204 if key == "confirmResize" else 202)
+    if key == "resetState":
+        state = (body.resetState or {}).get("state")
+        if state not in ("active", "error"):
+            raise faults.BadRequest("Invalid input for field/attribute state. Value: "
+                                    f"{state}. It must be 'active' or 'error'")
+        await servers.action(ctx, server_id, "resetState",
+                             "os_compute_api:os-admin-actions:reset_state", rid,
+                             state_action=None, task_state=None, record="resetState",
+                             updates={"vm_state": state, "task_state": None})
         return Response(status_code=202)
+    if key == "restore":
+        # No deferred delete here (Nova's reclaim_instance_interval = 0): nothing is ever
+        # SOFT_DELETED, so a restore always finds the wrong state.
+        inst = await servers.get(ctx, server_id)
+        ctx.enforce("os_compute_api:os-deferred-delete:restore", {"project_id": inst.project_id})
+        raise faults.Conflict(f"Cannot 'restore' instance {inst.uuid} while it is in vm_state "
+                              f"{inst.vm_state}")
     if key == "reboot" and body.reboot is not None:
         kind = body.reboot.type.upper()
         if kind not in ("SOFT", "HARD"):
@@ -158,6 +185,7 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
     if key == "resize" and body.resize is not None:
         inst = await servers.get(ctx, server_id)
         new = await servers.flavor_for_resize(ctx, inst, str(body.resize.flavorRef))
+        await servers.check_resize_quota(ctx, inst, new)
         await servers.action(ctx, server_id, "resize", "os_compute_api:servers:resize", rid,
                              state_action="resize", task_state=T.RESIZE_PREP, record="resize",
                              updates={"new_flavor": new}, lock_rule=_OVERRIDE)
@@ -184,13 +212,10 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
         if rb.metadata is not None:
             await servers.replace_metadata(ctx, server_id, rb.metadata, rule=None)
         view = await show_view(request, ctx, servers, server_id)
-        view["server"]["adminPass"] = rb.adminPass or "rebuilt-password"
-        if ctx.microversion < (2, 75):
-            for k in [k for k in view["server"] if k.startswith(("OS-EXT-", "os-extended"))
-                      or k in ("key_name", "config_drive", "security_groups",
-                               "OS-SRV-USG:launched_at", "OS-SRV-USG:terminated_at")]:
-                view["server"].pop(k, None)
-        return JSONResponse(view, status_code=202)
+        inst = await servers.get(ctx, server_id)
+        server = views.for_update(ctx, view["server"], rebuild=True, user_data=inst.user_data)
+        server["adminPass"] = rb.adminPass or _password()
+        return JSONResponse({"server": server}, status_code=202)
     if key == "lock":
         reason = body.lock.locked_reason if body.lock is not None else None
         if reason is not None and ctx.microversion < (2, 73):
@@ -245,8 +270,16 @@ async def _snapshot(server_id: str, body: ServerAction, request: Request, ctx: C
         "min_ram": int(inst.image_meta.get("min_ram") or 0),
         "min_disk": int(inst.flavor.get("root_gb") or inst.image_meta.get("min_disk") or 0),
     }
+    backup_info: dict[str, Any] | None = None
     if backup and isinstance(body.createBackup, CreateBackup):
+        try:
+            rotation = int(body.createBackup.rotation)
+        except (TypeError, ValueError):
+            raise faults.BadRequest("Invalid input for field/attribute rotation.") from None
+        if rotation < 0:
+            raise faults.BadRequest("Invalid input for field/attribute rotation.")
         image_body["backup_type"] = body.createBackup.backup_type
+        backup_info = {"type": body.createBackup.backup_type, "rotation": rotation}
     try:
         image = await servers.images.create_image(token, image_body)
     except ServiceError as exc:
@@ -256,7 +289,8 @@ async def _snapshot(server_id: str, body: ServerAction, request: Request, ctx: C
                          task_state=T.IMAGE_BACKUP if backup else T.IMAGE_SNAPSHOT,
                          record="createBackup" if backup else "createImage",
                          updates={"snapshot_image_id": image["id"]}, token=token,
-                         lock_rule=_OVERRIDE)
+                         lock_rule=_OVERRIDE, extra={"backup": backup_info} if backup_info
+                         else None)
     location = f"{str(request.base_url).rstrip('/')}/images/{image['id']}"
     if ctx.microversion >= (2, 45):
         return JSONResponse({"image_id": image["id"]}, status_code=202)

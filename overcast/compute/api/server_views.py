@@ -82,9 +82,37 @@ def _fault(f: InstanceFault | None, admin: bool) -> dict[str, Any] | None:
     return out
 
 
+# What Nova's update and rebuild answers leave out below 2.75 (show(..., show_AZ=False,
+# show_config_drive=False, show_extended_attr=False, ...)).
+_NOT_IN_UPDATE = ("OS-EXT-AZ:availability_zone", "config_drive", "key_name",
+                  "OS-SRV-USG:launched_at", "OS-SRV-USG:terminated_at", "security_groups",
+                  "OS-EXT-STS:task_state", "OS-EXT-STS:vm_state", "OS-EXT-STS:power_state",
+                  "os-extended-volumes:volumes_attached", "host_status")
+
+
+def for_update(ctx: RequestContext, server: dict[str, Any], *, rebuild: bool,
+               user_data: str | None) -> dict[str, Any]:
+    """The show body as PUT /servers/{id} and the rebuild action answer it."""
+    if ctx.microversion >= (2, 75):
+        if not rebuild:
+            return server
+        out = {k: v for k, v in server.items() if k != "OS-EXT-SRV-ATTR:user_data"}
+        out["user_data"] = user_data  # rebuild names it itself from 2.57
+        return out
+    out = {k: v for k, v in server.items()
+           if k not in _NOT_IN_UPDATE and not k.startswith("OS-EXT-SRV-ATTR:")}
+    if rebuild and ctx.microversion >= (2, 54):
+        out["key_name"] = server.get("key_name")
+    if rebuild and ctx.microversion >= (2, 57):
+        out["user_data"] = user_data
+    if ctx.microversion >= (2, 90):
+        out["OS-EXT-SRV-ATTR:hostname"] = server.get("OS-EXT-SRV-ATTR:hostname")
+    return out
+
+
 def detail(request: Request, ctx: RequestContext, inst: Instance, *,
            fault: InstanceFault | None, extended: bool, host_status: bool,
-           extra_specs: bool, admin: bool) -> dict[str, Any]:
+           extra_specs: bool, admin: bool, groups: list[str] | None = None) -> dict[str, Any]:
     """The detailed server (show, detail list, update and rebuild answers)."""
     mv = ctx.microversion
     status = status_of(inst.vm_state, inst.task_state, inst.deleted)
@@ -145,6 +173,8 @@ def detail(request: Request, ctx: RequestContext, inst: Instance, *,
         out["tags"] = [t.tag for t in inst.tags]
     if mv >= (2, 63):
         out["trusted_image_certificates"] = None
+    if mv >= (2, 71) and groups is not None:
+        out["server_groups"] = groups
     if mv >= (2, 73):
         out["locked_reason"] = inst.locked_reason
     if mv >= (2, 90) and not extended:

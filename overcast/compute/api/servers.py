@@ -9,7 +9,8 @@ value below 2.37) are accepted and leave `addresses` empty; a list of networks o
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import ipaddress
+from typing import Annotated, Any, Literal, TypedDict
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,6 +94,22 @@ class ServerUpdate(BaseModel):
     server: ServerChanges
 
 
+def access_ip(value: str | None, version: int) -> str | None:
+    """An accessIPv4/v6 as Nova stores it (the address's canonical text); 400 if it is not
+    one. An empty string clears it."""
+    if not value:
+        return None
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        addr = None
+    if addr is None or addr.version != version:
+        name = "accessIPv4" if version == 4 else "accessIPv6"
+        raise faults.BadRequest(f"Invalid input for field/attribute {name}. Value: {value}. "
+                                f"'{value}' is not a 'ipv{version}'")
+    return addr.compressed
+
+
 def _int(value: int | str | None, name: str, default: int) -> int:
     if value is None:
         return default
@@ -125,7 +142,14 @@ def _token(request: Request) -> str:
     return request.headers.get("x-auth-token", "")
 
 
-def _view_flags(ctx: RequestContext, project_id: str | None = None) -> dict[str, bool]:
+class ViewFlags(TypedDict):
+    extended: bool
+    host_status: bool
+    extra_specs: bool
+    admin: bool
+
+
+def _view_flags(ctx: RequestContext, project_id: str | None = None) -> ViewFlags:
     target = {"project_id": project_id or ctx.project_id}
     return {
         "extended": ctx.can("os_compute_api:os-extended-server-attributes", target),
@@ -178,7 +202,8 @@ async def create_server(body: ServerCreate, request: Request, ctx: Ctx, servers:
         availability_zone=spec.availability_zone, config_drive=_bool(spec.config_drive),
         networks=networks, min_count=min_count, max_count=max_count,
         description=spec.description, tags=spec.tags or [], hostname=spec.hostname,
-        scheduler_hints=hints, access_ip_v4=spec.accessIPv4, access_ip_v6=spec.accessIPv6)
+        scheduler_hints=hints, access_ip_v4=access_ip(spec.accessIPv4, 4),
+        access_ip_v6=access_ip(spec.accessIPv6, 6))
     insts, reservation = await servers.create(ctx, req, _token(request), ctx.request_id)
     if _bool(spec.return_reservation_id):
         return {"reservation_id": reservation}
@@ -315,10 +340,13 @@ async def list_servers_detail(request: Request, ctx: Ctx, servers: Servers) -> d
 
 async def show_view(request: Request, ctx: RequestContext, servers: ServerService,
                     server_id: str) -> dict[str, Any]:
+    """The single-server body (show; update and rebuild trim it with views.for_update)."""
     inst = await servers.get(ctx, server_id)
     flags = _view_flags(ctx, inst.project_id)
     found = await servers.faults_of([inst.uuid])
-    return {"server": views.detail(request, ctx, inst, fault=found.get(inst.uuid), **flags)}
+    groups = [inst.group_uuid] if inst.group_uuid else []
+    return {"server": views.detail(request, ctx, inst, fault=found.get(inst.uuid),
+                                   groups=groups, **flags)}
 
 
 _SHOW_RULES = ("os_compute_api:servers:show", "os_compute_api:os-extended-server-attributes",
@@ -353,11 +381,12 @@ async def update_server(server_id: str, body: ServerUpdate, request: Request, ct
                                     "unexpected)")
         changes["hostname"] = c.hostname
     if c.accessIPv4 is not None:
-        changes["access_ip_v4"] = c.accessIPv4
+        changes["access_ip_v4"] = access_ip(c.accessIPv4, 4)
     if c.accessIPv6 is not None:
-        changes["access_ip_v6"] = c.accessIPv6
+        changes["access_ip_v6"] = access_ip(c.accessIPv6, 6)
     await servers.update(ctx, server_id, changes)
-    return await show_view(request, ctx, servers, server_id)
+    view = await show_view(request, ctx, servers, server_id)
+    return {"server": views.for_update(ctx, view["server"], rebuild=False, user_data=None)}
 
 
 @router.delete("/{server_id}", status_code=204,

@@ -33,6 +33,21 @@ from overcast.compute.drivers.base import (
 )
 
 
+def _boot_log(name: str) -> str:
+    """What a simulated guest prints on its serial console at each boot (as the real guest's
+    banner: release, hostname, config source, the login, then `overcast-guest ready`)."""
+    return "\n".join([
+        "[    0.000000] Linux version 6.1.0-overcast-fake (simulated)",
+        "[    0.010000] Command line: root=/dev/vda console=ttyS0",
+        "[    0.420000] virtio_blk virtio1: [vda] 2097152 512-byte logical blocks",
+        "=== Overcast guest (fake) ===",
+        f"hostname: {name}",
+        "config: none",
+        "login: overcast / overcast",
+        "overcast-guest ready",
+    ])
+
+
 @dataclass
 class _Vm:
     spec: InstanceSpec
@@ -95,8 +110,11 @@ class FakeDriver(ComputeDriver):
         if spec.image.path in self.fail_images:
             raise InvalidImage(f"image {spec.image.path.name} is not a bootable disk")
         vm = self.vms[spec.uuid] = _Vm(spec)
-        vm.console.append(f"=== Overcast guest (fake) ===\nhostname: {spec.name}")
+        vm.console.append(_boot_log(spec.name))
         return self._info(vm)
+
+    async def _booted(self, vm: _Vm) -> None:
+        vm.console.append(_boot_log(vm.spec.name))
 
     async def destroy(self, uuid: str) -> None:
         self.calls.append(("destroy", uuid))
@@ -108,7 +126,9 @@ class FakeDriver(ComputeDriver):
 
     async def power_on(self, uuid: str) -> None:
         self.calls.append(("power_on", uuid))
-        self._vm(uuid).state = PowerState.RUNNING
+        vm = self._vm(uuid)
+        vm.state = PowerState.RUNNING
+        await self._booted(vm)
 
     async def reboot(self, uuid: str, hard: bool = False, grace: float = 60.0) -> None:
         self.calls.append(("reboot_hard" if hard else "reboot_soft", uuid))
@@ -116,6 +136,7 @@ class FakeDriver(ComputeDriver):
         if not hard:
             self._need(vm, PowerState.RUNNING)
         vm.state = PowerState.RUNNING
+        await self._booted(vm)
 
     async def pause(self, uuid: str) -> None:
         vm = self._vm(uuid)

@@ -5,96 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from starlette.types import Receive, Scope, Send
 
-from overcast.cli import db_upgrade
-from overcast.compute.app import create_app as compute_app
 from overcast.config import Config
-from overcast.identity.app import create_app as identity_app
-from overcast.image.app import create_app as image_app
 from tests.functional.compute.conftest import mv
-from tests.functional.conftest import ADMIN_PASSWORD, running
-from tests.functional.identity.conftest import Keystone
-from tests.helpers import password_auth
-
-
-@dataclass
-class Cloud:
-    http: httpx.AsyncClient
-    alice: dict[str, str]
-    bob: dict[str, str]
-    admin: dict[str, str]
-    image: str
-    glance: httpx.AsyncClient
-    plane: Any
-
-
-def _with_state(app: FastAPI, state: Any) -> Any:
-    async def call(scope: Scope, receive: Receive, send: Send) -> None:
-        await app({**scope, "state": dict(state or {})}, receive, send)
-    return call
-
-
-async def _flavors(config: Config) -> None:
-    from overcast.common.db import Database
-    from overcast.compute.models import Flavor
-
-    db = Database(config.database_url("compute"))
-    try:
-        async with db.transaction() as s:
-            for fid, name, ram, disk in (("1", "m1.tiny", 512, 1), ("2", "m1.small", 2048, 20)):
-                s.add(Flavor(flavorid=fid, name=name, memory_mb=ram, vcpus=1, root_gb=disk))
-    finally:
-        await db.dispose()
+from tests.functional.compute.servers_cloud import Cloud, servers_cloud
 
 
 @pytest.fixture
 async def cloud(compute_config: Config) -> AsyncIterator[Cloud]:
     """Identity, Image and Compute in-process; compute with two simulated hosts."""
-    compute_config.compute.driver = "fake"
-    compute_config.compute.simulated_hosts = 2
-    compute_config.compute.resync_interval = 0.5
-    await db_upgrade(compute_config, ["image"])
-    ident = identity_app(compute_config)
-    local = lambda: getattr(ident.state, "identity", None)  # noqa: E731
-    img = image_app(compute_config, local)
-    async with ident.router.lifespan_context(ident) as ident_state, \
-            img.router.lifespan_context(img) as img_state:
-        ks_http = httpx.AsyncClient(transport=httpx.ASGITransport(_with_state(ident, ident_state)),
-                                    base_url="http://testserver")
-        r = await ks_http.post("/v3/auth/tokens", json=password_auth("admin", ADMIN_PASSWORD))
-        ks = Keystone(ks_http, r.headers["X-Subject-Token"])
-        await ks.make_user("alice", "alice-pw", "alpha")
-        await ks.make_user("bob", "bob-pw", "beta")
-        alice = {"X-Auth-Token": await ks.token("alice", "alice-pw", "alpha")}
-        bob = {"X-Auth-Token": await ks.token("bob", "bob-pw", "beta")}
-        glance = httpx.AsyncClient(transport=httpx.ASGITransport(_with_state(img, img_state)),
-                                   base_url="http://testserver")
-        r = await glance.post("/v2/images", headers=alice, json={
-            "name": "cirros", "disk_format": "raw", "container_format": "bare",
-            "min_ram": 64})
-        assert r.status_code == 201, r.text
-        image = r.json()["id"]
-        r = await glance.put(f"/v2/images/{image}/file", content=b"x" * 4096, headers={
-            **alice, "Content-Type": "application/octet-stream"})
-        assert r.status_code == 204, r.text
-        await _flavors(compute_config)
-        app = compute_app(compute_config, local)
-        app.state.image_transport = httpx.ASGITransport(_with_state(img, img_state))
-        async with running(app) as http:
-            plane = None
-            for _ in range(100):  # the simulated hosts report in at start
-                r = await http.get("/v2.1/servers", headers=alice)
-                break
-            yield Cloud(http, alice, bob, ks.admin, image, glance, plane)
-        await glance.aclose()
-        await ks_http.aclose()
+    async with servers_cloud(compute_config, driver="fake", hosts=2, image=b"x" * 4096,
+                             disk_format="raw") as c:
+        yield c
 
 
 async def _wait(c: Cloud, who: dict[str, str], server_id: str, status: str,
@@ -201,7 +127,7 @@ async def test_resize_confirm_and_revert(cloud: Cloud) -> None:
     assert body["flavor"]["original_name"] == "m1.tiny"
     await _act(cloud, a, sid, {"resize": {"flavorRef": "2"}})
     await _wait(cloud, a, sid, "VERIFY_RESIZE")
-    await _act(cloud, a, sid, {"confirmResize": None})
+    await _act(cloud, a, sid, {"confirmResize": None}, status=204)
     body = await _wait(cloud, a, sid, "ACTIVE")
     assert body["flavor"]["original_name"] == "m1.small"
 
@@ -334,3 +260,24 @@ async def test_metadata_and_tags(cloud: Cloud) -> None:
     assert [s["id"] for s in r.json()["servers"]] == [sid]
     r = await cloud.http.get(f"/v2.1/servers/{sid}/tags", headers=mv("2.25", a))
     assert r.status_code == 404
+
+
+async def test_admin_reset_state_and_action_errors(cloud: Cloud) -> None:
+    a = cloud.alice
+    sid = await _create(cloud, a)
+    await _wait(cloud, a, sid, "ACTIVE")
+    r = await cloud.http.post("/v2.1/servers/00000000-0000-0000-0000-000000000000/action",
+                              headers=cloud.admin, json={"migrate": None})
+    assert r.status_code == 404
+    r = await cloud.http.post(f"/v2.1/servers/{sid}/action", headers=a, json={"bogus": None})
+    assert r.status_code == 400
+    r = await cloud.http.post(f"/v2.1/servers/{sid}/action", headers=a,
+                              json={"os-resetState": {"state": "error"}})
+    assert r.status_code == 403
+    await _act(cloud, cloud.admin, sid, {"os-resetState": {"state": "error"}})
+    body = await _wait(cloud, a, sid, "ERROR")
+    assert body["OS-EXT-STS:vm_state"] == "error"
+    r = await _act(cloud, a, sid, {"restore": None}, status=409)
+    r = await cloud.http.delete(f"/v2.1/servers/{sid}", headers=a)
+    assert r.status_code == 204
+    await _wait(cloud, a, sid, "DELETED")
