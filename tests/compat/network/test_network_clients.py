@@ -28,6 +28,10 @@ def ncloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     stop_cloud(c)
 
 
+def _json(c: Cloud, *args: str, **kw: Any) -> Any:
+    return c.openstack_json(*args, **kw)
+
+
 def _demo(cloud: Cloud) -> dict[str, str]:
     """The guide's demo user, a member of project demo; the environment to act as it."""
     cloud.openstack("project", "create", "demo")
@@ -49,7 +53,7 @@ def test_installation_guide_network_flows(ncloud: Cloud) -> None:
     demo = _demo(c)
 
     def as_demo(*args: str) -> Any:
-        return c.openstack_json(*args, cloud="", env=demo)
+        return _json(c, *args, cloud="", env=demo)
 
     net = as_demo("network", "create", "demo-net")
     assert net["mtu"] == 1450 and net["status"] == "ACTIVE"
@@ -78,19 +82,19 @@ def test_installation_guide_network_flows(ncloud: Cloud) -> None:
     owners = sorted(p["Device Owner"] for p in ports)
     assert owners == ["network:router_interface"]  # the gateway and floating IP ports are
     # the network's, not the project's
-    assert c.openstack_json("network", "agent", "list") == []  # no data plane yet
+    assert _json(c, "network", "agent", "list") == []  # no data plane yet
     r = c.openstack("network", "agent", "list", cloud="", env=demo, check=False)
     assert r.returncode != 0 and "get_agent" in r.stderr  # admin only, as Neutron
-    aliases = {e["Alias"] for e in c.openstack_json("extension", "list", "--network")}
+    aliases = {e["Alias"] for e in _json(c, "extension", "list", "--network")}
     assert {"router", "external-net", "security-group", "provider"} <= aliases
     # admin shares demo's network, then narrows it to one project by RBAC
     c.openstack("network", "set", "--share", "demo-net")
-    assert c.openstack_json("network", "show", "demo-net")["shared"] is True
+    assert _json(c, "network", "show", "demo-net")["shared"] is True
     c.openstack("project", "create", "other")
-    rbac = c.openstack_json("network", "rbac", "create", "--type", "network", "--action",
+    rbac = _json(c, "network", "rbac", "create", "--type", "network", "--action",
                             "access_as_shared", "--target-project", "other", "demo-net")
     assert rbac["object_id"] == net["id"]
-    listed = c.openstack_json("network", "rbac", "list", "--long")
+    listed = _json(c, "network", "rbac", "list", "--long")
     assert {(r["Object ID"], r["Action"]) for r in listed if r["Object ID"] == net["id"]} == {
         (net["id"], "access_as_shared")}
     assert len([r for r in listed if r["Object ID"] == net["id"]]) == 2  # '*' and 'other'
