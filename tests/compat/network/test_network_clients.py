@@ -23,7 +23,8 @@ pytestmark = pytest.mark.compat
 def ncloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     require("openstack CLI", shutil.which("openstack", path=str(Path(sys.executable).parent))
             is not None, "pip install python-openstackclient")
-    c = start_cloud(tmp_path_factory.mktemp("netcloud"), {"OVERCAST_NETWORK__ENABLED": "true"})
+    c = start_cloud(tmp_path_factory.mktemp("netcloud"), {"OVERCAST_NETWORK__ENABLED": "true"},
+                    seconds=240)
     yield c
     stop_cloud(c)
 
@@ -107,8 +108,9 @@ def test_installation_guide_network_flows(ncloud: Cloud) -> None:
 
 
 def test_openstacksdk(ncloud: Cloud) -> None:
-    conn = openstack.connect(cloud="overcast", config_files=[
-        str(ncloud.state_dir / "clouds.yaml")])
+    conn = openstack.connect(auth_url=ncloud.auth_url, username="admin",
+                             password=ncloud.admin_password, project_name="admin",
+                             user_domain_name="Default", project_domain_name="Default")
     net = conn.network.create_network(name="sdk-net", is_admin_state_up=True)
     sub = conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.77.0.0/24",
                                      name="sdk-sub")
