@@ -262,8 +262,8 @@ class PlacementSection(_Section):
 class NetworkSection(_Section):
     """[network]: the Neutron v2.0 service (API and database; the data plane is apart)."""
 
-    enabled: bool = Field(False, description="Run the networking API in `overcast up` (preview "
-                          "until its interop tests pass; `overcast serve network` runs it).")
+    enabled: bool = Field(True, description="Run the networking API in `overcast up` (its "
+                          "interop tests pass; `overcast serve network` runs it alone).")
     port: int = Field(9696, description="Port of the networking API.")
     database_url: str = Field(
         "", description="SQLAlchemy URL; empty means the SQLite file network.sqlite in the state "

@@ -95,8 +95,8 @@ def _lost_race(exc: DBAPIError) -> bool:
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     if code in _RETRIABLE_PG:
         return True
-    args = getattr(orig, "args", ())
-    return bool(args) and args[0] in _RETRIABLE_MYSQL
+    args: Any = getattr(orig, "args", None) or (None,)
+    return args[0] in _RETRIABLE_MYSQL
 
 
 async def retrying(attempt: Callable[[], Awaitable[Any]], tries: int = 20) -> Any:

@@ -340,7 +340,11 @@ class Subnets(Collection):
             held = (await s.execute(
                 select(Port.device_owner).join(IPAllocation, IPAllocation.port_id == Port.id)
                 .where(IPAllocation.subnet_id == ident))).scalars().all()
-            if any(owner not in NETWORK_OWNED for owner in held):
+            # A SLAAC address goes with its subnet (the port keeps its other addresses); only
+            # a router interface holds such a subnet, as in Neutron.
+            auto = sub.ipv6_address_mode in ("slaac", "dhcpv6-stateless")
+            if any(owner not in NETWORK_OWNED and (
+                    not auto or owner == "network:router_interface") for owner in held):
                 raise errors.fault(409, "SubnetInUse",
                                    f"Unable to complete operation on subnet {ident}: One or more "
                                    "ports have an IP allocation from this subnet.")

@@ -56,7 +56,10 @@ class Cloud:
         return json.loads(self.openstack(*args, "-f", "json", **kw).stdout)  # type: ignore[arg-type]
 
 
-def start_cloud(tmp: Path, extra_env: dict[str, str] | None = None) -> Cloud:
+def start_cloud(tmp: Path, extra_env: dict[str, str] | None = None,
+                seconds: float = 180.0) -> Cloud:
+    """`overcast up` on free ports; `seconds`: how long it may take to answer (a loaded
+    machine takes longer to run every migration and bootstrap)."""
     state = tmp / "state"
     # A free port for every service, so that clouds started side by side never collide.
     ports = {name: free_port() for name in SERVICES}
@@ -72,8 +75,7 @@ def start_cloud(tmp: Path, extra_env: dict[str, str] | None = None) -> Cloud:
     cloud = Cloud(state, {**env, "OS_CLIENT_CONFIG_FILE": str(state / "clouds.yaml")}, ports,
                   proc, log, extra_env=extra_env or {})
     try:
-        # Every service migrates, bootstraps and starts first: generous on a busy 2-core host.
-        wait_http(cloud.auth_url, proc=proc, log=log, status=200, seconds=180)
+        wait_http(cloud.auth_url, proc=proc, log=log, status=200, seconds=seconds)
     except RuntimeError:
         proc.kill()
         raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+from typing import Any
 
 from tests.functional.network.conftest import Neutron
 
@@ -18,7 +19,7 @@ async def test_concurrent_ports_get_distinct_addresses_then_409(neutron: Neutron
 
     clients = asyncio.Semaphore(16)  # sixteen clients, each with one request in flight
 
-    async def one() -> tuple[int, dict[str, object]]:
+    async def one() -> tuple[int, Any]:
         async with clients:
             r = await n.req("POST", "ports", n.alice, {"port": {"network_id": net["id"]}})
         return r.status_code, r.json()
@@ -27,7 +28,7 @@ async def test_concurrent_ports_get_distinct_addresses_then_409(neutron: Neutron
     made = [b["port"] for code, b in results if code == 201]
     refused = [b for code, b in results if code != 201]
     assert len(made) == 125, [c for c, _ in results if c not in (201, 409)]
-    addresses = [p["fixed_ips"][0]["ip_address"] for p in made]  # type: ignore[index]
+    addresses = [p["fixed_ips"][0]["ip_address"] for p in made]
     assert len(set(addresses)) == 125
     assert all(ipaddress.ip_address(a) in ipaddress.ip_network("10.9.0.0/25") for a in addresses)
     assert "10.9.0.1" not in addresses
@@ -40,7 +41,7 @@ async def test_concurrent_ports_get_distinct_addresses_then_409(neutron: Neutron
     r = await n.req("DELETE", f"ports/{freed['id']}", n.alice)
     assert r.status_code == 204
     again = await n.port(n.alice, net["id"])
-    assert again["fixed_ips"][0]["ip_address"] == freed["fixed_ips"][0]["ip_address"]  # type: ignore[index]
+    assert again["fixed_ips"][0]["ip_address"] == freed["fixed_ips"][0]["ip_address"]
 
 
 async def test_a_requested_address_is_given_once(neutron: Neutron) -> None:

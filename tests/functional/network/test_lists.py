@@ -3,6 +3,7 @@ marker pages with next/previous links, tag filters, standard attributes, If-Matc
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.functional.network.conftest import Neutron
@@ -26,6 +27,7 @@ async def test_filters_fields_sorting_and_pages(neutron: Neutron) -> None:
     seen: list[str] = []
     url = "/v2.0/networks?sort_key=name&sort_dir=asc&limit=2"
     pages = 0
+    body: dict[str, Any] = {}
     while url:
         body = (await n.http.get(url, headers=n.alice)).json()
         seen += [x["name"] for x in body["networks"]]

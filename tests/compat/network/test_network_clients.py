@@ -1,0 +1,139 @@
+"""Networking through the real clients: the installation guide's network flows with the
+`openstack` CLI, and openstacksdk (errors included), against `overcast up` with the network
+service enabled."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openstack
+import pytest
+
+from tests.compat.conftest import Cloud, start_cloud, stop_cloud
+from tests.conftest import require
+
+pytestmark = pytest.mark.compat
+
+
+@pytest.fixture(scope="module")
+def ncloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    require("openstack CLI", shutil.which("openstack", path=str(Path(sys.executable).parent))
+            is not None, "pip install python-openstackclient")
+    c = start_cloud(tmp_path_factory.mktemp("netcloud"), {"OVERCAST_NETWORK__ENABLED": "true"},
+                    seconds=240)
+    yield c
+    stop_cloud(c)
+
+
+def _json(c: Cloud, *args: str, **kw: Any) -> Any:
+    return c.openstack_json(*args, **kw)
+
+
+def _demo(cloud: Cloud) -> dict[str, str]:
+    """The guide's demo user, a member of project demo; the environment to act as it."""
+    cloud.openstack("project", "create", "demo")
+    cloud.openstack("user", "create", "demo", "--password", "demo-pw")
+    cloud.openstack("role", "add", "--project", "demo", "--user", "demo", "member")
+    return {"OS_AUTH_URL": cloud.auth_url, "OS_USERNAME": "demo", "OS_PASSWORD": "demo-pw",
+            "OS_PROJECT_NAME": "demo", "OS_USER_DOMAIN_NAME": "Default",
+            "OS_PROJECT_DOMAIN_NAME": "Default", "OS_IDENTITY_API_VERSION": "3",
+            "OS_CLIENT_CONFIG_FILE": "/dev/null"}
+
+
+def test_installation_guide_network_flows(ncloud: Cloud) -> None:
+    c = ncloud
+    c.openstack("network", "create", "ext-net", "--external", "--share",
+                "--provider-network-type", "flat", "--provider-physical-network", "provider")
+    c.openstack("subnet", "create", "ext-subnet", "--network", "ext-net",
+                "--allocation-pool", "start=203.0.113.101,end=203.0.113.200", "--no-dhcp",
+                "--gateway", "203.0.113.1", "--subnet-range", "203.0.113.0/24")
+    demo = _demo(c)
+
+    def as_demo(*args: str) -> Any:
+        return _json(c, *args, cloud="", env=demo)
+
+    net = as_demo("network", "create", "demo-net")
+    assert net["mtu"] == 1450 and net["status"] == "ACTIVE"
+    sub = as_demo("subnet", "create", "demo-subnet", "--network", "demo-net", "--gateway",
+                  "192.168.1.1", "--subnet-range", "192.168.1.0/24")
+    assert sub["allocation_pools"] == [{"start": "192.168.1.2", "end": "192.168.1.254"}]
+    as_demo("router", "create", "demo-router")
+    c.openstack("router", "add", "subnet", "demo-router", "demo-subnet", cloud="", env=demo)
+    c.openstack("router", "set", "--external-gateway", "ext-net", "demo-router", cloud="",
+                env=demo)
+    router = as_demo("router", "show", "demo-router")
+    gateway = router["external_gateway_info"]
+    assert gateway["external_fixed_ips"][0]["ip_address"] == "203.0.113.101"
+    assert gateway["enable_snat"] is True
+    fip = as_demo("floating", "ip", "create", "ext-net")
+    assert fip["floating_ip_address"] == "203.0.113.102" and fip["status"] == "DOWN"
+    as_demo("security", "group", "rule", "create", "--proto", "tcp", "--dst-port", "22",
+            "default")
+    as_demo("security", "group", "rule", "create", "--proto", "icmp", "default")
+    r = c.openstack("security", "group", "rule", "create", "--proto", "icmp", "default",
+                    cloud="", env=demo, check=False)
+    assert r.returncode != 0 and "already exists" in r.stderr
+    names = {n["Name"] for n in as_demo("network", "list")}
+    assert names == {"ext-net", "demo-net"}
+    ports = as_demo("port", "list", "--long")
+    owners = sorted(p["Device Owner"] for p in ports)
+    assert owners == ["network:router_interface"]  # the gateway and floating IP ports are
+    # the network's, not the project's
+    assert _json(c, "network", "agent", "list") == []  # no data plane yet
+    r = c.openstack("network", "agent", "list", cloud="", env=demo, check=False)
+    assert r.returncode != 0 and "get_agent" in r.stderr  # admin only, as Neutron
+    aliases = {e["Alias"] for e in _json(c, "extension", "list", "--network")}
+    assert {"router", "external-net", "security-group", "provider"} <= aliases
+    # admin shares demo's network, then narrows it to one project by RBAC
+    c.openstack("network", "set", "--share", "demo-net")
+    assert _json(c, "network", "show", "demo-net")["shared"] is True
+    c.openstack("project", "create", "other")
+    rbac = _json(c, "network", "rbac", "create", "--type", "network", "--action",
+                            "access_as_shared", "--target-project", "other", "demo-net")
+    assert rbac["object_id"] == net["id"]
+    listed = _json(c, "network", "rbac", "list", "--long")
+    assert {(r["Object ID"], r["Action"]) for r in listed if r["Object ID"] == net["id"]} == {
+        (net["id"], "access_as_shared")}
+    assert len([r for r in listed if r["Object ID"] == net["id"]]) == 2  # '*' and 'other'
+    # associate the floating IP with a port on demo-net, through the router
+    port = as_demo("port", "create", "--network", "demo-net", "vm-port")
+    c.openstack("floating", "ip", "set", "--port", "vm-port", fip["floating_ip_address"],
+                cloud="", env=demo)
+    shown = as_demo("floating", "ip", "show", fip["floating_ip_address"])
+    assert shown["port_id"] == port["id"] and shown["router_id"] == router["id"]
+
+
+def test_openstacksdk(ncloud: Cloud) -> None:
+    conn = openstack.connect(auth_url=ncloud.auth_url, username="admin",
+                             password=ncloud.admin_password, project_name="admin",
+                             user_domain_name="Default", project_domain_name="Default")
+    net = conn.network.create_network(name="sdk-net", is_admin_state_up=True)
+    sub = conn.network.create_subnet(network_id=net.id, ip_version=4, cidr="10.77.0.0/24",
+                                     name="sdk-sub")
+    assert sub.gateway_ip == "10.77.0.1"
+    ports = [conn.network.create_port(network_id=net.id) for _ in range(3)]
+    assert [p.fixed_ips[0]["ip_address"] for p in ports] == ["10.77.0.2", "10.77.0.3",
+                                                             "10.77.0.4"]
+    conn.network.set_tags(net, ["a", "b"])
+    assert sorted(conn.network.get_network(net.id).tags) == ["a", "b"]
+    found = list(conn.network.networks(tags="a"))
+    assert [n.id for n in found] == [net.id]
+    paged = list(conn.network.ports(network_id=net.id, limit=1, paginated=True))
+    assert len(paged) == 3
+    with pytest.raises(openstack.exceptions.NotFoundException) as err:
+        conn.network.get_network("00000000-0000-0000-0000-000000000000")
+    assert "could not be found" in str(err.value)
+    with pytest.raises(openstack.exceptions.ConflictException):
+        conn.network.create_port(network_id=net.id, fixed_ips=[
+            {"subnet_id": sub.id, "ip_address": "10.77.0.2"}])
+    with pytest.raises(openstack.exceptions.ConflictException) as conflict:
+        conn.network.delete_network(net.id)
+    assert "ports still in use" in str(conflict.value)
+    for p in ports:
+        conn.network.delete_port(p)
+    conn.network.delete_network(net.id)
+    assert conn.network.find_network("sdk-net") is None
