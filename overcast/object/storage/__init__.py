@@ -1,0 +1,1 @@
+"""Storage nodes: the account, container and object servers and their background daemons."""
