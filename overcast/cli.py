@@ -318,7 +318,10 @@ def _serve_workers(config: Config, name: str, workers: int) -> None:
     os.environ["OVERCAST_SERVE_SERVICE"] = name
     uvicorn.run("overcast.cli:app_from_environment", factory=True, workers=workers,
                 host=config.default.bind_host, port=getattr(config, name).port, log_config=None,
-                access_log=False, server_header=False)
+                access_log=False, server_header=False,
+                # uvicorn kills a worker that misses a 5 s health check; a worker still running
+                # its migrations check or a long request on a busy host is not dead.
+                timeout_worker_healthcheck=60)
 
 
 def app_from_environment() -> object:
