@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from overcast.common import clock
 from overcast.common.bus import Bus, BusError, Subscription
@@ -453,6 +454,13 @@ class Conductor:
     # --- heartbeats ---------------------------------------------------------------------
 
     async def host_report(self, report: HostReport) -> None:
+        try:
+            await self._host_report(report)
+        except IntegrityError:
+            # Two first heartbeats of one host raced to create its rows: the other won.
+            await self._host_report(report)
+
+    async def _host_report(self, report: HostReport) -> None:
         now = clock.utcnow()
         async with self.db.transaction() as s:
             service = await s.scalar(select(Service).where(

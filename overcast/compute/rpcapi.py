@@ -41,7 +41,11 @@ class ConductorAPI:
         return None if raw is None else DesiredInstance.model_validate(raw)
 
     async def report(self, report: InstanceReport) -> None:
-        await self.bus.cast(CONDUCTOR_TOPIC, "instance_report", ctx={},
+        """A call, not a cast: the bus does not order messages a server handles concurrently,
+        and an instance's reports must land in the order the agent made them (a late
+        "spawning" after "active" would undo the build). A conductor that cannot be reached
+        fails the pass, which the next resync repeats."""
+        await self.bus.call(CONDUCTOR_TOPIC, "instance_report", ctx={}, timeout=self.timeout,
                             report=report.model_dump(mode="json"))
 
     async def report_host(self, report: HostReport) -> None:

@@ -253,7 +253,8 @@ class InstanceReconciler:
     async def _build(self, d: DesiredInstance, a: InstanceInfo | None) -> None:
         if a is None:
             if d.task_state != T.SPAWNING:
-                await self._report(d.uuid, {"task_state": T.SPAWNING}, expected=_BUILD_TASKS)
+                await self._report(d.uuid, {"task_state": T.SPAWNING},
+                                   expected=[T.SCHEDULING, T.NETWORKING, T.BLOCK_DEVICE_MAPPING])
             try:
                 a = await self._spawn(d)
             except (DriverError, OSError, RuntimeError) as exc:

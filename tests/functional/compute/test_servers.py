@@ -24,7 +24,7 @@ async def cloud(compute_config: Config) -> AsyncIterator[Cloud]:
 
 
 async def _wait(c: Cloud, who: dict[str, str], server_id: str, status: str,
-                seconds: float = 10.0) -> dict[str, Any]:
+                seconds: float = 60.0) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + seconds
     body: dict[str, Any] = {}
     while asyncio.get_running_loop().time() < deadline:
