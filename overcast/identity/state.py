@@ -112,6 +112,7 @@ class IdentityState:
         self.catalog_cache: dict[str | None, list[dict[str, Any]]] = {}
         # (role implications, domain-specific role ids): read on every effective-role check
         self.role_graph: tuple[dict[str, set[str]], set[str]] | None = None
+        self.role_names: dict[str, str] | None = None  # role id -> name, for token bodies
         self._fernet: object = None
         self._checked_at = 0.0  # monotonic time of the last revision read
         # Bumped by every local write: a cache fill or revocation reload that began before a
@@ -155,6 +156,7 @@ class IdentityState:
         self.token_cache.clear()
         self.catalog_cache.clear()
         self.role_graph = None
+        self.role_names = None
 
     async def fresh(self) -> None:
         """Drop caches if anyone wrote since they were built or the keys were rotated (a
