@@ -15,6 +15,7 @@ from overcast.identity.domain_configs import DomainConfigs
 from overcast.identity.domains import Domains
 from overcast.identity.endpoint_groups import EndpointGroups
 from overcast.identity.groups import Groups
+from overcast.identity.logins import Logins
 from overcast.identity.policies import Policies
 from overcast.identity.projects import Projects
 from overcast.identity.roles import Roles
@@ -35,14 +36,15 @@ class Identity:
         self.domains = Domains(self.state)
         self.assignments = Assignments(self.state)
         self.projects = Projects(self.state, self.domains, self.assignments)
-        self.users = Users(self.state)
+        self.logins = Logins(self.state)
+        self.users = Users(self.state, self.logins)
         self.groups = Groups(self.state)
         self.roles = Roles(self.state)
         self.catalog = Catalog(self.state)
         self.application_credentials = ApplicationCredentials(self.state, self.assignments)
         self.credentials = CredentialStore(self.state)
         self.trusts = Trusts(self.state, self.assignments)
-        self.tokens = Tokens(self.state, self.assignments, self.catalog, self.trusts)
+        self.tokens = Tokens(self.state, self.assignments, self.catalog, self.trusts, self.logins)
         self.consumers = Consumers(self.state)
         self.policies = Policies(self.state)
         self.domain_configs = DomainConfigs(self.state)

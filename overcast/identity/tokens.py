@@ -181,12 +181,12 @@ class Issued:
 
 class Tokens:
     def __init__(self, state: IdentityState, assignments: Assignments, catalog: Catalog,
-                 trusts: Trusts):
+                 trusts: Trusts, logins: Logins):
         self.state = state
         self.assignments = assignments
         self.catalog = catalog
         self.trusts = trusts
-        self.logins = Logins(state)
+        self.logins = logins
 
     def _refused(self, why: str, *, subject: str | None = None) -> InvalidToken:
         """An authentication failure: Keystone's one generic message, whatever the cause
