@@ -55,23 +55,25 @@ class PasswordPolicy:
     # -- logins --
     def locked(self, user: User, now: datetime) -> bool:
         """Whether too many failed logins lock the user out now (Keystone's
-        _is_account_locked); a lockout that has run its course is cleared on the row."""
+        _is_account_locked). A lockout that has run its course is cleared by the next success
+        (in the caller's write: this row may belong to a read-only session)."""
         limit = self.config.lockout_failure_attempts
         if not limit or user_option(user, IGNORE_LOCKOUT) or (user.failed_auth_count or 0) < limit:
             return False
         last = user.failed_auth_at
-        if last is not None and as_utc(last) + timedelta(seconds=self.config.lockout_duration) > now:
-            return True
-        self.forgive(user)
-        return False
+        return last is not None and \
+            as_utc(last) + timedelta(seconds=self.config.lockout_duration) > now
 
     def counts_failures(self, user: User) -> bool:
         """Whether a failed login must be recorded on the row (a write): only when lockout is on."""
         return bool(self.config.lockout_failure_attempts) and not user_option(user, IGNORE_LOCKOUT)
 
-    @staticmethod
-    def fail(user: User, now: datetime) -> None:
-        user.failed_auth_count = (user.failed_auth_count or 0) + 1
+    def fail(self, user: User, now: datetime) -> None:
+        """Count a failed login; a lockout that had run its course starts counting afresh."""
+        count = user.failed_auth_count or 0
+        if count and not self.locked(user, now) and count >= (self.config.lockout_failure_attempts or 0):
+            count = 0
+        user.failed_auth_count = count + 1
         user.failed_auth_at = now
 
     @staticmethod

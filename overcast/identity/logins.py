@@ -156,12 +156,11 @@ class Logins:
         raise self.refused(f"Invalid username or TOTP passcode for user {user.id}.")
 
     async def succeeded(self, user: User, now: datetime) -> None:
-        """Clear earlier failures and note the day, when either needs a write."""
+        """Clear earlier failures and note the day, when either needs a write (in a write
+        transaction of its own: `user` may belong to a read-only session, never changed)."""
         stale_day = self.policy.tracks_activity() and user.last_active_at != now.date()
         if user.failed_auth_count or stale_day:
             await self._record(user.id, failed=False)
-            user.failed_auth_count = 0
-            user.failed_auth_at = None
 
     async def _record(self, user_id: str, *, failed: bool) -> None:
         """A failed login counted, or a success noted, on the user row (its own transaction:
