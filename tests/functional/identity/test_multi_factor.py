@@ -27,7 +27,7 @@ GENERIC_401 = "The request you have made requires authentication."
 def passcode(secret: str, at: float | None = None) -> str:
     """What an authenticator app shows (computed here independently of Overcast's code)."""
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
-    totp = TOTP(key, 6, hashes.SHA1(), 30)  # noqa: S303 - RFC 6238
+    totp = TOTP(key, 6, hashes.SHA1(), 30)
     return totp.generate(time.time() if at is None else at).decode()
 
 
