@@ -27,9 +27,10 @@ from overcast.identity import fernet, receipts
 from overcast.identity.assignments import Assignments
 from overcast.identity.catalog import Catalog
 from overcast.identity.logins import AUTH_FAILED, INSECURE_DEBUG, Logins, mfa_rules
-from overcast.identity.models import ApplicationCredential, Domain, Project, Trust, User
+from overcast.identity.models import ApplicationCredential, Domain, Project, Role, Trust, User
 from overcast.identity.policy import forbidden_action
 from overcast.identity.receipts import Receipt, ReceiptRequired
+from overcast.identity.roles import NULL_DOMAIN
 from overcast.identity.state import IdentityState
 from overcast.identity.trusts import Trusts
 
@@ -598,7 +599,12 @@ class Tokens:
             scoped = bool(p.project_id or p.domain_id or p.system)
             if scoped and not role_ids:
                 raise self._refused("The token's user has no role on its scope any more.")
-            body["roles"] = await self.assignments.role_refs(s, role_ids) if scoped else []
+            if trust is not None:
+                # Keystone's trust-scoped body shows each role in full
+                body["roles"] = [_full_role(r) for r in sorted(await s.scalars(
+                    select(Role).where(Role.id.in_(role_ids))), key=lambda r: r.name)]
+            else:
+                body["roles"] = await self.assignments.role_refs(s, role_ids) if scoped else []
         if not body["roles"]:
             body.pop("roles")
         if scoped and not nocatalog:
@@ -614,11 +620,13 @@ class Tokens:
         trust, the trustor as the user when it impersonates, and the delegated roles. A token
         whose trust was deleted, expired or used up, whose trustor lost a delegated role or
         was disabled, no longer validates."""
-        trust = await s.get(Trust, p.trust_id)
-        if trust is None or trust.deleted_at is not None or (
-                trust.expires_at is not None and epoch(as_utc(trust.expires_at)) < time.time()):
+        try:
+            # Keystone re-reads the trust with get_trust: deleted, expired or used up (its
+            # last use spent, even by this very token), the token no longer validates.
+            trust = await self.trusts.usable(s, str(p.trust_id))
+        except faults.NotFound as e:
             raise self._refused("The token's trust is gone.",
-                                subject=f"Could not find trust: {p.trust_id}.")
+                                subject=f"Could not find trust: {p.trust_id}.") from e
         if trust.trustee_user_id != trustee.id:
             raise self._refused("The token's user is not the trustee.")
         trustor = await s.get(User, trust.trustor_user_id)
@@ -643,6 +651,11 @@ class Tokens:
                             "domain": _domain_ref(trustor_domain),
                             "password_expires_at": iso(trustor.password_expires_at)}
         return trust, roles
+
+
+def _full_role(r: Role) -> dict[str, Any]:
+    return {"id": r.id, "name": r.name, "domain_id": None if r.domain_id == NULL_DOMAIN else r.domain_id,
+            "description": r.description, "options": r.options or {}}
 
 
 def _domain_disabled(domain_id: str) -> str:

@@ -45,8 +45,9 @@ def merged_options(current: dict[str, Any], given: dict[str, Any]) -> dict[str, 
             out.pop(name, None)
             continue
         if name in BOOLEAN_OPTIONS and not isinstance(value, bool):
-            raise faults.BadRequest(f"Invalid input for field 'options/{name}': {value!r} is "
-                                    "not of type 'boolean'")
+            # Keystone's jsonschema message (every option is nullable)
+            raise faults.BadRequest(f"Invalid input for field/attribute {name}. Value: {value}. "
+                                    f"{value!r} is not of type 'boolean', 'null'")
         if name == MFA_RULES and not _mfa_rules_ok(value):
             raise faults.BadRequest(_BAD_MFA_RULES)
         out[name] = value

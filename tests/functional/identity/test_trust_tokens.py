@@ -116,10 +116,16 @@ async def test_remaining_uses_are_spent_by_tokens_made(keystone: Keystone) -> No
     k = keystone
     p = await _parties(k)
     trust = await _trust(k, p, remaining_uses=2)
+    tokens = []
     for _ in range(2):
         r = await k.http.post("/v3/auth/tokens",
                               json=_trust_auth("trustee", "trustee-pw", trust["id"]))
         assert r.status_code == 201, r.text
+        tokens.append(r.headers["X-Subject-Token"])
+    # as Keystone 30 (recorded): a used-up trust no longer validates its tokens either
+    v = await _validate(k, tokens[0])
+    assert (v.status_code, v.json()["error"]["message"]) == (
+        404, f"Could not find trust: {trust['id']}."), v.text
     r = await k.http.post("/v3/auth/tokens", json=_trust_auth("trustee", "trustee-pw", trust["id"]))
     assert (r.status_code, r.json()["error"]["message"]) == (401, GENERIC_401), r.text
     # a failed login spends nothing: a new trust with one use still has it after a bad password
