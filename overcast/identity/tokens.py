@@ -154,9 +154,10 @@ class InvalidToken(faults.Unauthorized):
     answers (404) when the token is instead the X-Subject-Token of /v3/auth/tokens; None where
     Keystone gives its catch-all "Could not find token"."""
 
-    def __init__(self, message: str, subject: str | None = None):
+    def __init__(self, message: str, subject: str | None = None, *, trust_gone: bool = False):
         super().__init__(message)
         self.subject = subject
+        self.trust_gone = trust_gone  # the token's trust was deleted, expired or used up
 
 
 #: Keystone's 404 for an expired or revoked subject token (keystone/token/provider.py).
@@ -189,14 +190,15 @@ class Tokens:
         self.trusts = trusts
         self.logins = logins
 
-    def _refused(self, why: str, *, subject: str | None = None) -> InvalidToken:
+    def _refused(self, why: str, *, subject: str | None = None,
+                 trust_gone: bool = False) -> InvalidToken:
         """An authentication failure: Keystone's one generic message, whatever the cause
         (which user, project or domain exists is nobody's business), unless `[DEFAULT]
         insecure_debug` asks to say why (Keystone's SecurityError). `subject`: the message
         when the token was a subject token (InvalidToken)."""
         if self.state.config.default.insecure_debug:
-            return InvalidToken(f"{why} {INSECURE_DEBUG}", subject)
-        return InvalidToken(AUTH_FAILED, subject)
+            return InvalidToken(f"{why} {INSECURE_DEBUG}", subject, trust_gone=trust_gone)
+        return InvalidToken(AUTH_FAILED, subject, trust_gone=trust_gone)
 
     # -- issue --
     async def issue(self, auth: dict[str, Any], *, nocatalog: bool = False,
@@ -224,7 +226,15 @@ class Tokens:
             # Fully validated, domain revocation events included (they match the user's and
             # the project's domains, which only the body knows): a token a disabled domain
             # revoked must not be traded for a new one once the domain is enabled again.
-            prior = (await self.validate(str(req.identity["token"].get("id", "")))).payload
+            given = str(req.identity["token"].get("id", ""))
+            try:
+                prior = (await self.validate(given)).payload
+            except InvalidToken as e:
+                # Keystone 30 (recorded): a 404 in the words of its subject-token answers;
+                # but a trust that is gone is its TrustNotFound, which it turns into the 401
+                if e.trust_gone:
+                    raise self._refused(str(e)) from e
+                raise faults.NotFound(e.subject or f"Could not find token: {given[:8]}...") from e
             if prior.app_cred_id:
                 raise faults.Forbidden("Cannot rescope a token made with an application credential.")
             if prior.trust_id:
@@ -626,7 +636,8 @@ class Tokens:
             trust = await self.trusts.usable(s, str(p.trust_id))
         except faults.NotFound as e:
             raise self._refused("The token's trust is gone.",
-                                subject=f"Could not find trust: {p.trust_id}.") from e
+                                subject=f"Could not find trust: {p.trust_id}.",
+                                trust_gone=True) from e
         if trust.trustee_user_id != trustee.id:
             raise self._refused("The token's user is not the trustee.")
         trustor = await s.get(User, trust.trustor_user_id)

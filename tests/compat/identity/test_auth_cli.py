@@ -134,22 +134,26 @@ def test_totp_enrolment_and_two_factor_login_through_keystoneauth(strict: Cloud,
     shown: Any = c.openstack_json("user", "show", "twofa")
     assert shown["options"]["multi_factor_auth_rules"] == [["password", "totp"]]
 
-    common = {"auth_url": c.auth_url, "project_name": "admin", "project_domain_name": "Default"}
+    url = c.auth_url
     # one factor: keystoneauth raises MissingAuthMethods with the receipt
-    one = v3.Password(username="twofa", password="twofa-pw-1", user_domain_name="Default",
-                      **common)
+    one = v3.Password(url, username="twofa", password="twofa-pw-1", user_domain_name="Default",
+                      project_name="admin", project_domain_name="Default")
     with pytest.raises(ks_exc.MissingAuthMethods) as missing:
         ks_session.Session(auth=one).get_token()
     assert missing.value.methods == ["password"]
     assert missing.value.required_auth_methods == [["password", "totp"]]
     # the second factor with the receipt
-    second = v3.Auth(auth_methods=[v3.TOTPMethod(user_id=uid, passcode=_passcode(secret)),
-                                   v3.ReceiptMethod(receipt=missing.value.receipt)], **common)
+    receipt = missing.value.receipt
+    assert receipt
+    second = v3.Auth(url, [v3.TOTPMethod(user_id=uid, passcode=_passcode(secret)),
+                           v3.ReceiptMethod(receipt=receipt)],
+                     project_name="admin", project_domain_name="Default")
     sess = ks_session.Session(auth=second)
     assert sess.get_token()
     assert sess.get_project_id() is not None
     # both factors at once, with keystoneauth's multi-factor plugin
-    both = v3.MultiFactor(auth_methods=["v3password", "v3totp"], username="twofa",
+    both = v3.MultiFactor(url, ["v3password", "v3totp"], username="twofa",
                           password="twofa-pw-1", passcode=_passcode(secret),
-                          user_domain_name="Default", **common)
+                          user_domain_name="Default", project_name="admin",
+                          project_domain_name="Default")
     assert ks_session.Session(auth=both).get_token()
