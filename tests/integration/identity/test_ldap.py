@@ -150,6 +150,11 @@ async def test_login_by_bind_and_roles_granted_in_overcast(keystone_any_db: Keys
                                                            slapd: Slapd) -> None:
     keystone = keystone_any_db
     http, h = keystone.http, keystone.admin
+    # The directory as seeded (this test changes it, and runs once per database kind)
+    slapd.ldapmodify(f"dn: cn=ops,ou=UserGroups,{SUFFIX}\nchangetype: modify\n"
+                     f"replace: member\nmember: uid=bob,ou=Users,{SUFFIX}\n")
+    slapd.ldapmodify(f"dn: uid=alice,ou=Users,{SUFFIX}\nchangetype: modify\n"
+                     "replace: employeeType\nemployeeType: TRUE\n")
     domain_id = await _ldap_domain(keystone, slapd.domain_config())
     # Unscoped login as an LDAP user, by name and domain name
     r = await _login(keystone, "alice", "alice-pass")
@@ -215,6 +220,8 @@ async def test_login_by_bind_and_roles_granted_in_overcast(keystone_any_db: Keys
     assert r.status_code == 404
     slapd.ldapmodify(f"dn: uid=alice,ou=Users,{SUFFIX}\nchangetype: modify\n"
                      "replace: employeeType\nemployeeType: TRUE\n")
+    slapd.ldapmodify(f"dn: cn=ops,ou=UserGroups,{SUFFIX}\nchangetype: modify\n"
+                     f"replace: member\nmember: uid=bob,ou=Users,{SUFFIX}\n")
 
 
 @pytest.mark.parametrize("transport", ["starttls", "ldaps", "paged"])
