@@ -13,7 +13,7 @@ import configparser
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -163,6 +163,16 @@ class SecurityComplianceSection(_Section):
         "unset: never.")
 
 
+class UnifiedLimitSection(_Section):
+    """[unified_limit]: Keystone's unified limits (/v3/limits, /v3/registered_limits)."""
+
+    enforcement_model: Literal["flat", "strict_two_level"] = Field(
+        "flat", description="How limits relate along the project tree, as Keystone's: `flat` "
+        "(no relation) or `strict_two_level` (a project's limit never above its parent's, "
+        "projects at most two levels under their domain).")
+    list_limit: int = Field(0, ge=0, description="Cap on limit lists; 0: [identity] list_limit.")
+
+
 class ImageSection(_Section):
     """[image]: the Glance v2 service."""
 
@@ -222,6 +232,7 @@ class Config(BaseModel):
     image: ImageSection = ImageSection()
     cors: CorsSection = CorsSection()
     security_compliance: SecurityComplianceSection = SecurityComplianceSection()
+    unified_limit: UnifiedLimitSection = UnifiedLimitSection()
 
     def database_url(self, service: str) -> str:
         """The service's database URL, the SQLite default filled in."""
@@ -270,8 +281,10 @@ class Config(BaseModel):
         return Path(repo) if repo else self.state_dir / "credential-keys"
 
 
-_SECTIONS: dict[str, str] = {"DEFAULT": "default", "identity": "identity", "image": "image",
-                             "cors": "cors", "security_compliance": "security_compliance"}
+# INI section -> Config field; derived from the fields so a new section is one line above.
+_SECTIONS: dict[str, str] = {
+    "DEFAULT": "default",
+    **{name: name for name in Config.model_fields if name not in ("default", "state_dir")}}
 
 
 def load_config(
@@ -320,6 +333,7 @@ def load_config(
         cors=CorsSection(**values["cors"]),
         security_compliance=SecurityComplianceSection(**{
             k: (None if v == "" else v) for k, v in values["security_compliance"].items()}),
+        unified_limit=UnifiedLimitSection(**values["unified_limit"]),
     )
 
 

@@ -2,8 +2,8 @@
 
 The chain, outermost first, the same in every service (one literal list in `build_app`):
 
-    request_id ▶ access_log ▶ cors ▶ faults ▶ body_limit ▶ input_guard ▶ auth ▶ policy_check
-    ▶ router
+    request_id ▶ access_log ▶ cors ▶ faults ▶ body_limit ▶ input_guard ▶ auth ▶ microversion
+    ▶ policy_check ▶ router
 
 - request_id: every request gets an id; answers 500 even for a bug in the layers below.
 - access_log: one line per request (status 500 for a failure, 499 for a client that left);
@@ -16,6 +16,8 @@ The chain, outermost first, the same in every service (one literal list in `buil
   400 before anything parses or stores them.
 - auth: X-Auth-Token → Credentials (+ application credential access rules), else 401 with
   Keystone's body, as keystonemiddleware answers before the service sees the request.
+- microversion: for a service with microversions (common/microversion.py), the version the
+  client asked for is negotiated (400/406) and named on the answer; off for the others.
 - policy_check: a route that succeeded without checking the policy rule it declares
   (`common/api.py::policy`) is logged as a bug, raised under OVERCAST_STRICT_POLICY=1.
 
@@ -51,6 +53,8 @@ from overcast.common.api import POLICY_KEY, declared_rules
 from overcast.common.auth import access_allowed
 from overcast.common.context import RequestContext
 from overcast.common.faults import Dialect, Fault
+from overcast.common.microversion import SCOPE_KEY as MICROVERSION_KEY
+from overcast.common.microversion import MicroversionMiddleware, Versioning
 from overcast.common.policy import Credentials
 from overcast.config import CorsSection
 
@@ -175,6 +179,7 @@ async def _context(request: Request) -> RequestContext:
             credentials=request.scope.get("overcast.credentials"),
             enforcer=getattr(request.state, "enforcer", None),
             declared=declared_rules(request.scope.get("route")),
+            microversion=request.scope.get(MICROVERSION_KEY, (0, 0)),
         )
         request.scope["overcast.ctx"] = ctx
     return ctx
@@ -683,6 +688,8 @@ def build_app(
     cors: CorsPolicy | None = None,
     request_id_header: str | None = None,
     www_authenticate: str | None = None,
+    versioning: Versioning | None = None,
+    unversioned: Sequence[str] = (),
 ) -> FastAPI:
     """Assemble a service's ASGI app: the middleware chain, fault renderers and routers.
 
@@ -691,6 +698,8 @@ def build_app(
     has run (None: every route is public, e.g. a service with auth switched off in tests).
     `service_type` is the catalog type access rules name (identity, image, compute, ...).
     `www_authenticate`: the identity URL a route's own 401 names (Keystone's).
+    `versioning`: the service's microversions (common/microversion.py), negotiated on every
+    path but the `unversioned` ones (regexes: the version documents).
     """
     app = FastAPI(lifespan=lifespan, openapi_url=f"/openapi-{service}.json", docs_url=None,
                   redoc_url=None)
@@ -730,10 +739,13 @@ def build_app(
         return validator(app)
 
     # The chain: add_middleware puts each layer outside the ones added before it, so this
-    # list reads innermost first: router ◀ policy check ◀ auth ◀ input guard ◀ body_limit ◀ faults ◀ cors
-    # ◀ access_log ◀ request_id.
+    # list reads innermost first: router ◀ policy check ◀ [microversion] ◀ auth ◀ input guard
+    # ◀ body_limit ◀ faults ◀ cors ◀ access_log ◀ request_id.
     app.add_middleware(PolicyCheckMiddleware,
                        strict=os.environ.get("OVERCAST_STRICT_POLICY") == "1")
+    if versioning is not None:
+        app.add_middleware(MicroversionMiddleware, versioning=versioning,
+                           unversioned=list(unversioned))
     app.add_middleware(AuthMiddleware, validator=_validator, public=list(public),
                        service_type=service_type)
     app.add_middleware(InputGuard, streamed=list(streamed))

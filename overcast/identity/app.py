@@ -26,6 +26,7 @@ from overcast.identity.api import (
     endpoint_groups,
     grants,
     groups,
+    limits,
     oauth1,
     policies,
     projects,
@@ -66,7 +67,7 @@ ROUTERS = (versions.router, auth.router, domains.router, projects.router, users.
            groups.router, roles.router, grants.router, role_assignments.router,
            catalog.router, application_credentials.router, application_credentials.access_rules,
            credentials.router, ec2.router, trusts.router, oauth1.router, policies.router,
-           domain_configs.router, endpoint_groups.router)
+           domain_configs.router, endpoint_groups.router, limits.router)
 
 
 def create_app(config: Config) -> FastAPI:

@@ -9,10 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
 from overcast.common.context import RequestContext
-from overcast.identity.models import Endpoint, ProjectEndpoint, Region, Service
+from overcast.identity.models import (
+    Endpoint,
+    EndpointGroup,
+    ProjectEndpoint,
+    ProjectEndpointGroup,
+    Region,
+    Service,
+)
 from overcast.identity.state import IdentityState
 
-__all__ = ["INTERFACES", "Catalog"]
+__all__ = ["INTERFACES", "Catalog", "endpoint_matches"]
 
 INTERFACES = ("public", "internal", "admin")
 
@@ -27,6 +34,25 @@ def _substitute(url: str, project_id: str | None) -> str | None:
                     return None
                 url = url.replace(pattern, project_id)
     return url
+
+
+def endpoint_matches(endpoint: Endpoint, filters: dict[str, Any]) -> bool:
+    """Whether an endpoint group's filters (service_id, region_id, interface) select it."""
+    return all(getattr(endpoint, key, None) == value for key, value in filters.items())
+
+
+async def project_endpoint_ids(s: AsyncSession, project_id: str,
+                               endpoints: list[Endpoint]) -> set[str]:
+    """The endpoints OS-EP-FILTER associates with a project: directly, or through its endpoint
+    groups' filters (of `endpoints`). Empty: the project has no filter."""
+    ids = set(await s.scalars(select(ProjectEndpoint.endpoint_id)
+                              .where(ProjectEndpoint.project_id == project_id)))
+    for filters in await s.scalars(
+            select(EndpointGroup.filters).join(
+                ProjectEndpointGroup, ProjectEndpointGroup.endpoint_group_id == EndpointGroup.id)
+            .where(ProjectEndpointGroup.project_id == project_id)):
+        ids.update(e.id for e in endpoints if endpoint_matches(e, filters))
+    return ids
 
 
 class Catalog:
@@ -254,13 +280,22 @@ class Catalog:
     async def for_caller(self, ctx: RequestContext) -> list[dict[str, Any]]:
         """GET /v3/auth/catalog: the catalog of the caller's (scoped) token."""
         ctx.enforce("identity:get_auth_catalog")
-        creds = ctx.creds
-        if not (creds.project_id or creds.domain_id or creds.system_scope):
-            raise faults.Forbidden("A scoped token is required to produce a service catalog.")
-        return await self.for_token(creds.project_id)
+        project_id = ctx.creds.project_id
+        if not project_id:
+            # Keystone's Forbidden is a SecurityError: the reason only with insecure_debug.
+            if self.state.config.default.insecure_debug:
+                raise faults.Forbidden("A project-scoped token is required to produce a service "
+                                       "catalog. (Disable insecure_debug mode to suppress these "
+                                       "details.)")
+            raise faults.Forbidden("You are not authorized to perform the requested action.")
+        return await self.for_token(project_id)
 
     async def for_token(self, project_id: str | None) -> list[dict[str, Any]]:
-        """Every enabled endpoint of every enabled service, grouped by service (cached)."""
+        """Every enabled endpoint of every enabled service, grouped by service (cached).
+
+        A project with OS-EP-FILTER associations (endpoints, endpoint groups) gets only those
+        endpoints, and no service left without one, as Keystone's SQL catalog; a project
+        without any gets everything (Keystone's `return_all_endpoints_if_no_filter`)."""
         cached = self.state.catalog_cache.get(project_id)
         if cached is not None:
             return cached
@@ -268,6 +303,11 @@ class Catalog:
         async with self.state.db.read() as s:
             services = list(await s.scalars(select(Service).where(Service.enabled.is_(True))))
             endpoints = list(await s.scalars(select(Endpoint).where(Endpoint.enabled.is_(True))))
+            only = await project_endpoint_ids(s, project_id, endpoints) if project_id else set()
+        if only:
+            endpoints = [e for e in endpoints if e.id in only]
+            kept = {e.service_id for e in endpoints}
+            services = [svc for svc in services if svc.id in kept]
         catalog = []
         for svc in sorted(services, key=lambda x: (x.type, x.id)):
             eps = []

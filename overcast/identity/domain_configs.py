@@ -1,8 +1,8 @@
 """Domain-specific configuration (/v3/domains/{domain_id}/config): per-domain overrides of the
 `identity` and `ldap` options, as Keystone keeps them. Only Keystone's whitelisted options are
 accepted; sensitive ones (the LDAP password) are stored but never returned. Anything else is
-refused with 403, Keystone's InvalidDomainConfig. Overcast does not act on these options yet:
-it stores and serves them, so clients and tempest see Keystone's API."""
+refused with 403, Keystone's InvalidDomainConfig. `[identity] driver = ldap` with the `[ldap]`
+options makes the domain read its users and groups from LDAP (directory.py)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
 from overcast.common.context import RequestContext
-from overcast.identity.models import Assignment, Domain, Group, Project, User
+from overcast.identity.models import Assignment, Domain, Group, IdMapping, Limit, Project, User
 from overcast.identity.state import IdentityState
 
 __all__ = ["Domains", "duplicate_domain", "split_extra"]
@@ -133,6 +133,8 @@ class Domains:
         gone = [domain_id, *projects, *users, *groups]
         await s.execute(delete(Assignment).where(Assignment.target_id.in_(gone)))
         await s.execute(delete(Assignment).where(Assignment.actor_id.in_(gone)))
+        await s.execute(delete(Limit).where(Limit.domain_id.in_(gone) | Limit.project_id.in_(gone)))
+        await s.execute(delete(IdMapping).where(IdMapping.domain_id == domain_id))
         # children before parents
         while projects:
             leaves = list(await s.scalars(select(Project.id).where(

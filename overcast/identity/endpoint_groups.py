@@ -1,6 +1,6 @@
 """OS-EP-FILTER: endpoint groups (endpoints picked by service, region and interface) and the
-projects they, or single endpoints, are associated with. Associations are stored and listed;
-a token's catalog is not narrowed by them (yet)."""
+projects they, or single endpoints, are associated with. A project-scoped token's catalog
+holds only its project's associated endpoints when there are any (catalog.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
 from overcast.common.context import RequestContext
-from overcast.identity.catalog import INTERFACES
+from overcast.identity.catalog import INTERFACES, endpoint_matches
 from overcast.identity.models import (
     Endpoint,
     EndpointGroup,
@@ -39,10 +39,6 @@ def _check_filters(filters: Any) -> None:
                                     f"{', '.join(INTERFACES)}.")
         if key != "region_id" and not isinstance(value, str):
             raise faults.BadRequest(f"Invalid input for field 'filters.{key}'.")
-
-
-def _matches(endpoint: Endpoint, filters: dict[str, Any]) -> bool:
-    return all(getattr(endpoint, key) == value for key, value in filters.items())
 
 
 class EndpointGroups:
@@ -124,7 +120,7 @@ class EndpointGroups:
         async with self.state.db.read() as s:
             group = await self.get(s, group_id)
             return [e for e in await s.scalars(select(Endpoint).order_by(Endpoint.id))
-                    if _matches(e, group.filters)]
+                    if endpoint_matches(e, group.filters)]
 
     # -- endpoint groups of projects --
     async def add_project(self, ctx: RequestContext, group_id: str, project_id: str) -> None:
@@ -224,7 +220,7 @@ class EndpointGroups:
         found = {e.id: e for e in direct}
         for group in groups:
             for e in every:
-                if e.id not in found and _matches(e, group.filters):
+                if e.id not in found and endpoint_matches(e, group.filters):
                     found[e.id] = e
         return list(found.values())
 

@@ -32,6 +32,7 @@ from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.identity.compliance import PasswordPolicy, account_locked, password_expired
 from overcast.identity.credentials import BlobCipher
+from overcast.identity.directory import AuthFailed, Directory
 from overcast.identity.models import Credential, Domain, User
 from overcast.identity.state import IdentityState
 
@@ -58,8 +59,9 @@ def totp_passcodes(secret: str, at: float, previous_windows: int) -> list[str]:
 class Logins:
     """The password and totp methods over one user row, in the caller's session."""
 
-    def __init__(self, state: IdentityState):
+    def __init__(self, state: IdentityState, directory: Directory):
         self.state = state
+        self.directory = directory
         self.policy = PasswordPolicy(state.config.security_compliance)
         self.cipher = BlobCipher(state.credential_keys)
 
@@ -115,6 +117,15 @@ class Logins:
         if not isinstance(secret, str):
             raise faults.BadRequest("Expecting to find password in user.")
         now = utcnow()
+        # A user of an LDAP-backed domain: LDAP checks the password (directory.py) and the
+        # user row it writes is read below. This comes before the first query on `s`, so that
+        # read sees that row.
+        try:
+            ldap_user = await self.directory.password_user(ref, secret)
+        except AuthFailed as e:
+            raise self.refused(str(e)) from e
+        if ldap_user is not None:
+            return await self._usable(s, {"id": ldap_user}, secret, now)
         user, domain = await self._usable(s, ref, secret, now)
         await self.check_password(user, secret, now, allow_expired=allow_expired)
         return user, domain

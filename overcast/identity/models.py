@@ -300,3 +300,42 @@ class AccessRule(Base):
     service: Mapped[str] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(String(128))
     method: Mapped[str] = mapped_column(String(16))
+
+
+class RegisteredLimit(Base):
+    """A unified limit's default for a resource of a service (in a region), Keystone's
+    `registered_limit`: the limit of every project without its own."""
+
+    __tablename__ = "registered_limit"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    region_id: Mapped[str | None] = mapped_column(String(255))
+    resource_name: Mapped[str] = mapped_column(String(255))
+    default_limit: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Limit(Base):
+    """A project's or a domain's own limit of a registered resource (Keystone's `limit`);
+    service, region and resource name are its registered limit's."""
+
+    __tablename__ = "limit"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    project_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    domain_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    registered_limit_id: Mapped[str] = mapped_column(
+        ForeignKey("registered_limit.id"), index=True)
+    resource_limit: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class IdMapping(Base):
+    """Keystone's `id_mapping`: the public id of a user or group an external backend (LDAP)
+    keeps, so its id never changes while the backend's entry does not."""
+
+    __tablename__ = "id_mapping"
+    __table_args__ = (UniqueConstraint("domain_id", "local_id", "entity_type"),)
+    public_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    domain_id: Mapped[str] = mapped_column(String(64), index=True)
+    local_id: Mapped[str] = mapped_column(String(255))
+    entity_type: Mapped[str] = mapped_column(String(16))  # "user" or "group"

@@ -51,6 +51,11 @@ def _crud(noun: str, path: str, read: str, write: str, plural: str | None = None
 OWNER = "user_id:%(user_id)s"
 DOMAIN_READER = "(role:reader and domain_id:%(target.domain_id)s)"
 TOKEN_SUBJECT = "user_id:%(target.token.user_id)s"
+#: Keystone's ADMIN_OR_SYSTEM_OR_DOMAIN_OR_PROJECT_USER of limits: a domain's users see its own
+#: limits and its projects', a project's users their project's.
+LIMIT_READER = (f"{ADMIN} or {SYSTEM_READER} or (domain_id:%(target.limit.domain.id)s or "
+                "domain_id:%(target.limit.project.domain_id)s) or "
+                "(project_id:%(target.limit.project_id)s and not None:%(target.limit.project_id)s)")
 
 RULES: list[Rule] = [
     _r("admin_required", "role:admin or is_admin:1", "Legacy admin check."),
@@ -281,6 +286,26 @@ RULES: list[Rule] = [
        "Show the default domain configuration.", ("GET", "/v3/domains/config/default"),
        ("GET", "/v3/domains/config/{group}/default"),
        ("GET", "/v3/domains/config/{group}/{option}/default")),
+    # unified limits (keystone/common/policies/limit.py, registered_limit.py)
+    _r("identity:get_limit_model", "", "Get limit enforcement model.",
+       ("GET", "/v3/limits/model"), ("HEAD", "/v3/limits/model")),
+    _r("identity:get_limit", LIMIT_READER, "Show limit details.",
+       ("GET", "/v3/limits/{limit_id}"), ("HEAD", "/v3/limits/{limit_id}")),
+    _r("identity:list_limits", "", "List limits.", ("GET", "/v3/limits"), ("HEAD", "/v3/limits")),
+    _r("identity:create_limits", ADMIN, "Create limits.", ("POST", "/v3/limits")),
+    _r("identity:update_limit", ADMIN, "Update limit.", ("PATCH", "/v3/limits/{limit_id}")),
+    _r("identity:delete_limit", ADMIN, "Delete limit.", ("DELETE", "/v3/limits/{limit_id}")),
+    _r("identity:get_registered_limit", "", "Show registered limit details.",
+       ("GET", "/v3/registered_limits/{registered_limit_id}"),
+       ("HEAD", "/v3/registered_limits/{registered_limit_id}")),
+    _r("identity:list_registered_limits", "", "List registered limits.",
+       ("GET", "/v3/registered_limits"), ("HEAD", "/v3/registered_limits")),
+    _r("identity:create_registered_limits", ADMIN, "Create registered limits.",
+       ("POST", "/v3/registered_limits")),
+    _r("identity:update_registered_limit", ADMIN, "Update registered limit.",
+       ("PATCH", "/v3/registered_limits/{registered_limit_id}")),
+    _r("identity:delete_registered_limit", ADMIN, "Delete registered limit.",
+       ("DELETE", "/v3/registered_limits/{registered_limit_id}")),
     *_crud("endpoint_group", "/v3/OS-EP-FILTER/endpoint_groups", ADMIN_OR_SYSTEM_READER, ADMIN),
     _r("identity:list_projects_associated_with_endpoint_group", ADMIN_OR_SYSTEM_READER,
        "List the projects of an endpoint group.",

@@ -20,6 +20,7 @@ from overcast.identity.domains import Domains, split_extra
 from overcast.identity.models import (
     Assignment,
     Domain,
+    Limit,
     Project,
     ProjectEndpoint,
     ProjectEndpointGroup,
@@ -163,6 +164,10 @@ class Projects:
             await Domains.get(s, domain_id)
             if parent is not None and parent.domain_id != domain_id:
                 raise faults.BadRequest("The parent project must be in the same domain.")
+            if parent is not None and parent.parent_id is not None and \
+                    self.state.config.unified_limit.enforcement_model == "strict_two_level":
+                # The limits of strict_two_level cover two project levels under a domain.
+                raise faults.Forbidden(f"Max hierarchy depth reached for {parent.id} branch.")
             # The id is drawn first: Keystone's conflict names the project that was refused.
             project_id = new_id()
             if await s.scalar(select(Project.id).where(Project.name == own["name"],
@@ -247,6 +252,7 @@ class Projects:
                     Project.parent_id == project_id)):
                 raise faults.Forbidden("Cannot delete a project that has children.")
             await s.execute(delete(Assignment).where(Assignment.target_id == project_id))
+            await s.execute(delete(Limit).where(Limit.project_id == project_id))
             await s.execute(delete(ProjectEndpoint).where(ProjectEndpoint.project_id == project_id))
             await s.execute(delete(ProjectEndpointGroup).where(
                 ProjectEndpointGroup.project_id == project_id))

@@ -11,10 +11,12 @@ from overcast.identity.assignments import Assignments
 from overcast.identity.catalog import Catalog
 from overcast.identity.consumers import Consumers
 from overcast.identity.credentials import Credentials as CredentialStore
+from overcast.identity.directory import Directory
 from overcast.identity.domain_configs import DomainConfigs
 from overcast.identity.domains import Domains
 from overcast.identity.endpoint_groups import EndpointGroups
 from overcast.identity.groups import Groups
+from overcast.identity.limits import Limits
 from overcast.identity.logins import Logins
 from overcast.identity.policies import Policies
 from overcast.identity.projects import Projects
@@ -36,9 +38,10 @@ class Identity:
         self.domains = Domains(self.state)
         self.assignments = Assignments(self.state)
         self.projects = Projects(self.state, self.domains, self.assignments)
-        self.logins = Logins(self.state)
-        self.users = Users(self.state, self.logins)
-        self.groups = Groups(self.state)
+        self.directory = Directory(self.state)
+        self.logins = Logins(self.state, self.directory)
+        self.users = Users(self.state, self.logins, self.directory)
+        self.groups = Groups(self.state, self.directory)
         self.roles = Roles(self.state)
         self.catalog = Catalog(self.state)
         self.application_credentials = ApplicationCredentials(self.state, self.assignments)
@@ -49,6 +52,7 @@ class Identity:
         self.policies = Policies(self.state)
         self.domain_configs = DomainConfigs(self.state)
         self.endpoint_groups = EndpointGroups(self.state)
+        self.limits = Limits(self.state)
 
     @property
     def list_limit(self) -> int:

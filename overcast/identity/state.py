@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -113,6 +113,8 @@ class IdentityState:
         # (role implications, domain-specific role ids): read on every effective-role check
         self.role_graph: tuple[dict[str, set[str]], set[str]] | None = None
         self.role_names: dict[str, str] | None = None  # role id -> name, for token bodies
+        # domain id -> its LDAP directory (directory.py), for the domains configured so
+        self.ldap_domains: Mapping[str, object] | None = None
         self._fernet: object = None
         self._checked_at = 0.0  # monotonic time of the last revision read
         # Bumped by every local write: a cache fill or revocation reload that began before a
@@ -157,6 +159,7 @@ class IdentityState:
         self.catalog_cache.clear()
         self.role_graph = None
         self.role_names = None
+        self.ldap_domains = None
 
     async def fresh(self) -> None:
         """Drop caches if anyone wrote since they were built or the keys were rotated (a

@@ -12,12 +12,14 @@ from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.common.context import RequestContext
 from overcast.identity.compliance import BOOLEAN_OPTIONS, MFA_RULES
+from overcast.identity.directory import Directory
 from overcast.identity.domains import Domains
 from overcast.identity.logins import Logins
 from overcast.identity.models import (
     ApplicationCredential,
     Assignment,
     Group,
+    IdMapping,
     Membership,
     Trust,
     User,
@@ -80,10 +82,11 @@ def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 class Users:
-    def __init__(self, state: IdentityState, logins: Logins):
+    def __init__(self, state: IdentityState, logins: Logins, directory: Directory):
         self.state = state
         self.logins = logins
         self.policy = logins.policy
+        self.directory = directory
 
     @staticmethod
     async def get(s: AsyncSession, user_id: str) -> User:
@@ -95,7 +98,15 @@ class Users:
     async def list(self, ctx: RequestContext, *, name: str | None = None,
                    domain_id: str | None = None, enabled: bool | None = None) -> builtins.list[User]:
         ctx.enforce("identity:list_users", {"domain_id": domain_id})
+        ldap = await self.directory.of(domain_id)
+        if ldap is not None and domain_id is not None:
+            return self.state.cap(await self.directory.list_users(ldap, domain_id, name=name,
+                                                                  enabled=enabled))
         q = select(User).order_by(User.name, User.id)
+        if domain_id is None and await self.directory.ldap_domain_ids():
+            # As Keystone's: without a domain, the SQL backend's users (LDAP's are listed
+            # per domain).
+            q = q.where(User.id.not_in(select(IdMapping.public_id)))
         if name is not None:
             q = q.where(User.name == name)
         if domain_id is not None:
@@ -118,6 +129,7 @@ class Users:
         if password:
             self.policy.check_pattern(password)
         hashed = await self.state.hasher.hash(password) if password else None
+        await self.directory.refuse_writes(own["domain_id"])
         async with self.state.write() as s:
             await Domains.get(s, own["domain_id"])
             if await s.scalar(select(User.id).where(User.name == own["name"],
@@ -137,6 +149,8 @@ class Users:
         async with self.state.db.read() as s:
             user = await self.get(s, user_id)
         ctx.enforce("identity:get_user", user_target(user))
+        if await self.directory.of(user.domain_id) is not None:
+            return await self.directory.refresh_user(user)
         return user
 
     async def update(self, ctx: RequestContext, user_id: str, body: dict[str, Any]) -> User:
@@ -148,6 +162,7 @@ class Users:
         async with self.state.write() as s:
             user = await self.get(s, user_id)
             ctx.enforce("identity:update_user", user_target(user))
+            await self.directory.refuse_writes(user.domain_id)
             if "options" in own:
                 own["options"] = merged_options(user.options or {}, own["options"])
             if own.get("enabled") is True:
@@ -193,6 +208,9 @@ class Users:
         if user is None or not user.enabled:
             await self.state.hasher.decoy(original)
             raise self.logins.refused(f"Could not find user: {user_id}.")
+        # An LDAP-backed domain's users change their password in LDAP (the 403 first: Overcast
+        # holds no password of theirs to check).
+        await self.directory.refuse_writes(user.domain_id)
         await self.logins.check_password(user, original, now, allow_expired=True)
         if not new:
             raise faults.BadRequest("The new password must not be empty.")
@@ -211,6 +229,7 @@ class Users:
         async with self.state.write() as s:
             user = await self.get(s, user_id)
             ctx.enforce("identity:delete_user", user_target(user))
+            await self.directory.refuse_writes(user.domain_id)
             await s.execute(delete(Membership).where(Membership.user_id == user_id))
             await s.execute(delete(Assignment).where(Assignment.actor_id == user_id))
             await s.execute(delete(ApplicationCredential).where(
@@ -228,6 +247,9 @@ class Users:
         async with self.state.db.read() as s:
             user = await self.get(s, user_id)
             ctx.enforce("identity:list_groups_for_user", user_target(user))
-            return list(await s.scalars(self.state.capped(
-                select(Group).where(Group.id.in_(select(Membership.group_id).where(
-                    Membership.user_id == user_id))).order_by(Group.name, Group.id))))
+            ldap = await self.directory.of(user.domain_id)
+            if ldap is None:
+                return list(await s.scalars(self.state.capped(
+                    select(Group).where(Group.id.in_(select(Membership.group_id).where(
+                        Membership.user_id == user_id))).order_by(Group.name, Group.id))))
+        return self.state.cap(await self.directory.groups_of_user(ldap, user))

@@ -68,12 +68,14 @@ async def revoke_token(request: Request, ctx: Ctx, identity: Ident) -> Response:
     return Response(status_code=204)
 
 
+@router.head("/catalog", **policy("identity:get_auth_catalog"))
 @router.get("/catalog", **policy("identity:get_auth_catalog"))
 async def auth_catalog(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     return {"catalog": await identity.catalog.for_caller(ctx),
             "links": self_link(request, "/v3/auth/catalog")}
 
 
+@router.head("/projects", **policy("identity:get_auth_projects"))
 @router.get("/projects", **policy("identity:get_auth_projects"))
 async def auth_projects(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     projects = await identity.assignments.auth_projects(ctx)
@@ -81,6 +83,7 @@ async def auth_projects(request: Request, ctx: Ctx, identity: Ident) -> dict[str
                    identity.list_limit)
 
 
+@router.head("/domains", **policy("identity:get_auth_domains"))
 @router.get("/domains", **policy("identity:get_auth_domains"))
 async def auth_domains(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     domains = await identity.assignments.auth_domains(ctx)
@@ -88,6 +91,7 @@ async def auth_domains(request: Request, ctx: Ctx, identity: Ident) -> dict[str,
                    identity.list_limit)
 
 
+@router.head("/system", **policy("identity:get_auth_system"))
 @router.get("/system", **policy("identity:get_auth_system"))
 async def auth_system(request: Request, ctx: Ctx, identity: Ident) -> dict[str, Any]:
     has = await identity.assignments.auth_system(ctx)

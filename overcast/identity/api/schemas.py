@@ -22,12 +22,20 @@ validated), so absence is fine while an explicit null is a 400, as jsonschema's
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 __all__ = ["LEGACY_MESSAGES", "validation_message"]
 
@@ -209,6 +217,69 @@ class EndpointGroupUpdate(ClosedBody):
     name: Name255 = OMITTED
     description: str | None = None
     filters: dict[str, Any] = OMITTED
+
+
+# -- unified limits (keystone/limit/schema.py) --
+def _uuid_like(value: str) -> str:
+    """jsonschema's "format": "uuid" as Keystone checks it (oslo's is_uuid_like)."""
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a 'uuid'") from None
+    return value
+
+
+UuidStr = Annotated[str, AfterValidator(_uuid_like)]
+LimitInt = Annotated[int, Field(ge=-1, le=0x7FFFFFFF)]
+RegionRef = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+Description = Annotated[str, StringConstraints(max_length=255)]
+IdPattern = Annotated[str, StringConstraints(min_length=1, max_length=64,
+                                             pattern=r"^[a-zA-Z0-9-]+$")]
+
+
+class RegisteredLimitCreate(ClosedBody):
+    service_id: UuidStr
+    region_id: RegionRef | None = None
+    resource_name: Name255
+    default_limit: LimitInt
+    description: Description | None = None
+
+
+class RegisteredLimitUpdate(ClosedBody):
+    service_id: UuidStr = OMITTED
+    region_id: RegionRef | None = None
+    resource_name: Name255 = OMITTED
+    default_limit: LimitInt = OMITTED
+    description: Description | None = None
+
+
+class LimitCreate(ClosedBody):
+    """A project's or a domain's limit: exactly one of the two is named (Keystone's oneOf)."""
+
+    project_id: IdPattern | None = None
+    domain_id: IdPattern | None = None
+    service_id: UuidStr
+    region_id: RegionRef | None = None
+    resource_name: Name255
+    resource_limit: LimitInt
+    description: Description | None = None
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> LimitCreate:
+        owners = {"project_id", "domain_id"} & self.model_fields_set
+        if len(owners) == 2:
+            raise ValueError(f"{self.fields()!r} is valid under each of "
+                             "{'required': ['service_id', 'resource_name', 'resource_limit', "
+                             "'project_id']}, {'required': ['service_id', 'resource_name', "
+                             "'resource_limit', 'domain_id']}")
+        if not owners:
+            raise ValueError(f"{self.fields()!r} is not valid under any of the given schemas")
+        return self
+
+
+class LimitUpdate(ClosedBody):
+    resource_limit: LimitInt = OMITTED
+    description: Description | None = None
 
 
 # -- application credentials (keystone/application_credential/schema.py) --
@@ -454,6 +525,11 @@ def _describe(err: dict[str, Any], body: object) -> tuple[list[object], object, 
         return path, value, f"{shown} is not one of [{expected}]"
     if kind in ("greater_than_equal", "greater_than"):
         return path, value, f"{shown} is less than the minimum of {ctx.get('ge', ctx.get('gt'))}"
+    if kind == "value_error":  # a model's own check, already in jsonschema's words
+        error = ctx.get("error")
+        return path, value, str(error) if error is not None else str(err.get("msg"))
+    if kind == "less_than_equal":
+        return path, value, f"{shown} is greater than the maximum of {ctx.get('le')}"
     if kind == "json_invalid":
         return [], None, "Malformed request body: the body is not valid JSON."
     return path, value, str(err.get("msg", "Invalid input"))
@@ -563,6 +639,22 @@ class EndpointCreateBody(_Wrapper):
 
 class EndpointUpdateBody(_Wrapper):
     endpoint: EndpointUpdate
+
+
+class RegisteredLimitsCreateBody(_Wrapper):
+    registered_limits: Annotated[list[RegisteredLimitCreate], Field(min_length=1)]
+
+
+class RegisteredLimitUpdateBody(_Wrapper):
+    registered_limit: RegisteredLimitUpdate
+
+
+class LimitsCreateBody(_Wrapper):
+    limits: Annotated[list[LimitCreate], Field(min_length=1)]
+
+
+class LimitUpdateBody(_Wrapper):
+    limit: LimitUpdate
 
 
 class EndpointGroupCreateBody(_Wrapper):

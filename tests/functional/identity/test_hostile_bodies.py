@@ -48,6 +48,12 @@ async def _fixtures(k: Keystone) -> dict[str, str]:
                                                     "name": "g", "filters": {
                                                         "interface": "public"}}})).json()[
         "endpoint_group"]["id"]
+    out["registered_limit_id"] = (await http.post("/v3/registered_limits", headers=h, json={
+        "registered_limits": [{"service_id": svc["id"], "resource_name": "cores",
+                               "default_limit": 10}]})).json()["registered_limits"][0]["id"]
+    out["limit_id"] = (await http.post("/v3/limits", headers=h, json={"limits": [{
+        "service_id": svc["id"], "project_id": ids["project_id"], "resource_name": "cores",
+        "resource_limit": 5}]})).json()["limits"][0]["id"]
     out["group"] = "ldap"
     out["option"] = "url"
     return out
@@ -105,6 +111,13 @@ def _bases(f: dict[str, str], admin_user: str, admin_project: str) -> dict[str, 
             "name": "g2", "filters": {"interface": "admin"}}},
         "PATCH /v3/OS-EP-FILTER/endpoint_groups/{endpoint_group_id}": {"endpoint_group": {
             "description": "d"}},
+        "POST /v3/registered_limits": {"registered_limits": [{
+            "service_id": f["service_id"], "resource_name": "ram", "default_limit": 1}]},
+        "PATCH /v3/registered_limits/{registered_limit_id}": {"registered_limit": {
+            "description": "d"}},
+        "POST /v3/limits": {"limits": [{"service_id": f["service_id"], "domain_id": "default",
+                                        "resource_name": "cores", "resource_limit": 20}]},
+        "PATCH /v3/limits/{limit_id}": {"limit": {"resource_limit": 6}},
     }
 
 

@@ -1,0 +1,1 @@
+"""Identity backends other than the SQL tables: one module per kind (ldap)."""
