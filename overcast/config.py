@@ -122,6 +122,48 @@ class IdentitySection(_Section):
         0.1, ge=0, description="Seconds between checks whether another worker or node wrote "
         "(revoked a token, changed a role); writes in this process are seen at once.")
     workers: int = Field(1, ge=1, description="Worker processes for `overcast serve identity`.")
+    max_redelegation_count: int = Field(
+        3, ge=0, description="Longest chain of trusts one trust may start by redelegation "
+        "(Keystone's [trust] max_redelegation_count).")
+    receipt_expiration: int = Field(
+        300, ge=1, description="Seconds an auth receipt (the first factor of a multi-factor "
+        "login) stays valid (Keystone's [receipt] expiration).")
+    totp_included_previous_windows: int = Field(
+        1, ge=0, le=10, description="Earlier 30-second TOTP windows whose passcode is still "
+        "accepted, for clock drift (Keystone's [totp] included_previous_windows).")
+
+
+class SecurityComplianceSection(_Section):
+    """[security_compliance]: Keystone's PCI-DSS options, same names and defaults.
+
+    Unset (empty) means off, as in Keystone; they apply to users whose passwords Overcast
+    keeps (the SQL backend)."""
+
+    lockout_failure_attempts: int | None = Field(
+        None, ge=1, description="Failed logins in a row after which a user is locked out; "
+        "unset: never.")
+    lockout_duration: int = Field(
+        1800, ge=1, description="Seconds a locked-out user stays locked (with "
+        "lockout_failure_attempts).")
+    password_expires_days: int | None = Field(
+        None, ge=1, description="Days a password stays valid after it is set; unset: forever.")
+    unique_last_password_count: int = Field(
+        0, ge=0, description="A new password (own change) must differ from this many latest "
+        "ones, the current one included; 0 or 1: no history.")
+    minimum_password_age: int = Field(
+        0, ge=0, description="Days a user must keep a password they set themselves before "
+        "changing it again.")
+    password_regex: str | None = Field(
+        None, description="A password must match this regular expression (Python syntax); "
+        "unset: any.")
+    password_regex_description: str | None = Field(
+        None, description="What password_regex asks for, in words; it is the 400's detail.")
+    change_password_upon_first_use: bool = Field(
+        False, description="A password an administrator sets (new user or reset) is expired "
+        "at once, so its user must change it before logging in.")
+    disable_user_account_days_inactive: int | None = Field(
+        None, ge=1, description="Days without a login after which a user counts as disabled; "
+        "unset: never.")
 
 
 class UnifiedLimitSection(_Section):
@@ -357,6 +399,7 @@ class Config(BaseModel):
     network: NetworkSection = NetworkSection()
     object: ObjectSection = ObjectSection()
     cors: CorsSection = CorsSection()
+    security_compliance: SecurityComplianceSection = SecurityComplianceSection()
     unified_limit: UnifiedLimitSection = UnifiedLimitSection()
 
     def database_url(self, service: str) -> str:
@@ -420,10 +463,17 @@ class Config(BaseModel):
         return Path(repo) if repo else self.state_dir / "credential-keys"
 
 
+<<<<<<< HEAD
 # INI section -> Config field: every field is a section of its own name, [DEFAULT] aside.
 _SECTIONS: dict[str, str] = {"DEFAULT": "default",
                              **{name: name for name in Config.model_fields
                                 if name not in ("default", "state_dir")}}
+=======
+# INI section -> Config field; derived from the fields so a new section is one line above.
+_SECTIONS: dict[str, str] = {
+    "DEFAULT": "default",
+    **{name: name for name in Config.model_fields if name not in ("default", "state_dir")}}
+>>>>>>> identity
 
 
 def load_config(
@@ -474,6 +524,8 @@ def load_config(
         network=NetworkSection(**values["network"]),
         object=ObjectSection(**values["object"]),
         cors=CorsSection(**values["cors"]),
+        security_compliance=SecurityComplianceSection(**{
+            k: (None if v == "" else v) for k, v in values["security_compliance"].items()}),
         unified_limit=UnifiedLimitSection(**values["unified_limit"]),
     )
 
@@ -493,6 +545,8 @@ def sample_config() -> str:
 
 
 def _ini_value(value: object) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

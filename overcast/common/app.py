@@ -91,7 +91,8 @@ class TokenValidator(Protocol):
 
 @dataclass(frozen=True)
 class PublicRoute:
-    """A (method, path prefix or exact path) that is served without a token."""
+    """A (method, path prefix or exact path) that is served without a token; a `{name}`
+    segment of an exact path matches any one segment."""
 
     method: str
     path: str
@@ -102,6 +103,11 @@ class PublicRoute:
             return False
         if self.prefix:
             return path.startswith(self.path)
+        if "{" in self.path:
+            want, got = self.path.strip("/").split("/"), path.strip("/").split("/")
+            return len(want) == len(got) and all(
+                w == g or (w.startswith("{") and w.endswith("}") and g != "")
+                for w, g in zip(want, got, strict=True))
         return path.rstrip("/") == self.path.rstrip("/") or path == self.path
 
 

@@ -49,12 +49,15 @@ CORS_ALLOW = ("X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token", "X-Pr
               "X-Project-Name", "X-Project-Domain-Id", "X-Project-Domain-Name", "X-Domain-Id",
               "X-Domain-Name", "Openstack-Auth-Receipt")
 
-#: The routes served without a token, and so without a policy rule: version discovery and
-#: authentication itself. Every other route declares its rule (common/api.py policy()).
+#: The routes served without a token, and so without a policy rule: version discovery,
+#: authentication itself, and a user's own password change (the original password is the
+#: proof, and an expired password must be changeable: Keystone's is unenforced too). Every
+#: other route declares its rule (common/api.py policy()).
 PUBLIC = [
     PublicRoute("GET", "/"),
     PublicRoute("GET", "/v3"),
     PublicRoute("POST", "/v3/auth/tokens"),
+    PublicRoute("POST", "/v3/users/{user_id}/password"),
 ]
 
 

@@ -39,7 +39,17 @@ def _owner(user_id: str) -> dict[str, Any]:
     return {"user_id": user_id}
 
 
+def _refuse_delegated(ctx: RequestContext) -> None:
+    """A trust-scoped token manages no application credentials or access rules: one made
+    through it would outlive the trust (Keystone's _block_delegated_token_app_creds)."""
+    if ctx.creds.trust_id is not None:
+        # Keystone's Forbidden("Cannot manage application credentials with a token issued
+        # via delegation."), a SecurityError: its reason is not shown
+        raise faults.Forbidden("You are not authorized to perform the requested action.")
+
+
 def _refuse_restricted(ctx: RequestContext) -> None:
+    _refuse_delegated(ctx)
     if ctx.creds.app_cred_id is not None and ctx.creds.app_cred_restricted:
         raise forbidden_action("Using method 'application_credential' is not allowed for "
                                "managing additional application credentials.")
@@ -173,6 +183,7 @@ class ApplicationCredentials:
 
     async def list_access_rules(self, ctx: RequestContext, user_id: str) -> list[AccessRule]:
         ctx.enforce("identity:list_access_rules", _owner(user_id))
+        _refuse_delegated(ctx)
         async with self.state.db.read() as s:
             if await s.get(User, user_id) is None:
                 raise faults.NotFound(f"Could not find user: {user_id}.")
@@ -182,6 +193,7 @@ class ApplicationCredentials:
     async def show_access_rule(self, ctx: RequestContext, user_id: str,
                                rule_id: str) -> AccessRule:
         ctx.enforce("identity:get_access_rule", _owner(user_id))
+        _refuse_delegated(ctx)
         async with self.state.db.read() as s:
             rule = await s.get(AccessRule, rule_id)
         if rule is None or rule.user_id != user_id:
@@ -190,6 +202,7 @@ class ApplicationCredentials:
 
     async def delete_access_rule(self, ctx: RequestContext, user_id: str, rule_id: str) -> None:
         ctx.enforce("identity:delete_access_rule", _owner(user_id))
+        _refuse_delegated(ctx)
         async with self.state.write() as s:
             rule = await s.get(AccessRule, rule_id)
             if rule is None or rule.user_id != user_id:
@@ -204,6 +217,7 @@ class ApplicationCredentials:
     async def list(self, ctx: RequestContext, user_id: str,
                    name: str | None = None) -> builtins.list[AppCredWithRoles]:
         ctx.enforce("identity:list_application_credentials", _owner(user_id))
+        _refuse_delegated(ctx)
         q = select(ApplicationCredential).where(ApplicationCredential.user_id == user_id)
         if name is not None:
             q = q.where(ApplicationCredential.name == name)
@@ -216,6 +230,7 @@ class ApplicationCredentials:
 
     async def show(self, ctx: RequestContext, user_id: str, cred_id: str) -> AppCredWithRoles:
         ctx.enforce("identity:get_application_credential", _owner(user_id))
+        _refuse_delegated(ctx)
         async with self.state.db.read() as s:
             cred = await s.get(ApplicationCredential, cred_id)
             if cred is None or cred.user_id != user_id:

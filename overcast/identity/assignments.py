@@ -200,19 +200,22 @@ class Assignments:
     # -- effective roles --
     async def effective_role_ids(self, s: AsyncSession, user_id: str, *, project_id: str | None = None,
                                  domain_id: str | None = None, system: bool = False,
-                                 strip_domain_roles: bool = True) -> set[str]:
+                                 strip_domain_roles: bool = True,
+                                 project: Project | None = None) -> set[str]:
         """Role ids the user holds on one target, through groups, inheritance and implication;
-        domain-specific roles (which only imply others) too unless `strip_domain_roles`."""
-        group_ids = list(await s.scalars(select(Membership.group_id).where(
-            Membership.user_id == user_id)))
-        actors = [user_id, *group_ids]
+        domain-specific roles (which only imply others) too unless `strip_domain_roles`.
+        One query for the assignments (the user's groups are a subquery of it), plus one per
+        ancestor of a project in a hierarchy; `project` saves loading a project already loaded."""
+        actors = or_(Assignment.actor_id == user_id, Assignment.actor_id.in_(
+            select(Membership.group_id).where(Membership.user_id == user_id)))
         conds = []
-        if project_id is not None:
-            project = await s.get(Project, project_id)
+        if project is not None or project_id is not None:
             if project is None:
-                return set()
+                project = await s.get(Project, project_id)
+                if project is None:
+                    return set()
             conds.append(and_(Assignment.type.in_(("UserProject", "GroupProject")),
-                              Assignment.target_id == project_id, Assignment.inherited.is_(False)))
+                              Assignment.target_id == project.id, Assignment.inherited.is_(False)))
             ancestors = await self.ancestors(s, project)
             if ancestors:
                 conds.append(and_(Assignment.type.in_(("UserProject", "GroupProject")),
@@ -229,11 +232,21 @@ class Assignments:
                               Assignment.target_id == SYSTEM))
         else:
             return set()
-        direct = await s.scalars(select(Assignment.role_id).where(
-            Assignment.actor_id.in_(actors), or_(*conds)))
+        direct = await s.scalars(select(Assignment.role_id).where(actors, or_(*conds)))
         imp, domain_roles = await self.role_graph(s)
         held = close_over_implications(set(direct), imp)
         return held - domain_roles if strip_domain_roles else held
+
+    async def role_refs(self, s: AsyncSession, role_ids: set[str]) -> list[dict[str, str]]:
+        """`{"id", "name"}` of each role, by name, from a cache any identity write drops."""
+        names = self.state.role_names
+        if names is None or not role_ids <= names.keys():
+            generation = self.state.generation
+            names = {rid: name for rid, name in await s.execute(select(Role.id, Role.name))}
+            if generation == self.state.generation:
+                self.state.role_names = names
+        refs = [{"id": rid, "name": names[rid]} for rid in role_ids if rid in names]
+        return sorted(refs, key=lambda r: r["name"])
 
     async def role_graph(self, s: AsyncSession) -> tuple[dict[str, set[str]], set[str]]:
         """Role implications and domain-specific roles, cached until the next identity write."""

@@ -38,6 +38,8 @@ class TokenPayload:
     domain_id: str | None = None
     system: str | None = None
     app_cred_id: str | None = None
+    #: A trust-scoped token's trust (its user is the trustee; project_id is the trust's).
+    trust_id: str | None = None
 
 
 def new_audit_id() -> str:
@@ -49,7 +51,7 @@ def encode(fernet: MultiFernet, p: TokenPayload) -> str:
     raw = json.dumps(
         [PAYLOAD_VERSION, p.user_id, list(p.methods), p.expires_at,
          p.issued_at, list(p.audit_ids), p.project_id, p.domain_id, p.system,
-         p.app_cred_id],
+         p.app_cred_id, *([p.trust_id] if p.trust_id else [])],
         separators=(",", ":"),
     ).encode()
     # Keystone strips the base64 padding from Fernet tokens; they then fit URLs and headers.
@@ -61,14 +63,17 @@ def decode(fernet: MultiFernet, token: str) -> TokenPayload:
     padded = token + "=" * (-len(token) % 4)
     try:
         raw = fernet.decrypt(padded.encode())
+        fields = json.loads(raw)
+        # a trust id is appended only to trust-scoped tokens: others keep their length
+        trust_id = fields.pop() if isinstance(fields, list) and len(fields) == 11 else None
         (version, user_id, methods, expires_at, issued_at, audit_ids, project_id, domain_id,
-         system, app_cred_id) = json.loads(raw)
+         system, app_cred_id) = fields
     except (ValueError, TypeError) as e:
         raise InvalidToken from e
     if version != PAYLOAD_VERSION:
         raise InvalidToken
     return TokenPayload(user_id, tuple(methods), expires_at, issued_at, tuple(audit_ids),
-                        project_id, domain_id, system, app_cred_id)
+                        project_id, domain_id, system, app_cred_id, trust_id)
 
 
 class KeyRepository:

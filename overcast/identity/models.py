@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -65,6 +66,15 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_created_at: Mapped[datetime | None] = mapped_column(Timestamp)
     password_expires_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    #: Whether the user set the current password themselves (minimum_password_age applies).
+    password_self_service: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Hashes of earlier passwords, oldest first, as many as unique_last_password_count keeps.
+    password_history: Mapped[list[str]] = mapped_column(default=list)
+    #: Failed logins in a row, and when the last one was (lockout_failure_attempts).
+    failed_auth_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_auth_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    #: The day of the last login (disable_user_account_days_inactive), as Keystone's.
+    last_active_at: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -33,6 +33,10 @@ class PasswordHasher:
         self.cache_size = cache_size
         self._key = secrets.token_bytes(32)
         self._verified: OrderedDict[str, bytes] = OrderedDict()
+        # A hash of a random password at the same cost: what a login for a user that does not
+        # exist is checked against, so that it costs what a wrong password costs. Made on first
+        # use (it costs a hash).
+        self._decoy: bytes | None = None
 
     async def hash(self, password: str) -> str:
         raw = password.encode()[:_BCRYPT_MAX]
@@ -63,6 +67,25 @@ class PasswordHasher:
             while len(self._verified) > self.cache_size:
                 self._verified.popitem(last=False)
         return ok
+
+    async def decoy(self, password: str) -> None:
+        """Spend a full hash on a login that cannot succeed (no such user), so that its answer
+        takes as long as a wrong password's and timing does not tell whether the user exists."""
+        if self._decoy is None:
+            self._decoy = await asyncio.to_thread(
+                bcrypt.hashpw, secrets.token_bytes(16), bcrypt.gensalt(self.rounds))
+        await asyncio.to_thread(bcrypt.checkpw, password.encode()[:_BCRYPT_MAX], self._decoy)
+
+    async def matches_any(self, password: str, hashes: list[str]) -> bool:
+        """Whether `password` is any of `hashes` (a password history: one full hash each)."""
+        for stored in hashes:
+            try:
+                if await asyncio.to_thread(bcrypt.checkpw, password.encode()[:_BCRYPT_MAX],
+                                           stored.encode()):
+                    return True
+            except ValueError:
+                continue
+        return False
 
     def forget(self, user_id: str) -> None:
         """Drop a user's cached login (password changed, user disabled or deleted)."""

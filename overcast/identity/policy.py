@@ -137,8 +137,6 @@ RULES: list[Rule] = [
        "Update user.", ("PATCH", "/v3/users/{user_id}")),
     _r("identity:delete_user", f"{ADMIN} or (role:admin and domain_id:%(target.user.domain_id)s)",
        "Delete user.", ("DELETE", "/v3/users/{user_id}")),
-    _r("identity:change_password", f"{ADMIN} or user_id:%(user_id)s", "Change own password.",
-       ("POST", "/v3/users/{user_id}/password")),
     _r("identity:list_groups_for_user",
        f"{ADMIN_OR_SYSTEM_READER} or rule:owner or (role:reader and "
        "domain_id:%(target.user.domain_id)s)", "List a user's groups.",

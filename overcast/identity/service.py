@@ -17,6 +17,7 @@ from overcast.identity.domains import Domains
 from overcast.identity.endpoint_groups import EndpointGroups
 from overcast.identity.groups import Groups
 from overcast.identity.limits import Limits
+from overcast.identity.logins import Logins
 from overcast.identity.policies import Policies
 from overcast.identity.projects import Projects
 from overcast.identity.roles import Roles
@@ -38,14 +39,15 @@ class Identity:
         self.assignments = Assignments(self.state)
         self.projects = Projects(self.state, self.domains, self.assignments)
         self.directory = Directory(self.state)
-        self.users = Users(self.state, self.directory)
+        self.logins = Logins(self.state, self.directory)
+        self.users = Users(self.state, self.logins, self.directory)
         self.groups = Groups(self.state, self.directory)
         self.roles = Roles(self.state)
         self.catalog = Catalog(self.state)
         self.application_credentials = ApplicationCredentials(self.state, self.assignments)
         self.credentials = CredentialStore(self.state)
-        self.tokens = Tokens(self.state, self.assignments, self.catalog, self.directory)
         self.trusts = Trusts(self.state, self.assignments)
+        self.tokens = Tokens(self.state, self.assignments, self.catalog, self.trusts, self.logins)
         self.consumers = Consumers(self.state)
         self.policies = Policies(self.state)
         self.domain_configs = DomainConfigs(self.state)

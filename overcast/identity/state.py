@@ -112,6 +112,7 @@ class IdentityState:
         self.catalog_cache: dict[str | None, list[dict[str, Any]]] = {}
         # (role implications, domain-specific role ids): read on every effective-role check
         self.role_graph: tuple[dict[str, set[str]], set[str]] | None = None
+        self.role_names: dict[str, str] | None = None  # role id -> name, for token bodies
         # domain id -> its LDAP directory (directory.py), for the domains configured so
         self.ldap_domains: Mapping[str, object] | None = None
         self._fernet: object = None
@@ -157,6 +158,7 @@ class IdentityState:
         self.token_cache.clear()
         self.catalog_cache.clear()
         self.role_graph = None
+        self.role_names = None
         self.ldap_domains = None
 
     async def fresh(self) -> None:

@@ -23,18 +23,21 @@ from overcast.common.auth import credentials_from_token
 from overcast.common.clock import as_utc, epoch, from_epoch
 from overcast.common.context import RequestContext
 from overcast.common.policy import Credentials
-from overcast.identity import fernet
+from overcast.identity import fernet, receipts
 from overcast.identity.assignments import Assignments
 from overcast.identity.catalog import Catalog
-from overcast.identity.directory import AuthFailed, Directory
-from overcast.identity.models import ApplicationCredential, Domain, Project, Role, User
+from overcast.identity.logins import AUTH_FAILED, INSECURE_DEBUG, Logins, mfa_rules
+from overcast.identity.models import ApplicationCredential, Domain, Project, Role, Trust, User
+from overcast.identity.policy import forbidden_action
+from overcast.identity.receipts import Receipt, ReceiptRequired
+from overcast.identity.roles import NULL_DOMAIN
 from overcast.identity.state import IdentityState
+from overcast.identity.trusts import Trusts
 
-__all__ = ["AuthRequest", "InvalidToken", "Tokens", "iso"]
+__all__ = ["AUTH_FAILED", "AuthRequest", "InvalidToken", "Issued", "Tokens", "iso"]
 
-AUTH_FAILED = "The request you have made requires authentication."
-#: Appended to the reason of an authentication failure with insecure_debug (Keystone's).
-INSECURE_DEBUG = "(Disable insecure_debug mode to suppress these details.)"
+#: The auth methods this cloud has (Keystone's [auth] methods, totp enabled).
+METHODS = ("password", "token", "application_credential", "totp")
 
 
 def iso(ts: float | datetime | None) -> str | None:
@@ -66,11 +69,20 @@ class AuthRequest:
         if not methods:
             raise _expecting("methods", "identity")
         for m in methods:
-            if m not in ("password", "token", "application_credential"):
+            if m not in METHODS:
                 raise faults.Unauthorized("Attempted to authenticate with an unsupported "
                                           "method.")
             if not isinstance(identity.get(m), dict):
                 raise _expecting(m, "identity")
+        totp = identity.get("totp")
+        if "totp" in methods:
+            if not isinstance(totp.get("user"), dict):
+                raise _expecting("user", "totp")
+            _id_or_name(totp["user"], "identity/totp/user")
+            if "id" not in totp["user"] and "domain" not in totp["user"]:
+                raise _expecting("domain", "user")
+            if not isinstance(totp["user"].get("passcode"), str):
+                raise _expecting("passcode", "user")
         user = identity.get("password", {}).get("user")
         if "password" in methods:
             if user is None:
@@ -101,6 +113,14 @@ class AuthRequest:
             if "unscoped" in scope and len(scope) == 1:
                 scope = "unscoped"  # old keystoneauth's spelling
             else:
+                given = [k for k in ("project", "domain", "system", "unscoped", "OS-TRUST:trust")
+                         if k in scope]
+                if len(given) != 1:
+                    raise _expecting("system, project, domain, OS-TRUST:trust or unscoped",
+                                     "scope")
+                trust = scope.get("OS-TRUST:trust")
+                if trust is not None and not (isinstance(trust, dict) and trust.get("id")):
+                    raise _expecting("trust_id", "trust")
                 project = scope.get("project")
                 if project is not None:
                     _id_or_name(project, "scope/project")
@@ -134,9 +154,10 @@ class InvalidToken(faults.Unauthorized):
     answers (404) when the token is instead the X-Subject-Token of /v3/auth/tokens; None where
     Keystone gives its catch-all "Could not find token"."""
 
-    def __init__(self, message: str, subject: str | None = None):
+    def __init__(self, message: str, subject: str | None = None, *, trust_gone: bool = False):
         super().__init__(message)
         self.subject = subject
+        self.trust_gone = trust_gone  # the token's trust was deleted, expired or used up
 
 
 #: Keystone's 404 for an expired or revoked subject token (keystone/token/provider.py).
@@ -152,47 +173,74 @@ class Validated:
     credentials: Credentials
 
 
+@dataclass
+class Issued:
+    """A token made: its id (the X-Subject-Token) and its body."""
+
+    token: str
+    body: dict[str, Any]
+
+
 class Tokens:
     def __init__(self, state: IdentityState, assignments: Assignments, catalog: Catalog,
-                 directory: Directory):
+                 trusts: Trusts, logins: Logins):
         self.state = state
         self.assignments = assignments
         self.catalog = catalog
-        self.directory = directory
+        self.trusts = trusts
+        self.logins = logins
 
-    def _refused(self, why: str, *, subject: str | None = None) -> InvalidToken:
+    def _refused(self, why: str, *, subject: str | None = None,
+                 trust_gone: bool = False) -> InvalidToken:
         """An authentication failure: Keystone's one generic message, whatever the cause
         (which user, project or domain exists is nobody's business), unless `[DEFAULT]
         insecure_debug` asks to say why (Keystone's SecurityError). `subject`: the message
         when the token was a subject token (InvalidToken)."""
         if self.state.config.default.insecure_debug:
-            return InvalidToken(f"{why} {INSECURE_DEBUG}", subject)
-        return InvalidToken(AUTH_FAILED, subject)
+            return InvalidToken(f"{why} {INSECURE_DEBUG}", subject, trust_gone=trust_gone)
+        return InvalidToken(AUTH_FAILED, subject, trust_gone=trust_gone)
 
     # -- issue --
-    async def issue(self, auth: dict[str, Any], *,
-                    nocatalog: bool = False) -> tuple[str, dict[str, Any]]:
+    async def issue(self, auth: dict[str, Any], *, nocatalog: bool = False,
+                    receipt: str | None = None) -> Issued | ReceiptRequired:
         """POST /v3/auth/tokens: authenticate the `auth` object, pick the scope, make a token;
-        the token and its body."""
+        or, when the user's multi-factor rules want more factors than were given, a receipt.
+
+        The password path is one read session: the user and its domain in one query, the
+        project and its domain in another, the roles in a third (role names, implications and
+        the catalog come from caches that any identity write drops)."""
         req = AuthRequest.parse(auth)
         await self.state.fresh()  # role graph and catalog caches must reflect other workers' writes
         now = time.time()
         # Whole seconds, as Keystone's: the issued and the validated body must agree exactly.
         expires = float(int(now + self.state.config.identity.token_expiration))
         audit_ids: tuple[str, ...] = (fernet.new_audit_id(),)
-        user_id: str | None = None
         app_cred: ApplicationCredential | None = None
         scope = req.scope
         methods = list(req.methods)
+        users: set[str] = set()  # whom each method says the caller is: they must agree
+        user: User | None = None
+        domain: Domain | None = None
 
         if "token" in req.methods:
             # Fully validated, domain revocation events included (they match the user's and
             # the project's domains, which only the body knows): a token a disabled domain
             # revoked must not be traded for a new one once the domain is enabled again.
-            prior = (await self.validate(str(req.identity["token"].get("id", "")))).payload
+            given = str(req.identity["token"].get("id", ""))
+            try:
+                prior = (await self.validate(given)).payload
+            except InvalidToken as e:
+                # Keystone 30 (recorded): a 404 in the words of its subject-token answers;
+                # but a trust that is gone is its TrustNotFound, which it turns into the 401
+                if e.trust_gone:
+                    raise self._refused(str(e)) from e
+                raise faults.NotFound(e.subject or f"Could not find token: {given[:8]}...") from e
             if prior.app_cred_id:
                 raise faults.Forbidden("Cannot rescope a token made with an application credential.")
-            user_id = prior.user_id
+            if prior.trust_id:
+                raise forbidden_action("Using trust-scoped token to create another token. "
+                                       "Create a new trust-scoped token instead")
+            users.add(prior.user_id)
             expires = prior.expires_at  # a derived token never outlives its parent
             audit_ids = (audit_ids[0], prior.audit_ids[0])
             methods = [m for m in prior.methods if m != "token"] + ["token"]
@@ -200,104 +248,122 @@ class Tokens:
             if prior.project_id or prior.domain_id or prior.system:
                 if scope is None:
                     scope = _scope_of(prior)
-        if "password" in req.methods:
-            pw_user = await self._password_user(req.identity["password"])
-            if user_id is not None and pw_user != user_id:
-                raise self._refused("The password and the token name different users.")
-            user_id = pw_user
-        if "application_credential" in req.methods:
-            app_cred = await self._app_cred(req.identity["application_credential"])
-            if user_id is not None and app_cred.user_id != user_id:
-                raise self._refused("The application credential is another user's.")
-            user_id = app_cred.user_id
-            if scope not in (None, "unscoped"):
-                raise self._refused("Application credentials cannot request a scope.")
-            scope = {"project": {"id": app_cred.project_id}}
-            if app_cred.expires_at is not None:
-                expires = min(expires, float(int(epoch(app_cred.expires_at))))
-        assert user_id is not None
 
         async with self.state.db.read() as s:
-            user = await s.get(User, user_id)
+            if "password" in req.methods:
+                user, domain = await self.logins.password(s, req.identity["password"])
+                users.add(user.id)
+            if "totp" in req.methods:
+                user, domain = await self.logins.totp(s, req.identity["totp"])
+                users.add(user.id)
+            if "application_credential" in req.methods:
+                app_cred = await self._app_cred(s, req.identity["application_credential"])
+                users.add(app_cred.user_id)
+                if scope not in (None, "unscoped"):
+                    raise self._refused("Application credentials cannot request a scope.")
+                scope = {"project": {"id": app_cred.project_id}}
+                if app_cred.expires_at is not None:
+                    expires = min(expires, float(int(epoch(app_cred.expires_at))))
+            if len(users) != 1:
+                raise self._refused("The methods name different users.")
+            user_id = users.pop()
+            if receipt:
+                # The factors passed before (keystone/receipt/handlers.py extract_receipt).
+                passed = receipts.decode(self.state.keys.fernet(), receipt)
+                if passed.user_id != user_id:
+                    raise self._refused("The auth receipt is another user's.")
+                methods = list(dict.fromkeys([*methods, *passed.methods]))
+
+            if user is None:
+                user = await s.get(User, user_id)
             if user is None:
                 raise self._refused(f"Could not find user: {user_id}.")
             if not user.enabled:
                 raise self._refused(f"The account is disabled for user: {user.id}.")
-            domain = await s.get(Domain, user.domain_id)
+            if domain is None:
+                domain = await s.get(Domain, user.domain_id)
             if domain is None or not domain.enabled:
                 raise self._refused(f"The user's domain {user.domain_id} is disabled.")
+
+            required = receipts.required_rules(mfa_rules(user), set(methods), set(METHODS))
+            if required is not None:
+                r = Receipt(user.id, tuple(methods),
+                            float(int(now + self.state.config.identity.receipt_expiration)), now)
+                return ReceiptRequired(receipts.encode(self.state.keys.fernet(), r),
+                                       receipts.receipt_body(r, user, domain, required, iso))
+
+            trust: Trust | None = None
+            if isinstance(scope, dict) and "OS-TRUST:trust" in scope:
+                trust = await self._trust_scope(s, user, scope["OS-TRUST:trust"])
+                if trust.expires_at is not None:
+                    expires = min(expires, float(int(epoch(trust.expires_at))))
+                scope = {"project": {"id": trust.project_id}} if trust.project_id else "unscoped"
             if scope is None and user.default_project_id:
                 project = await s.get(Project, user.default_project_id)
                 if project is not None and project.enabled and await self.assignments.effective_role_ids(
                         s, user.id, project_id=project.id):
                     scope = {"project": {"id": project.id}}
-            fields, roles = await self._resolve_scope(s, user, scope)
+            if trust is not None:
+                fields: dict[str, str | None] = {"project_id": trust.project_id}
+                roles = await self.trusts.token_roles(s, trust)
+                if roles is None:
+                    raise self._forbidden("Trustee has no delegated roles.")
+            else:
+                # `loaded`: rows the body reads again; held here so that the session's
+                # (weak) identity map still has them and answers without a query.
+                fields, roles, _loaded = await self._resolve_scope(s, user, scope)
             payload = fernet.TokenPayload(
                 user_id=user.id, methods=tuple(methods), expires_at=expires, issued_at=now,
-                audit_ids=audit_ids, app_cred_id=app_cred.id if app_cred else None, **fields)
+                audit_ids=audit_ids, app_cred_id=app_cred.id if app_cred else None,
+                trust_id=trust.id if trust else None, **fields)
             # Same session: the rows just read come from its identity map, not the database.
             body = await self._body(payload, nocatalog=nocatalog, session=s, role_ids=roles)
         token = fernet.encode(self.state.keys.fernet(), payload)
+        if trust is not None and trust.remaining_uses is not None:
+            # Spent once the token is made (Keystone's consume_use), never for a failed login.
+            await self.trusts.consume(trust.id)
         body.pop("_credentials")
-        return token, body
+        return Issued(token, body)
 
-    async def _password_user(self, password: dict[str, Any]) -> str:
-        user_ref = password.get("user")
-        if not isinstance(user_ref, dict):
-            raise faults.BadRequest("Expecting to find user in password.")
-        secret = user_ref.get("password")
-        if not isinstance(secret, str):
-            raise faults.BadRequest("Expecting to find password in user.")
-        try:  # a user of an LDAP-backed domain: LDAP checks the password (directory.py)
-            ldap_user = await self.directory.password_user(user_ref, secret)
-        except AuthFailed as e:
+    def _forbidden(self, why: str) -> faults.Forbidden:
+        """Keystone's Forbidden (a SecurityError): the reason only with insecure_debug."""
+        if self.state.config.default.insecure_debug:
+            return faults.Forbidden(f"{why} {INSECURE_DEBUG}")
+        return faults.Forbidden("You are not authorized to perform the requested action.")
+
+    async def _trust_scope(self, s: AsyncSession, user: User, ref: dict[str, Any]) -> Trust:
+        """The trust a token is to be scoped to: usable (else the generic 401, as Keystone's
+        TrustNotFound), with the caller as its trustee and an enabled trustor (403)."""
+        try:
+            trust = await self.trusts.usable(s, str(ref.get("id")))
+        except faults.NotFound as e:
             raise self._refused(str(e)) from e
-        if ldap_user is not None:
-            return ldap_user
-        async with self.state.db.read() as s:
-            user = await self._find_user(s, user_ref)
-        if user is None:
-            raise self._refused("Could not find user: "
-                                f"{user_ref.get('id') or user_ref.get('name')}.")
-        if not await self.state.hasher.verify(user.id, secret, user.password_hash):
-            raise self._refused(f"Invalid password for user {user.id}.")
-        return user.id
+        if trust.trustee_user_id != user.id:
+            raise self._forbidden("User is not a trustee.")
+        trustor = await s.get(User, trust.trustor_user_id)
+        if trustor is None or not trustor.enabled:
+            raise self._forbidden("Trustor is disabled.")
+        if trust.project_id:
+            project = await s.get(Project, trust.project_id)
+            if project is None or not project.enabled:
+                raise self._refused(f"Project {trust.project_id} is disabled.")
+        return trust
 
-    async def _find_user(self, s: AsyncSession, ref: dict[str, Any]) -> User | None:
-        if ref.get("id"):
-            return await s.get(User, str(ref["id"]))
-        name = ref.get("name")
-        domain = ref.get("domain")
-        if not isinstance(name, str) or not isinstance(domain, dict):
-            raise faults.BadRequest("A user is named by id, or by name and domain.")
-        domain_id = await self._domain_id(s, domain)
-        if domain_id is None:
-            return None
-        return await s.scalar(select(User).where(User.name == name, User.domain_id == domain_id))
-
-    async def _domain_id(self, s: AsyncSession, ref: dict[str, Any]) -> str | None:
-        if ref.get("id"):
-            return str(ref["id"])
-        if ref.get("name"):
-            return await s.scalar(select(Domain.id).where(Domain.name == ref["name"]))
-        raise faults.BadRequest("A domain is named by id or name.")
-
-    async def _app_cred(self, ref: dict[str, Any]) -> ApplicationCredential:
+    async def _app_cred(self, s: AsyncSession, ref: dict[str, Any]) -> ApplicationCredential:
         secret = ref.get("secret")
         if not isinstance(secret, str):
             raise faults.BadRequest("Expecting to find secret in application_credential.")
-        async with self.state.db.read() as s:
-            if ref.get("id"):
-                cred = await s.get(ApplicationCredential, str(ref["id"]))
-            else:
-                user_ref = ref.get("user")
-                if not isinstance(user_ref, dict) or not ref.get("name"):
-                    raise faults.BadRequest(
-                        "An application credential is named by id, or by name and user.")
-                user = await self._find_user(s, user_ref)
-                cred = None if user is None else await s.scalar(select(ApplicationCredential).where(
-                    ApplicationCredential.user_id == user.id,
-                    ApplicationCredential.name == ref["name"]))
+        if ref.get("id"):
+            cred = await s.get(ApplicationCredential, str(ref["id"]))
+        else:
+            user_ref = ref.get("user")
+            if not isinstance(user_ref, dict) or not ref.get("name"):
+                raise faults.BadRequest(
+                    "An application credential is named by id, or by name and user.")
+            found = await self.logins.find(s, user_ref)
+            cred = None if found is None else await s.scalar(select(ApplicationCredential).where(
+                ApplicationCredential.user_id == found[0].id,
+                ApplicationCredential.name == ref["name"]))
         if cred is None:
             raise self._refused("Could not find Application Credential: "
                                 f"{ref.get('id') or ref.get('name')}.")
@@ -309,57 +375,69 @@ class Tokens:
                                 "Invalid application credential secret.")
         return cred
 
+    async def _domain_id(self, s: AsyncSession, ref: dict[str, Any]) -> str | None:
+        if ref.get("id"):
+            return str(ref["id"])
+        if ref.get("name"):
+            return await s.scalar(select(Domain.id).where(Domain.name == ref["name"]))
+        raise faults.BadRequest("A domain is named by id or name.")
+
     async def _resolve_scope(self, s: AsyncSession, user: User, scope: dict[str, Any] | str | None,
-                             ) -> tuple[dict[str, str | None], set[str]]:
+                             ) -> tuple[dict[str, str | None], set[str], list[object]]:
         """The payload's scope fields and the user's effective roles there (none: unscoped)."""
         if scope is None or scope == "unscoped":
-            return {}, set()
+            return {}, set(), []
         assert isinstance(scope, dict)
         if "project" in scope:
             ref = scope["project"]
             if not isinstance(ref, dict):
                 raise faults.BadRequest("Invalid project scope.")
+            # The project and its domain in one query.
+            q = select(Project, Domain).join(Domain, Domain.id == Project.domain_id)
             if ref.get("id"):
-                project = await s.get(Project, str(ref["id"]))
+                q = q.where(Project.id == str(ref["id"]))
             elif ref.get("name") and isinstance(ref.get("domain"), dict):
-                domain_id = await self._domain_id(s, ref["domain"])
-                project = await s.scalar(select(Project).where(
-                    Project.name == ref["name"], Project.domain_id == domain_id))
+                dref = ref["domain"]
+                if dref.get("id"):
+                    q = q.where(Project.name == ref["name"], Domain.id == str(dref["id"]))
+                elif dref.get("name"):
+                    q = q.where(Project.name == ref["name"], Domain.name == dref["name"])
+                else:
+                    raise faults.BadRequest("A domain is named by id or name.")
             else:
                 raise faults.BadRequest("A project is named by id, or by name and domain.")
-            if project is None:
+            row = (await s.execute(q)).first()
+            if row is None:
                 raise self._refused(f"Could not find project: {ref.get('id') or ref.get('name')}.")
-            domain = await s.get(Domain, project.domain_id)
-            if not project.enabled or domain is None or not domain.enabled:
+            project, domain = row[0], row[1]
+            if not project.enabled or not domain.enabled:
                 raise self._refused(f"Project {project.id} is disabled.")
-            roles = await self.assignments.effective_role_ids(s, user.id, project_id=project.id)
+            roles = await self.assignments.effective_role_ids(s, user.id, project=project)
             if not roles:
                 raise self._refused(
                     f"User {user.id} has no access to project {project.id}.")
-            return {"project_id": project.id}, roles
+            return {"project_id": project.id}, roles, [project, domain]
         if "domain" in scope:
             ref = scope["domain"]
             if not isinstance(ref, dict):
                 raise faults.BadRequest("Invalid domain scope.")
             domain_id = await self._domain_id(s, ref)
-            domain = await s.get(Domain, domain_id) if domain_id else None
-            if domain is None:
+            scoped = await s.get(Domain, domain_id) if domain_id else None
+            if scoped is None:
                 raise self._refused(f"Could not find domain: {ref.get('id') or ref.get('name')}.")
-            if not domain.enabled:
-                raise self._refused(f"Domain {domain.id} is disabled.")
-            roles = await self.assignments.effective_role_ids(s, user.id, domain_id=domain.id)
+            if not scoped.enabled:
+                raise self._refused(f"Domain {scoped.id} is disabled.")
+            roles = await self.assignments.effective_role_ids(s, user.id, domain_id=scoped.id)
             if not roles:
-                raise self._refused(f"User {user.id} has no access to domain {domain.id}.")
-            return {"domain_id": domain.id}, roles
+                raise self._refused(f"User {user.id} has no access to domain {scoped.id}.")
+            return {"domain_id": scoped.id}, roles, [scoped]
         if "system" in scope:
             if scope["system"] != {"all": True}:
                 raise faults.BadRequest("The only system scope is {\"all\": true}.")
             roles = await self.assignments.effective_role_ids(s, user.id, system=True)
             if not roles:
                 raise self._refused(f"User {user.id} has no access to the system.")
-            return {"system": "all"}, roles
-        if "OS-TRUST:trust" in scope:
-            raise faults.NotImplementedFault("Trusts are not supported.")
+            return {"system": "all"}, roles, []
         raise faults.BadRequest("Invalid scope.")
 
     # -- validate --
@@ -488,6 +566,9 @@ class Tokens:
                 "issued_at": iso(p.issued_at),
             }
             role_ids = set()
+            trust: Trust | None = None
+            if p.trust_id:
+                trust, role_ids = await self._trust_body(s, p, user, body, known_roles)
             if p.project_id:
                 project = await s.get(Project, p.project_id)
                 if project is None or not project.enabled:
@@ -498,9 +579,10 @@ class Tokens:
                                         subject=_domain_disabled(project.domain_id))
                 body["project"] = {"id": project.id, "name": project.name,
                                    "domain": _domain_ref(pdomain)}
-                body["is_domain"] = False
-                role_ids = known_roles if known_roles is not None else \
-                    await self.assignments.effective_role_ids(s, user.id, project_id=project.id)
+                if trust is None:  # Keystone's trust-scoped body has no is_domain
+                    body["is_domain"] = False
+                    role_ids = known_roles if known_roles is not None else \
+                        await self.assignments.effective_role_ids(s, user.id, project=project)
             elif p.domain_id:
                 domain = await s.get(Domain, p.domain_id)
                 if domain is None or not domain.enabled:
@@ -524,18 +606,67 @@ class Tokens:
                     body["application_credential"]["access_rules"] = [
                         {"id": r.get("id"), "service": r["service"], "path": r["path"],
                          "method": r["method"]} for r in cred.access_rules]
-            if (p.project_id or p.domain_id or p.system) and not role_ids:
+            scoped = bool(p.project_id or p.domain_id or p.system)
+            if scoped and not role_ids:
                 raise self._refused("The token's user has no role on its scope any more.")
-            roles = list(await s.scalars(select(Role).where(Role.id.in_(role_ids)))) if role_ids else []
-        body["roles"] = [{"id": r.id, "name": r.name} for r in sorted(roles, key=lambda r: r.name)] \
-            if (p.project_id or p.domain_id or p.system) else []
+            if trust is not None:
+                # Keystone's trust-scoped body shows each role in full
+                body["roles"] = [_full_role(r) for r in sorted(await s.scalars(
+                    select(Role).where(Role.id.in_(role_ids))), key=lambda r: r.name)]
+            else:
+                body["roles"] = await self.assignments.role_refs(s, role_ids) if scoped else []
         if not body["roles"]:
             body.pop("roles")
-        if (p.project_id or p.domain_id or p.system) and not nocatalog:
+        if scoped and not nocatalog:
             body["catalog"] = await self.catalog.for_token(p.project_id)
         # The one builder every service uses, so local and remote validation agree.
         body["_credentials"] = credentials_from_token(body)
         return body
+
+    async def _trust_body(self, s: AsyncSession, p: fernet.TokenPayload, trustee: User,
+                          body: dict[str, Any], known_roles: set[str] | None,
+                          ) -> tuple[Trust, set[str]]:
+        """A trust-scoped token's part of the body (keystone/common/render_token.py): the
+        trust, the trustor as the user when it impersonates, and the delegated roles. A token
+        whose trust was deleted, expired or used up, whose trustor lost a delegated role or
+        was disabled, no longer validates."""
+        try:
+            # Keystone re-reads the trust with get_trust: deleted, expired or used up (its
+            # last use spent, even by this very token), the token no longer validates.
+            trust = await self.trusts.usable(s, str(p.trust_id))
+        except faults.NotFound as e:
+            raise self._refused("The token's trust is gone.",
+                                subject=f"Could not find trust: {p.trust_id}.",
+                                trust_gone=True) from e
+        if trust.trustee_user_id != trustee.id:
+            raise self._refused("The token's user is not the trustee.")
+        trustor = await s.get(User, trust.trustor_user_id)
+        if trustor is None or not trustor.enabled:
+            raise self._refused("The trustor is disabled.")
+        trustor_domain = await s.get(Domain, trustor.domain_id)
+        if trustor_domain is None or not trustor_domain.enabled:
+            raise self._refused("Trustor domain is disabled.")
+        roles = known_roles
+        if roles is None:
+            try:
+                roles = await self.trusts.token_roles(s, trust)
+            except faults.NotFound:
+                roles = None
+            if roles is None:
+                raise self._refused("Trustee has no delegated roles.")
+        body["OS-TRUST:trust"] = {"id": trust.id, "trustor_user": {"id": trustor.id},
+                                  "trustee_user": {"id": trustee.id},
+                                  "impersonation": trust.impersonation}
+        if trust.impersonation:
+            body["user"] = {"id": trustor.id, "name": trustor.name,
+                            "domain": _domain_ref(trustor_domain),
+                            "password_expires_at": iso(trustor.password_expires_at)}
+        return trust, roles
+
+
+def _full_role(r: Role) -> dict[str, Any]:
+    return {"id": r.id, "name": r.name, "domain_id": None if r.domain_id == NULL_DOMAIN else r.domain_id,
+            "description": r.description, "options": r.options or {}}
 
 
 def _domain_disabled(domain_id: str) -> str:

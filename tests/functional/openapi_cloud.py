@@ -131,8 +131,10 @@ async def seed(tmp: Path) -> Seed:
                     )["consumer"]["id"]
         policy = (await post("/v3/policies", {"policy": {"type": "application/json",
                                                          "blob": "{}"}}))["policy"]["id"]
+        # Stored LDAP options, but the SQL driver: an LDAP domain would send every user and
+        # group request of this domain to a server that is not there (a 503 by design).
         await put(f"/v3/domains/{domain}/config", {"config": {
-            "identity": {"driver": "ldap"}, "ldap": {"url": "ldap://victim.example"}}})
+            "identity": {"driver": "sql"}, "ldap": {"url": "ldap://victim.example"}}})
         identity_ids = {
             "user_id": [user, carol["user_id"]], "project_id": [project, carol["project_id"]],
             "domain_id": [domain], "group_id": [group],

@@ -196,6 +196,9 @@ def transform(state: dict[str, Any], urls: dict[str, str]) -> dict[str, Any]:
 # (token roles come in the order the role graph was walked; Glance lists its versions in the
 # order of a dict it builds).
 UNORDERED = {"roles": "name", "catalog": "type", "endpoints": "interface", "versions": "id"}
+#: Lists of lists of strings whose inner order is a Python set's in Keystone (arbitrary):
+#: each inner list is sorted on both sides.
+UNORDERED_SETS = frozenset({"required_auth_methods"})
 
 
 def _natural(v: Any) -> tuple[Any, ...]:
@@ -207,6 +210,8 @@ def _sort_unordered(node: Any, key: str = "") -> Any:
         return {k: _sort_unordered(v, k) for k, v in node.items()}
     if isinstance(node, list):
         items = [_sort_unordered(v) for v in node]
+        if key in UNORDERED_SETS:
+            return [sorted(i) if isinstance(i, list) else i for i in items]
         field_ = UNORDERED.get(key)
         if field_ and all(isinstance(i, dict) for i in items):
             items.sort(key=lambda i: _natural(i.get(field_)))

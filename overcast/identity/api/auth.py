@@ -14,6 +14,7 @@ from overcast.identity.api import Ident, listing, self_link
 from overcast.identity.api.domains import domain_view
 from overcast.identity.api.projects import project_view
 from overcast.identity.api.schemas import AuthBody
+from overcast.identity.receipts import RECEIPT_HEADER, ReceiptRequired
 
 router = APIRouter(prefix="/v3/auth", tags=["auth"])
 
@@ -33,8 +34,14 @@ def _enforces_access_rules(request: Request) -> bool:
 
 @router.post("/tokens", status_code=201)  # public: PUBLIC in identity/app.py
 async def issue_token(request: Request, body: AuthBody, identity: Ident) -> JSONResponse:
-    token, issued = await identity.tokens.issue(body.auth_dict(), nocatalog=_nocatalog(request))
-    return JSONResponse({"token": issued}, status_code=201, headers={"X-Subject-Token": token})
+    issued = await identity.tokens.issue(body.auth_dict(), nocatalog=_nocatalog(request),
+                                         receipt=request.headers.get(RECEIPT_HEADER))
+    if isinstance(issued, ReceiptRequired):
+        # More factors wanted: Keystone's 401 with the receipt (keystone/receipt/handlers.py)
+        return JSONResponse(issued.body, status_code=401,
+                            headers={RECEIPT_HEADER: issued.receipt})
+    return JSONResponse({"token": issued.body}, status_code=201,
+                        headers={"X-Subject-Token": issued.token})
 
 
 @router.get("/tokens", **policy("identity:validate_token"))

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
 from overcast.cli import bootstrap
 from overcast.common.db import Database
 from overcast.config import Config
-from overcast.identity.models import ImpliedRole, Role
+from overcast.identity.models import ImpliedRole, Revision, Role
 from tests.functional.conftest import ADMIN_PASSWORD
 from tests.functional.identity.conftest import Keystone
 
@@ -78,8 +78,11 @@ async def test_next_bootstrap_gives_an_older_cloud_the_manager_role(
                 ImpliedRole.implied_role_id == ids["manager"])))
             await s.execute(delete(Role).where(Role.id == ids["manager"]))
             s.add(ImpliedRole(prior_role_id=ids["admin"], implied_role_id=ids["member"]))
+            # as any identity write does, so the running service drops what it cached
+            await s.execute(update(Revision).values(value=Revision.value + 1))
     finally:
         await db.dispose()
+    await asyncio.sleep(cloud_config.identity.cache_check_interval)
     token = await keystone.token("admin", ADMIN_PASSWORD, "admin")
     assert await _inferences(keystone) == {("admin", "member"), ("member", "reader")}
     assert await _token_roles(keystone, token) == {"admin", "member", "reader"}

@@ -311,6 +311,6 @@ async def test_domain_disable_keeps_revoked_a_token_scoped_to_another_domain(
         # nor can it be traded for a new token
         r = await http.post("/v3/auth/tokens", json={"auth": {"identity": {
             "methods": ["token"], "token": {"id": token}}}})
-        assert r.status_code == 401, (enabled, r.text)
+        assert r.status_code == 404, (enabled, r.text)  # as Keystone's token method
     # the user logs in again once the domain is back
     assert (await http.post("/v3/auth/tokens", json=auth)).status_code == 201

@@ -11,12 +11,15 @@ from typing import Any
 import pytest
 
 from overcast.cli import bootstrap, db_upgrade
+from overcast.config import Config
 from overcast.identity.app import create_app
 from overcast.identity.directory import public_id
-from tests.functional.conftest import ADMIN_PASSWORD, make_config, running
+from tests.functional.conftest import ADMIN_PASSWORD, cloud_config, make_config, running
 from tests.functional.identity.conftest import Keystone
 from tests.helpers import password_auth
 from tests.ldap_server import SUFFIX, Slapd, certificates, start_slapd
+
+__all__ = ["cloud_config"]  # the functional suite's fixture: each database kind
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +35,15 @@ async def keystone(tmp_path: Path) -> AsyncIterator[Keystone]:
     await db_upgrade(config, ["identity"])
     await bootstrap(config, ADMIN_PASSWORD)
     async with running(create_app(config)) as http:
+        r = await http.post("/v3/auth/tokens", json=password_auth("admin", ADMIN_PASSWORD))
+        yield Keystone(http, r.headers["X-Subject-Token"])
+
+
+@pytest.fixture
+async def keystone_any_db(cloud_config: Config) -> AsyncIterator[Keystone]:
+    """The identity service on each database kind (the shadow rows and id mapping are
+    written as LDAP is read)."""
+    async with running(create_app(cloud_config)) as http:
         r = await http.post("/v3/auth/tokens", json=password_auth("admin", ADMIN_PASSWORD))
         yield Keystone(http, r.headers["X-Subject-Token"])
 
@@ -134,9 +146,15 @@ async def test_ldap_is_read_only(keystone: Keystone, slapd: Slapd) -> None:
     assert r.json()["user"]["enabled"] is True
 
 
-async def test_login_by_bind_and_roles_granted_in_overcast(keystone: Keystone,
+async def test_login_by_bind_and_roles_granted_in_overcast(keystone_any_db: Keystone,
                                                            slapd: Slapd) -> None:
+    keystone = keystone_any_db
     http, h = keystone.http, keystone.admin
+    # The directory as seeded (this test changes it, and runs once per database kind)
+    slapd.ldapmodify(f"dn: cn=ops,ou=UserGroups,{SUFFIX}\nchangetype: modify\n"
+                     f"replace: member\nmember: uid=bob,ou=Users,{SUFFIX}\n")
+    slapd.ldapmodify(f"dn: uid=alice,ou=Users,{SUFFIX}\nchangetype: modify\n"
+                     "replace: employeeType\nemployeeType: TRUE\n")
     domain_id = await _ldap_domain(keystone, slapd.domain_config())
     # Unscoped login as an LDAP user, by name and domain name
     r = await _login(keystone, "alice", "alice-pass")
@@ -202,6 +220,8 @@ async def test_login_by_bind_and_roles_granted_in_overcast(keystone: Keystone,
     assert r.status_code == 404
     slapd.ldapmodify(f"dn: uid=alice,ou=Users,{SUFFIX}\nchangetype: modify\n"
                      "replace: employeeType\nemployeeType: TRUE\n")
+    slapd.ldapmodify(f"dn: cn=ops,ou=UserGroups,{SUFFIX}\nchangetype: modify\n"
+                     f"replace: member\nmember: uid=bob,ou=Users,{SUFFIX}\n")
 
 
 @pytest.mark.parametrize("transport", ["starttls", "ldaps", "paged"])

@@ -1,12 +1,11 @@
 """unified limits and the id mapping of external (LDAP) users and groups
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-01 11:00:00.000000
 
 `registered_limit` and `limit` hold Keystone's unified limits; `id_mapping` gives users and
 groups read from LDAP a stable public id, as Keystone's table of that name.
-(Numbered 0008 beside the trusts/MFA work, which takes 0006-0007; the merge re-chains.)
 """
 
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | None = '0005'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
