@@ -463,17 +463,10 @@ class Config(BaseModel):
         return Path(repo) if repo else self.state_dir / "credential-keys"
 
 
-<<<<<<< HEAD
 # INI section -> Config field: every field is a section of its own name, [DEFAULT] aside.
 _SECTIONS: dict[str, str] = {"DEFAULT": "default",
                              **{name: name for name in Config.model_fields
                                 if name not in ("default", "state_dir")}}
-=======
-# INI section -> Config field; derived from the fields so a new section is one line above.
-_SECTIONS: dict[str, str] = {
-    "DEFAULT": "default",
-    **{name: name for name in Config.model_fields if name not in ("default", "state_dir")}}
->>>>>>> identity
 
 
 def load_config(
