@@ -70,15 +70,18 @@ def test_install_guide_identity_walkthrough(cloud: Cloud) -> None:
     demo_token = cloud.openstack_json("token", "issue", cloud="overcast-demo", env=demo_env)
     assert demo_token["project_id"] == project["id"]  # type: ignore[index]
 
-    # The install guide's next service (image is registered by bootstrap, as Overcast runs it).
-    svc = cloud.openstack_json("service", "create", "--name", "placement", "--description",
-                               "Placement API", "placement")
-    assert svc["type"] == "placement" and svc["name"] == "placement"  # type: ignore[index]
-    ep = cloud.openstack_json("endpoint", "create", "--region", "RegionOne", "placement",
-                              "public", "http://controller:8778")
-    assert ep["url"] == "http://controller:8778" and ep["interface"] == "public"  # type: ignore[index]
+    # A service from the install guides that Overcast does not run yet (the ones it runs,
+    # image, placement, network, object-store, are registered by bootstrap).
+    svc = cloud.openstack_json("service", "create", "--name", "heat", "--description",
+                               "Orchestration", "orchestration")
+    assert svc["type"] == "orchestration" and svc["name"] == "heat"  # type: ignore[index]
+    ep = cloud.openstack_json("endpoint", "create", "--region", "RegionOne", "orchestration",
+                              "public", "http://controller:8004/v1/%(tenant_id)s")
+    assert ep["url"] == "http://controller:8004/v1/%(tenant_id)s"  # type: ignore[index]
+    assert ep["interface"] == "public"  # type: ignore[index]
     catalog = cloud.openstack_json("catalog", "list")
-    assert {"identity", "image", "placement"} <= {c["Type"] for c in catalog}  # type: ignore[union-attr,index]
+    assert {"identity", "image", "placement", "network", "object-store",
+            "orchestration"} <= {c["Type"] for c in catalog}  # type: ignore[union-attr,index]
 
     users = {u["Name"] for u in cloud.openstack_json("user", "list")}  # type: ignore[union-attr,index]
     assert {"admin", "demo", "other"} <= users
