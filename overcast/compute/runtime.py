@@ -51,6 +51,7 @@ class ControlPlane:
     async def stop(self) -> None:
         for agent in self.agents:
             await agent.stop()
+        await self.servers.stop()
         await self.conductor.stop()
         await self.images.close()
         if self.placement is not None:

@@ -177,6 +177,12 @@ class ServerService:
 
     # --- create -------------------------------------------------------------------------
 
+    async def stop(self) -> None:
+        """Cancel builds still being handed to the conductor (shutdown)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def _run(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
