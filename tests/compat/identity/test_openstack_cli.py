@@ -91,9 +91,12 @@ def test_install_guide_identity_walkthrough(cloud: Cloud) -> None:
     assert any(r["Role"] == "user" and r["User"] == "demo@Default"
                and r["Project"] == "demo@Default" for r in rows)  # type: ignore[union-attr,index]
 
-    cloud.openstack("group", "create", "devs")
-    cloud.openstack("group", "add", "user", "devs", "demo")
-    assert "demo" in cloud.openstack("group", "contains", "user", "devs", "demo").stdout
+    # Names are unique per domain only: the session's LDAP domain has a `devs` group too.
+    in_default = ("--group-domain", "Default", "--user-domain", "Default")
+    cloud.openstack("group", "create", "--domain", "Default", "devs")
+    cloud.openstack("group", "add", "user", *in_default, "devs", "demo")
+    assert "demo" in cloud.openstack("group", "contains", "user", *in_default, "devs",
+                                     "demo").stdout
     dom = cloud.openstack_json("domain", "create", "--description", "Second", "second")
     assert dom["name"] == "second" and dom["enabled"] is True  # type: ignore[index]
 
