@@ -103,11 +103,15 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         return
     if TARGET != "overcast":
         raise pytest.UsageError(f"OVERCAST_TEST_TARGET={TARGET!r}: overcast or openstack")
+    from overcast.services import SERVICES
     from tests.compat.conftest import start_cloud, stop_cloud
 
     # bcrypt cost 4, as the recording's Keystone: the cost changes no answer, only the time
+    # and only Identity and Image, as the recorded deployment (its catalog has those two)
     cloud = start_cloud(tmp_path_factory.mktemp("parity"),
-                        {"OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS": "4"})
+                        {"OVERCAST_IDENTITY__PASSWORD_HASH_ROUNDS": "4",
+                         **{f"OVERCAST_{name.upper()}__ENABLED": "false"
+                            for name in SERVICES if name not in ("identity", "image")}})
     yield Target("overcast", f"http://127.0.0.1:{cloud.ports['identity']}",
                  f"http://127.0.0.1:{cloud.ports['image']}", cloud.admin_password,
                  {"overcast": "this checkout"})

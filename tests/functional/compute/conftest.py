@@ -73,6 +73,8 @@ async def compute_config(cloud_config: Config) -> AsyncIterator[Config]:
         url = make_url(identity_url).set(database=f"oc_cmp_{uuid.uuid4().hex[:12]}")
         cloud_config.compute.database_url = url.render_as_string(hide_password=False)
     cloud_config.compute.enabled = True
+    # The API tests register their own hosts; an agent named after this machine would join them.
+    cloud_config.compute.run_agents = False
     await db_upgrade(cloud_config, ["compute"])
     try:
         yield cloud_config

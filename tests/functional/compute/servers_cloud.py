@@ -52,6 +52,7 @@ async def servers_cloud(config: Config, *, driver: str, hosts: int, image: bytes
                         disk_format: str) -> AsyncIterator[Cloud]:
     config.compute.driver = driver
     config.compute.simulated_hosts = hosts
+    config.compute.run_agents = True
     config.compute.resync_interval = 0.5
     await db_upgrade(config, ["image"])
     ident = identity_app(config)

@@ -129,24 +129,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
+    # Tables only: their indexes go with them (MariaDB refuses to drop an index a foreign key
+    # needs while the table stands).
     op.drop_table('instance_tags')
     op.drop_table('instance_metadata')
-    with op.batch_alter_table('instance_actions_events', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_instance_actions_events_action_id'))
-
     op.drop_table('instance_actions_events')
-    with op.batch_alter_table('instances', schema=None) as batch_op:
-        batch_op.drop_index('ix_instances_reservation')
-        batch_op.drop_index('ix_instances_project_deleted')
-        batch_op.drop_index('ix_instances_host_deleted')
-
     op.drop_table('instances')
-    with op.batch_alter_table('instance_faults', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_instance_faults_instance_uuid'))
-
     op.drop_table('instance_faults')
-    with op.batch_alter_table('instance_actions', schema=None) as batch_op:
-        batch_op.drop_index('ix_instance_actions_instance_request')
-
     op.drop_table('instance_actions')
