@@ -36,6 +36,24 @@ class _Section(BaseModel):
 MAX_REQUEST_BODY_SIZE = 114_688
 
 
+class _ServiceSection(_Section):
+    """What every API service's section has: on or off, its port, database, policy, body cap and
+    workers (each service sets its own default of the first two)."""
+
+    enabled: bool = Field(True, description="Run this service in `overcast up`.")
+    port: int = Field(0, description="Port of this service's API.")
+    database_url: str = Field(
+        "", description="SQLAlchemy URL of this service's database; empty means the SQLite file "
+        "<section>.sqlite in the state directory (identity.sqlite for [identity]). E.g. "
+        "mysql+asyncmy://root@127.0.0.1/overcast_identity.")
+    policy_file: str = Field("", description="YAML file with policy overrides.")
+    max_request_body_size: int = Field(
+        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest JSON request body in bytes (413 "
+        "above it); streamed data (image data, objects) is exempt.")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve` of this "
+                         "service.")
+
+
 class DefaultSection(_Section):
     """[DEFAULT]: what every service shares."""
 
@@ -82,15 +100,11 @@ class CorsSection(_Section):
         "service's own (X-Auth-Token, Content-Type, ...).")
 
 
-class IdentitySection(_Section):
+class IdentitySection(_ServiceSection):
     """[identity]: the Keystone v3 service."""
 
     enabled: bool = Field(True, description="Run the identity API in `overcast up`.")
     port: int = Field(5000, description="Port of the identity API.")
-    database_url: str = Field(
-        "", description="SQLAlchemy URL; empty means the SQLite file identity.sqlite in the "
-        "state directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_identity."
-    )
     token_expiration: int = Field(3600, description="Token lifetime in seconds.", ge=60)
     allow_expired_window: int = Field(
         172800, description="Seconds after expiry during which a revocation event is kept."
@@ -113,15 +127,10 @@ class IdentitySection(_Section):
         "secrets, TOTP seeds) at rest, apart from the token keys (Keystone's [credential] "
         "key_repository); empty means STATE_DIR/credential-keys. `overcast credential "
         "setup|rotate|migrate` manage it.")
-    policy_file: str = Field("", description="YAML file with policy overrides.")
-    max_request_body_size: int = Field(
-        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it); "
-        "streamed data (image data) is exempt.")
     list_limit: int = Field(0, ge=0, description="Cap on list sizes; 0 means no cap.")
     cache_check_interval: float = Field(
         0.1, ge=0, description="Seconds between checks whether another worker or node wrote "
         "(revoked a token, changed a role); writes in this process are seen at once.")
-    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve identity`.")
     max_redelegation_count: int = Field(
         3, ge=0, description="Longest chain of trusts one trust may start by redelegation "
         "(Keystone's [trust] max_redelegation_count).")
@@ -176,14 +185,11 @@ class UnifiedLimitSection(_Section):
     list_limit: int = Field(0, ge=0, description="Cap on limit lists; 0: [identity] list_limit.")
 
 
-class ImageSection(_Section):
+class ImageSection(_ServiceSection):
     """[image]: the Glance v2 service."""
 
     enabled: bool = Field(True, description="Run the image API in `overcast up`.")
     port: int = Field(9292, description="Port of the image API.")
-    database_url: str = Field(
-        "", description="SQLAlchemy URL; empty means the SQLite file image.sqlite in the state "
-        "directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_image.")
     store_dir: str = Field("", description="Directory of image data (the file store); empty "
                            "means STATE_DIR/images.")
     extra_stores: str = Field(
@@ -192,11 +198,6 @@ class ImageSection(_Section):
         "uploads and imports can then name a store, and an image can live in several.")
     staging_dir: str = Field("", description="Directory where glance-direct and web-download "
                              "stage data before import; empty means STATE_DIR/image-staging.")
-    policy_file: str = Field("", description="YAML file with policy overrides.")
-    max_request_body_size: int = Field(
-        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it); "
-        "streamed data (image data) is exempt.")
-    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve image`.")
     image_size_cap: int = Field(1 << 40, ge=1, description="Largest image, in bytes "
                                 "(Glance's default, 1 TiB).")
     image_count_quota: int = Field(-1, ge=-1, description="Images per project; -1: no limit.")
@@ -224,19 +225,12 @@ class ImageSection(_Section):
         "every unfinished import and copy (besides the one started when a request asks).")
 
 
-class ComputeSection(_Section):
+class ComputeSection(_ServiceSection):
     """[compute]: the Nova v2.1 API (preview: off in `overcast up` until its interop part
     passes)."""
 
     enabled: bool = Field(False, description="Run the compute API in `overcast up`.")
     port: int = Field(8774, description="Port of the compute API.")
-    database_url: str = Field(
-        "", description="SQLAlchemy URL; empty means the SQLite file compute.sqlite in the "
-        "state directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_compute.")
-    policy_file: str = Field("", description="YAML file with policy overrides.")
-    max_request_body_size: int = Field(
-        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it).")
-    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve compute`.")
     max_limit: int = Field(1000, ge=1, description="Largest page a list returns, and the page "
                            "size of a list asked without a limit (Nova's [api] max_limit).")
     default_availability_zone: str = Field(
@@ -277,18 +271,11 @@ class ComputeSection(_Section):
     resync_interval: float = Field(
         30.0, gt=0, description="Seconds between the agents' full reconcile passes (power-state "
         "sync, guests deleted while the agent was down).")
-class PlacementSection(_Section):
+class PlacementSection(_ServiceSection):
     """[placement]: the Placement API (resource providers, inventories, allocations)."""
 
     enabled: bool = Field(True, description="Run the placement API in `overcast up`.")
     port: int = Field(8778, description="Port of the placement API.")
-    database_url: str = Field(
-        "", description="SQLAlchemy URL; empty means the SQLite file placement.sqlite in the "
-        "state directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_placement.")
-    policy_file: str = Field("", description="YAML file with policy overrides.")
-    max_request_body_size: int = Field(
-        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it).")
-    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve placement`.")
     max_allocation_candidates: int = Field(
         -1, ge=-1, description="Most allocation candidates one request returns when it names "
         "no limit; -1: all (Placement's [placement] max_allocation_candidates).")
@@ -301,19 +288,12 @@ class PlacementSection(_Section):
     allocation_conflict_retry_count: int = Field(
         10, ge=1, description="Times an allocation write is retried when another writer "
         "changed one of its providers at the same moment, before a 409.")
-class NetworkSection(_Section):
+class NetworkSection(_ServiceSection):
     """[network]: the Neutron v2.0 service (API and database; the data plane is apart)."""
 
     enabled: bool = Field(True, description="Run the networking API in `overcast up` (its "
                           "interop tests pass; `overcast serve network` runs it alone).")
     port: int = Field(9696, description="Port of the networking API.")
-    database_url: str = Field(
-        "", description="SQLAlchemy URL; empty means the SQLite file network.sqlite in the state "
-        "directory. E.g. mysql+asyncmy://root@127.0.0.1/overcast_network.")
-    policy_file: str = Field("", description="YAML file with policy overrides.")
-    max_request_body_size: int = Field(
-        MAX_REQUEST_BODY_SIZE, ge=1, description="Largest request body in bytes (413 above it).")
-    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve network`.")
     base_mac: str = Field("fa:16:3e:00:00:00", description="MAC addresses of ports start with "
                           "this base's non-zero octets; the rest is random (Neutron's base_mac).")
     global_physnet_mtu: int = Field(1500, ge=68, description="MTU of the underlying physical "
