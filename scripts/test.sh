@@ -15,8 +15,12 @@ echo "== types (mypy, configured in pyproject.toml)"
 .venv/bin/mypy
 
 echo "== pytest"
+# In parallel processes (pytest-xdist): most tests wait on databases, clouds and clients, so
+# four workers keep two cores busy. A file runs on one worker (tests/conftest.py work_unit);
+# OVERCAST_TEST_WORKERS=0 runs everything in this process.
+workers="${OVERCAST_TEST_WORKERS:-4}"
 set +e
-.venv/bin/python -m pytest -p no:cacheprovider -q -ra --durations=15 "$@"
+.venv/bin/python -m pytest -p no:cacheprovider -q -ra --durations=25 -n "$workers" "$@"
 rc=$?
 set -e
 # pytest's 5 means no test ran: that is a failure here, never a pass.

@@ -8,8 +8,10 @@ test; with OVERCAST_REQUIRE_SERVICES=1 (CI) it fails it, so CI can never pass by
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
+from typing import Any
 
 import pytest
 
@@ -45,3 +47,40 @@ def require_binary(name: str) -> str:
     require(name, path is not None, "not on PATH")
     assert path is not None
     return path
+
+
+# -- parallel runs (scripts/test.sh runs pytest-xdist) ----------------------------------------
+# Which tests start first, longest first: a tempest run or a client walkthrough takes minutes,
+# a unit test milliseconds, so the long ones must not be left for the end.
+_FIRST = ("tests/tempest/", "tests/compat/", "tests/integration/", "tests/functional/",
+          "tests/parity/")
+_KINDS = re.compile(r"\[(?:[^\]]*-)?(sqlite|mariadb|postgresql)(?:-[^\]]*)?\]")
+
+
+def _rank(nodeid: str) -> int:
+    return next((i for i, p in enumerate(_FIRST) if nodeid.startswith(p)), len(_FIRST))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: _rank(item.nodeid))  # stable: a file's tests stay in order
+
+
+def work_unit(nodeid: str) -> str:
+    """What one worker runs together: a file (its module fixtures start a cloud once), split by
+    database kind for the functional tests (each kind has its own databases), and all of
+    tests/parity (one session cloud)."""
+    if nodeid.startswith("tests/parity/"):
+        return "tests/parity"
+    path = nodeid.split("::", 1)[0]
+    kind = _KINDS.search(nodeid) if nodeid.startswith("tests/functional/") else None
+    return f"{path}[{kind.group(1)}]" if kind else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
+
+    class ByWorkUnit(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ByWorkUnit(config, log)

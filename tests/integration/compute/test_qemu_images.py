@@ -20,6 +20,7 @@ from overcast.compute.drivers.base import (
     PortForward,
 )
 from overcast.compute.drivers.qemu import QemuDriver
+from overcast.compute.drivers.qemu.command import AMI_ROOT_ARGS
 from overcast.compute.drivers.qemu.processes import run
 from tests.helpers import free_port
 from tests.integration.compute.conftest import BOOT_TIMEOUT, wait_root_kb, wait_ssh
@@ -66,7 +67,7 @@ async def test_kernel_ramdisk_root_triple_boots_with_plain_qemu(guest: dict[str,
     await run("cp", guest["root"], root)
     out = await boot_by_hand([
         "-kernel", str(guest["kernel"]), "-initrd", str(guest["ramdisk"]),
-        "-append", "root=/dev/vda console=tty0 console=ttyS0",
+        "-append", AMI_ROOT_ARGS,
         "-drive", f"file={root},format=raw,if=virtio",
         "-nic", "user,model=virtio-net-pci",
     ], tmp_path)

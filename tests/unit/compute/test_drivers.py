@@ -88,7 +88,8 @@ def test_command_line_kvm_and_kernel_boot(tmp_path: Path) -> None:
         kernel_args="quiet")})
     record = command.Record(spec=s, host="h", accel="kvm", boot="kernel", root_size=1 << 30)
     argv = command.build("qemu", record, command.Paths(tmp_path, tmp_path), vnc=False)
-    assert argv[argv.index("-append") + 1] == "root=/dev/vda console=tty0 console=ttyS0 quiet"
+    assert argv[argv.index("-append") + 1] == (
+        "root=/dev/vda console=tty0 console=ttyS0 no_timer_check quiet")
     assert "-cpu" in argv and "host" in argv and "bootindex" not in " ".join(argv)
 
 
