@@ -59,7 +59,7 @@ class Swift:
         server = uvicorn.Server(uvicorn.Config(transport.app, lifespan="off",
                                                log_level="warning"))
         task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, no event
             await asyncio.sleep(0.01)
         try:
             yield f"http://127.0.0.1:{sock.getsockname()[1]}"

@@ -200,7 +200,7 @@ async def test_null_versions_disabling_post_and_copy(swift: Swift) -> None:
     r = await swift.put(f"{swift.a}/c/n", b"unversioned")
     assert r.status_code == 201 and "x-object-version-id" not in r.headers
     rows = await _versions(swift, "c")
-    assert [(v["version_id"], v["is_latest"]) for v in rows][0] == ("null", True)
+    assert (rows[0]["version_id"], rows[0]["is_latest"]) == ("null", True)
     assert len(rows) == 4
     r = await swift.http.delete(f"{swift.a}/c/n", headers=swift.alice)
     assert r.status_code == 204 and "x-object-version-id" not in r.headers
