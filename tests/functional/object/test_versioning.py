@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import swiftclient.client as sc
+import swiftclient.client as sc  # type: ignore[import-untyped]
 
 from tests.conftest import require
 from tests.functional.object.conftest import Swift
