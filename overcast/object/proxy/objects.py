@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
@@ -39,6 +39,8 @@ CARRIED = ("x-object-meta-", "content-disposition", "content-encoding", "x-delet
            "x-object-manifest", "content-language", "cache-control", "expires")
 CONDITIONS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 SLO_ETAG = "x-object-sysmeta-slo-etag"
+#: Checks that the caller may read a segment container (and list it: the flag).
+Guard = Callable[[str, bool], Awaitable[None]] | None
 SLO_SIZE = "x-object-sysmeta-slo-size"
 DELETED_MARKER = "application/x-deleted;swift_versions_deleted=1"
 
@@ -139,22 +141,37 @@ class Objects:
             # a given version: the owner's (Swift keeps versions in a container no ACL opens)
             cinfo = Info(cinfo.status, {k: v for k, v in cinfo.headers.items()
                                         if k not in ("x-container-read", "x-container-write")})
-        temp_used = not await self.authorize(ctx, request, rule, account, container, cinfo,
-                                             write=False) and temp
+        owner = await self.authorize(ctx, request, rule, account, container, cinfo,
+                                     write=False)
+        temp_used = not owner and temp
         if cinfo.status == 404:
             raise faults.NotFound()
         if vid is not None:
             Versioning.check_version_id(request.method, cinfo, vid)
         added: dict[str, str] = {}
         answer = await self._serve(request, account, container, obj, cinfo, q, head,
-                                   temp_used, vid, added)
+                                   temp_used, vid, added,
+                                   None if owner or temp_used else self._guard(ctx, request,
+                                                                               account))
         for key, value in added.items():
             answer.headers[key] = value
         return answer
 
+    def _guard(self, ctx: RequestContext, request: Request, account: str) -> Guard:
+        """For a caller an ACL lets in: a large object's segments are read only from
+        containers the caller may read too (listed, for a DLO), as Swift's subrequests are."""
+
+        async def check(container: str, listing: bool) -> None:
+            info = await self.p.cluster.info(account, container)
+            if not self.p.access.may_read(ctx, info.meta("x-container-read"),
+                                          request.headers.get("referer"), listing=listing):
+                raise self.p.access.deny(ctx)
+
+        return check
+
     async def _serve(self, request: Request, account: str, container: str, obj: str,
                      cinfo: Info, q: Mapping[str, str], head: bool, temp_used: bool,
-                     vid: str | None, added: dict[str, str]) -> Response:
+                     vid: str | None, added: dict[str, str], guard: Guard = None) -> Response:
         """GET/HEAD of the object, or of one version of it (`vid`); `added`: the version
         headers the answer gets."""
         read_container, read_obj = container, obj
@@ -189,9 +206,9 @@ class Objects:
             await resp.aclose()
             raise faults.NotFound()
         if not manifest_get and resp.ok and "x-static-large-object" in resp.headers:
-            return await self._slo_get(request, account, resp, head)
+            return await self._slo_get(request, account, resp, head, guard)
         if not manifest_get and resp.ok and "x-object-manifest" in resp.headers:
-            return await self._dlo_get(request, account, resp, head)
+            return await self._dlo_get(request, account, resp, head, guard)
         out = _shown(resp.headers)
         cors.mark(out, cinfo, request.headers.get("origin"))
         if temp_used:
@@ -285,7 +302,7 @@ class Objects:
                                  status_code=206, headers=shown)
 
     async def _slo_get(self, request: Request, account: str, resp: NodeResponse,
-                       head: bool) -> Response:
+                       head: bool, guard: Guard = None) -> Response:
         shown = _shown(resp.headers)
         if head:
             await resp.aclose()
@@ -300,14 +317,19 @@ class Objects:
             first, last = large.parse_seg_range(seg.get("range"), int(seg["bytes"]))
             segments.append(large.Segment(container, obj, int(seg["bytes"]), seg["hash"],
                                           first, last))
+        if guard is not None:
+            for seg_container in sorted({s.container for s in segments}):
+                await guard(seg_container, False)
         etag = resp.headers.get(SLO_ETAG) or large.slo_etag(manifest)
         return await self._serve_segments(request, account, shown, segments, etag, head)
 
     async def _dlo_get(self, request: Request, account: str, resp: NodeResponse,
-                       head: bool) -> Response:
+                       head: bool, guard: Guard = None) -> Response:
         await resp.aclose()
         shown = _shown(resp.headers)
         container, _, prefix = unquote(resp.headers["x-object-manifest"]).partition("/")
+        if guard is not None:
+            await guard(container, True)
         rows = await self._list_all(account, container, prefix)
         segments = [large.Segment(container, r["name"], int(r["bytes"]), r["hash"])
                     for r in rows if "name" in r]
@@ -611,9 +633,12 @@ class Objects:
                              or "x-object-manifest" in src_headers):
             # A copy of a large object is its whole content, as one object.
             fake = _FakeRequest(request.headers)
-            served = await (self._slo_get(fake, src_account, resp, False)  # type: ignore[arg-type]
+            guard = None if owner else self._guard(ctx, request, src_account)
+            served = await (self._slo_get(fake, src_account, resp, False,  # type: ignore[arg-type]
+                                          guard)
                             if "x-static-large-object" in src_headers
-                            else self._dlo_get(fake, src_account, resp, False))  # type: ignore[arg-type]
+                            else self._dlo_get(fake, src_account, resp, False,  # type: ignore[arg-type]
+                                               guard))
             assert isinstance(served, StreamingResponse)
             body = served.body_iterator  # type: ignore[assignment]
             length = int(served.headers["content-length"])
