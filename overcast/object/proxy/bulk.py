@@ -73,6 +73,8 @@ async def bulk_delete(objects: Objects, ctx: RequestContext, request: Request,
                 await objects.remove(account, container, obj,
                                      await cluster.info(account, container))
             else:
+                info = await cluster.info(account, container, fresh=True)
+                await objects.versioning.check_delete(account, info)
                 statuses = await cluster.write_all("container", (account, container), "DELETE",
                                                    {"x-timestamp": cluster.timestamp()})
                 cluster.forget(account, container)
@@ -80,6 +82,7 @@ async def bulk_delete(objects: Objects, ctx: RequestContext, request: Request,
                     raise faults.Conflict()
                 if not any(200 <= s < 300 for s in statuses):
                     raise faults.NotFound()
+                await objects.versioning.after_delete(account, info)
             deleted += 1
         except faults.NotFound:
             not_found += 1

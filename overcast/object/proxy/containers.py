@@ -94,7 +94,7 @@ class Containers:
         self.p.access.require_owner(ctx, "swift:put_container", account)
         meta = self._meta(request)
         meta.update(await self.versioning.configure(account, container, meta | {
-            k.lower(): v for k, v in request.headers.items()}))
+            k.lower(): v for k, v in request.headers.items()}, creating=True))
         await self.accounts.ensure(account)
         ts = self.p.cluster.timestamp()
         statuses = await self.p.cluster.write_all("container", (account, container), "PUT",
@@ -159,7 +159,7 @@ class Containers:
         self.p.access.require_owner(ctx, "swift:post_container", account)
         meta = self._meta(request)
         meta.update(await self.versioning.configure(account, container, meta | {
-            k.lower(): v for k, v in request.headers.items()}))
+            k.lower(): v for k, v in request.headers.items()}, creating=False))
         ts = self.p.cluster.timestamp()
         statuses = await self.p.cluster.write_all("container", (account, container), "POST",
                                                   {**meta, "x-timestamp": ts})

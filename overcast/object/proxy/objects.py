@@ -353,7 +353,7 @@ class Objects:
                 if resp is not None:
                     await resp.aclose()
                 return rows
-            page = json.loads(await resp.read())
+            page = versioning.present_rows(json.loads(await resp.read()))
             rows += page
             if not page or len(page) < 10000 or (limit and len(rows) >= limit):
                 return rows[:limit] if limit else rows

@@ -162,16 +162,19 @@ class Versioning:
         return self._objects
 
     # ------------------------------------------------------------ containers
-    async def configure(self, account: str, container: str, headers: Mapping[str, str]
-                        ) -> dict[str, str]:
-        """The system metadata a container PUT/POST sets for X-Versions-Enabled; 400 when
-        that would mix with the legacy modes (either way round, one mode a container)."""
+    async def configure(self, account: str, container: str, headers: Mapping[str, str],
+                        creating: bool) -> dict[str, str]:
+        """The system metadata a container PUT (`creating`) or POST sets for
+        X-Versions-Enabled; 400 when that would mix with the legacy modes (either way round:
+        one mode a container), 404 for a POST to no container (no versions container made)."""
         flag = headers.get(FLAG)
         legacy_asked = bool(headers.get("x-versions-location") or
                             headers.get("x-history-location"))
         if flag is None and not legacy_asked:
             return {}
         info = await self.p.cluster.info(account, container, fresh=True)
+        if not creating and info.status == 404:
+            raise faults.NotFound()
         if flag is None:
             if is_versioned(info):
                 raise faults.BadRequest("Cannot set X-Versions-Location or X-History-Location "

@@ -255,6 +255,43 @@ async def test_legacy_modes_do_not_mix_and_hidden_names_are_refused(swift: Swift
     assert r.json()["Errors"] and r.json()["Number Deleted"] == 0
     info = (await swift.http.get("/info")).json()
     assert info["object_versioning"] == {}
+    # The hidden containers stay out of account listings, either way round.
+    r = await swift.http.get(swift.a, params={"reverse": "true"}, headers=swift.alice)
+    assert r.text == "new\nlegacy\narchive\n"
+    # No versions container is made for a container that is not there.
+    before = (await swift.http.head(swift.a, headers=swift.alice)).headers
+    r = await swift.http.post(f"{swift.a}/ghost", headers={**swift.alice,
+                                                           "X-Versions-Enabled": "true"})
+    assert r.status_code == 404
+    after = (await swift.http.head(swift.a, headers=swift.alice)).headers
+    assert after["x-account-container-count"] == before["x-account-container-count"]
+
+
+async def test_large_objects_and_bulk_in_versioned_containers(swift: Swift) -> None:
+    a = swift.a
+    await swift.put(f"{a}/segs", **{"X-Versions-Enabled": "true"})
+    await swift.put(f"{a}/segs/p/1", b"old")
+    await swift.put(f"{a}/segs/p/1", b"aaa")
+    await swift.put(f"{a}/segs/p/2", b"bb")
+    await swift.put(f"{a}/segs/dlo", b"", **{"X-Object-Manifest": "segs/p/"})
+    assert (await swift.http.get(f"{a}/segs/dlo", headers=swift.alice)).content == b"aaabb"
+    r = await swift.http.put(f"{a}/segs/slo", params={"multipart-manifest": "put"},
+                             content=json.dumps([{"path": "/segs/p/2", "etag": _md5(b"bb")},
+                                                 {"path": "/segs/p/1"}]).encode(),
+                             headers=swift.alice)
+    assert r.status_code == 201 and r.headers["x-object-version-id"]
+    r = await swift.http.get(f"{a}/segs/slo", headers={**swift.alice, "Range": "bytes=1-3"})
+    assert r.status_code == 206 and r.content == b"baa"
+    rows = await _versions(swift, "segs", prefix="slo")
+    assert [(v["bytes"], v["is_latest"]) for v in rows] == [(5, True)]
+    # Bulk delete leaves delete markers, and refuses a container that still has versions.
+    r = await swift.http.post(a, params={"bulk-delete": ""}, content=b"/segs/p/2\n/segs\n",
+                              headers={**swift.alice, "Accept": "application/json",
+                                       "Content-Type": "text/plain"})
+    body = r.json()
+    assert body["Number Deleted"] == 1 and body["Errors"][0][1].startswith("409")
+    rows = await _versions(swift, "segs", prefix="p/2")
+    assert [v["content_type"] for v in rows] == [MARKER, "application/octet-stream"]
 
 
 async def test_swiftclient_and_cli_see_versions(swift: Swift, tmp_path: Path) -> None:
