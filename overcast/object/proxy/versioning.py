@@ -331,6 +331,7 @@ class Versioning:
         if reverse:
             hidden_q["reverse"] = "1"
         hidden_rows = await self._rows(account, vc, hidden_q) or []
+        linked = {name for name, _vid in links}  # their delete markers are not the latest
         for row in hidden_rows:
             if "name" not in row:
                 subdirs.add(row["subdir"].lstrip(RESERVED))
@@ -342,7 +343,7 @@ class Versioning:
             if links.pop((name, version), None) is not None:
                 item["is_latest"] = True
                 latest.add(name)
-            elif row.get("content_type") == DELETE_MARKER and name not in latest:
+            elif row.get("content_type") == DELETE_MARKER and name not in latest | linked:
                 item["is_latest"] = True
                 latest.add(name)
             else:

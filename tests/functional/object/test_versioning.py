@@ -107,7 +107,13 @@ async def test_versions_enabled_put_get_list_delete_restore(swift: Swift) -> Non
     r = await get(f"{swift.a}/vc/o", headers=swift.alice)
     assert r.content == b"two!" and r.headers["content-type"] == "text/two"
     rows = await _versions(swift, "vc")
-    assert [v["is_latest"] for v in rows if v["version_id"] == ids[1]] == [True]
+    assert [(v["version_id"], v["is_latest"]) for v in rows] == [
+        (rows[0]["version_id"], False), (marker, False), (ids[2], False), (ids[1], True),
+        (ids[0], False)]
+    rows = await _versions(swift, "vc", reverse="true")
+    assert [(v["version_id"], v["is_latest"]) for v in rows] == [
+        (ids[0], False), (ids[1], True), (ids[2], False), (marker, False),
+        (rows[-1]["version_id"], False)]
     for vid, status in (("null", 400), ("bad", 400), ("1234567890.12345", 404)):
         r = await swift.http.put(f"{swift.a}/vc/o", params={"version-id": vid}, content=b"",
                                  headers=swift.alice)
