@@ -39,10 +39,10 @@ CARRIED = ("x-object-meta-", "content-disposition", "content-encoding", "x-delet
            "x-object-manifest", "content-language", "cache-control", "expires")
 CONDITIONS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 SLO_ETAG = "x-object-sysmeta-slo-etag"
-#: Checks that the caller may read a segment container (and list it: the flag).
-Guard = Callable[[str, bool], Awaitable[None]] | None
 SLO_SIZE = "x-object-sysmeta-slo-size"
 DELETED_MARKER = "application/x-deleted;swift_versions_deleted=1"
+#: Checks that the caller may read a segment container (and list it: the flag).
+Guard = Callable[[str, bool], Awaitable[None]] | None
 
 
 def _shown(headers: Mapping[str, str]) -> dict[str, str]:
@@ -360,6 +360,12 @@ class Objects:
             marker = page[-1]["name"]
 
     # ------------------------------------------------------------ writes
+    @staticmethod
+    def _check_manifest(headers: Mapping[str, str]) -> None:
+        """A DLO names its segments' container: never a hidden (versions) one."""
+        if versioning.has_reserved(unquote(headers.get("x-object-manifest", ""))):
+            raise faults.BadRequest("X-Object-Manifest must be in the format container/prefix")
+
     def _expiry(self, headers: dict[str, str]) -> None:
         if "x-delete-after" in headers:
             try:
@@ -426,6 +432,7 @@ class Objects:
             return await self._copy(ctx, request, account, headers.pop("x-copy-from"),
                                     account, container, obj, headers, cinfo)
         constraints.check_metadata(headers, "object")
+        self._check_manifest(headers)
         self._expiry(headers)
         chunked = "chunked" in headers.get("transfer-encoding", "").lower()
         length: int | None = None
@@ -652,6 +659,7 @@ class Objects:
         new_meta = {k: v for k, v in headers.items() if k.startswith(CARRIED)}
         constraints.check_metadata(new_meta, "object")
         meta.update(new_meta)
+        self._check_manifest(meta)
         self._expiry(meta)
         meta["content-type"] = headers.get("content-type") or src_headers.get(
             "content-type", "application/octet-stream")
@@ -702,6 +710,7 @@ class Objects:
             Versioning.check_version_id("POST", cinfo, q[VERSION_ID])
         headers = {k.lower(): v for k, v in request.headers.items()}
         constraints.check_metadata(headers, "object")
+        self._check_manifest(headers)
         self._expiry(headers)
         meta = {k: v for k, v in headers.items()
                 if k.startswith(("x-object-meta-", "content-type", "content-disposition",

@@ -254,6 +254,16 @@ async def test_legacy_modes_do_not_mix_and_hidden_names_are_refused(swift: Swift
     r = await swift.http.post(f"{swift.a}/new", headers={
         **swift.alice, "X-Versions-Location": "%00versions%00new"})
     assert r.status_code == 400
+    r = await swift.put(f"{swift.a}/archive/dlo", b"",
+                        **{"X-Object-Manifest": "%00versions%00new/"})
+    assert r.status_code == 400
+    r = await swift.http.put(f"{swift.a}/archive/slo", params={"multipart-manifest": "put"},
+                             content=b'[{"path": "/%00versions%00new/%00o%0099"}]',
+                             headers=swift.alice)
+    assert r.status_code == 400
+    r = await swift.put(f"{swift.a}/archive/copy", b"",
+                        **{"X-Copy-From": "%00versions%00new/o"})
+    assert r.status_code == 412
     r = await swift.http.post(swift.a, params={"bulk-delete": ""},
                               content=b"/%00versions%00new/%00o%0099\n",
                               headers={**swift.alice, "Accept": "application/json",
