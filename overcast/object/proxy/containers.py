@@ -136,7 +136,8 @@ class Containers:
         if "versions" in q:
             if not info.exists:
                 raise faults.ServiceUnavailable() if info.status == 503 else faults.NotFound()
-            return await self.versioning.listing(request, account, container, info)
+            return await self.versioning.listing(request, account, container, info,
+                                                 await self._headers(account, info.headers))
         fmt = listing_format(q, request.headers.get("accept"))
         resp = await self.p.cluster.read("container", (account, container), "GET",
                                          query=listing_query(q, "container"))

@@ -249,10 +249,11 @@ class Versioning:
             if row.get("name") in hidden:
                 row["bytes"] = int(row.get("bytes", 0)) + hidden[row["name"]]
 
-    async def listing(self, request: Request, account: str, container: str, info: Info
-                      ) -> Response:
+    async def listing(self, request: Request, account: str, container: str, info: Info,
+                      headers: dict[str, str]) -> Response:
         """GET c?versions: the container's current objects ("null" versions and links)
-        merged with the hidden container's versions, by name then newest first."""
+        merged with the hidden container's versions, by name then newest first; `headers`:
+        the container's, as a listing shows them."""
         q = query_of(request)
         fmt = (q.get("format") or "").lower()
         accept = (request.headers.get("accept") or "").lower()
@@ -356,10 +357,6 @@ class Versioning:
                    for (name, vid), row in links.items()]
         merged = sorted([*nulls, *versions, *({"subdir": s} for s in subdirs), *orphans],
                         key=lambda r: r.get("name", r.get("subdir", "")), reverse=reverse)
-        headers = {k: v for k, v in info.headers.items()
-                   if k.startswith(("x-container-object-count", "x-container-bytes-used",
-                                    "x-timestamp"))}
-        await self.shown_headers(account, info, headers)
         return Response(json.dumps(merged[:limit]), status_code=200, headers=headers,
                         media_type="application/json; charset=utf-8")
 

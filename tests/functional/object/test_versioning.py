@@ -70,6 +70,10 @@ async def test_versions_enabled_put_get_list_delete_restore(swift: Swift) -> Non
          "version_id": ids[1], "is_latest": False},
         {"name": "o", "bytes": 3, "hash": _md5(b"one"), "content_type": "text/one",
          "version_id": ids[0], "is_latest": False}]
+    r = await get(f"{swift.a}/vc", params={"versions": ""}, headers=swift.alice)
+    assert r.headers["x-versions-enabled"] == "True"
+    assert r.headers["x-container-bytes-used"] == "12"
+    assert r.headers["content-type"] == "application/json; charset=utf-8"
     for fmt in ({"format": "plain"}, {"format": "xml"}):
         r = await get(f"{swift.a}/vc", params={"versions": "", **fmt}, headers=swift.alice)
         assert r.status_code == 406
