@@ -45,6 +45,7 @@ def capabilities() -> dict[str, Any]:
         "account_quotas": {},
         "container_quotas": {},
         "versioned_writes": {"allowed_flags": ["x-versions-location", "x-history-location"]},
+        "object_versioning": {},
         "keystoneauth": {},
         "crossdomain": {},
     }

@@ -17,6 +17,7 @@ from overcast.common.context import RequestContext
 from overcast.object import constraints
 from overcast.object.proxy.common import POLICY_NAME, Proxy, empty, fault_for, query_of
 from overcast.object.proxy.listing import listing_format, listing_query, render_listing
+from overcast.object.proxy.versioning import AFTER_RESERVED, Versioning
 
 __all__ = ["Accounts"]
 
@@ -66,6 +67,11 @@ class Accounts:
         self.p.access.require_owner(ctx, "swift:get_account", account)
         q = query_of(request)
         fmt = listing_format(q, request.headers.get("accept"))
+        # the hidden containers (versions, NUL-prefixed) sort first: start past them
+        bound = "end_marker" if q.get("reverse", "").lower() in (
+            "1", "true", "yes", "on", "t", "y") else "marker"
+        if not q.get(bound) or q[bound] < AFTER_RESERVED:
+            q[bound] = AFTER_RESERVED
         resp = await self.p.cluster.read("account", (account,), "GET",
                                          query=listing_query(q, "account"))
         if resp is None:
@@ -80,6 +86,7 @@ class Accounts:
         else:
             rows = json.loads(await resp.read())
             headers = self._headers(resp.headers)
+            await Versioning(self.p).account_bytes(account, rows)
         body, ctype = render_listing("account", account, rows, fmt)
         headers["content-type"] = ctype
         if not rows and fmt == "plain":

@@ -19,6 +19,7 @@ from overcast.common import faults
 from overcast.common.context import RequestContext
 from overcast.object.proxy.cluster import quorum
 from overcast.object.proxy.objects import Objects
+from overcast.object.proxy.versioning import has_reserved
 
 __all__ = ["bulk_delete", "extract_archive"]
 
@@ -64,10 +65,16 @@ async def bulk_delete(objects: Objects, ctx: RequestContext, request: Request,
         if not container:
             errors.append([path, "400 Bad Request"])
             continue
+        if has_reserved(path):
+            errors.append([path, "412 Precondition Failed"])
+            continue
         try:
             if obj:
-                await objects.delete_one(account, container, obj)
+                await objects.remove(account, container, obj,
+                                     await cluster.info(account, container))
             else:
+                info = await cluster.info(account, container, fresh=True)
+                await objects.versioning.check_delete(account, info)
                 statuses = await cluster.write_all("container", (account, container), "DELETE",
                                                    {"x-timestamp": cluster.timestamp()})
                 cluster.forget(account, container)
@@ -75,6 +82,7 @@ async def bulk_delete(objects: Objects, ctx: RequestContext, request: Request,
                     raise faults.Conflict()
                 if not any(200 <= s < 300 for s in statuses):
                     raise faults.NotFound()
+                await objects.versioning.after_delete(account, info)
             deleted += 1
         except faults.NotFound:
             not_found += 1
@@ -117,6 +125,9 @@ async def extract_archive(objects: Objects, ctx: RequestContext, request: Reques
                 cont, obj = container, name
             if not cont or not obj:
                 continue
+            if has_reserved(name):
+                errors.append([name, "412 Precondition Failed"])
+                continue
             if cont not in made:
                 if len(made) >= MAX_EXTRACT_CONTAINERS:
                     errors.append([name, "400 Bad Request"])
@@ -135,7 +146,7 @@ async def extract_archive(objects: Objects, ctx: RequestContext, request: Reques
                 continue
             data = await asyncio.to_thread(handle.read)
             try:
-                await objects._store(account, cont, obj, {
+                await objects.write(account, cont, obj, await cluster.info(account, cont), {
                     "content-type": "application/octet-stream"}, _once(data), len(data))
                 created += 1
             except faults.Fault as e:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,9 +17,10 @@ from overcast.common import faults
 from overcast.common.context import RequestContext
 from overcast.object import constraints
 from overcast.object.proxy.accounts import Accounts
-from overcast.object.proxy.cluster import quorum
+from overcast.object.proxy.cluster import Info, quorum
 from overcast.object.proxy.common import POLICY_NAME, Proxy, empty, fault_for, query_of
 from overcast.object.proxy.listing import listing_format, listing_query, render_listing
+from overcast.object.proxy.versioning import Versioning, has_reserved, present_rows
 
 __all__ = ["Containers"]
 
@@ -35,6 +37,7 @@ class Containers:
     def __init__(self, proxy: Proxy):
         self.p = proxy
         self.accounts = Accounts(proxy)
+        self.versioning = Versioning(proxy)
 
     @staticmethod
     def check_name(container: str) -> None:
@@ -43,6 +46,10 @@ class Containers:
                                     f"than {constraints.LIMITS['max_container_name_length']}")
         if not container:
             raise faults.NotFound()
+        if has_reserved(container):
+            from overcast.object.errors import PreconditionFailed
+
+            raise PreconditionFailed("Invalid UTF8 or contains NULL")
 
     def _meta(self, request: Request) -> dict[str, str]:
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -60,6 +67,8 @@ class Containers:
                 where = headers[name].split("/")[0]
                 if not where:
                     raise faults.BadRequest("Versions location must be a container")
+                if has_reserved(unquote(where)):
+                    raise faults.BadRequest("Versions location must not contain NULL")
         if headers.get("x-versions-location"):
             headers["x-versions-mode"] = "stack"
         if headers.get("x-history-location"):
@@ -70,13 +79,13 @@ class Containers:
                                         if e.strip())
         return {k: v for k, v in headers.items() if k.startswith(SETTABLE)}
 
-    @staticmethod
-    def _headers(node: Mapping[str, str]) -> dict[str, str]:
+    async def _headers(self, account: str, node: Mapping[str, str]) -> dict[str, str]:
         out = {k: v for k, v in node.items()
                if k.startswith(("x-container-", "x-versions-location", "x-history-location",
-                                "x-timestamp"))}
+                                "x-timestamp")) and not k.startswith("x-container-sysmeta-")}
         out.pop("x-container-sync-key", None)
         out["x-storage-policy"] = POLICY_NAME
+        await self.versioning.shown_headers(account, Info(200, dict(node)), out)
         return out
 
     async def put(self, ctx: RequestContext, request: Request, account: str,
@@ -84,6 +93,8 @@ class Containers:
         self.check_name(container)
         self.p.access.require_owner(ctx, "swift:put_container", account)
         meta = self._meta(request)
+        meta.update(await self.versioning.configure(account, container, meta | {
+            k.lower(): v for k, v in request.headers.items()}, creating=True))
         await self.accounts.ensure(account)
         ts = self.p.cluster.timestamp()
         statuses = await self.p.cluster.write_all("container", (account, container), "PUT",
@@ -104,7 +115,8 @@ class Containers:
             raise faults.ServiceUnavailable()
         if not info.exists:
             raise faults.NotFound()
-        return empty(204, self._headers(info.headers), "text/plain; charset=utf-8")
+        return empty(204, await self._headers(account, info.headers),
+                     "text/plain; charset=utf-8")
 
     async def _authorize_read(self, ctx: RequestContext, request: Request, account: str,
                               headers: Mapping[str, str]) -> None:
@@ -121,6 +133,11 @@ class Containers:
         info = await self.p.cluster.info(account, container)
         await self._authorize_read(ctx, request, account, info.headers)
         q = query_of(request)
+        if "versions" in q:
+            if not info.exists:
+                raise faults.ServiceUnavailable() if info.status == 503 else faults.NotFound()
+            return await self.versioning.listing(request, account, container, info,
+                                                 await self._headers(account, info.headers))
         fmt = listing_format(q, request.headers.get("accept"))
         resp = await self.p.cluster.read("container", (account, container), "GET",
                                          query=listing_query(q, "container"))
@@ -129,8 +146,8 @@ class Containers:
         if not resp.ok:
             await resp.aclose()
             raise fault_for(resp.status)
-        rows = json.loads(await resp.read())
-        headers = self._headers(resp.headers)
+        rows = present_rows(json.loads(await resp.read()))
+        headers = await self._headers(account, resp.headers)
         body, ctype = render_listing("container", container, rows, fmt)
         headers["content-type"] = ctype
         if not rows and fmt == "plain":
@@ -142,6 +159,8 @@ class Containers:
         self.check_name(container)
         self.p.access.require_owner(ctx, "swift:post_container", account)
         meta = self._meta(request)
+        meta.update(await self.versioning.configure(account, container, meta | {
+            k.lower(): v for k, v in request.headers.items()}, creating=False))
         ts = self.p.cluster.timestamp()
         statuses = await self.p.cluster.write_all("container", (account, container), "POST",
                                                   {**meta, "x-timestamp": ts})
@@ -157,6 +176,8 @@ class Containers:
                      container: str) -> Response:
         self.check_name(container)
         self.p.access.require_owner(ctx, "swift:delete_container", account)
+        info = await self.p.cluster.info(account, container, fresh=True)
+        await self.versioning.check_delete(account, info)
         ts = self.p.cluster.timestamp()
         statuses = await self.p.cluster.write_all("container", (account, container),
                                                   "DELETE", {"x-timestamp": ts})
@@ -168,6 +189,7 @@ class Containers:
         good = [s for s in statuses if 200 <= s < 300]
         if len(good) >= quorum(len(statuses)) or (good and all(
                 s in (204, 404) for s in statuses)):
+            await self.versioning.after_delete(account, info)
             return empty(204)
         if all(s in (404, 503) for s in statuses) and 404 in statuses:
             raise faults.NotFound()

@@ -90,8 +90,8 @@ async def form_post(objects: Objects, ctx: RequestContext, request: Request, acc
                 status, text = 400, "max_file_size exceeded"
                 break
             obj = f"{prefix}{filename}"
-            await objects._store(account, container, obj, {"content-type": ctype},
-                                 _once(data), len(data))
+            await objects.write(account, container, obj, cinfo, {"content-type": ctype},
+                                _once(data), len(data))
     if redirect:
         sep = "&" if "?" in redirect else "?"
         return Response(b"", status_code=303, headers={

@@ -78,7 +78,7 @@ def parse_slo_put(raw: bytes) -> list[dict[str, Any]]:
             raise faults.BadRequest(f"Index {i}: extraneous keys {sorted(extra)}\n")
         path = str(item["path"])
         container, sep, obj = unquote(path).lstrip("/").partition("/")
-        if not sep or not container or not obj:
+        if not sep or not container or not obj or "\x00" in container + obj:
             raise faults.BadRequest(f"Index {i}: path does not refer to an object. Path must "
                                     f"be of the form /container/object.\n")
         size = item.get("size_bytes")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
@@ -20,10 +20,11 @@ from overcast.object import constraints
 from overcast.object import httpsemantics as hs
 from overcast.object.errors import LengthRequired, PreconditionFailed, Unprocessable
 from overcast.object.nodes import NodeResponse
-from overcast.object.proxy import cors, large, tempurl
+from overcast.object.proxy import cors, large, tempurl, versioning
 from overcast.object.proxy.cluster import Info, quorum
 from overcast.object.proxy.common import Proxy, empty, fault_for, query_of
 from overcast.object.proxy.containers import Containers
+from overcast.object.proxy.versioning import LINK_ID, VERSION_ID, Versioning
 from overcast.object.timestamp import http_date
 
 __all__ = ["Objects"]
@@ -40,6 +41,8 @@ CONDITIONS = ("range", "if-match", "if-none-match", "if-modified-since", "if-unm
 SLO_ETAG = "x-object-sysmeta-slo-etag"
 SLO_SIZE = "x-object-sysmeta-slo-size"
 DELETED_MARKER = "application/x-deleted;swift_versions_deleted=1"
+#: Checks that the caller may read a segment container (and list it: the flag).
+Guard = Callable[[str, bool], Awaitable[None]] | None
 
 
 def _shown(headers: Mapping[str, str]) -> dict[str, str]:
@@ -54,10 +57,14 @@ class Objects:
     def __init__(self, proxy: Proxy):
         self.p = proxy
         self.containers = Containers(proxy)
+        self.versioning = Versioning(proxy, self)
 
     # ------------------------------------------------------------ access
-    async def _container(self, account: str, container: str, fresh: bool = False) -> Info:
+    async def _container(self, account: str, container: str, obj: str = "",
+                         fresh: bool = False) -> Info:
         Containers.check_name(container)
+        if versioning.has_reserved(obj):
+            raise PreconditionFailed("Invalid UTF8 or contains NULL")
         return await self.p.cluster.info(account, container, fresh=fresh)
 
     async def _keys(self, account: str, cinfo: Info) -> list[str]:
@@ -93,39 +100,115 @@ class Objects:
 
     # ------------------------------------------------------------ reads
     async def _fetch(self, account: str, container: str, obj: str, method: str,
-                     headers: Mapping[str, str]) -> NodeResponse:
+                     headers: Mapping[str, str], follow: bool = True) -> NodeResponse:
+        """An object from its first good replica; a versioning link is followed to the
+        version it names (`follow`), which then carries `x-object-version-id`."""
+        hdrs = dict(headers)
+        if follow:
+            # a link has no bytes of its own: its version's etag and range decide
+            ignore = hdrs.get("x-backend-ignore-range-if-metadata-present")
+            hdrs["x-backend-ignore-range-if-metadata-present"] = (
+                f"{ignore},{LINK_ID}" if ignore else LINK_ID)
+            at = hdrs.get("x-backend-etag-is-at")
+            hdrs["x-backend-etag-is-at"] = (f"{versioning.LINK_ETAG},{at}" if at
+                                            else versioning.LINK_ETAG)
         resp = await self.p.cluster.read(
-            "object", (account, container, obj), method, headers,
+            "object", (account, container, obj), method, hdrs,
             accept=lambda r: r.status < 500 and r.status not in (404, 507))
         if resp is None:
             raise faults.ServiceUnavailable()
-        return resp
+        vid = resp.headers.get(LINK_ID) if resp.ok else None
+        if not follow or vid is None:
+            return resp
+        await resp.aclose()
+        target = await self._fetch(account, versioning.versions_container(container),
+                                   versioning.version_name(obj, vid), method, headers,
+                                   follow=False)
+        target.headers["x-object-version-id"] = vid
+        target.headers["content-location"] = versioning.Versioning.location(
+            account, container, obj, vid)
+        return target
 
     async def get(self, ctx: RequestContext, request: Request, account: str, container: str,
                   obj: str) -> Response:
         head = request.method == "HEAD"
         rule = "swift:head_object" if head else "swift:get_object"
-        cinfo = await self._container(account, container)
-        temp_used = not await self.authorize(ctx, request, rule, account, container, cinfo,
-                                             write=False) and tempurl.parse(
-            query_of(request)) is not None
+        cinfo = await self._container(account, container, obj)
+        q = query_of(request)
+        temp = tempurl.parse(q) is not None
+        vid = None if temp else q.get(VERSION_ID)
+        if vid is not None and vid != "null" and versioning.is_versioned(cinfo):
+            # a given version: the owner's (Swift keeps versions in a container no ACL opens)
+            cinfo = Info(cinfo.status, {k: v for k, v in cinfo.headers.items()
+                                        if k not in ("x-container-read", "x-container-write")})
+        owner = await self.authorize(ctx, request, rule, account, container, cinfo,
+                                     write=False)
+        temp_used = not owner and temp
         if cinfo.status == 404:
             raise faults.NotFound()
-        q = query_of(request)
+        if vid is not None:
+            Versioning.check_version_id(request.method, cinfo, vid)
+        added: dict[str, str] = {}
+        answer = await self._serve(request, account, container, obj, cinfo, q, head,
+                                   temp_used, vid, added,
+                                   None if owner or temp_used else self._guard(ctx, request,
+                                                                               account))
+        for key, value in added.items():
+            answer.headers[key] = value
+        return answer
+
+    def _guard(self, ctx: RequestContext, request: Request, account: str) -> Guard:
+        """For a caller an ACL lets in: a large object's segments are read only from
+        containers the caller may read too (listed, for a DLO), as Swift's subrequests are."""
+
+        async def check(container: str, listing: bool) -> None:
+            info = await self.p.cluster.info(account, container)
+            if not self.p.access.may_read(ctx, info.meta("x-container-read"),
+                                          request.headers.get("referer"), listing=listing):
+                raise self.p.access.deny(ctx)
+
+        return check
+
+    async def _serve(self, request: Request, account: str, container: str, obj: str,
+                     cinfo: Info, q: Mapping[str, str], head: bool, temp_used: bool,
+                     vid: str | None, added: dict[str, str], guard: Guard = None) -> Response:
+        """GET/HEAD of the object, or of one version of it (`vid`); `added`: the version
+        headers the answer gets."""
+        read_container, read_obj = container, obj
+        if vid not in (None, "null"):
+            assert vid is not None
+            vid = versioning.normal_version(vid)
+            read_container = versioning.versions_container(container)
+            read_obj = versioning.version_name(obj, vid)
         manifest_get = q.get("multipart-manifest") == "get"
         headers = {k: v for k, v in request.headers.items() if k.lower() in CONDITIONS}
         if not manifest_get:
             headers["x-backend-ignore-range-if-metadata-present"] = \
                 "X-Static-Large-Object,X-Object-Manifest"
             headers["x-backend-etag-is-at"] = "X-Object-Sysmeta-Slo-Etag"
-        resp = await self._fetch(account, container, obj, "HEAD" if head else "GET", headers)
+        resp = await self._fetch(account, read_container, read_obj, "HEAD" if head else "GET",
+                                 headers, follow=vid is None)
+        if vid == "null" and LINK_ID in resp.headers:
+            await resp.aclose()  # the current object has a real version id
+            raise faults.NotFound()
+        if vid not in (None, "null"):
+            added["x-object-version-id"] = str(vid)
+            if resp.headers.get("content-type") == versioning.DELETE_MARKER:
+                await resp.aclose()
+                raise faults.NotFound(headers={"x-object-version-id": str(vid),
+                                               "content-type": versioning.DELETE_MARKER})
+        elif "x-object-version-id" in resp.headers:
+            added["x-object-version-id"] = resp.headers["x-object-version-id"]
+            added["content-location"] = resp.headers["content-location"]
+        elif versioning.is_versioned(cinfo):
+            added["x-object-version-id"] = "null"
         if resp.status == 404:
             await resp.aclose()
             raise faults.NotFound()
         if not manifest_get and resp.ok and "x-static-large-object" in resp.headers:
-            return await self._slo_get(request, account, resp, head)
+            return await self._slo_get(request, account, resp, head, guard)
         if not manifest_get and resp.ok and "x-object-manifest" in resp.headers:
-            return await self._dlo_get(request, account, resp, head)
+            return await self._dlo_get(request, account, resp, head, guard)
         out = _shown(resp.headers)
         cors.mark(out, cinfo, request.headers.get("origin"))
         if temp_used:
@@ -219,7 +302,7 @@ class Objects:
                                  status_code=206, headers=shown)
 
     async def _slo_get(self, request: Request, account: str, resp: NodeResponse,
-                       head: bool) -> Response:
+                       head: bool, guard: Guard = None) -> Response:
         shown = _shown(resp.headers)
         if head:
             await resp.aclose()
@@ -234,14 +317,19 @@ class Objects:
             first, last = large.parse_seg_range(seg.get("range"), int(seg["bytes"]))
             segments.append(large.Segment(container, obj, int(seg["bytes"]), seg["hash"],
                                           first, last))
+        if guard is not None:
+            for seg_container in sorted({s.container for s in segments}):
+                await guard(seg_container, False)
         etag = resp.headers.get(SLO_ETAG) or large.slo_etag(manifest)
         return await self._serve_segments(request, account, shown, segments, etag, head)
 
     async def _dlo_get(self, request: Request, account: str, resp: NodeResponse,
-                       head: bool) -> Response:
+                       head: bool, guard: Guard = None) -> Response:
         await resp.aclose()
         shown = _shown(resp.headers)
         container, _, prefix = unquote(resp.headers["x-object-manifest"]).partition("/")
+        if guard is not None:
+            await guard(container, True)
         rows = await self._list_all(account, container, prefix)
         segments = [large.Segment(container, r["name"], int(r["bytes"]), r["hash"])
                     for r in rows if "name" in r]
@@ -265,13 +353,19 @@ class Objects:
                 if resp is not None:
                     await resp.aclose()
                 return rows
-            page = json.loads(await resp.read())
+            page = versioning.present_rows(json.loads(await resp.read()))
             rows += page
             if not page or len(page) < 10000 or (limit and len(rows) >= limit):
                 return rows[:limit] if limit else rows
             marker = page[-1]["name"]
 
     # ------------------------------------------------------------ writes
+    @staticmethod
+    def _check_manifest(headers: Mapping[str, str]) -> None:
+        """A DLO names its segments' container: never a hidden (versions) one."""
+        if versioning.has_reserved(unquote(headers.get("x-object-manifest", ""))):
+            raise faults.BadRequest("X-Object-Manifest must be in the format container/prefix")
+
     def _expiry(self, headers: dict[str, str]) -> None:
         if "x-delete-after" in headers:
             try:
@@ -301,7 +395,8 @@ class Objects:
             if qcount and fresh.int("x-container-object-count") + 1 > int(qcount):
                 raise faults.RequestTooLarge("Upload exceeds quota.")
             if qbytes:
-                left = int(qbytes) - fresh.int("x-container-bytes-used")
+                left = int(qbytes) - fresh.int("x-container-bytes-used") - \
+                    await self.versioning.bytes_used(account, cinfo)
                 if length is not None and length > left:
                     raise faults.RequestTooLarge("Upload exceeds quota.")
                 room = left
@@ -319,7 +414,7 @@ class Objects:
 
     async def put(self, ctx: RequestContext, request: Request, account: str, container: str,
                   obj: str) -> Response:
-        cinfo = await self._container(account, container)
+        cinfo = await self._container(account, container, obj)
         await self.authorize(ctx, request, "swift:put_object", account, container,
                                      cinfo, write=True)
         if cinfo.status == 503:
@@ -329,10 +424,15 @@ class Objects:
         constraints.check_object_name(obj)
         headers = {k.lower(): v for k, v in request.headers.items()}
         q = query_of(request)
+        if VERSION_ID in q and tempurl.parse(q) is None:
+            Versioning.check_version_id("PUT", cinfo, q[VERSION_ID])
+            return await self.versioning.put_version(request, account, container, obj,
+                                                     q[VERSION_ID])
         if "x-copy-from" in headers:
             return await self._copy(ctx, request, account, headers.pop("x-copy-from"),
                                     account, container, obj, headers, cinfo)
         constraints.check_metadata(headers, "object")
+        self._check_manifest(headers)
         self._expiry(headers)
         chunked = "chunked" in headers.get("transfer-encoding", "").lower()
         length: int | None = None
@@ -361,7 +461,6 @@ class Objects:
             return await self._slo_put(ctx, request, account, container, obj, headers, raw_body,
                                        cinfo)
         room = await self._check_quotas(account, container, cinfo, length)
-        await self._archive_current(account, container, obj, cinfo)
         body: AsyncIterator[bytes] = request.stream()
         if room is not None and length is None:
             body = _limited(body, room)
@@ -372,12 +471,38 @@ class Objects:
         meta["content-type"] = ctype
         if "etag" in headers:
             meta["etag"] = headers["etag"]
-        return await self._store(account, container, obj, meta, body, length)
+        return await self.write(account, container, obj, cinfo, meta, body, length)
+
+    async def write(self, account: str, container: str, obj: str, cinfo: Info,
+                    meta: dict[str, str], body: AsyncIterator[bytes], length: int | None,
+                    extra_headers: Mapping[str, str] | None = None) -> Response:
+        """Store an object as its container's versioning says: a new version and a link
+        (X-Versions-Enabled), the old one archived first (X-Versions/History-Location), or
+        simply in place."""
+        if versioning.is_enabled(cinfo):
+            return await self.versioning.put(account, container, obj, meta, body, length,
+                                             extra_headers)
+        await self._archive_current(account, container, obj, cinfo)
+        return await self._store(account, container, obj, meta, body, length, extra_headers)
+
+    @staticmethod
+    def version_meta(headers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+        """What a copy of a stored object keeps (its metadata), and for a large object's
+        manifest, the container row's size and etag of the whole."""
+        meta = {k: v for k, v in headers.items()
+                if k.startswith(CARRIED) or k in ("content-type", "x-static-large-object",
+                                                  SLO_ETAG, SLO_SIZE)}
+        extra = {}
+        if SLO_SIZE in headers:
+            extra = {"x-backend-container-update-override-size": headers[SLO_SIZE],
+                     "x-backend-container-update-override-etag": headers.get(SLO_ETAG, "")}
+        return meta, extra
 
     async def _store(self, account: str, container: str, obj: str, meta: dict[str, str],
                      body: AsyncIterator[bytes], length: int | None,
-                     extra_headers: Mapping[str, str] | None = None) -> Response:
-        ts = self.p.cluster.timestamp()
+                     extra_headers: Mapping[str, str] | None = None,
+                     ts: str | None = None) -> Response:
+        ts = ts or self.p.cluster.timestamp()
         node_headers = {**meta, "x-timestamp": ts, **(extra_headers or {})}
         if length is not None:
             node_headers["content-length"] = str(length)
@@ -454,7 +579,6 @@ class Objects:
         if "etag" in headers and headers["etag"].strip('"') != slo:
             raise Unprocessable()
         await self._check_quotas(account, container, cinfo, 0)
-        await self._archive_current(account, container, obj, cinfo)
         body = json.dumps(stored).encode()
         meta = {k: v for k, v in headers.items() if k.startswith(CARRIED)}
         meta["content-type"] = headers.get("content-type") or (
@@ -462,7 +586,7 @@ class Objects:
         meta["x-static-large-object"] = "True"
         meta[SLO_ETAG] = slo
         meta[SLO_SIZE] = str(total)
-        answer = await self._store(account, container, obj, meta, _once(body), len(body), {
+        answer = await self.write(account, container, obj, cinfo, meta, _once(body), len(body), {
             "x-backend-container-update-override-size": str(total),
             "x-backend-container-update-override-etag": slo})
         answer.headers["etag"] = f'"{slo}"'
@@ -478,16 +602,34 @@ class Objects:
                                      "/<object name>")
         if headers.get("content-length", "0") not in ("0", ""):
             raise faults.BadRequest("Copy requests require a zero byte body")
-        src_cinfo = await self._container(src_account, src_container)
-        if not self.p.access.is_owner(ctx, "swift:get_object", src_account):
-            if not self.p.access.may_read(ctx, src_cinfo.meta("x-container-read"),
-                                          request.headers.get("referer"), listing=False):
-                raise self.p.access.deny(ctx)
+        src_cinfo = await self._container(src_account, src_container, src_obj)
         q = query_of(request)
+        src_vid = q.get(VERSION_ID) if request.method == "COPY" else None
+        owner = self.p.access.is_owner(ctx, "swift:get_object", src_account)
+        if not owner:
+            if src_vid not in (None, "null") or not self.p.access.may_read(
+                    ctx, src_cinfo.meta("x-container-read"), request.headers.get("referer"),
+                    listing=False):
+                raise self.p.access.deny(ctx)
         manifest = q.get("multipart-manifest") == "get"
         get_headers = {} if manifest else {
             "x-backend-ignore-range-if-metadata-present": "X-Static-Large-Object,X-Object-Manifest"}
-        resp = await self._fetch(src_account, src_container, src_obj, "GET", get_headers)
+        if src_vid is not None:
+            Versioning.check_version_id("COPY", src_cinfo, src_vid)
+        if src_vid not in (None, "null"):
+            assert src_vid is not None
+            resp = await self._fetch(src_account, versioning.versions_container(src_container),
+                                     versioning.version_name(src_obj, versioning.normal_version(
+                                         src_vid)), "GET", get_headers, follow=False)
+            if resp.headers.get("content-type") == versioning.DELETE_MARKER:
+                await resp.aclose()
+                raise faults.NotFound()
+        else:
+            resp = await self._fetch(src_account, src_container, src_obj, "GET", get_headers,
+                                     follow=src_vid is None)
+            if src_vid == "null" and LINK_ID in resp.headers:
+                await resp.aclose()
+                raise faults.NotFound()
         if not resp.ok:
             await resp.aclose()
             raise fault_for(resp.status)
@@ -498,9 +640,12 @@ class Objects:
                              or "x-object-manifest" in src_headers):
             # A copy of a large object is its whole content, as one object.
             fake = _FakeRequest(request.headers)
-            served = await (self._slo_get(fake, src_account, resp, False)  # type: ignore[arg-type]
+            guard = None if owner else self._guard(ctx, request, src_account)
+            served = await (self._slo_get(fake, src_account, resp, False,  # type: ignore[arg-type]
+                                          guard)
                             if "x-static-large-object" in src_headers
-                            else self._dlo_get(fake, src_account, resp, False))  # type: ignore[arg-type]
+                            else self._dlo_get(fake, src_account, resp, False,  # type: ignore[arg-type]
+                                               guard))
             assert isinstance(served, StreamingResponse)
             body = served.body_iterator  # type: ignore[assignment]
             length = int(served.headers["content-length"])
@@ -514,6 +659,7 @@ class Objects:
         new_meta = {k: v for k, v in headers.items() if k.startswith(CARRIED)}
         constraints.check_metadata(new_meta, "object")
         meta.update(new_meta)
+        self._check_manifest(meta)
         self._expiry(meta)
         meta["content-type"] = headers.get("content-type") or src_headers.get(
             "content-type", "application/octet-stream")
@@ -522,8 +668,7 @@ class Objects:
                 if key in src_headers:
                     meta[key] = src_headers[key]
         await self._check_quotas(account, container, dest_cinfo, length)
-        await self._archive_current(account, container, obj, dest_cinfo)
-        out = await self._store(account, container, obj, meta, body, length)
+        out = await self.write(account, container, obj, dest_cinfo, meta, body, length)
         for key, value in meta.items():  # the new object's metadata, as Swift answers a copy
             if key.startswith("x-object-meta-"):
                 out.headers[key] = value
@@ -545,7 +690,7 @@ class Objects:
             raise PreconditionFailed("Destination header must be of the form <container name>"
                                      "/<object name>")
         dest_account = request.headers.get("destination-account", account)
-        cinfo = await self._container(dest_account, dest_container)
+        cinfo = await self._container(dest_account, dest_container, dest_obj)
         await self.authorize(ctx, request, "swift:copy_object", dest_account, dest_container,
                              cinfo, write=True)
         if not cinfo.exists:
@@ -557,16 +702,24 @@ class Objects:
 
     async def post(self, ctx: RequestContext, request: Request, account: str, container: str,
                    obj: str) -> Response:
-        cinfo = await self._container(account, container)
+        cinfo = await self._container(account, container, obj)
         await self.authorize(ctx, request, "swift:post_object", account, container, cinfo,
                              write=True)
+        q = query_of(request)
+        if VERSION_ID in q and tempurl.parse(q) is None:
+            Versioning.check_version_id("POST", cinfo, q[VERSION_ID])
         headers = {k.lower(): v for k, v in request.headers.items()}
         constraints.check_metadata(headers, "object")
+        self._check_manifest(headers)
         self._expiry(headers)
         meta = {k: v for k, v in headers.items()
                 if k.startswith(("x-object-meta-", "content-type", "content-disposition",
                                  "content-encoding", "x-delete-at", "content-language",
                                  "cache-control", "expires", "x-object-manifest"))}
+        if versioning.is_versioned(cinfo):
+            linked = await self.versioning.post(account, container, obj, meta)
+            if linked is not None:
+                return linked
         ts = self.p.cluster.timestamp()
         targets = self.p.cluster.container_targets(account, container)
         statuses = await self.p.cluster.write_all(
@@ -582,14 +735,33 @@ class Objects:
 
     async def delete(self, ctx: RequestContext, request: Request, account: str, container: str,
                      obj: str) -> Response:
-        cinfo = await self._container(account, container)
+        cinfo = await self._container(account, container, obj)
+        q = query_of(request)
+        vid = None if tempurl.parse(q) is not None else q.get(VERSION_ID)
+        if vid is not None and vid != "null" and versioning.is_versioned(cinfo):
+            # a given version: the owner's (Swift keeps versions in a container no ACL opens)
+            cinfo = Info(cinfo.status, {k: v for k, v in cinfo.headers.items()
+                                        if k not in ("x-container-read", "x-container-write")})
         await self.authorize(ctx, request, "swift:delete_object", account, container, cinfo,
                              write=True)
         if cinfo.status == 404:
             raise faults.NotFound()
-        q = query_of(request)
+        if vid is not None:
+            Versioning.check_version_id("DELETE", cinfo, vid)
+            if vid == "null":  # the object as it is (the legacy modes still apply)
+                if versioning.is_versioned(cinfo):
+                    return await self.delete_one(account, container, obj)
+                return await self.remove(account, container, obj, cinfo)
+            return await self.versioning.delete_version(account, container, obj, vid)
         if q.get("multipart-manifest") == "delete":
             return await self._slo_delete(request, account, container, obj)
+        return await self.remove(account, container, obj, cinfo)
+
+    async def remove(self, account: str, container: str, obj: str, cinfo: Info) -> Response:
+        """DELETE as the container's versioning says (a delete marker, or the legacy
+        modes' restore or archive), or simply."""
+        if versioning.is_enabled(cinfo):
+            return await self.versioning.delete(account, container, obj)
         versions = cinfo.meta("x-versions-location") or cinfo.meta("x-history-location")
         if versions and cinfo.meta("x-versions-location"):
             restored = await self._restore_previous(account, container, obj, versions)

@@ -151,7 +151,8 @@ class StorageServer:
         await self._container_update(request, "PUT", a, c, o, ts, {
             "x-size": request.headers.get("x-backend-container-update-override-size")
             or str(await self._size(device, part, h)),
-            "x-content-type": meta["Content-Type"],
+            "x-content-type": request.headers.get(
+                "x-backend-container-update-override-content-type") or meta["Content-Type"],
             "x-etag": request.headers.get("x-backend-container-update-override-etag") or etag})
         return _text(201, "", {"etag": etag, "last-modified": http_date(ts)})
 
@@ -208,9 +209,8 @@ class StorageServer:
         status = hs.check_conditions(request.headers, check_etag, last_mod, request.method)
         if status is not None:
             return Response(b"", status_code=status, headers={
-                k: v for k, v in headers.items() if k in ("etag", "last-modified",
-                                                          "x-timestamp")}
-                | {"content-type": ctype})
+                k: v for k, v in headers.items() if k in ("last-modified", "x-timestamp")}
+                | {"content-type": ctype, "etag": check_etag})
         ignore = request.headers.get("x-backend-ignore-range-if-metadata-present", "")
         ranges_header = request.headers.get("range")
         if ignore and any(n.strip().title() in meta or n.strip() in meta
@@ -274,9 +274,14 @@ class StorageServer:
         await self.files.write_marker(device, part, h, ts, "meta", meta)
         await self._expiring(device, meta.get("X-Delete-At"), a, c, o, ts)
         if "content-type" in request.headers:
+            override = request.headers.get
             await self._container_update(request, "PUT", a, c, o, state.timestamp, {
-                "x-size": str(state.length), "x-content-type": meta["Content-Type"],
-                "x-etag": str(state.metadata.get("ETag", ""))}, meta_ts=ts)
+                "x-size": override("x-backend-container-update-override-size")
+                or str(state.length),
+                "x-content-type": override("x-backend-container-update-override-content-type")
+                or meta["Content-Type"],
+                "x-etag": override("x-backend-container-update-override-etag")
+                or str(state.metadata.get("ETag", ""))}, meta_ts=ts)
         return _text(202)
 
     async def object_delete(self, request: Request, device: str, part: int, a: str, c: str,

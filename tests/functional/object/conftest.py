@@ -3,12 +3,16 @@ same process (the all-in-one), and tokens of three personas."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 from overcast.cli import bootstrap, db_upgrade
 from overcast.config import Config
@@ -43,6 +47,26 @@ class Swift:
     @property
     def b(self) -> str:
         return f"/v1/AUTH_{self.beta}"
+
+    @asynccontextmanager
+    async def listening(self) -> AsyncIterator[str]:
+        """The same proxy on a loopback socket (an ephemeral port), for clients that speak
+        HTTP themselves (python-swiftclient, the `swift` CLI); yields its base URL."""
+        transport = self.http._transport
+        assert isinstance(transport, httpx.ASGITransport)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        server = uvicorn.Server(uvicorn.Config(transport.app, lifespan="off",
+                                               log_level="warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, no event
+            await asyncio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        finally:
+            server.should_exit = True
+            await task
+            sock.close()
 
     async def put(self, path: str, data: bytes = b"", who: dict[str, str] | None = None, /,
                   **headers: str) -> httpx.Response:
