@@ -30,7 +30,7 @@ from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.common.context import RequestContext
 from overcast.config import ImageSection
-from overcast.image.drivers import ImageStore, StoreWriter
+from overcast.image.drivers import ImageStore, StoreUnavailable, StoreWriter
 from overcast.image.inspection import InspectionError, StreamInspector
 from overcast.image.models import Image, Task
 from overcast.image.service import IMPORTING, Images, NewImage, image_target, set_progress
@@ -231,6 +231,8 @@ class ImageData:
         self.default_store = next(iter(stores))
         self.staging = staging
         self.config = config
+        #: Stores whose orphaned data `recover` could not look for (see `sweep_later`).
+        self.unswept: list[str] = []
         #: Called with an image id once an import or copy is recorded: the agent's trigger.
         self.on_import: Callable[[str], None] = lambda _image_id: None
 
@@ -291,11 +293,12 @@ class ImageData:
         return Stored(size, sink.md5.hexdigest(), sink.sha512.hexdigest(), virtual_size)
 
     async def _begin(self, ctx: RequestContext, image_id: str, store: ImageStore,
-                     to_status: str, *, formats: bool) -> tuple[Image, StoreWriter]:
+                     to_status: str, *, formats: bool, size: int | None
+                     ) -> tuple[Image, StoreWriter]:
         """Lock a partial file first, then, in one transaction, load the image, enforce
         upload_image and move it from queued to `to_status`: an image in transfer always has a
         live partial file, which is how recovery tells a dead transfer from a running one."""
-        writer = await asyncio.to_thread(store.open_writer, image_id)
+        writer = await asyncio.to_thread(store.open_writer, image_id, size)
         try:
             async with self.images.db.transaction() as s:
                 image = await self.images.load(s, ctx, image_id, for_update=True)
@@ -317,7 +320,7 @@ class ImageData:
         """PUT /file: queued → saving → active, or back to queued on any failure."""
         [sid] = self.store_ids([store_id] if store_id else None)
         image, writer = await self._begin(ctx, image_id, self.stores[sid], "saving",
-                                          formats=True)
+                                          formats=True, size=content_length)
         try:
             stored = await self.ingest(writer, image, chunks, content_length)
             await blocking(writer.commit)
@@ -367,7 +370,8 @@ class ImageData:
     async def stage(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes],
                     content_length: int | None) -> None:
         """PUT /stage: queued → uploading with the bytes in the staging area."""
-        image, writer = await self._begin(ctx, image_id, self.staging, "uploading", formats=False)
+        image, writer = await self._begin(ctx, image_id, self.staging, "uploading", formats=False,
+                                          size=content_length)
         try:
             limit, too_big = await self._limit(image)
             if content_length is not None and content_length > limit:
@@ -490,7 +494,15 @@ class ImageData:
         # Files first, rows second: a file listed here was committed before the rows are read,
         # so its image's row already says what the file is (data is committed before the row).
         staged = dict(await asyncio.to_thread(_listing, self.staging))
-        files = {sid: await asyncio.to_thread(_listing, store) for sid, store in self.stores.items()}
+        files: dict[str, list[tuple[str, str]]] = {}
+        self.unswept = []
+        for sid, store in self.stores.items():
+            try:
+                files[sid] = await asyncio.to_thread(_listing, store)
+            except StoreUnavailable:
+                # Object Storage is not up yet (in `overcast up` it starts beside us):
+                # `sweep_later` removes that store's orphans once it answers.
+                self.unswept.append(sid)
         async with self.images.db.read() as s:
             rows = {row.id: row for row in (await s.execute(select(
                 Image.id, Image.status, Image.stores, Image.claimed_by,
@@ -500,17 +512,46 @@ class ImageData:
                 await self.images.transition(image_id, ("saving",), "queued")
             elif row.status == "uploading" and image_id not in live and image_id in dead:
                 await self.images.transition(image_id, ("uploading",), "queued", size=None)
-        now = utcnow()
         for sid, listed in files.items():
-            for image_id, location in listed:
-                owner = rows.get(image_id)
-                if image_id not in live and (owner is None or _orphan(owner, sid, now)):
-                    log.info("removing orphaned data of image %s in store %s", image_id, sid)
-                    await asyncio.to_thread(self.stores[sid].delete, location)
+            await self._remove_orphans(sid, listed, rows, live)
         for image_id, location in staged.items():
             staged_for = rows.get(image_id)
             if staged_for is None or staged_for.status not in ("uploading", "importing"):
                 await asyncio.to_thread(self.staging.delete, location)
+
+    async def _remove_orphans(self, sid: str, listed: list[tuple[str, str]],
+                              rows: dict[str, Any], live: set[str]) -> None:
+        """Delete the data in store `sid` that no image owns (`rows` read after `listed`)."""
+        now = utcnow()
+        for image_id, location in listed:
+            owner = rows.get(image_id)
+            if image_id not in live and (owner is None or _orphan(owner, sid, now)):
+                log.info("removing orphaned data of image %s in store %s", image_id, sid)
+                await asyncio.to_thread(self.stores[sid].delete, location)
+
+    async def sweep_later(self, interval: float = 2.0) -> None:
+        """The orphan removal `recover` could not do in stores that did not answer, once they
+        do (tried every `interval` seconds until done or cancelled)."""
+        while self.unswept:
+            await asyncio.sleep(interval)
+            for sid in list(self.unswept):
+                try:
+                    listed = await asyncio.to_thread(_listing, self.stores[sid])
+                except StoreUnavailable:
+                    continue
+                async with self.images.db.read() as s:
+                    rows = {row.id: row for row in (await s.execute(select(
+                        Image.id, Image.status, Image.stores, Image.claimed_by,
+                        Image.claim_expires))).all()}
+                try:
+                    await self._remove_orphans(sid, listed, rows, set())
+                except StoreUnavailable:
+                    continue
+                self.unswept.remove(sid)
+
+    async def close(self) -> None:
+        for store in self.stores.values():
+            await store.aclose()
 
     async def delete_data(self, image_id: str, stores: str | None) -> None:
         for sid in (stores or "").split(","):

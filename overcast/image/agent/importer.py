@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from overcast.common import faults
 from overcast.image.data import BATCH, ImageData, aiter_thread, blocking, pump
+from overcast.image.drivers import StoreUnavailable
 from overcast.image.models import Image, ImageProperty, Task
 from overcast.image.service import FAILED, IMPORTING
 
@@ -186,7 +187,8 @@ class Importer:
         left = list(plan.copies)
         for sid in plan.copies:
             claim.check()
-            if sid not in holding and not await self._copy(image.id, holding, sid, claim):
+            if sid not in holding and not await self._copy(image.id, holding, sid, claim,
+                                                           image.size):
                 failed.append(sid)
             left.remove(sid)
             await self.images.set_import_progress(image.id, importing=left, failed=failed)
@@ -206,7 +208,9 @@ class Importer:
         if plan.first not in self.data.stores:
             return f"Store {plan.first} is not available on this cloud."
         store = self.data.stores[plan.first]
-        writer = await asyncio.to_thread(store.open_writer, image.id)
+        # glance-direct: the staged size (a swift store lays a large image out in segments).
+        size = image.size if plan.method == "glance-direct" else None
+        writer = await asyncio.to_thread(store.open_writer, image.id, size)
         try:
             if plan.method == "glance-direct":
                 chunks = aiter_thread(self.data.staging.open_reader(image.id))
@@ -256,12 +260,12 @@ class Importer:
             await self.data.tasks.finish(plan.task_id, "failure", message=error)
 
     async def _copy(self, image_id: str, holding: list[str], store_id: str,
-                    claim: Claim) -> bool:
+                    claim: Claim, size: int | None) -> bool:
         """Copy the data into one more store; False if it could not."""
         if not holding or store_id not in self.data.stores:
             return False
         source, target = self.data.stores[holding[0]], self.data.stores[store_id]
-        writer = await asyncio.to_thread(target.open_writer, image_id)
+        writer = await asyncio.to_thread(target.open_writer, image_id, size)
         try:
             await pump([writer.write], aiter_thread(source.open_reader(image_id)), 1 << 62,
                        faults.RequestTooLarge(), claim.check)
@@ -270,7 +274,7 @@ class Importer:
         except (LostClaim, asyncio.CancelledError):
             await blocking(writer.abort)
             raise
-        except OSError as e:
+        except (OSError, StoreUnavailable) as e:
             await blocking(writer.abort)
             log.warning("copying image %s to store %s failed: %s", image_id, store_id, e)
             return False

@@ -76,7 +76,7 @@ class FileStore:
         self.root = root
         (root / PARTIAL).mkdir(parents=True, exist_ok=True)
 
-    def open_writer(self, image_id: str) -> FileWriter:
+    def open_writer(self, image_id: str, size: int | None = None) -> FileWriter:
         return FileWriter(self.root, image_id)
 
     def _path(self, location: str) -> Path:
@@ -135,3 +135,6 @@ class FileStore:
         for path in self.root.iterdir():
             if path.is_file() and not path.name.startswith("."):
                 yield path.name, path.name
+
+    async def aclose(self) -> None:
+        pass
