@@ -1,0 +1,154 @@
+"""Image data in Object Storage: a cloud whose image service has a swift store (glance_store's
+swift driver, single tenant), driven by the `openstack` CLI, looked at with the `swift` CLI as
+the image service's own user."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.compat.conftest import Cloud, start_cloud, stop_cloud
+from tests.conftest import require
+
+pytestmark = pytest.mark.compat
+
+MiB = 1 << 20
+STORE = "swift-store"
+CONTAINER = "glance"
+
+
+@pytest.fixture(scope="module")
+def swift_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    require("openstack CLI", shutil.which("openstack", path=str(Path(sys.executable).parent))
+            is not None, "pip install python-openstackclient")
+    # Images of 1 MiB or more go as Dynamic Large Objects of 1 MiB segments.
+    c = start_cloud(tmp_path_factory.mktemp("swift-store-cloud"), {
+        "OVERCAST_IMAGE__EXTRA_STORES": f"{STORE}=swift",
+        "OVERCAST_IMAGE__SWIFT_STORE_LARGE_OBJECT_SIZE": "1",
+        "OVERCAST_IMAGE__SWIFT_STORE_LARGE_OBJECT_CHUNK_SIZE": "1",
+        "OVERCAST_COMPUTE__ENABLED": "false", "OVERCAST_NETWORK__ENABLED": "false",
+        "OVERCAST_PLACEMENT__ENABLED": "false"})
+    yield c
+    stop_cloud(c)
+
+
+def _swift(cloud: Cloud, *args: str) -> str:
+    """The `swift` CLI as the image service's user (`glance` in project `service`)."""
+    exe = shutil.which("swift", path=str(Path(sys.executable).parent))
+    require("swift CLI", exe is not None, "pip install python-swiftclient")
+    assert exe is not None
+    password = (cloud.state_dir / "service-passwords" / "glance").read_text().strip()
+    env = {**cloud.env, "OS_AUTH_URL": cloud.auth_url, "OS_USERNAME": "glance",
+           "OS_PASSWORD": password, "OS_PROJECT_NAME": "service",
+           "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
+           "OS_IDENTITY_API_VERSION": "3", "OS_CLIENT_CONFIG_FILE": "/dev/null"}
+    r = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"swift {' '.join(args)}: {r.stderr}"
+    return r.stdout
+
+
+def _glance(cloud: Cloud, *args: str) -> str:
+    """The `glance` CLI (python-glanceclient) as the cloud's admin."""
+    exe = shutil.which("glance", path=str(Path(sys.executable).parent))
+    assert exe, "python-glanceclient is a test dependency"
+    env = {**cloud.env, "OS_AUTH_URL": cloud.auth_url, "OS_USERNAME": "admin",
+           "OS_PASSWORD": cloud.admin_password, "OS_PROJECT_NAME": "admin",
+           "OS_USER_DOMAIN_NAME": "Default", "OS_PROJECT_DOMAIN_NAME": "Default",
+           "OS_IDENTITY_API_VERSION": "3", "OS_CLIENT_CONFIG_FILE": "/dev/null"}
+    r = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"glance {' '.join(args)}: {r.stderr}"
+    return r.stdout
+
+
+def _show(cloud: Cloud, image_id: str) -> dict[str, Any]:
+    shown = cloud.openstack_json("image", "show", image_id)
+    assert isinstance(shown, dict)
+    return shown
+
+
+def test_images_in_swift_store_round_trip_and_are_deleted(swift_cloud: Cloud,
+                                                          tmp_path: Path) -> None:
+    cloud = swift_cloud
+    # A large image straight into the swift store (glance's --store: X-Image-Meta-Store).
+    large = tmp_path / "large.raw"
+    large.write_bytes(os.urandom(2 * MiB + 12345))  # three segments of at most 1 MiB
+    large_shown = _table(_glance(cloud, "image-create", "--name", "large", "--store", STORE,
+                                 "--file", str(large), "--disk-format", "raw",
+                                 "--container-format", "bare"))
+    large_id = large_shown["id"]
+    # A small one into the file store, then copied into the swift store by the importer.
+    small = tmp_path / "small.raw"
+    small.write_bytes(os.urandom(300 * 1024))
+    created = cloud.openstack_json("image", "create", "small", "--file", str(small),
+                                   "--disk-format", "raw", "--container-format", "bare")
+    small_id = created["id"]  # type: ignore[index]
+    cloud.openstack("image", "import", "--method", "copy-image", f"--store={STORE}", small_id)
+    deadline = time.monotonic() + 20
+    while (shown := _show(cloud, small_id))["properties"]["stores"] != f"file,{STORE}":
+        assert time.monotonic() < deadline, shown
+        time.sleep(0.3)
+    # Drop the file store's copy: what is left is in Object Storage.
+    _glance(cloud, "stores-delete", "--store", "file", small_id)
+
+    for shown, path in ((large_shown, large), (shown, small)):
+        data = path.read_bytes()
+        props = shown.get("properties", shown)  # the openstack CLI puts what it does not know there
+        assert (shown["status"], str(shown["size"])) == ("active", str(len(data)))
+        assert shown["checksum"] == hashlib.md5(data).hexdigest()
+        assert props["os_hash_value"] == hashlib.sha512(data).hexdigest()
+        # Where the bytes are is the cloud's business (Glance's default: no locations shown).
+        assert "swift+" not in str(shown) and "/v1/AUTH_" not in str(shown)
+        assert "locations" not in shown and "direct_url" not in shown
+    assert large_shown["stores"] == STORE
+
+    # The image service's own account holds the objects: one each, the large one segmented.
+    listed = [n for n in _swift(cloud, "list", CONTAINER).split()
+              if n.startswith((small_id, large_id))]
+    assert sorted(listed) == sorted([small_id, large_id, f"{large_id}-00001",
+                                     f"{large_id}-00002", f"{large_id}-00003"])
+    stat = _stat(_swift(cloud, "stat", CONTAINER, large_id))
+    assert stat["Manifest"] == f"{CONTAINER}/{large_id}-"
+    assert stat["Content Length"] == str(large.stat().st_size)
+    fetched = tmp_path / "fetched"
+    _swift(cloud, "download", CONTAINER, small_id, "-o", str(fetched))
+    assert fetched.read_bytes() == small.read_bytes()
+
+    for image_id, path in ((large_id, large), (small_id, small)):
+        saved = tmp_path / f"{path.stem}.saved"
+        cloud.openstack("image", "save", "--file", str(saved), image_id)
+        assert saved.read_bytes() == path.read_bytes()
+
+    cloud.openstack("image", "delete", small_id, large_id)
+    assert not [n for n in _swift(cloud, "list", CONTAINER).split()
+                if n.startswith((small_id, large_id))]
+
+
+def _table(text: str) -> dict[str, str]:
+    """glance's Property | Value table."""
+    table: dict[str, str] = {}
+    key = ""
+    for line in text.splitlines():
+        cells = line.split("|")
+        if not line.startswith("| ") or len(cells) < 4:
+            continue
+        key = cells[1].strip() or key  # a long value goes on under an empty name
+        table[key] = table.get(key, "") + cells[2].strip()
+    return table
+
+
+def _stat(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
