@@ -21,6 +21,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -503,13 +504,12 @@ class ImageData:
                 # Object Storage is not up yet (in `overcast up` it starts beside us):
                 # `sweep_later` removes that store's orphans once it answers.
                 self.unswept.append(sid)
-        async with self.images.db.read() as s:
-            rows = {row.id: row for row in (await s.execute(select(
-                Image.id, Image.status, Image.stores, Image.claimed_by,
-                Image.claim_expires))).all()}
-        for image_id, row in rows.items():
+        rows = await self._rows()
+        for image_id, row in list(rows.items()):
             if row.status == "saving" and image_id not in live:
-                await self.images.transition(image_id, ("saving",), "queued")
+                if await self.images.transition(image_id, ("saving",), "queued"):
+                    # What its dead upload left (a swift store's segments) is an orphan now.
+                    rows[image_id] = SimpleNamespace(**{**row._asdict(), "status": "queued"})
             elif row.status == "uploading" and image_id not in live and image_id in dead:
                 await self.images.transition(image_id, ("uploading",), "queued", size=None)
         for sid, listed in files.items():
@@ -518,6 +518,13 @@ class ImageData:
             staged_for = rows.get(image_id)
             if staged_for is None or staged_for.status not in ("uploading", "importing"):
                 await asyncio.to_thread(self.staging.delete, location)
+
+    async def _rows(self) -> dict[str, Any]:
+        """What recovery needs of every image row, by id."""
+        async with self.images.db.read() as s:
+            return {row.id: row for row in (await s.execute(select(
+                Image.id, Image.status, Image.stores, Image.claimed_by,
+                Image.claim_expires))).all()}
 
     async def _remove_orphans(self, sid: str, listed: list[tuple[str, str]],
                               rows: dict[str, Any], live: set[str]) -> None:
@@ -539,10 +546,7 @@ class ImageData:
                     listed = await asyncio.to_thread(_listing, self.stores[sid])
                 except StoreUnavailable:
                     continue
-                async with self.images.db.read() as s:
-                    rows = {row.id: row for row in (await s.execute(select(
-                        Image.id, Image.status, Image.stores, Image.claimed_by,
-                        Image.claim_expires))).all()}
+                rows = await self._rows()
                 try:
                     await self._remove_orphans(sid, listed, rows, set())
                 except StoreUnavailable:
