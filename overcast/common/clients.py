@@ -260,6 +260,8 @@ class ObjectClient:
         except httpx.HTTPError as exc:
             raise ServiceError(503, f"the Object Storage service is unreachable: {exc}") from exc
         if r.status_code != 201:
+            if r.status_code == 401:
+                self.auth.forget()  # a streamed body cannot be sent again: the next PUT logs in
             raise ServiceError(r.status_code, f"PUT {container}/{name} failed")
         return str(r.headers.get("ETag", "")).strip('"')
 
@@ -285,6 +287,8 @@ class ObjectClient:
             async with self._http.stream("GET", await self._url(container, name),
                                          headers=headers) as r:
                 if r.status_code != (206 if ranged else 200):
+                    if r.status_code == 401:
+                        self.auth.forget()
                     await r.aread()
                     raise ServiceError(r.status_code, f"GET {container}/{name} failed")
                 async for data in r.aiter_bytes(chunk):
