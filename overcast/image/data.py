@@ -536,11 +536,13 @@ class ImageData:
                 log.info("removing orphaned data of image %s in store %s", image_id, sid)
                 await asyncio.to_thread(self.stores[sid].delete, location)
 
-    async def sweep_later(self, interval: float = 2.0) -> None:
+    async def sweep_later(self, interval: float = 1.0, longest: float = 60.0) -> None:
         """The orphan removal `recover` could not do in stores that did not answer, once they
-        do (tried every `interval` seconds until done or cancelled)."""
+        do (tried after `interval` seconds, then twice as long each time up to `longest`,
+        until done or cancelled)."""
         while self.unswept:
             await asyncio.sleep(interval)
+            interval = min(interval * 2, longest)
             for sid in list(self.unswept):
                 try:
                     listed = await asyncio.to_thread(_listing, self.stores[sid])
