@@ -16,8 +16,11 @@ the commit returns. An object is visible only once Swift has all of it (a PUT th
 stores nothing), and a large one only once its manifest is written, after its segments.
 
 The store's interface is blocking (the image pipeline calls it from worker threads); the HTTP
-client is the service's async one, so each call is handed to the event loop the store was
-made on. A call from that loop's own thread would wait for itself: it is refused.
+client is the service's async one, run on the store's own event loop in a thread of its own.
+Not the service's loop: the callers are threads of that loop's default executor, and a name
+lookup for a new connection needs a thread of the loop's executor too, so with every thread
+waiting on the store nothing would be left to resolve the store's host name. A call from a
+thread that runs an event loop would stall that loop: it is refused.
 
 Crashes: segments without a manifest (an upload cut off) belong to no active image; the
 service's recovery lists them under the image id and removes them as any orphaned data.
@@ -32,6 +35,7 @@ import concurrent.futures
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -215,19 +219,22 @@ class SwiftStore:
         self.large_object_size = large_object_size
         self.chunk_size = chunk_size
         self.create_container = create_container
-        self.loop = asyncio.get_running_loop()
         self._container_ready = False
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
+                                        name=f"swift-store-{container}")
+        self._thread.start()
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` on the store's loop from a worker thread and wait for it; Object
         Storage's refusals become StoreUnavailable."""
         try:
-            running = asyncio.get_running_loop()
+            asyncio.get_running_loop()
         except RuntimeError:
-            running = None
-        if running is self.loop:
+            pass
+        else:
             coro.close()
-            raise RuntimeError("a blocking swift store call on its own event loop")
+            raise RuntimeError("a blocking swift store call from a thread running an event loop")
         future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result()
@@ -289,7 +296,13 @@ class SwiftStore:
                 yield image_id, image_id
 
     async def aclose(self) -> None:
-        await self.client.close()
+        if self.loop.is_closed():
+            return
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.client.close(),
+                                                                   self.loop))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        await asyncio.to_thread(self._thread.join)
+        self.loop.close()
 
     @staticmethod
     def _check(location: str) -> None:
