@@ -220,6 +220,7 @@ class SwiftStore:
         self.chunk_size = chunk_size
         self.create_container = create_container
         self._container_ready = False
+        self._container_lock = threading.Lock()
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                         name=f"swift-store-{container}")
@@ -245,8 +246,10 @@ class SwiftStore:
     def open_writer(self, image_id: str, size: int | None = None) -> SwiftWriter:
         self._check(image_id)
         if self.create_container and not self._container_ready:
-            self.call(self.client.ensure_container(self.container))
-            self._container_ready = True
+            with self._container_lock:  # one PUT of the container, not one per upload
+                if not self._container_ready:
+                    self.call(self.client.ensure_container(self.container))
+                    self._container_ready = True
         return SwiftWriter(self, image_id, size)
 
     def open_reader(self, location: str) -> Iterator[bytes]:
