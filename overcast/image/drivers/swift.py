@@ -221,6 +221,7 @@ class SwiftStore:
         self.create_container = create_container
         self._container_ready = False
         self._container_lock = threading.Lock()
+        self._closing = False
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                         name=f"swift-store-{container}")
@@ -236,11 +237,26 @@ class SwiftStore:
         else:
             coro.close()
             raise RuntimeError("a blocking swift store call from a thread running an event loop")
-        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
-            return future.result()
+            if self._closing:
+                raise RuntimeError("stopping")
+            future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(coro,
+                                                                                    self.loop)
+        except RuntimeError:  # stopping, or the loop closed just now
+            coro.close()
+            raise StoreUnavailable("The image service is stopping.") from None
+        try:
+            while True:
+                try:
+                    return future.result(timeout=1.0)
+                except TimeoutError:
+                    if not self._thread.is_alive():
+                        future.cancel()  # submitted as the loop stopped: it never runs
+                        raise StoreUnavailable("The image service is stopping.") from None
         except ServiceError as e:
             raise StoreUnavailable(f"Object Storage failed: {e}") from e
+        except concurrent.futures.CancelledError:
+            raise StoreUnavailable("The image service is stopping.") from None
 
     # -- the ImageStore interface (blocking: called in worker threads) --
     def open_writer(self, image_id: str, size: int | None = None) -> SwiftWriter:
@@ -299,13 +315,22 @@ class SwiftStore:
                 yield image_id, image_id
 
     async def aclose(self) -> None:
-        if self.loop.is_closed():
+        """Stop: calls still waiting on Object Storage fail (StoreUnavailable), so that no
+        thread waits for ever on a loop that no longer runs."""
+        if self._closing:
             return
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self.client.close(),
-                                                                   self.loop))
+        self._closing = True
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop))
         self.loop.call_soon_threadsafe(self.loop.stop)
         await asyncio.to_thread(self._thread.join)
         self.loop.close()
+
+    async def _shutdown(self) -> None:
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await self.client.close()
 
     @staticmethod
     def _check(location: str) -> None:
