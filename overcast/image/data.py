@@ -14,11 +14,14 @@ failed glance-direct import keeps nothing: the client stages again), as Glance d
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hashlib
 import logging
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -38,7 +41,7 @@ from overcast.image.service import IMPORTING, Images, NewImage, image_target, se
 from overcast.image.tasks import Tasks
 
 __all__ = ["BATCH", "ByteRange", "Download", "ImageData", "ImportAsk", "Stored", "aiter_thread",
-           "blocking", "pump"]
+           "blocking", "offload", "pump"]
 
 T = TypeVar("T")
 
@@ -299,7 +302,7 @@ class ImageData:
         """Lock a partial file first, then, in one transaction, load the image, enforce
         upload_image and move it from queued to `to_status`: an image in transfer always has a
         live partial file, which is how recovery tells a dead transfer from a running one."""
-        writer = await asyncio.to_thread(store.open_writer, image_id, size)
+        writer = await offload(store.executor, store.open_writer, image_id, size)
         try:
             async with self.images.db.transaction() as s:
                 image = await self.images.load(s, ctx, image_id, for_update=True)
@@ -312,7 +315,7 @@ class ImageData:
                                             "set prior to saving data.")
                 image.status, image.updated_at = to_status, utcnow()
         except BaseException:
-            await blocking(writer.abort)
+            await blocking(writer.abort, writer.executor)
             raise
         return image, writer
 
@@ -324,7 +327,7 @@ class ImageData:
                                           formats=True, size=content_length)
         try:
             stored = await self.ingest(writer, image, chunks, content_length)
-            await blocking(writer.commit)
+            await blocking(writer.commit, writer.executor)
         except BaseException:
             await asyncio.shield(self._undo(writer, image.id, "saving", "queued"))
             raise
@@ -336,7 +339,7 @@ class ImageData:
                               "have been deleted during the upload.")
 
     async def _undo(self, writer: StoreWriter, image_id: str, status: str, back: str) -> None:
-        await asyncio.to_thread(writer.abort)
+        await offload(writer.executor, writer.abort)
         await self.images.transition(image_id, (status,), back)
 
     async def discard(self, image_id: str, store_id: str) -> None:
@@ -346,7 +349,8 @@ class ImageData:
         async with self.images.db.read() as s:
             status = await s.scalar(select(Image.status).where(Image.id == image_id))
         if status in (None, "deleted"):
-            await asyncio.to_thread(self.stores[store_id].delete, image_id)
+            store = self.stores[store_id]
+            await offload(store.executor, store.delete, image_id)
 
     # -- download --
     async def download(self, ctx: RequestContext, image_id: str,
@@ -364,8 +368,10 @@ class ImageData:
         if byte_range is not None:
             start, length = byte_range.within(size)
             partial = True
-        it = self.stores[holding[0]].read_range(image.id, start, length, DOWNLOAD_CHUNK)
-        return Download(size, start, length, image.checksum, aiter_thread(it), partial)
+        store = self.stores[holding[0]]
+        it = store.read_range(image.id, start, length, DOWNLOAD_CHUNK)
+        return Download(size, start, length, image.checksum, aiter_thread(it, store.executor),
+                        partial)
 
     # -- staging and import --
     async def stage(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes],
@@ -379,7 +385,7 @@ class ImageData:
                 raise too_big
             # No digests and no inspection yet: the import does those on the staged bytes.
             size = await pump([writer.write], chunks, limit, too_big)
-            await blocking(writer.commit)
+            await blocking(writer.commit, writer.executor)
         except BaseException:
             await asyncio.shield(self._undo(writer, image.id, "uploading", "queued"))
             raise
@@ -480,7 +486,8 @@ class ImageData:
         if store_id not in self.stores:
             raise faults.NotFound(f"Store {store_id} not found.")
         await self.images.remove_store(ctx, image_id, store_id)
-        await asyncio.to_thread(self.stores[store_id].delete, image_id)
+        store = self.stores[store_id]
+        await offload(store.executor, store.delete, image_id)
 
     # -- recovery --
     async def recover(self) -> None:
@@ -490,16 +497,16 @@ class ImageData:
         dead: set[str] = set()
         live: set[str] = set()
         for store in (*self.stores.values(), self.staging):
-            dead |= set(await asyncio.to_thread(store.abandoned_uploads))
-            live |= set(await asyncio.to_thread(store.partial_uploads))
+            dead |= set(await offload(store.executor, store.abandoned_uploads))
+            live |= set(await offload(store.executor, store.partial_uploads))
         # Files first, rows second: a file listed here was committed before the rows are read,
         # so its image's row already says what the file is (data is committed before the row).
-        staged = dict(await asyncio.to_thread(_listing, self.staging))
+        staged = dict(await offload(self.staging.executor, _listing, self.staging))
         files: dict[str, list[tuple[str, str]]] = {}
         self.unswept = []
         for sid, store in self.stores.items():
             try:
-                files[sid] = await asyncio.to_thread(_listing, store)
+                files[sid] = await offload(store.executor, _listing, store)
             except StoreUnavailable:
                 # Object Storage is not up yet (in `overcast up` it starts beside us):
                 # `sweep_later` removes that store's orphans once it answers.
@@ -517,7 +524,7 @@ class ImageData:
         for image_id, location in staged.items():
             staged_for = rows.get(image_id)
             if staged_for is None or staged_for.status not in ("uploading", "importing"):
-                await asyncio.to_thread(self.staging.delete, location)
+                await offload(self.staging.executor, self.staging.delete, location)
 
     async def _rows(self) -> dict[str, Any]:
         """What recovery needs of every image row, by id."""
@@ -534,7 +541,8 @@ class ImageData:
             owner = rows.get(image_id)
             if image_id not in live and (owner is None or _orphan(owner, sid, now)):
                 log.info("removing orphaned data of image %s in store %s", image_id, sid)
-                await asyncio.to_thread(self.stores[sid].delete, location)
+                store = self.stores[sid]
+                await offload(store.executor, store.delete, location)
 
     async def sweep_later(self, interval: float = 1.0, longest: float = 60.0) -> None:
         """The orphan removal `recover` could not do in stores that did not answer, once they
@@ -545,7 +553,8 @@ class ImageData:
             interval = min(interval * 2, longest)
             for sid in list(self.unswept):
                 try:
-                    listed = await asyncio.to_thread(_listing, self.stores[sid])
+                    store = self.stores[sid]
+                    listed = await offload(store.executor, _listing, store)
                 except StoreUnavailable:
                     continue
                 rows = await self._rows()
@@ -562,7 +571,8 @@ class ImageData:
     async def delete_data(self, image_id: str, stores: str | None) -> None:
         for sid in (stores or "").split(","):
             if sid in self.stores:
-                await asyncio.to_thread(self.stores[sid].delete, image_id)
+                store = self.stores[sid]
+                await offload(store.executor, store.delete, image_id)
 
 
 def _listing(store: ImageStore) -> list[tuple[str, str]]:
@@ -584,10 +594,19 @@ def _orphan(row: Any, store_id: str, now: datetime) -> bool:
     return True
 
 
-async def blocking(fn: Callable[[], T]) -> T:
+async def offload(executor: Executor | None, fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call in a thread of `executor` (a store's own, for a store whose calls
+    wait on this loop's services: see drivers/swift.py; None: the loop's default), with the
+    caller's context as asyncio.to_thread."""
+    ctx = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        executor, functools.partial(ctx.run, fn, *args))
+
+
+async def blocking(fn: Callable[[], T], executor: Executor | None = None) -> T:
     """Run a blocking call in a thread and let it finish even if the caller is cancelled (a
     commit or abort cut in two would leave its file half renamed or its descriptor reused)."""
-    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    task = asyncio.ensure_future(offload(executor, fn))
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
@@ -595,20 +614,21 @@ async def blocking(fn: Callable[[], T]) -> T:
         raise
 
 
-async def aiter_thread(it: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def aiter_thread(it: Iterator[bytes], executor: Executor | None = None
+                       ) -> AsyncIterator[bytes]:
     """Read a blocking iterator in a thread, chunk by chunk. A cancelled read is waited for,
     so that closing the iterator never races the thread still inside it."""
     sentinel = b""
     try:
         while True:
-            chunk = await blocking(lambda: next(it, sentinel))
+            chunk = await blocking(lambda: next(it, sentinel), executor)
             if chunk is sentinel or not chunk:
                 return
             yield chunk
     finally:
         close = getattr(it, "close", None)
         if close is not None:
-            await blocking(close)
+            await blocking(close, executor)
 
 
 @dataclass(frozen=True)

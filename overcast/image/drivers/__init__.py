@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from typing import Protocol
 
 from overcast.image.drivers.file import FileStore
@@ -15,6 +16,11 @@ __all__ = ["DRIVERS", "FileStore", "ImageStore", "StoreUnavailable", "StoreWrite
 
 class StoreWriter(Protocol):
     """One image's bytes on their way in; used from one worker thread at a time."""
+
+    @property
+    def executor(self) -> Executor | None:
+        """Where its blocking calls run (None: the event loop's default executor)."""
+        ...
 
     def write(self, data: bytes) -> None: ...
 
@@ -29,6 +35,13 @@ class ImageStore(Protocol):
     """A store's whole interface (blocking calls: the caller runs them in threads)."""
 
     name: str
+
+    @property
+    def executor(self) -> Executor | None:
+        """Where its blocking calls run: None for the loop's default executor; a store whose
+        calls wait on services of the same process (swift, in `overcast up`) has its own, so
+        that they never hold every thread those services need."""
+        ...
 
     def open_writer(self, image_id: str, size: int | None = None) -> StoreWriter:
         """`size`: the bytes to come, when known (a store may lay out a large image

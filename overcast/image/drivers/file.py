@@ -32,6 +32,8 @@ def _fsync_dir(path: Path) -> None:
 class FileWriter:
     """A partial file under an exclusive lock; `commit` makes it the image's file."""
 
+    executor = None  # the loop's default
+
     def __init__(self, root: Path, image_id: str):
         self.final = root / image_id
         self.path = root / PARTIAL / f"{image_id}.{secrets.token_hex(4)}"
@@ -71,6 +73,7 @@ class FileStore:
     """Image files under one directory."""
 
     name = "file"
+    executor = None  # the loop's default
 
     def __init__(self, root: Path):
         self.root = root

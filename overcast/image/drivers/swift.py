@@ -37,6 +37,7 @@ import logging
 import re
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from overcast.common import faults
@@ -55,6 +56,8 @@ _IMAGE = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F
 _SEGMENT = re.compile(rf"({_IMAGE.pattern})-\d{{5,}}")
 #: Batches queued for one PUT beyond the one being sent.
 _QUEUE_DEPTH = 2
+#: Threads for the store's blocking calls; more calls at once wait for one.
+THREADS = 32
 
 
 class StoreUnavailable(faults.ServiceUnavailable):
@@ -128,6 +131,7 @@ class SwiftWriter:
 
     def __init__(self, store: SwiftStore, image_id: str, size: int | None):
         self.store = store
+        self.executor = store.executor
         self.name = image_id
         self.segmented = size is None or size >= store.large_object_size
         self.part: _Put | None = None
@@ -222,6 +226,10 @@ class SwiftStore:
         self._container_ready = False
         self._container_lock = threading.Lock()
         self._closing = False
+        #: The image service's threads for this store's blocking calls (data.py `offload`):
+        #: in `overcast up` they wait on the object service, which runs on the same event
+        #: loop and needs that loop's default executor for its disk work.
+        self.executor = ThreadPoolExecutor(THREADS, thread_name_prefix=f"swift-store-{container}")
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True,
                                         name=f"swift-store-{container}")
@@ -324,6 +332,7 @@ class SwiftStore:
         self.loop.call_soon_threadsafe(self.loop.stop)
         await asyncio.to_thread(self._thread.join)
         self.loop.close()
+        self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def _shutdown(self) -> None:
         pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
