@@ -4,6 +4,7 @@ the image service's own user."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import shutil
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.compat
 MiB = 1 << 20
 STORE = "swift-store"
 CONTAINER = "glance"
+OTHER, OTHER_CONTAINER = "swift-b", "images_b"  # a second swift store, its own container
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def swift_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
             is not None, "pip install python-openstackclient")
     # Images of 1 MiB or more go as Dynamic Large Objects of 1 MiB segments.
     c = start_cloud(tmp_path_factory.mktemp("swift-store-cloud"), {
-        "OVERCAST_IMAGE__EXTRA_STORES": f"{STORE}=swift",
+        "OVERCAST_IMAGE__EXTRA_STORES": f"{STORE}=swift,{OTHER}=swift:{OTHER_CONTAINER}",
         "OVERCAST_IMAGE__SWIFT_STORE_LARGE_OBJECT_SIZE": "1",
         "OVERCAST_IMAGE__SWIFT_STORE_LARGE_OBJECT_CHUNK_SIZE": "1",
         "OVERCAST_COMPUTE__ENABLED": "false", "OVERCAST_NETWORK__ENABLED": "false",
@@ -197,3 +199,27 @@ def test_cut_off_upload_leaves_nothing_and_ranges_read_across_segments(
     r = httpx.get(f"{base}/{big_id}/file", headers={**headers, "Range": "bytes=1048000-1049999"})
     assert r.status_code == 206 and r.content == data[1048000:1050000]
     assert r.headers["Content-Range"] == f"bytes 1048000-1049999/{len(data)}"
+
+
+async def test_concurrent_uploads_and_downloads(swift_cloud: Cloud) -> None:
+    """More transfers at once than the event loop's default executor has threads (2 cores:
+    6): the image service's threads waiting on Object Storage must not starve the object
+    service, which runs on the same loop in `overcast up`. The container does not exist
+    before: the first uploads create it."""
+    api, headers = _api(swift_cloud)
+    data = [os.urandom(MiB + 1000 * i) for i in range(10)]  # each two segments
+
+    async with httpx.AsyncClient(timeout=60, headers=headers) as http:
+        async def upload(i: int) -> str:
+            r = await http.post(f"{api}/images", json={
+                "name": f"many-{i}", "disk_format": "raw", "container_format": "bare"})
+            image_id = str(r.json()["id"])
+            r = await http.put(f"{api}/images/{image_id}/file", content=data[i], headers={
+                "Content-Type": "application/octet-stream", "X-Image-Meta-Store": OTHER})
+            assert r.status_code == 204, r.text
+            return image_id
+
+        ids = await asyncio.gather(*(upload(i) for i in range(len(data))))
+        got = await asyncio.gather(*(http.get(f"{api}/images/{i}/file") for i in ids))
+        assert [r.content for r in got] == data
+    assert len(_swift(swift_cloud, "list", OTHER_CONTAINER).split()) == 3 * len(data)
