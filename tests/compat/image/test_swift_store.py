@@ -19,7 +19,7 @@ import pytest
 
 from tests.compat.conftest import Cloud, start_cloud, stop_cloud
 from tests.conftest import require
-from tests.helpers import password_auth
+from tests.helpers import password_auth, wait_http
 
 pytestmark = pytest.mark.compat
 
@@ -40,6 +40,10 @@ def swift_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         "OVERCAST_IMAGE__SWIFT_STORE_LARGE_OBJECT_CHUNK_SIZE": "1",
         "OVERCAST_COMPUTE__ENABLED": "false", "OVERCAST_NETWORK__ENABLED": "false",
         "OVERCAST_PLACEMENT__ENABLED": "false"})
+    # start_cloud waits for Identity; the image service answers once it has looked for
+    # orphans in its stores.
+    wait_http(f"http://127.0.0.1:{c.ports['image']}/versions", proc=c.process, log=c.log,
+              status=200)
     yield c
     stop_cloud(c)
 
@@ -207,7 +211,7 @@ async def test_concurrent_uploads_and_downloads(swift_cloud: Cloud) -> None:
     service, which runs on the same loop in `overcast up`. The container does not exist
     before: the first uploads create it."""
     api, headers = _api(swift_cloud)
-    data = [os.urandom(MiB + 1000 * i) for i in range(10)]  # each two segments
+    data = [os.urandom(MiB + 1000 * (i + 1)) for i in range(10)]  # each two segments
 
     async with httpx.AsyncClient(timeout=60, headers=headers) as http:
         async def upload(i: int) -> str:
