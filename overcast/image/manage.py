@@ -39,10 +39,16 @@ def open_store(config: Config, spec: ImageStoreSpec) -> ImageStore:
     if spec.kind == "swift":
         assert spec.container is not None
         image = config.image
-        client = ObjectClient.from_config(
-            config, service_users.SERVICE_USERS["image"],
-            interface=image.swift_store_endpoint_type,
-            region=image.swift_store_region or None)
+        user = service_users.SERVICE_USERS["image"]
+        try:
+            client = ObjectClient.from_config(config, user,
+                                              interface=image.swift_store_endpoint_type,
+                                              region=image.swift_store_region or None)
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"a swift image store acts as the service user {user}, whose password "
+                f"{service_users.password_path(config.state_dir, user)} is missing: run "
+                "`overcast bootstrap` (or copy it from the node that did)") from None
         return SwiftStore(client, spec.container,
                           large_object_size=image.swift_store_large_object_size * MB,
                           chunk_size=image.swift_store_large_object_chunk_size * MB,
