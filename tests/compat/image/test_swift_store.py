@@ -227,3 +227,27 @@ async def test_concurrent_uploads_and_downloads(swift_cloud: Cloud) -> None:
         got = await asyncio.gather(*(http.get(f"{api}/images/{i}/file") for i in ids))
         assert [r.content for r in got] == data
     assert len(_swift(swift_cloud, "list", OTHER_CONTAINER).split()) == 3 * len(data)
+
+
+def test_glance_direct_import_into_swift(swift_cloud: Cloud) -> None:
+    api, headers = _api(swift_cloud)
+    data = os.urandom(MiB + MiB // 2)
+    r = httpx.post(f"{api}/images", headers=headers, json={
+        "name": "imported", "disk_format": "raw", "container_format": "bare"})
+    image_id = r.json()["id"]
+    r = httpx.put(f"{api}/images/{image_id}/stage", content=data, headers={
+        **headers, "Content-Type": "application/octet-stream"})
+    assert r.status_code == 204, r.text
+    r = httpx.post(f"{api}/images/{image_id}/import", headers=headers, json={
+        "method": {"name": "glance-direct"}, "stores": [STORE]})
+    assert r.status_code == 202, r.text
+    deadline = time.monotonic() + 20
+    while (shown := httpx.get(f"{api}/images/{image_id}", headers=headers).json()
+           )["status"] != "active":
+        assert time.monotonic() < deadline and shown["status"] == "importing", shown
+        time.sleep(0.1)
+    assert shown["stores"] == STORE and shown["checksum"] == hashlib.md5(data).hexdigest()
+    assert httpx.get(f"{api}/images/{image_id}/file", headers=headers).content == data
+    assert sorted(n for n in _swift(swift_cloud, "list", CONTAINER).split()
+                  if n.startswith(image_id)) == [image_id, f"{image_id}-00001",
+                                                 f"{image_id}-00002"]
