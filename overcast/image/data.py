@@ -572,7 +572,13 @@ class ImageData:
         for sid in (stores or "").split(","):
             if sid in self.stores:
                 store = self.stores[sid]
-                await offload(store.executor, store.delete, image_id)
+                try:
+                    await offload(store.executor, store.delete, image_id)
+                except StoreUnavailable as e:
+                    # The image is deleted all the same (as Glance); what is left is an orphan
+                    # that the service's next start removes.
+                    log.warning("data of deleted image %s left in store %s: %s", image_id, sid,
+                                e.message)
 
 
 def _listing(store: ImageStore) -> list[tuple[str, str]]:
