@@ -12,6 +12,7 @@ from __future__ import annotations
 import configparser
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -193,9 +194,28 @@ class ImageSection(_ServiceSection):
     store_dir: str = Field("", description="Directory of image data (the file store); empty "
                            "means STATE_DIR/images.")
     extra_stores: str = Field(
-        "", description="More file stores besides the default one (id `file`, in store_dir), as "
-        "comma-separated id=directory pairs, e.g. `fast=/srv/ssd/images,bulk=/srv/hdd/images`; "
-        "uploads and imports can then name a store, and an image can live in several.")
+        "", description="More stores besides the default one (id `file`, in store_dir), as "
+        "comma-separated id=store pairs: a directory (or file:DIRECTORY) for a file store, "
+        "`swift` (or swift:CONTAINER) for a store in Object Storage, as glance_store's swift "
+        "driver; e.g. `fast=/srv/ssd/images,swift-store=swift`. Uploads and imports can then "
+        "name a store, and an image can live in several.")
+    swift_store_container: str = Field(
+        "glance", description="Container of a swift store's images (Glance's "
+        "swift_store_container), in the service project's account (single tenant).")
+    swift_store_large_object_size: int = Field(
+        5120, ge=1, description="Images of this many MB or more, or of unknown size, go to a "
+        "swift store as a Dynamic Large Object (Glance's swift_store_large_object_size).")
+    swift_store_large_object_chunk_size: int = Field(
+        200, ge=1, le=5120, description="Size in MB of the segments of a Dynamic Large Object "
+        "(Glance's swift_store_large_object_chunk_size).")
+    swift_store_create_container_on_put: bool = Field(
+        True, description="Create the container on the first upload if it does not exist "
+        "(Glance's option of that name, whose default is false).")
+    swift_store_endpoint_type: Literal["publicURL", "internalURL", "adminURL"] = Field(
+        "publicURL", description="Which object-store endpoint of the catalog a swift store "
+        "uses (Glance's swift_store_endpoint_type).")
+    swift_store_region: str = Field(
+        "", description="Region of that endpoint; empty: the first the catalog lists.")
     staging_dir: str = Field("", description="Directory where glance-direct and web-download "
                              "stage data before import; empty means STATE_DIR/image-staging.")
     image_size_cap: int = Field(1 << 40, ge=1, description="Largest image, in bytes "
@@ -365,6 +385,15 @@ class ObjectSection(_Section):
                           "beside the storage servers.")
 
 
+@dataclass(frozen=True)
+class ImageStoreSpec:
+    """One image store as configured: a directory (`file`) or a Swift container (`swift`)."""
+
+    kind: Literal["file", "swift"]
+    path: Path | None = None
+    container: str | None = None
+
+
 class Config(BaseModel):
     """The whole configuration of one Overcast node."""
 
@@ -400,17 +429,25 @@ class Config(BaseModel):
         return Path(self.image.store_dir) if self.image.store_dir else self.state_dir / "images"
 
     @property
-    def image_stores(self) -> dict[str, Path]:
-        """Store id -> directory; the default store ("file") first."""
-        stores = {"file": self.image_store_dir}
+    def image_stores(self) -> dict[str, ImageStoreSpec]:
+        """Store id -> what it is; the default store ("file") first."""
+        stores = {"file": ImageStoreSpec("file", path=self.image_store_dir)}
         for item in self.image.extra_stores.split(","):
             if not item.strip():
                 continue
-            name, sep, path = item.partition("=")
-            name = name.strip()
-            if not sep or not name or not path.strip() or name in stores or "," in name:
+            name, sep, where = item.partition("=")
+            name, where = name.strip(), where.strip()
+            if not sep or not name or not where or name in stores:
                 raise ValueError(f"[image] extra_stores: bad entry {item.strip()!r}")
-            stores[name] = Path(path.strip())
+            kind, colon, rest = where.partition(":")
+            if kind == "swift":
+                container = rest.strip() if colon else self.image.swift_store_container
+                if not container or "/" in container:
+                    raise ValueError(f"[image] extra_stores: bad container in {item.strip()!r}")
+                stores[name] = ImageStoreSpec("swift", container=container)
+            else:
+                path = rest.strip() if kind == "file" and colon else where
+                stores[name] = ImageStoreSpec("file", path=Path(path))
         return stores
 
     @property

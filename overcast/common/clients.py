@@ -5,6 +5,10 @@ ImageClient: the Image service (Glance v2) as Compute uses it: the image a serve
 (checked at create), a snapshot's record and data (createImage), the data an agent caches.
 It acts on the caller's token, as Nova acts on the user's context.
 
+ObjectClient: Object Storage (Swift v1) in a service user's own account, as glance_store's
+swift driver uses it in single-tenant mode: the account's URL is the object-store endpoint of
+the service user's catalog, the token its own (`ServiceAuth`); data streams both ways.
+
 PlacementClient: the Placement API as Nova's scheduler and compute agents use it (providers,
 inventory, allocation candidates, claims), acting as a service user (`ServiceAuth`: the
 `nova` or `placement` user bootstrap made, common/service_users.py), as Nova's report client
@@ -15,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 
@@ -27,8 +33,8 @@ from overcast.common.clock import epoch, parse_iso
 if TYPE_CHECKING:
     from overcast.config import Config
 
-__all__ = ["AllocationCandidates", "ImageClient", "PlacementClient", "ServiceAuth",
-           "ServiceError"]
+__all__ = ["AllocationCandidates", "ImageClient", "ObjectClient", "PlacementClient",
+           "ServiceAuth", "ServiceError"]
 
 
 class ServiceError(Exception):
@@ -127,8 +133,11 @@ class ServiceAuth:
     it expires or when a service answers 401."""
 
     def __init__(self, auth_url: str, user: str, password: str, *, project: str = "service",
-                 domain: str = "Default", transport: httpx.AsyncBaseTransport | None = None):
+                 domain: str = "Default", transport: httpx.AsyncBaseTransport | None = None,
+                 catalog: bool = False):
         self.auth_url = auth_url.rstrip("/")
+        self._with_catalog = catalog  # keep the token's catalog (`endpoint()`)
+        self._catalog: list[dict[str, Any]] = []
         self._body = {"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
                 "name": user, "password": password, "domain": {"name": domain}}}},
@@ -142,22 +151,179 @@ class ServiceAuth:
         async with self._lock:
             if self._token is None or time.time() > self._expires - 60:
                 try:
-                    r = await self._http.post(f"{self.auth_url}/auth/tokens", json=self._body,
-                                              params={"nocatalog": "1"})
+                    r = await self._http.post(
+                        f"{self.auth_url}/auth/tokens", json=self._body,
+                        params=None if self._with_catalog else {"nocatalog": "1"})
                 except httpx.HTTPError as exc:
                     raise ServiceError(503, f"the Identity service is unreachable: {exc}") from exc
                 if r.status_code != 201:
                     raise ServiceError(r.status_code, _message(r))
                 self._token = r.headers["X-Subject-Token"]
+                self._catalog = r.json()["token"].get("catalog") or []
                 expires = r.json()["token"].get("expires_at")
                 self._expires = epoch(parse_iso(expires)) if expires else time.time() + 3600
             return self._token
+
+    async def endpoint(self, service_type: str, interface: str = "public",
+                       region: str | None = None) -> str:
+        """The URL of `service_type`'s `interface` endpoint in the token's catalog (the first
+        one, or the one in `region`), as keystoneauth's endpoint filter picks it; the
+        project's URL for services whose URLs name it (object-store: /v1/AUTH_<project>).
+        Needs `catalog=True`; ServiceError 503 when the catalog has none."""
+        await self.token()
+        interface = interface.removesuffix("URL")  # Glance's "publicURL" names too
+        for service in self._catalog:
+            if service.get("type") != service_type:
+                continue
+            for ep in service.get("endpoints", []):
+                if ep.get("interface") == interface and (
+                        not region or region in (ep.get("region_id"), ep.get("region"))):
+                    return str(ep["url"]).rstrip("/")
+        raise ServiceError(503, f"the catalog has no {interface} {service_type} endpoint")
 
     def forget(self) -> None:
         self._token = None
 
     async def close(self) -> None:
         await self._http.aclose()
+
+
+class ObjectClient:
+    """Swift v1 in the account of `auth`'s project, found in its token's catalog."""
+
+    LISTING_PAGE = 10000  # Swift's container_listing_limit
+
+    def __init__(self, auth: ServiceAuth, *, interface: str = "public", region: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 60.0):
+        self.auth = auth
+        self.interface = interface
+        self.region = region
+        self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
+
+    @classmethod
+    def from_config(cls, config: Config, user: str, *, interface: str = "public",
+                    region: str | None = None, transport: httpx.AsyncBaseTransport | None = None,
+                    identity_transport: httpx.AsyncBaseTransport | None = None
+                    ) -> ObjectClient:
+        """Acting as the service user `user` (common/service_users.py) in project `service`,
+        with the password bootstrap kept in the state directory."""
+        auth = ServiceAuth(f"{config.public_url('identity')}/v3", user,
+                           service_users.password(config.state_dir, user),
+                           project=service_users.SERVICE_PROJECT, transport=identity_transport,
+                           catalog=True)
+        return cls(auth, interface=interface, region=region, transport=transport)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+        await self.auth.close()
+
+    async def _url(self, container: str, name: str | None = None) -> str:
+        base = await self.auth.endpoint("object-store", self.interface, self.region)
+        path = quote(container, safe="")
+        if name is not None:
+            path += "/" + quote(name, safe="/")
+        return f"{base}/{path}"
+
+    async def _call(self, method: str, container: str, name: str | None = None,
+                    **kw: Any) -> httpx.Response:
+        """A request without a streamed body: once more with a new token after a 401."""
+        r = await self._once(method, container, name, **kw)
+        if r.status_code == 401:
+            self.auth.forget()
+            r = await self._once(method, container, name, **kw)
+        return r
+
+    async def _once(self, method: str, container: str, name: str | None, *,
+                    headers: dict[str, str] | None = None, **kw: Any) -> httpx.Response:
+        url = await self._url(container, name)
+        try:
+            return await self._http.request(
+                method, url, headers={**(headers or {}), "X-Auth-Token": await self.auth.token()},
+                **kw)
+        except httpx.HTTPError as exc:
+            raise ServiceError(503, f"the Object Storage service is unreachable: {exc}") from exc
+
+    async def ensure_container(self, container: str) -> None:
+        r = await self._call("PUT", container)
+        if r.status_code not in (201, 202):
+            raise ServiceError(r.status_code, f"cannot create container {container}")
+
+    async def put_object(self, container: str, name: str,
+                         content: AsyncIterable[bytes] | bytes = b"",
+                         headers: dict[str, str] | None = None) -> str:
+        """PUT an object, streamed (chunked) when `content` is an async iterable; its ETag."""
+        url = await self._url(container, name)
+        try:
+            r = await self._http.put(url, content=content, headers={
+                "Content-Type": "application/octet-stream", **(headers or {}),
+                "X-Auth-Token": await self.auth.token()})
+        except httpx.HTTPError as exc:
+            raise ServiceError(503, f"the Object Storage service is unreachable: {exc}") from exc
+        if r.status_code != 201:
+            if r.status_code == 401:
+                self.auth.forget()  # a streamed body cannot be sent again: the next PUT logs in
+            raise ServiceError(r.status_code, f"PUT {container}/{name} failed")
+        return str(r.headers.get("ETag", "")).strip('"')
+
+    async def head_object(self, container: str, name: str) -> dict[str, str] | None:
+        """The object's headers (lower-case names), or None when there is none."""
+        r = await self._call("HEAD", container, name)
+        if r.status_code == 404:
+            return None
+        if r.status_code not in (200, 204):
+            raise ServiceError(r.status_code, f"HEAD {container}/{name} failed")
+        return {k.lower(): v for k, v in r.headers.items()}
+
+    async def get_object(self, container: str, name: str, *, start: int = 0, length: int = -1,
+                         chunk: int = 1 << 20) -> AsyncGenerator[bytes, None]:
+        """The object's bytes (`length` from `start`; all the rest when length < 0), streamed."""
+        if length == 0:
+            return
+        headers = {"X-Auth-Token": await self.auth.token()}
+        ranged = start > 0 or length > 0
+        if ranged:
+            headers["Range"] = f"bytes={start}-{start + length - 1 if length > 0 else ''}"
+        try:
+            async with self._http.stream("GET", await self._url(container, name),
+                                         headers=headers) as r:
+                if r.status_code != (206 if ranged else 200):
+                    if r.status_code == 401:
+                        self.auth.forget()
+                    await r.aread()
+                    raise ServiceError(r.status_code, f"GET {container}/{name} failed")
+                async for data in r.aiter_bytes(chunk):
+                    yield data
+        except httpx.HTTPError as exc:
+            raise ServiceError(503, f"the Object Storage service is unreachable: {exc}") from exc
+
+    async def delete_object(self, container: str, name: str) -> bool:
+        """False when there was no such object."""
+        r = await self._call("DELETE", container, name)
+        if r.status_code not in (204, 404):
+            raise ServiceError(r.status_code, f"DELETE {container}/{name} failed")
+        return r.status_code == 204
+
+    async def list_objects(self, container: str, prefix: str = "") -> list[dict[str, Any]]:
+        """Every object of the container (page after page) whose name starts with `prefix`;
+        [] when the container does not exist."""
+        rows: list[dict[str, Any]] = []
+        marker = ""
+        while True:
+            params = {"format": "json", "prefix": prefix, "limit": str(self.LISTING_PAGE)}
+            if marker:
+                params["marker"] = marker
+            r = await self._call("GET", container, params=params)
+            if r.status_code == 404:
+                return rows
+            if r.status_code == 204:
+                return rows
+            if r.status_code != 200:
+                raise ServiceError(r.status_code, f"listing {container} failed")
+            page: list[dict[str, Any]] = r.json()
+            rows += page
+            if len(page) < self.LISTING_PAGE:
+                return rows
+            marker = page[-1]["name"]
 
 
 @dataclass

@@ -20,6 +20,9 @@ __all__ = ["SERVICE_PROJECT", "SERVICE_ROLES", "SERVICE_USERS", "password", "pas
 SERVICE_USERS: dict[str, str] = {
     "placement": "placement",
     "compute": "nova",
+    # The image service's swift store keeps images in this user's account (glance_store's
+    # single-tenant mode).
+    "image": "glance",
 }
 SERVICE_PROJECT = "service"
 SERVICE_ROLES = ("admin", "service")

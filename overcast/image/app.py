@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -70,6 +71,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             remote = RemoteValidator(f"{config.public_url('identity')}/v3")
             app.state.remote_validator = remote
         await data.recover()
+        sweeper = asyncio.create_task(data.sweep_later()) if data.unswept else None
         importer = manage.importer_loop(config, data)
         importer.start()
         try:
@@ -77,8 +79,12 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
                    "metadefs": Metadefs(db), "enforcer": Enforcer(RULES, policy_file)}
         finally:
             await importer.stop()
+            if sweeper is not None:
+                sweeper.cancel()
+                await asyncio.wait([sweeper])
             if remote is not None:
                 await remote.close()
+            await data.close()
             await db.dispose()
 
     def validator(app: FastAPI) -> TokenValidator | None:

@@ -14,13 +14,17 @@ failed glance-direct import keeps nothing: the client stages again), as Glance d
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hashlib
 import logging
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -30,14 +34,14 @@ from overcast.common import faults
 from overcast.common.clock import utcnow
 from overcast.common.context import RequestContext
 from overcast.config import ImageSection
-from overcast.image.drivers import ImageStore, StoreWriter
+from overcast.image.drivers import ImageStore, StoreUnavailable, StoreWriter
 from overcast.image.inspection import InspectionError, StreamInspector
 from overcast.image.models import Image, Task
 from overcast.image.service import IMPORTING, Images, NewImage, image_target, set_progress
 from overcast.image.tasks import Tasks
 
 __all__ = ["BATCH", "ByteRange", "Download", "ImageData", "ImportAsk", "Stored", "aiter_thread",
-           "blocking", "pump"]
+           "blocking", "offload", "pump"]
 
 T = TypeVar("T")
 
@@ -231,6 +235,8 @@ class ImageData:
         self.default_store = next(iter(stores))
         self.staging = staging
         self.config = config
+        #: Stores whose orphaned data `recover` could not look for (see `sweep_later`).
+        self.unswept: list[str] = []
         #: Called with an image id once an import or copy is recorded: the agent's trigger.
         self.on_import: Callable[[str], None] = lambda _image_id: None
 
@@ -291,11 +297,12 @@ class ImageData:
         return Stored(size, sink.md5.hexdigest(), sink.sha512.hexdigest(), virtual_size)
 
     async def _begin(self, ctx: RequestContext, image_id: str, store: ImageStore,
-                     to_status: str, *, formats: bool) -> tuple[Image, StoreWriter]:
+                     to_status: str, *, formats: bool, size: int | None
+                     ) -> tuple[Image, StoreWriter]:
         """Lock a partial file first, then, in one transaction, load the image, enforce
         upload_image and move it from queued to `to_status`: an image in transfer always has a
         live partial file, which is how recovery tells a dead transfer from a running one."""
-        writer = await asyncio.to_thread(store.open_writer, image_id)
+        writer = await offload(store.executor, store.open_writer, image_id, size)
         try:
             async with self.images.db.transaction() as s:
                 image = await self.images.load(s, ctx, image_id, for_update=True)
@@ -308,7 +315,7 @@ class ImageData:
                                             "set prior to saving data.")
                 image.status, image.updated_at = to_status, utcnow()
         except BaseException:
-            await blocking(writer.abort)
+            await blocking(writer.abort, writer.executor)
             raise
         return image, writer
 
@@ -317,10 +324,10 @@ class ImageData:
         """PUT /file: queued → saving → active, or back to queued on any failure."""
         [sid] = self.store_ids([store_id] if store_id else None)
         image, writer = await self._begin(ctx, image_id, self.stores[sid], "saving",
-                                          formats=True)
+                                          formats=True, size=content_length)
         try:
             stored = await self.ingest(writer, image, chunks, content_length)
-            await blocking(writer.commit)
+            await blocking(writer.commit, writer.executor)
         except BaseException:
             await asyncio.shield(self._undo(writer, image.id, "saving", "queued"))
             raise
@@ -332,7 +339,7 @@ class ImageData:
                               "have been deleted during the upload.")
 
     async def _undo(self, writer: StoreWriter, image_id: str, status: str, back: str) -> None:
-        await asyncio.to_thread(writer.abort)
+        await offload(writer.executor, writer.abort)
         await self.images.transition(image_id, (status,), back)
 
     async def discard(self, image_id: str, store_id: str) -> None:
@@ -342,7 +349,8 @@ class ImageData:
         async with self.images.db.read() as s:
             status = await s.scalar(select(Image.status).where(Image.id == image_id))
         if status in (None, "deleted"):
-            await asyncio.to_thread(self.stores[store_id].delete, image_id)
+            store = self.stores[store_id]
+            await offload(store.executor, store.delete, image_id)
 
     # -- download --
     async def download(self, ctx: RequestContext, image_id: str,
@@ -360,21 +368,24 @@ class ImageData:
         if byte_range is not None:
             start, length = byte_range.within(size)
             partial = True
-        it = self.stores[holding[0]].read_range(image.id, start, length, DOWNLOAD_CHUNK)
-        return Download(size, start, length, image.checksum, aiter_thread(it), partial)
+        store = self.stores[holding[0]]
+        it = store.read_range(image.id, start, length, DOWNLOAD_CHUNK)
+        return Download(size, start, length, image.checksum, aiter_thread(it, store.executor),
+                        partial)
 
     # -- staging and import --
     async def stage(self, ctx: RequestContext, image_id: str, chunks: AsyncIterator[bytes],
                     content_length: int | None) -> None:
         """PUT /stage: queued → uploading with the bytes in the staging area."""
-        image, writer = await self._begin(ctx, image_id, self.staging, "uploading", formats=False)
+        image, writer = await self._begin(ctx, image_id, self.staging, "uploading", formats=False,
+                                          size=content_length)
         try:
             limit, too_big = await self._limit(image)
             if content_length is not None and content_length > limit:
                 raise too_big
             # No digests and no inspection yet: the import does those on the staged bytes.
             size = await pump([writer.write], chunks, limit, too_big)
-            await blocking(writer.commit)
+            await blocking(writer.commit, writer.executor)
         except BaseException:
             await asyncio.shield(self._undo(writer, image.id, "uploading", "queued"))
             raise
@@ -475,7 +486,8 @@ class ImageData:
         if store_id not in self.stores:
             raise faults.NotFound(f"Store {store_id} not found.")
         await self.images.remove_store(ctx, image_id, store_id)
-        await asyncio.to_thread(self.stores[store_id].delete, image_id)
+        store = self.stores[store_id]
+        await offload(store.executor, store.delete, image_id)
 
     # -- recovery --
     async def recover(self) -> None:
@@ -485,37 +497,88 @@ class ImageData:
         dead: set[str] = set()
         live: set[str] = set()
         for store in (*self.stores.values(), self.staging):
-            dead |= set(await asyncio.to_thread(store.abandoned_uploads))
-            live |= set(await asyncio.to_thread(store.partial_uploads))
+            dead |= set(await offload(store.executor, store.abandoned_uploads))
+            live |= set(await offload(store.executor, store.partial_uploads))
         # Files first, rows second: a file listed here was committed before the rows are read,
         # so its image's row already says what the file is (data is committed before the row).
-        staged = dict(await asyncio.to_thread(_listing, self.staging))
-        files = {sid: await asyncio.to_thread(_listing, store) for sid, store in self.stores.items()}
-        async with self.images.db.read() as s:
-            rows = {row.id: row for row in (await s.execute(select(
-                Image.id, Image.status, Image.stores, Image.claimed_by,
-                Image.claim_expires))).all()}
-        for image_id, row in rows.items():
+        staged = dict(await offload(self.staging.executor, _listing, self.staging))
+        files: dict[str, list[tuple[str, str]]] = {}
+        self.unswept = []
+        for sid, store in self.stores.items():
+            try:
+                files[sid] = await offload(store.executor, _listing, store)
+            except StoreUnavailable:
+                # Object Storage is not up yet (in `overcast up` it starts beside us):
+                # `sweep_later` removes that store's orphans once it answers.
+                self.unswept.append(sid)
+        rows = await self._rows()
+        for image_id, row in list(rows.items()):
             if row.status == "saving" and image_id not in live:
-                await self.images.transition(image_id, ("saving",), "queued")
+                if await self.images.transition(image_id, ("saving",), "queued"):
+                    # What its dead upload left (a swift store's segments) is an orphan now.
+                    rows[image_id] = SimpleNamespace(**{**row._asdict(), "status": "queued"})
             elif row.status == "uploading" and image_id not in live and image_id in dead:
                 await self.images.transition(image_id, ("uploading",), "queued", size=None)
-        now = utcnow()
         for sid, listed in files.items():
-            for image_id, location in listed:
-                owner = rows.get(image_id)
-                if image_id not in live and (owner is None or _orphan(owner, sid, now)):
-                    log.info("removing orphaned data of image %s in store %s", image_id, sid)
-                    await asyncio.to_thread(self.stores[sid].delete, location)
+            await self._remove_orphans(sid, listed, rows, live)
         for image_id, location in staged.items():
             staged_for = rows.get(image_id)
             if staged_for is None or staged_for.status not in ("uploading", "importing"):
-                await asyncio.to_thread(self.staging.delete, location)
+                await offload(self.staging.executor, self.staging.delete, location)
+
+    async def _rows(self) -> dict[str, Any]:
+        """What recovery needs of every image row, by id."""
+        async with self.images.db.read() as s:
+            return {row.id: row for row in (await s.execute(select(
+                Image.id, Image.status, Image.stores, Image.claimed_by,
+                Image.claim_expires))).all()}
+
+    async def _remove_orphans(self, sid: str, listed: list[tuple[str, str]],
+                              rows: dict[str, Any], live: set[str]) -> None:
+        """Delete the data in store `sid` that no image owns (`rows` read after `listed`)."""
+        now = utcnow()
+        for image_id, location in listed:
+            owner = rows.get(image_id)
+            if image_id not in live and (owner is None or _orphan(owner, sid, now)):
+                log.info("removing orphaned data of image %s in store %s", image_id, sid)
+                store = self.stores[sid]
+                await offload(store.executor, store.delete, location)
+
+    async def sweep_later(self, interval: float = 1.0, longest: float = 60.0) -> None:
+        """The orphan removal `recover` could not do in stores that did not answer, once they
+        do (tried after `interval` seconds, then twice as long each time up to `longest`,
+        until done or cancelled)."""
+        while self.unswept:
+            await asyncio.sleep(interval)
+            interval = min(interval * 2, longest)
+            for sid in list(self.unswept):
+                try:
+                    store = self.stores[sid]
+                    listed = await offload(store.executor, _listing, store)
+                except StoreUnavailable:
+                    continue
+                rows = await self._rows()
+                try:
+                    await self._remove_orphans(sid, listed, rows, set())
+                except StoreUnavailable:
+                    continue
+                self.unswept.remove(sid)
+
+    async def close(self) -> None:
+        for store in self.stores.values():
+            await store.aclose()
 
     async def delete_data(self, image_id: str, stores: str | None) -> None:
         for sid in (stores or "").split(","):
             if sid in self.stores:
-                await asyncio.to_thread(self.stores[sid].delete, image_id)
+                store = self.stores[sid]
+                try:
+                    await offload(store.executor, store.delete, image_id)
+                except StoreUnavailable as e:
+                    # The image is deleted all the same (as Glance); what is left is an orphan
+                    # that the service's next start removes.
+                    log.warning("data of deleted image %s left in store %s: %s", image_id, sid,
+                                e.message)
 
 
 def _listing(store: ImageStore) -> list[tuple[str, str]]:
@@ -537,10 +600,19 @@ def _orphan(row: Any, store_id: str, now: datetime) -> bool:
     return True
 
 
-async def blocking(fn: Callable[[], T]) -> T:
+async def offload(executor: Executor | None, fn: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call in a thread of `executor` (a store's own, for a store whose calls
+    wait on this loop's services: see drivers/swift.py; None: the loop's default), with the
+    caller's context as asyncio.to_thread."""
+    ctx = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(
+        executor, functools.partial(ctx.run, fn, *args))
+
+
+async def blocking(fn: Callable[[], T], executor: Executor | None = None) -> T:
     """Run a blocking call in a thread and let it finish even if the caller is cancelled (a
     commit or abort cut in two would leave its file half renamed or its descriptor reused)."""
-    task = asyncio.ensure_future(asyncio.to_thread(fn))
+    task = asyncio.ensure_future(offload(executor, fn))
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
@@ -548,20 +620,21 @@ async def blocking(fn: Callable[[], T]) -> T:
         raise
 
 
-async def aiter_thread(it: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def aiter_thread(it: Iterator[bytes], executor: Executor | None = None
+                       ) -> AsyncIterator[bytes]:
     """Read a blocking iterator in a thread, chunk by chunk. A cancelled read is waited for,
     so that closing the iterator never races the thread still inside it."""
     sentinel = b""
     try:
         while True:
-            chunk = await blocking(lambda: next(it, sentinel))
+            chunk = await blocking(lambda: next(it, sentinel), executor)
             if chunk is sentinel or not chunk:
                 return
             yield chunk
     finally:
         close = getattr(it, "close", None)
         if close is not None:
-            await blocking(close)
+            await blocking(close, executor)
 
 
 @dataclass(frozen=True)

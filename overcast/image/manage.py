@@ -10,29 +10,58 @@ from pathlib import Path
 from sqlalchemy import inspect, make_url
 from sqlalchemy.exc import DBAPIError
 
+from overcast.common import service_users
+from overcast.common.clients import ObjectClient
 from overcast.common.db import Database
-from overcast.config import Config
+from overcast.config import Config, ImageStoreSpec
 from overcast.image.agent import AgentLoop, Importer
 from overcast.image.api.bodies import validate
 from overcast.image.api.metadef_bodies import NamespaceBody
 from overcast.image.data import ImageData
-from overcast.image.drivers import open_store
+from overcast.image.drivers import FileStore, ImageStore, SwiftStore
 from overcast.image.metadef_data import standard_namespaces
 from overcast.image.metadef_models import MetadefStandardLoad
 from overcast.image.metadefs import Metadefs, NamespaceSpec
 from overcast.image.service import Images
 from overcast.image.tasks import Tasks
 
-__all__ = ["bootstrap_metadefs", "image_data", "importer_loop", "load_metadefs", "run_importer"]
+__all__ = ["bootstrap_metadefs", "image_data", "importer_loop", "load_metadefs", "open_store",
+           "run_importer"]
 
 log = logging.getLogger("overcast.image")
+
+MB = 1 << 20
+
+
+def open_store(config: Config, spec: ImageStoreSpec) -> ImageStore:
+    """A configured store (a swift one acts as the image service's user, in its account, on
+    the running event loop)."""
+    if spec.kind == "swift":
+        assert spec.container is not None
+        image = config.image
+        user = service_users.SERVICE_USERS["image"]
+        try:
+            client = ObjectClient.from_config(config, user,
+                                              interface=image.swift_store_endpoint_type,
+                                              region=image.swift_store_region or None)
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"a swift image store acts as the service user {user}, whose password "
+                f"{service_users.password_path(config.state_dir, user)} is missing: run "
+                "`overcast bootstrap` (or copy it from the node that did)") from None
+        return SwiftStore(client, spec.container,
+                          large_object_size=image.swift_store_large_object_size * MB,
+                          chunk_size=image.swift_store_large_object_chunk_size * MB,
+                          create_container=image.swift_store_create_container_on_put)
+    assert spec.path is not None
+    return FileStore(spec.path)
 
 
 def image_data(config: Config, db: Database) -> ImageData:
     """The image records and the stores configured for them."""
-    stores = {sid: open_store("file", path) for sid, path in config.image_stores.items()}
+    stores = {sid: open_store(config, spec) for sid, spec in config.image_stores.items()}
     return ImageData(Images(db, config.image), Tasks(db), stores,
-                     open_store("file", config.image_staging_dir), config.image)
+                     FileStore(config.image_staging_dir), config.image)
 
 
 def importer_loop(config: Config, data: ImageData) -> AgentLoop:
@@ -47,8 +76,9 @@ async def run_importer(config: Config, once: bool) -> None:
     """`overcast image import-agent [--once]`: one pass over every unfinished import and copy,
     or passes until SIGTERM/SIGINT, beside (or instead of) the API workers' own agents."""
     db = Database(config.database_url("image"))
+    data = image_data(config, db)
     try:
-        loop = importer_loop(config, image_data(config, db))
+        loop = importer_loop(config, data)
         if once:
             await loop.run_once()
             return
@@ -61,6 +91,7 @@ async def run_importer(config: Config, once: bool) -> None:
         finally:
             await loop.stop()
     finally:
+        await data.close()
         await db.dispose()
 
 

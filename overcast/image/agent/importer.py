@@ -26,7 +26,8 @@ import httpx
 from sqlalchemy import select
 
 from overcast.common import faults
-from overcast.image.data import BATCH, ImageData, aiter_thread, blocking, pump
+from overcast.image.data import BATCH, ImageData, aiter_thread, blocking, offload, pump
+from overcast.image.drivers import StoreUnavailable
 from overcast.image.models import Image, ImageProperty, Task
 from overcast.image.service import FAILED, IMPORTING
 
@@ -186,7 +187,8 @@ class Importer:
         left = list(plan.copies)
         for sid in plan.copies:
             claim.check()
-            if sid not in holding and not await self._copy(image.id, holding, sid, claim):
+            if sid not in holding and not await self._copy(image.id, holding, sid, claim,
+                                                           image.size):
                 failed.append(sid)
             left.remove(sid)
             await self.images.set_import_progress(image.id, importing=left, failed=failed)
@@ -206,10 +208,13 @@ class Importer:
         if plan.first not in self.data.stores:
             return f"Store {plan.first} is not available on this cloud."
         store = self.data.stores[plan.first]
-        writer = await asyncio.to_thread(store.open_writer, image.id)
+        # glance-direct: the staged size (a swift store lays a large image out in segments).
+        size = image.size if plan.method == "glance-direct" else None
+        writer = await offload(store.executor, store.open_writer, image.id, size)
         try:
             if plan.method == "glance-direct":
-                chunks = aiter_thread(self.data.staging.open_reader(image.id))
+                staging = self.data.staging
+                chunks = aiter_thread(staging.open_reader(image.id), staging.executor)
                 stored = await self.data.ingest(writer, image, chunks, None, claim.check)
             else:
                 self.data.check_uri(plan.uri)
@@ -221,12 +226,12 @@ class Importer:
                     stored = await self.data.ingest(writer, image, resp.aiter_raw(BATCH), None,
                                                     claim.check)
             await claim.confirm()
-            await blocking(writer.commit)
+            await blocking(writer.commit, writer.executor)
         except (LostClaim, asyncio.CancelledError):
-            await blocking(writer.abort)
+            await blocking(writer.abort, writer.executor)
             raise  # another worker has it, or shutting down: whoever claims next resumes
         except Exception as e:
-            await blocking(writer.abort)
+            await blocking(writer.abort, writer.executor)
             if isinstance(e, faults.Fault):
                 message = e.message
             elif isinstance(e, FileNotFoundError):
@@ -240,7 +245,7 @@ class Importer:
                                             holder=self.worker, **stored.columns(plan.first)):
             await self.data.discard(image.id, plan.first)
             raise LostClaim(image.id)
-        await asyncio.to_thread(self.data.staging.delete, image.id)
+        await offload(self.data.staging.executor, self.data.staging.delete, image.id)
         return None
 
     async def _fail(self, image: Image, plan: Plan, error: str) -> None:
@@ -248,7 +253,7 @@ class Importer:
         if not await self.images.transition(image.id, ("importing",), "queued",
                                             holder=self.worker, size=None):
             raise LostClaim(image.id)
-        await asyncio.to_thread(self.data.staging.delete, image.id)
+        await offload(self.data.staging.executor, self.data.staging.delete, image.id)
         targets = [s for s in (plan.first, *plan.copies) if s]
         await self.images.set_import_progress(image.id, importing=[],
                                               failed=[*plan.failed, *targets])
@@ -256,22 +261,22 @@ class Importer:
             await self.data.tasks.finish(plan.task_id, "failure", message=error)
 
     async def _copy(self, image_id: str, holding: list[str], store_id: str,
-                    claim: Claim) -> bool:
+                    claim: Claim, size: int | None) -> bool:
         """Copy the data into one more store; False if it could not."""
         if not holding or store_id not in self.data.stores:
             return False
         source, target = self.data.stores[holding[0]], self.data.stores[store_id]
-        writer = await asyncio.to_thread(target.open_writer, image_id)
+        writer = await offload(target.executor, target.open_writer, image_id, size)
         try:
-            await pump([writer.write], aiter_thread(source.open_reader(image_id)), 1 << 62,
-                       faults.RequestTooLarge(), claim.check)
+            await pump([writer.write], aiter_thread(source.open_reader(image_id), source.executor),
+                       1 << 62, faults.RequestTooLarge(), claim.check)
             await claim.confirm()
-            await blocking(writer.commit)
+            await blocking(writer.commit, writer.executor)
         except (LostClaim, asyncio.CancelledError):
-            await blocking(writer.abort)
+            await blocking(writer.abort, writer.executor)
             raise
-        except OSError as e:
-            await blocking(writer.abort)
+        except (OSError, StoreUnavailable) as e:
+            await blocking(writer.abort, writer.executor)
             log.warning("copying image %s to store %s failed: %s", image_id, store_id, e)
             return False
         if not await self.images.add_store(image_id, store_id, self.worker):

@@ -1,18 +1,26 @@
-"""Image stores: where image bytes live. One backend today, the local filesystem."""
+"""Image stores: where image bytes live: a directory (file.py) or a Swift container
+(swift.py, through the object-store API)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
+from concurrent.futures import Executor
 from typing import Protocol
 
 from overcast.image.drivers.file import FileStore
+from overcast.image.drivers.swift import StoreUnavailable, SwiftStore
 
-__all__ = ["DRIVERS", "ImageStore", "StoreWriter"]
+__all__ = ["DRIVERS", "FileStore", "ImageStore", "StoreUnavailable", "StoreWriter",
+           "SwiftStore"]
 
 
 class StoreWriter(Protocol):
     """One image's bytes on their way in; used from one worker thread at a time."""
+
+    @property
+    def executor(self) -> Executor | None:
+        """Where its blocking calls run (None: the event loop's default executor)."""
+        ...
 
     def write(self, data: bytes) -> None: ...
 
@@ -28,7 +36,17 @@ class ImageStore(Protocol):
 
     name: str
 
-    def open_writer(self, image_id: str) -> StoreWriter: ...
+    @property
+    def executor(self) -> Executor | None:
+        """Where its blocking calls run: None for the loop's default executor; a store whose
+        calls wait on services of the same process (swift, in `overcast up`) has its own, so
+        that they never hold every thread those services need."""
+        ...
+
+    def open_writer(self, image_id: str, size: int | None = None) -> StoreWriter:
+        """`size`: the bytes to come, when known (a store may lay out a large image
+        differently)."""
+        ...
 
     def open_reader(self, location: str) -> Iterator[bytes]: ...
 
@@ -43,12 +61,14 @@ class ImageStore(Protocol):
     def partial_uploads(self) -> list[str]: ...
 
     def locations(self) -> Iterator[tuple[str, str]]:
-        """(image_id, location) of every complete image file in the store."""
+        """(image_id, location) of every image's data in the store (complete or not, when
+        the store cannot tell: recovery removes what no image owns)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections (the service is stopping)."""
         ...
 
 
-DRIVERS: dict[str, type[FileStore]] = {"file": FileStore}
-
-
-def open_store(kind: str, root: Path) -> ImageStore:
-    return DRIVERS[kind](root)
+DRIVERS: dict[str, type[FileStore] | type[SwiftStore]] = {"file": FileStore,
+                                                          "swift": SwiftStore}

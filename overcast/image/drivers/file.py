@@ -32,6 +32,8 @@ def _fsync_dir(path: Path) -> None:
 class FileWriter:
     """A partial file under an exclusive lock; `commit` makes it the image's file."""
 
+    executor = None  # the loop's default
+
     def __init__(self, root: Path, image_id: str):
         self.final = root / image_id
         self.path = root / PARTIAL / f"{image_id}.{secrets.token_hex(4)}"
@@ -71,12 +73,13 @@ class FileStore:
     """Image files under one directory."""
 
     name = "file"
+    executor = None  # the loop's default
 
     def __init__(self, root: Path):
         self.root = root
         (root / PARTIAL).mkdir(parents=True, exist_ok=True)
 
-    def open_writer(self, image_id: str) -> FileWriter:
+    def open_writer(self, image_id: str, size: int | None = None) -> FileWriter:
         return FileWriter(self.root, image_id)
 
     def _path(self, location: str) -> Path:
@@ -135,3 +138,6 @@ class FileStore:
         for path in self.root.iterdir():
             if path.is_file() and not path.name.startswith("."):
                 yield path.name, path.name
+
+    async def aclose(self) -> None:
+        pass

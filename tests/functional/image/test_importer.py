@@ -25,7 +25,6 @@ from overcast.common.policy import Credentials, Enforcer
 from overcast.config import Config
 from overcast.image.agent import AgentLoop, Importer
 from overcast.image.data import ImageData, ImportAsk
-from overcast.image.drivers import open_store
 from overcast.image.drivers.file import FileStore, FileWriter
 from overcast.image.models import Image
 from overcast.image.policy import RULES
@@ -85,7 +84,7 @@ class WatchedStore(FileStore):
                 self.read_gate.stop_here()
             yield chunk
 
-    def open_writer(self, image_id: str) -> GatedWriter:
+    def open_writer(self, image_id: str, size: int | None = None) -> GatedWriter:
         return GatedWriter(self.root, image_id, self.commit_gate)
 
 
@@ -229,7 +228,7 @@ async def test_a_copy_to_more_stores_left_by_a_dead_worker_is_resumed(image_conf
     # Another worker (with a second store) was asked to copy the image and died: the image
     # says it is importing to "fast", a processing task says so too.
     fast = image_config.state_dir / "store-fast"
-    b_store = open_store("file", fast)
+    b_store = FileStore(fast)
     b_data = ImageData(a.images, Tasks(a.db), {"file": a.store, "fast": b_store}, a.staging,
                        image_config.image)
     await b_data.start_import(OWNER, image_id, ImportAsk(

@@ -21,7 +21,8 @@ async def _stage(glance: Glance, data: bytes) -> str:
 
 
 def _files(config: Config, image_id: str) -> list[str]:
-    return sorted(sid for sid, path in config.image_stores.items() if (path / image_id).exists())
+    return sorted(sid for sid, spec in config.image_stores.items()
+                  if spec.path is not None and (spec.path / image_id).exists())
 
 
 async def test_stores_are_listed_and_uploads_can_name_one(glance: Glance,
