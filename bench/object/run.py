@@ -82,6 +82,7 @@ class Side:
     auth: str = ""
     conditions: list[str] = field(default_factory=list)
     devices: Path = Path()
+    python: str = ""  # the interpreter that has this side's own code (for the rows fill)
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -125,6 +126,7 @@ class OvercastSide(Side):
         exe = Path(sys.executable).parent / "overcast"
         if not exe.exists():
             exe = REPO / ".venv" / "bin" / "overcast"
+        self.python = str(exe.parent / "python")
         logf = work / "overcast.log"
         proc.run([str(exe), "db", "upgrade", "--state-dir", str(state)], env=env, log=logf)
         proc.run([str(exe), "bootstrap", "--state-dir", str(state), "--admin-password",
@@ -176,6 +178,7 @@ class SwiftSide(Side):
         proc.ensure_venv(venv, ["swift-proxy-server", "swift-ring-builder"], [spec],
                          reinstall=reinstall, say=log)
         bin_ = venv / "bin"
+        self.python = str(bin_ / "python")
         version = subprocess.run(
             [str(bin_ / "python"), "-c", "import importlib.metadata as m, json; print(json.dumps("
              "{p: m.version(p) for p in ['swift', 'eventlet', 'greenlet', 'PyECLib']}))"],
@@ -422,6 +425,59 @@ def fill(side: Side, container: str, count: int, conc: int) -> float:
     return time.perf_counter() - t0
 
 
+# The rows fill: each side's own broker code merges the rows into every replica of the
+# container database, as its replicator merges a peer's rows. argv: devices container count
+ROWS_FILL = {
+    "Swift": """
+import glob, sys
+from swift.common.utils import Timestamp
+from swift.container.backend import ContainerBroker
+devices, container, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+done = 0
+for db in glob.glob(devices + "/*/containers/**/*.db", recursive=True):
+    broker = ContainerBroker(db)
+    if broker.get_info()["container"] != container:
+        continue
+    ts = Timestamp.now().internal
+    for start in range(0, count, 10000):
+        broker.merge_items([{"name": "obj-%07d" % i, "created_at": ts, "size": 1,
+            "content_type": "text/plain", "etag": "9dd4e461268c8034f5c8564e155c67a6",
+            "deleted": 0, "storage_policy_index": 0, "ctype_timestamp": ts,
+            "meta_timestamp": ts} for i in range(start, min(count, start + 10000))])
+    done += 1
+print(done)
+""",
+    "Overcast": """
+import sys, time
+from pathlib import Path
+from overcast.object.storage.broker import ContainerBroker
+devices, container, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+done = 0
+for db in devices.glob("*/containers/**/*.db"):
+    broker = ContainerBroker(db)
+    if (broker.raw_info() or {}).get("container") != container:
+        continue
+    ts = f"{time.time():016.5f}"
+    broker.merge({"name": "obj-%07d" % i, "created_at": ts, "size": 1,
+                  "content_type": "text/plain", "etag": "9dd4e461268c8034f5c8564e155c67a6",
+                  "deleted": 0} for i in range(count))
+    done += 1
+print(done)
+""",
+}
+
+
+def fill_rows(side: Side, container: str, count: int) -> float:
+    t0 = time.perf_counter()
+    out = subprocess.run([side.python, "-c", ROWS_FILL[side.name], str(side.devices), container,
+                          str(count)], capture_output=True, text=True, check=False,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    if out.returncode != 0 or out.stdout.strip() != "3":
+        raise RuntimeError(f"{side.name}: rows fill failed ({out.stdout.strip()} replicas): "
+                           f"{out.stderr[-2000:]}")
+    return time.perf_counter() - t0
+
+
 def list_all(side: Side, container: str) -> tuple[float, int]:
     """Seconds to read the whole listing in pages of PAGE (JSON), and the objects seen."""
     conn = http.client.HTTPConnection("127.0.0.1", side.port, timeout=600)
@@ -537,6 +593,13 @@ def main() -> None:
                    help="64 MiB objects per cell at concurrency 1 (at c: max(this, c))")
     p.add_argument("--concurrency", default="1,16")
     p.add_argument("--list-objects", type=int, default=100000)
+    p.add_argument("--fill", choices=["rows", "put"], default="rows",
+                   help="rows (default): PUT --fill-puts objects, then each side's own broker "
+                   "code merges the rows of all --list-objects into the 3 container replicas; "
+                   "put: PUT every object (at ~50 PUT/s here, 100,000 take over half an hour "
+                   "per side)")
+    p.add_argument("--fill-puts", type=int, default=500)
+    p.add_argument("--list-trials", type=int, default=3)
     p.add_argument("--fill-concurrency", type=int, default=16)
     p.add_argument("--only", choices=["swift", "overcast"])
     p.add_argument("--swift-auth", choices=["tempauth", "noauth"], default="tempauth")
@@ -640,15 +703,20 @@ def main() -> None:
             cell = Cell(f"{args.list_objects:,} objects", "list", "1")
             for side in sides:
                 side.settle()
-                log(f"filling a container with {args.list_objects} objects on {side.name} "
+                n_put = args.list_objects if args.fill == "put" else args.fill_puts
+                log(f"filling a container with {n_put} objects on {side.name} "
                     f"({args.fill_concurrency} concurrent PUTs)")
-                secs = fill(side, "list", args.list_objects, args.fill_concurrency)
-                cell.extra[side.name] = f"fill {args.list_objects / secs:.0f} PUT/s"
-                log(f"  {secs:.0f} s ({args.list_objects / secs:.0f} PUT/s)")
+                secs = fill(side, "list", n_put, args.fill_concurrency)
+                cell.extra[side.name] = f"fill {n_put / secs:.0f} PUT/s"
+                log(f"  {secs:.0f} s ({n_put / secs:.0f} PUT/s)")
+                if args.fill == "rows":
+                    secs = fill_rows(side, "list", args.list_objects)
+                    log(f"  rows of {args.list_objects} objects merged into the 3 replicas of "
+                        f"the container database in {secs:.1f} s")
             for side in sides:
                 side.settle()
             best: dict[str, tuple[float, float]] = {}
-            for trial in range(3):  # interleaved; the best of three (others only slow one down)
+            for _ in range(args.list_trials):  # interleaved; the best (others only slow one down)
                 for side in sides:
                     cpu0 = side.cpu()
                     secs, seen = list_all(side, "list")
@@ -690,7 +758,18 @@ def report(args: argparse.Namespace, sides: list[Side], cells: list[Cell], work:
           f"4 KiB cells: wrk for {args.duration:g} s each, a new name per PUT, GETs cycling over "
           "up to 2,000 of the objects just PUT; 64 MiB cells: a file streamed with "
           "Content-Length (1 MiB writes), read back whole; listing: GET ?format=json&limit="
-          f"{PAGE} then marker=... until the end, best of 3")
+          f"{PAGE} then marker=... until the end, best of {args.list_trials}")
+    if args.fill == "rows":
+        print(f"listing fill: {args.fill_puts} 1-byte objects PUT ({args.fill_concurrency} at a "
+              f"time; the PUT/s below), then the rows of all {args.list_objects:,} objects "
+              "(1 byte, text/plain) merged into the three replicas of the container database by "
+              "each side's own broker code (swift.container.backend.ContainerBroker.merge_items, "
+              "overcast.object.storage.broker.ContainerBroker.merge), as their replicators "
+              "merge a peer's rows: at the PUT rate of this machine 100,000 PUTs would take "
+              "over half an hour per side (`--fill put` does it)")
+    else:
+        print(f"listing fill: {args.list_objects:,} 1-byte objects PUT, "
+              f"{args.fill_concurrency} at a time")
     print("limit: 4 KiB: write + fsync of three new files per object, in process (dd conv=fsync "
           "without a process per object); 64 MiB: `dd bs=1M conv=fsync` three times per object; "
           "GET: one copy read back after the page cache is dropped; concurrent writers = the "

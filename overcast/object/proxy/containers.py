@@ -6,7 +6,6 @@ databases; the listing is read from the first replica that answers."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from starlette.requests import Request
@@ -18,7 +17,7 @@ from overcast.object import constraints
 from overcast.object.proxy.accounts import Accounts
 from overcast.object.proxy.cluster import quorum
 from overcast.object.proxy.common import POLICY_NAME, Proxy, empty, fault_for, query_of
-from overcast.object.proxy.listing import listing_format, listing_query, render_listing
+from overcast.object.proxy.listing import listing_format, listing_query, render_node_listing
 
 __all__ = ["Containers"]
 
@@ -129,11 +128,11 @@ class Containers:
         if not resp.ok:
             await resp.aclose()
             raise fault_for(resp.status)
-        rows = json.loads(await resp.read())
+        raw = await resp.read()
         headers = self._headers(resp.headers)
-        body, ctype = render_listing("container", container, rows, fmt)
+        body, ctype, is_empty = render_node_listing("container", container, raw, fmt)
         headers["content-type"] = ctype
-        if not rows and fmt == "plain":
+        if is_empty and fmt == "plain":
             return empty(204, headers, ctype)
         return Response(body, status_code=200, headers=headers)
 

@@ -20,18 +20,17 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["AccountBroker", "Broker", "ContainerBroker", "Listing"]
 
 SCHEMA = 1
 
 
-@dataclass(frozen=True)
-class Listing:
-    """One listing entry: a row, or a `subdir` when a delimiter folds names together."""
+class Listing(NamedTuple):
+    """One listing entry: a row, or a `subdir` when a delimiter folds names together (a
+    tuple: a listing makes up to 10,000 of them per request)."""
 
     name: str
     row: dict[str, Any] | None = None
