@@ -591,6 +591,9 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=8, help="seconds per 4 KiB cell and side")
     p.add_argument("--big-count", type=int, default=3,
                    help="64 MiB objects per cell at concurrency 1 (at c: max(this, c))")
+    p.add_argument("--big-repeat", type=int, default=2,
+                   help="trials of each 64 MiB cell (limit, Swift, Overcast interleaved; the "
+                   "best is shown, every trial printed)")
     p.add_argument("--concurrency", default="1,16")
     p.add_argument("--list-objects", type=int, default=100000)
     p.add_argument("--fill", choices=["rows", "put"], default="rows",
@@ -676,28 +679,34 @@ def main() -> None:
                 count = max(args.big_count, conc)
                 put, get = Cell("64 MiB", "PUT", str(conc)), Cell("64 MiB", "GET", str(conc))
                 mb = size * count / 1e6
-                if "limit" not in skip:
-                    drop_caches()
-                    log(f"64 MiB limit c={conc}: dd x3 conv=fsync x{count}")
-                    secs, n = limit_write(work, src, conc, count=count)
-                    put.limit = (mb / secs, count / secs)
-                    secs, n, nb = limit_read(work, conc)
-                    get.limit = (nb / 1e6 / secs, n / secs)
-                names = [f"c{conc}-{i}" for i in range(count)]
-                for side in sides:
-                    side.settle()
-                    drop_caches()
-                    log(f"64 MiB PUT c={conc} x{count} {side.name}")
-                    cpu0 = side.cpu()
-                    secs = big_ops(side, "PUT", "big", names, src, conc)
-                    put.figures[side.name] = (mb / secs, count / secs, side.cpu() - cpu0)
-                for side in sides:
-                    side.settle()
-                    drop_caches()
-                    log(f"64 MiB GET c={conc} x{count} {side.name}")
-                    cpu0 = side.cpu()
-                    secs = big_ops(side, "GET", "big", names, src, conc)
-                    get.figures[side.name] = (mb / secs, count / secs, side.cpu() - cpu0)
+                trials: dict[str, list[str]] = {}
+                for trial in range(args.big_repeat):
+                    # interleaved trials, the best kept: others only slow a trial down
+                    if "limit" not in skip:
+                        drop_caches()
+                        log(f"64 MiB limit c={conc}: dd x3 conv=fsync x{count} (trial {trial + 1})")
+                        secs, n = limit_write(work, src, conc, count=count)
+                        if put.limit is None or mb / secs > put.limit[0]:
+                            put.limit = (mb / secs, count / secs)
+                        trials.setdefault("limit PUT", []).append(f"{mb / secs:.1f}")
+                        secs, n, nb = limit_read(work, conc)
+                        if get.limit is None or nb / 1e6 / secs > get.limit[0]:
+                            get.limit = (nb / 1e6 / secs, n / secs)
+                    names = [f"c{conc}-t{trial}-{i}" for i in range(count)]
+                    for op, cell in (("PUT", put), ("GET", get)):
+                        for side in sides:
+                            side.settle()
+                            drop_caches()
+                            log(f"64 MiB {op} c={conc} x{count} {side.name} (trial {trial + 1})")
+                            cpu0 = side.cpu()
+                            secs = big_ops(side, op, "big", names, src, conc)
+                            fig = (mb / secs, count / secs, side.cpu() - cpu0)
+                            trials.setdefault(f"{side.name} {op}", []).append(f"{fig[0]:.1f}")
+                            if side.name not in cell.figures or fig[0] > cell.figures[side.name][0]:
+                                cell.figures[side.name] = fig
+                for key, values in trials.items():
+                    cell = put if key.endswith("PUT") else get
+                    cell.extra[key.rsplit(" ", 1)[0]] = "trials MB/s " + ", ".join(values)
                 cells += [put, get]
         if "list" not in skip and args.list_objects:
             cell = Cell(f"{args.list_objects:,} objects", "list", "1")
@@ -757,7 +766,8 @@ def report(args: argparse.Namespace, sides: list[Side], cells: list[Cell], work:
           "cell and every 64 MiB PUT (as root), objects in containers that exist already; "
           f"4 KiB cells: wrk for {args.duration:g} s each, a new name per PUT, GETs cycling over "
           "up to 2,000 of the objects just PUT; 64 MiB cells: a file streamed with "
-          "Content-Length (1 MiB writes), read back whole; listing: GET ?format=json&limit="
+          "Content-Length (1 MiB writes), read back whole, best of "
+          f"{args.big_repeat} interleaved trials (limit, Swift, Overcast); listing: GET ?format=json&limit="
           f"{PAGE} then marker=... until the end, best of {args.list_trials}")
     if args.fill == "rows":
         print(f"listing fill: {args.fill_puts} 1-byte objects PUT ({args.fill_concurrency} at a "
