@@ -792,7 +792,7 @@ def report(args: argparse.Namespace, sides: list[Side], cells: list[Cell], work:
     rows = []
     for c in cells:
         if c.op == "list":
-            row = [c.label, "list all", "1", "-", "-"]
+            row = [c.label, "list: s, obj/s", "1", "-", "-"]
             for n in names:
                 secs, ops, cpu = c.figures[n]
                 row += [f"{secs:.2f} s", f"{ops:,.0f} obj/s", f"{cpu:.1f}"]
