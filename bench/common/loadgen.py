@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["Request", "Result", "run_load", "wrk_version"]
+__all__ = ["WRK_DONE", "Request", "Result", "run_load", "run_wrk_script", "wrk_version"]
 
 
 @dataclass
@@ -108,7 +108,7 @@ def _lua_table(d: dict[str, str]) -> str:
     return "{" + ", ".join(f"[{_lua_str(k)}] = {_lua_str(v)}" for k, v in d.items()) + "}"
 
 
-_WRK_DONE = r"""
+WRK_DONE = _WRK_DONE = r"""
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -165,12 +165,27 @@ def _run_wrk(
     timeout: float,
     threads: int | None,
 ) -> Result:
+    return run_wrk_script(base_url, _wrk_script(requests), concurrency, duration,
+                          timeout=timeout, threads=threads)
+
+
+def run_wrk_script(
+    base_url: str,
+    lua: str,
+    concurrency: int,
+    duration: float,
+    *,
+    timeout: float = 60,
+    threads: int | None = None,
+) -> Result:
+    """wrk with a Lua script of the caller's (it must end with WRK_DONE, which reports the
+    figures); the same closed loop and Result as run_load."""
     if not shutil.which("wrk"):
         raise RuntimeError("wrk is not installed (apt-get install wrk) — or use --loadgen python")
     threads = threads or min(concurrency, os.cpu_count() or 1)
     threads = max(1, min(threads, concurrency))  # wrk needs connections >= threads
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(_wrk_script(requests))
+        f.write(lua)
         script = f.name
     try:
         cmd = [

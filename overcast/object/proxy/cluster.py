@@ -191,6 +191,11 @@ class Cluster:
 
 async def _put_while(q: asyncio.Queue[Any], item: Any, alive: Callable[[], bool]) -> None:
     """Put into a node's queue unless the node has stopped reading (then drop it)."""
+    try:
+        q.put_nowait(item)  # the usual case: no timer and no task per chunk
+        return
+    except asyncio.QueueFull:
+        pass
     while alive():
         try:
             await asyncio.wait_for(q.put(item), 0.1)

@@ -19,7 +19,12 @@ from overcast.object import constraints
 from overcast.object.proxy.accounts import Accounts
 from overcast.object.proxy.cluster import Info, quorum
 from overcast.object.proxy.common import POLICY_NAME, Proxy, empty, fault_for, query_of
-from overcast.object.proxy.listing import listing_format, listing_query, render_listing
+from overcast.object.proxy.listing import (
+    listing_format,
+    listing_query,
+    render_listing,
+    render_node_listing,
+)
 from overcast.object.proxy.versioning import Versioning, has_reserved, present_rows
 
 __all__ = ["Containers"]
@@ -146,11 +151,17 @@ class Containers:
         if not resp.ok:
             await resp.aclose()
             raise fault_for(resp.status)
-        rows = present_rows(json.loads(await resp.read()))
+        raw = await resp.read()
         headers = await self._headers(account, resp.headers)
-        body, ctype = render_listing("container", container, rows, fmt)
+        if b"swift_versions_id=" in raw:
+            # a versioned container's links: each shows its version's size and type
+            rows = present_rows(json.loads(raw))
+            body, ctype = render_listing("container", container, rows, fmt)
+            is_empty = not rows
+        else:
+            body, ctype, is_empty = render_node_listing("container", container, raw, fmt)
         headers["content-type"] = ctype
-        if not rows and fmt == "plain":
+        if is_empty and fmt == "plain":
             return empty(204, headers, ctype)
         return Response(body, status_code=200, headers=headers)
 

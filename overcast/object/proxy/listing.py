@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape, quoteattr
 from overcast.common import faults
 from overcast.object.constraints import LIMITS
 
-__all__ = ["listing_format", "listing_query", "render_listing"]
+__all__ = ["listing_format", "listing_query", "render_listing", "render_node_listing"]
 
 _TYPES = {"json": "application/json; charset=utf-8", "xml": "application/xml; charset=utf-8",
           "plain": "text/plain; charset=utf-8"}
@@ -94,3 +94,14 @@ def render_listing(kind: str, name: str, rows: list[dict[str, Any]], fmt: str
         return "\n".join(out).encode(), _TYPES["xml"]
     text = "".join(f"{row.get('name', row.get('subdir'))}\n" for row in rows)
     return text.encode(), _TYPES["plain"]
+
+
+def render_node_listing(kind: str, name: str, raw: bytes, fmt: str) -> tuple[bytes, str, bool]:
+    """A storage node's JSON listing in the format asked for, and whether it is empty. JSON
+    goes out as the node wrote it (the same `json.dumps` of the same rows): a page of 10,000
+    objects is not decoded and encoded again."""
+    if fmt == "json":
+        return raw, _TYPES["json"], raw.strip() == b"[]"
+    rows = json.loads(raw)
+    body, ctype = render_listing(kind, name, rows, fmt)
+    return body, ctype, not rows

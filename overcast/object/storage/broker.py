@@ -17,19 +17,20 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["AccountBroker", "Broker", "ContainerBroker", "Listing"]
 
 SCHEMA = 1
 
 
-@dataclass(frozen=True)
-class Listing:
-    """One listing entry: a row, or a `subdir` when a delimiter folds names together."""
+class Listing(NamedTuple):
+    """One listing entry: a row, or a `subdir` when a delimiter folds names together (a
+    tuple: a listing makes up to 10,000 of them per request)."""
 
     name: str
     row: dict[str, Any] | None = None
@@ -37,6 +38,86 @@ class Listing:
     @property
     def subdir(self) -> bool:
         return self.row is None
+
+
+class _Pool:
+    """Connections kept open per database file, one user at a time each.
+
+    The databases are in WAL mode with synchronous=NORMAL: a commit appends to the log
+    without an fsync (the log is synced at checkpoints), so a killed process loses no
+    committed update and a crash of the machine may lose the last ones but never corrupts
+    the file; Swift's container server is no stricter (it appends updates to a `.pending`
+    file without an fsync). The object data itself is fsynced before the 201. Closing the
+    last connection to a WAL database checkpoints it (an fsync), so connections stay open
+    here, up to `size`; one whose file was replaced or removed (a wiped device, a database
+    pushed by the replicator) is closed and opened anew.
+    """
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self._idle: OrderedDict[Path, tuple[sqlite3.Connection, tuple[int, int]]] = (
+            OrderedDict())
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> _Pooled:
+        with self._lock:
+            entry = self._idle.pop(path, None)
+        if entry is not None:
+            conn, ident = entry
+            try:
+                st = os.stat(path)
+                if (st.st_dev, st.st_ino) == ident:
+                    return _Pooled(self, path, conn, ident)
+            except OSError:
+                pass
+            conn.close()
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            st = os.stat(path)
+        except BaseException:
+            conn.close()
+            raise
+        return _Pooled(self, path, conn, (st.st_dev, st.st_ino))
+
+    def put(self, path: Path, conn: sqlite3.Connection, ident: tuple[int, int]) -> None:
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            conn.close()
+            return
+        extra = []
+        with self._lock:
+            if path in self._idle:
+                extra.append(conn)  # another user's connection is kept: this one closes
+            else:
+                self._idle[path] = (conn, ident)
+            while len(self._idle) > self.size:
+                extra.append(self._idle.popitem(last=False)[1][0])
+        for c in extra:
+            c.close()
+
+
+class _Pooled:
+    """A pooled connection: `close()` gives it back."""
+
+    __slots__ = ("_conn", "_ident", "_path", "_pool")
+
+    def __init__(self, pool: _Pool, path: Path, conn: sqlite3.Connection,
+                 ident: tuple[int, int]):
+        self._pool, self._path, self._conn, self._ident = pool, path, conn, ident
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def close(self) -> None:
+        self._pool.put(self._path, self._conn, self._ident)
+
+
+_POOL = _Pool()
 
 
 class Broker:
@@ -52,11 +133,7 @@ class Broker:
         return self.path.exists()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=DELETE")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
+        return _POOL.get(self.path)  # type: ignore[return-value]  # duck-typed: close() returns it
 
     def _schema(self) -> str:
         raise NotImplementedError

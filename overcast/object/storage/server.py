@@ -17,6 +17,7 @@ storage nodes sit on the cluster's own network, as in Swift.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -690,5 +691,10 @@ def _query(request: Request) -> dict[str, str]:
 
 def _iso(ts: str) -> str:
     t = float(ts)
-    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
-    return f"{base}.{round((t % 1) * 1e6):06d}"
+    return f"{_iso_seconds(int(t))}.{round((t % 1) * 1e6):06d}"
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_seconds(t: int) -> str:
+    """The whole seconds part (a listing's rows often share their second)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
