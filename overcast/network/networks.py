@@ -384,9 +384,13 @@ class Networks(Collection):
                 RBACPolicy.object_id == net.id, RBACPolicy.action == action))
 
     async def _refuse_unshare(self, s: AsyncSession, net: Network) -> None:
+        # projects an RBAC policy of their own shares the network with keep their access
+        granted = select(RBACPolicy.target_tenant).where(
+            RBACPolicy.object_id == net.id, RBACPolicy.action == "access_as_shared",
+            RBACPolicy.target_tenant != "*")
         others = await s.scalar(select(func.count()).select_from(Port).where(
             Port.network_id == net.id, Port.project_id != net.project_id,
-            Port.project_id != ""))
+            Port.project_id != "", Port.project_id.not_in(granted)))
         if others:
             raise errors.fault(409, "InvalidSharedSetting",
                                f"Unable to reconfigure sharing settings for network "

@@ -307,3 +307,19 @@ async def test_router_interface_on_a_shared_subnet(neutron: Neutron) -> None:
     r = await n.req("PUT", f"routers/{router['id']}/add_router_interface", n.bob,
                     {"subnet_id": gsub["id"]})
     _error(r, 200)
+
+
+async def test_unsharing_keeps_projects_with_their_own_grant(neutron: Neutron) -> None:
+    """`shared: false` removes the '*' grant: refused while another project's ports need it,
+    allowed when that project has a policy of its own (Neutron checks as for deleting '*')."""
+    n = neutron
+    net = await n.net(n.admin, name="s", shared=True)
+    await n.subnet(n.admin, net["id"], "10.8.0.0/24")
+    await n.port(n.bob, net["id"])
+    r = await n.req("PUT", f"networks/{net['id']}", n.admin, {"network": {"shared": False}})
+    _error(r, 409, "InvalidSharedSetting")
+    await _policy(n, n.admin, net["id"], "access_as_shared", n.beta)
+    r = await n.req("PUT", f"networks/{net['id']}", n.admin, {"network": {"shared": False}})
+    _error(r, 200)
+    assert (await n.req("GET", f"networks/{net['id']}", n.bob)).json()["network"]["shared"]
+    _error(await n.req("GET", f"networks/{net['id']}", n.alice), 404, "NetworkNotFound")
