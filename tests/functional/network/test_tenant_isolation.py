@@ -111,8 +111,16 @@ async def test_floating_ips_routers_and_ports_of_another_project(neutron: Neutro
     r = await n.req("POST", "ports", n.bob, {"port": {"network_id": bnet["id"],
                                                       "security_groups": [group["id"]]}})
     _error(r, 404, "SecurityGroupNotFound")
+    r = await n.req("PUT", f"ports/{bport['id']}", n.bob,
+                    {"port": {"security_groups": [group["id"]]}})
+    _error(r, 404, "SecurityGroupNotFound")
     r = await n.req("POST", "security-group-rules", n.bob, {"security_group_rule": {
         "security_group_id": group["id"], "direction": "ingress", "protocol": "tcp"}})
+    _error(r, 404, "SecurityGroupNotFound")
+    bgroup = await n.make(n.bob, "security_group", "security-groups", name="bg")
+    r = await n.req("POST", "security-group-rules", n.bob, {"security_group_rule": {
+        "security_group_id": bgroup["id"], "direction": "ingress",
+        "remote_group_id": group["id"]}})
     _error(r, 404, "SecurityGroupNotFound")
     # nothing of alice's changed
     seen = (await n.req("GET", f"floatingips/{fip['id']}", n.alice)).json()["floatingip"]
