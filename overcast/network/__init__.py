@@ -9,6 +9,10 @@ has the standard attributes (tags, description, timestamps, revision_number with
 
 LIMITATIONS: no data plane yet, so ports stay DOWN and /v2.0/agents is empty; no segments API,
 trunks, QoS, port forwardings, address groups, metering, BGP, DVR/HA routers, or notifications
-on the bus; `shared` shows only the `*` share (a project-targeted share is seen in the list but
-does not flip `shared` for it).
+on the bus.
+
+Isolation is Neutron's: another project's resources are 404; an RBAC policy is seen by its
+creator only; access_as_shared lets its target see the network and its subnets (`shared` reads
+true for it) and create ports; access_as_external lets it allocate floating IPs and set router
+gateways, and nothing more.
 """

@@ -72,6 +72,12 @@ class FloatingIPs(Collection):
             fip.status = "DOWN"
             return
         port = await self.ports.load(s, ctx, str(port_id))
+        if port.project_id != fip.project_id and not ctx.can("context_is_admin"):
+            # a network's owner sees others' ports on it, and still may not use them
+            raise errors.fault(400, "BadRequest",
+                               f"Bad floatingip request: Cannot process floating IP "
+                               f"association with Port {port.id}, since that port is owned "
+                               "by a different tenant.")
         allocs = list((await s.execute(select(IPAllocation).where(
             IPAllocation.port_id == port.id).order_by(IPAllocation.position))).scalars())
         v4 = [a for a in allocs if ipaddress.ip_address(a.ip_address).version == 4]

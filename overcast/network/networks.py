@@ -25,6 +25,7 @@ from overcast.network.models import (
     Network,
     Port,
     RBACPolicy,
+    Router,
     SegmentAllocation,
     Subnet,
 )
@@ -38,7 +39,7 @@ from overcast.network.resources import (
     retrying,
 )
 
-__all__ = ["NETWORK", "Networks", "network_scope"]
+__all__ = ["NETWORK", "Networks", "ensure_network_shared", "network_scope", "shared_scope"]
 
 #: VXLAN's header takes 50 bytes of the physical network's MTU (IPv4 underlay).
 VXLAN_OVERHEAD = 50
@@ -47,13 +48,34 @@ NETWORK_TYPES = ("flat", "vlan", "vxlan", "local")
 NETWORK_OWNED = ("network:dhcp",)
 
 
-def network_scope(project_id: str | None) -> ColumnElement[bool]:
+def network_scope(project_id: str | None,
+                  actions: tuple[str, ...] = ("access_as_shared", "access_as_external")
+                  ) -> ColumnElement[bool]:
+    """The networks a project sees: its own, and those an RBAC policy of `actions` grants to
+    it or to everyone (`router:external` alone grants nothing: a network can be external for
+    one project only)."""
     granted = select(RBACPolicy.object_id).where(
-        RBACPolicy.object_type == "network",
-        RBACPolicy.action.in_(("access_as_shared", "access_as_external")),
+        RBACPolicy.object_type == "network", RBACPolicy.action.in_(actions),
         RBACPolicy.target_tenant.in_(("*", project_id or "")))
-    return or_(Network.project_id == (project_id or ""), Network.shared.is_(True),
-               Network.router_external.is_(True), Network.id.in_(granted))
+    return or_(Network.project_id == (project_id or ""), Network.id.in_(granted))
+
+
+def shared_scope(project_id: str | None) -> ColumnElement[bool]:
+    """The networks on which a project may create ports and subnets (and see subnets): its
+    own and those shared with it or with everyone; an external network is not shared."""
+    return network_scope(project_id, ("access_as_shared",))
+
+
+async def ensure_network_shared(s: AsyncSession, ctx: RequestContext, net: Network,
+                                project: str) -> None:
+    """A port or subnet of `project` goes only on its own network or one shared with it:
+    an external (or otherwise visible) network is not enough. Neutron answers 404 to hide
+    the network (`_validate_network_tenant_ownership`)."""
+    if ctx.can("context_is_admin") or net.project_id == project:
+        return
+    if (await s.execute(select(Network.id).where(
+            Network.id == net.id, shared_scope(project)))).first() is None:
+        raise errors.fault(404, "HTTPNotFound", "The resource could not be found.")
 
 
 async def _extras(s: AsyncSession, rows: Sequence[Any]) -> dict[str, Attrs]:
@@ -346,15 +368,29 @@ class Networks(Collection):
             s.add(RBACPolicy(id=new_id(), project_id=net.project_id, object_type="network",
                              object_id=net.id, action=action, target_tenant="*",
                              created_at=now, updated_at=now))
-        elif not on and found is not None:
-            if action == "access_as_shared":
+        elif not on and action == "access_as_shared":
+            if found is not None:
                 await self._refuse_unshare(s, net)
-            await s.delete(found)
+                await s.delete(found)
+        elif not on:
+            # no longer external: every access_as_external policy goes (Neutron), unless a
+            # router's gateway is on it
+            if (await s.execute(select(Router.id).where(Router.gw_network_id == net.id))
+                    ).first():
+                raise errors.fault(409, "ExternalNetworkInUse",
+                                   f"External network {net.id} cannot be updated to be made "
+                                   "non-external, since it has existing gateway ports.")
+            await s.execute(delete(RBACPolicy).where(
+                RBACPolicy.object_id == net.id, RBACPolicy.action == action))
 
     async def _refuse_unshare(self, s: AsyncSession, net: Network) -> None:
+        # projects an RBAC policy of their own shares the network with keep their access
+        granted = select(RBACPolicy.target_tenant).where(
+            RBACPolicy.object_id == net.id, RBACPolicy.action == "access_as_shared",
+            RBACPolicy.target_tenant != "*")
         others = await s.scalar(select(func.count()).select_from(Port).where(
             Port.network_id == net.id, Port.project_id != net.project_id,
-            Port.project_id != ""))
+            Port.project_id != "", Port.project_id.not_in(granted)))
         if others:
             raise errors.fault(409, "InvalidSharedSetting",
                                f"Unable to reconfigure sharing settings for network "

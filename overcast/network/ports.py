@@ -33,7 +33,7 @@ from overcast.network.models import (
     SecurityGroup,
     Subnet,
 )
-from overcast.network.networks import network_scope
+from overcast.network.networks import ensure_network_shared, network_scope
 from overcast.network.quotas import check_quota
 from overcast.network.resources import (
     Attrs,
@@ -459,6 +459,7 @@ class Ports(Collection):
                     net = await self.network_for(s, ctx, attrs.get("network_id"))
                     project = attrs.get("project_id") or attrs.get("tenant_id") \
                         or ctx.project_id or ""
+                    await ensure_network_shared(s, ctx, net, project)
                     target = {**attrs, "project_id": project, "tenant_id": project,
                               "network:project_id": net.project_id,
                               "network:tenant_id": net.project_id, "shared": net.shared}

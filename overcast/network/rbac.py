@@ -1,19 +1,30 @@
 """RBAC policies: share a network with one project or all (`access_as_shared`) or let them
-use it as external (`access_as_external`). A `*` policy is the network's `shared` or
-`router:external` flag: changing one changes the other."""
+use it as external (`access_as_external`), as Neutron does:
+
+- a `*` access_as_shared policy is the network's `shared` flag: changing one changes the other;
+- a network is `router:external` while any access_as_external policy exists (the first one makes
+  it external, deleting the last one makes it internal again); only its targets (or everyone,
+  for `*`) see it and may allocate floating IPs and set router gateways on it;
+- a policy belongs to the project that made it: its target does not see it;
+- only the network's owner or an administrator makes one (Neutron's policy callbacks answer 400
+  InvalidInput otherwise); only an administrator targets `*` (policy, 403);
+- revoking (deleting, or retargeting) a policy that something uses is 409 RbacPolicyInUse:
+  another project's ports for access_as_shared, its routers' gateways for access_as_external,
+  unless a `*` policy (or, when revoking `*`, the project's own policy) grants the same."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from overcast.common.clock import utcnow
 from overcast.common.context import RequestContext
 from overcast.common.db import Database
 from overcast.config import NetworkSection
 from overcast.network import errors
-from overcast.network.models import Network, Port, RBACPolicy
+from overcast.network.models import Network, Port, RBACPolicy, Router
+from overcast.network.networks import network_scope
 from overcast.network.quotas import check_quota
 from overcast.network.resources import Attrs, Collection, Kind, attribute_check, new_id
 
@@ -29,8 +40,8 @@ def _view(r: RBACPolicy, extra: Attrs) -> Attrs:
 
 
 def _scope(project_id: str | None) -> Any:
-    return or_(RBACPolicy.project_id == (project_id or ""),
-               RBACPolicy.target_tenant == (project_id or ""))
+    """A policy is its creator's: the project it targets does not see it (Neutron)."""
+    return RBACPolicy.project_id == (project_id or "")
 
 
 RBAC = Kind(
@@ -70,9 +81,15 @@ class RBACPolicies(Collection):
                 raise errors.BadRequest("Failed to parse request. Required attribute "
                                         "'target_tenant' not specified")
             net = await s.get(Network, str(attrs.get("object_id") or ""))
-            if net is None or (net.project_id != ctx.project_id
-                               and not ctx.can("context_is_admin")):
-                raise errors.not_found("Network", str(attrs.get("object_id")))
+            admin = ctx.can("context_is_admin")
+            if net is None or (not admin and not (await s.execute(select(Network.id).where(
+                    Network.id == net.id, network_scope(ctx.project_id)))).first()):
+                # Neutron's BEFORE_CREATE callbacks fail, and the API answers InvalidInput
+                raise errors.InvalidInput(f"Network {attrs.get('object_id')} could not be "
+                                          "found.")
+            if not admin and net.project_id != ctx.project_id:
+                raise errors.InvalidInput("Only admins can manipulate policies on networks "
+                                          "they do not own.")
             await check_quota(s, self.config, project, "rbac_policy")
             dup = (await s.execute(select(RBACPolicy.id).where(
                 RBACPolicy.object_id == net.id, RBACPolicy.action == attrs["action"],
@@ -86,11 +103,10 @@ class RBACPolicies(Collection):
                              target_tenant=target_tenant, created_at=now, updated_at=now,
                              revision_number=0)
             s.add(row)
-            if target_tenant == "*":
-                if attrs["action"] == "access_as_shared":
-                    net.shared = True
-                else:
-                    net.router_external = True
+            if attrs["action"] == "access_as_external":
+                net.router_external = True
+            elif target_tenant == "*":
+                net.shared = True
             await s.flush()
             view = await self.view_of(s, row)
         return self.shown(ctx, view)
@@ -106,7 +122,7 @@ class RBACPolicies(Collection):
             attribute_check(ctx, "update", "rbac_policy", attrs, {**target, **attrs})
             await self.bump(row, if_match)
             if attrs.get("target_tenant") and attrs["target_tenant"] != row.target_tenant:
-                await self._in_use(s, row)
+                await self._in_use(s, row, attrs["target_tenant"])
                 row.target_tenant = attrs["target_tenant"]
             if attrs.get("description") is not None:
                 row.description = attrs["description"]
@@ -114,31 +130,58 @@ class RBACPolicies(Collection):
             view = await self.view_of(s, row)
         return self.shown(ctx, view)
 
-    async def _in_use(self, s: Any, row: RBACPolicy) -> None:
-        if row.action != "access_as_shared":
-            return
+    async def _in_use(self, s: Any, row: RBACPolicy, new_target: str | None = None) -> None:
+        """Refuse to revoke `row` from projects that use it (Neutron's RbacPolicyInUse): their
+        ports (access_as_shared) or their routers' gateways (access_as_external) on the
+        network, unless another policy of the same action grants them the same access."""
         net = await s.get(Network, row.object_id)
         if net is None:
             return
-        q = select(func.count()).select_from(Port).where(
-            Port.network_id == net.id, Port.project_id != net.project_id, Port.project_id != "")
-        if row.target_tenant != "*":
-            q = q.where(Port.project_id == row.target_tenant)
-        if await s.scalar(q):
+        if row.action == "access_as_external" and row.target_tenant == "*" \
+                and net.is_default:
             raise errors.fault(409, "RbacPolicyInUse",
                                f"RBAC policy on object {row.object_id} cannot be removed "
-                               "because other objects depend on it.")
+                               "because other objects depend on it. Details: Default "
+                               "external networks must be shared to everyone.")
+        others = select(RBACPolicy.target_tenant).where(
+            RBACPolicy.object_id == net.id, RBACPolicy.action == row.action,
+            RBACPolicy.id != row.id)
+        if row.target_tenant != "*" and "*" in set((await s.execute(others)).scalars()):
+            return
+        if row.action == "access_as_shared":
+            owner = Port.project_id
+            q = select(func.count()).select_from(Port).where(Port.network_id == net.id)
+        else:
+            owner = Router.project_id
+            q = select(func.count()).select_from(Router).where(Router.gw_network_id == net.id)
+        q = q.where(owner != net.project_id, owner != "")
+        if row.target_tenant != "*":
+            q = q.where(owner == row.target_tenant)
+        else:
+            q = q.where(owner.not_in(others))
+            if new_target:
+                q = q.where(owner != new_target)
+        if await s.scalar(q):
+            users = "ports" if row.action == "access_as_shared" else "routers' gateways"
+            raise errors.fault(409, "RbacPolicyInUse",
+                               f"RBAC policy on object {row.object_id} cannot be removed "
+                               f"because other objects depend on it. Details: {users} of "
+                               "the projects it grants access to are on the network.")
 
     async def delete(self, ctx: RequestContext, ident: str) -> None:
         async with self.db.transaction() as s:
             row = await self.load(s, ctx, ident)
             ctx.enforce("delete_rbac_policy", self.target(await self.view_of(s, row)))
             await self._in_use(s, row)
-            if row.target_tenant == "*":
-                net = await s.get(Network, row.object_id)
-                if net is not None:
-                    if row.action == "access_as_shared":
-                        net.shared = False
-                    else:
-                        net.router_external = False
+            net = await s.get(Network, row.object_id)
             await self.delete_row(s, row)
+            await s.flush()
+            if net is None:
+                return
+            if row.action == "access_as_shared" and row.target_tenant == "*":
+                net.shared = False
+            elif row.action == "access_as_external":
+                net.router_external = bool(await s.scalar(
+                    select(func.count()).select_from(RBACPolicy).where(
+                        RBACPolicy.object_id == net.id,
+                        RBACPolicy.action == "access_as_external")))

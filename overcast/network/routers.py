@@ -20,8 +20,16 @@ from overcast.common.db import Database
 from overcast.common.faults import Fault
 from overcast.config import NetworkSection
 from overcast.network import errors, ipam
-from overcast.network.models import FloatingIP, IPAllocation, Network, Port, Router, Subnet
-from overcast.network.networks import network_scope
+from overcast.network.models import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    RBACPolicy,
+    Router,
+    Subnet,
+)
+from overcast.network.networks import network_scope, shared_scope
 from overcast.network.ports import ROUTER_GATEWAY, ROUTER_INTERFACE, Ports
 from overcast.network.quotas import check_quota
 from overcast.network.resources import (
@@ -285,7 +293,7 @@ class Routers(Collection):
             port.revision_number += 1
             net_id, sub_ids = port.network_id, [a.subnet_id for a in allocs]
         else:
-            sub = await self._subnet(s, ctx, str(subnet_id))
+            sub = await self._subnet(s, ctx, router, str(subnet_id))
             if not sub.gateway_ip:
                 raise _bad_router(router.id, "Subnet for router interface must have a "
                                   "gateway IP")
@@ -309,15 +317,26 @@ class Routers(Collection):
                 "project_id": router.project_id, "port_id": port.id, "network_id": net_id,
                 "subnet_id": sub_ids[0], "subnet_ids": sub_ids, "tags": []}
 
-    async def _subnet(self, s: AsyncSession, ctx: RequestContext, subnet_id: str) -> Subnet:
+    async def _subnet(self, s: AsyncSession, ctx: RequestContext, router: Router,
+                      subnet_id: str) -> Subnet:
+        """The subnet for an interface, if the caller sees it (404 otherwise). Another
+        project's subnet is refused (400) unless an RBAC policy shares its network with the
+        caller's project by name: not one shared with everyone (Neutron, LP 1757482 and
+        LP 1975603)."""
         sub = await s.get(Subnet, subnet_id)
         if sub is None:
             raise errors.not_found("Subnet", subnet_id)
-        if not ctx.can("context_is_admin"):
-            net = (await s.execute(select(Network.id).where(
-                Network.id == sub.network_id, network_scope(ctx.project_id)))).first()
-            if net is None and sub.project_id != ctx.project_id:
-                raise errors.not_found("Subnet", subnet_id)
+        if ctx.can("context_is_admin") or sub.project_id == ctx.project_id:
+            return sub
+        if (await s.execute(select(Network.id).where(
+                Network.id == sub.network_id, shared_scope(ctx.project_id)))).first() is None:
+            raise errors.not_found("Subnet", subnet_id)
+        granted = (await s.execute(select(RBACPolicy.id).where(
+            RBACPolicy.object_id == sub.network_id, RBACPolicy.action == "access_as_shared",
+            RBACPolicy.target_tenant == (ctx.project_id or "")))).first()
+        if granted is None:
+            raise _bad_router(router.id, f"Cannot add interface to router because subnet "
+                              f"{sub.id} is not owned by project making the request")
         return sub
 
     @staticmethod

@@ -15,8 +15,13 @@ from overcast.common.context import RequestContext
 from overcast.common.db import Database
 from overcast.config import NetworkSection
 from overcast.network import errors, ipam
-from overcast.network.models import IPAllocation, Network, Port, Subnet, SubnetPool
-from overcast.network.networks import NETWORK_OWNED, network_scope
+from overcast.network.models import IPAllocation, Network, Port, RBACPolicy, Subnet, SubnetPool
+from overcast.network.networks import (
+    NETWORK_OWNED,
+    ensure_network_shared,
+    network_scope,
+    shared_scope,
+)
 from overcast.network.quotas import check_quota
 from overcast.network.resources import (
     Attrs,
@@ -65,7 +70,9 @@ async def _extras(s: AsyncSession, rows: Sequence[Any]) -> dict[str, Attrs]:
 
 
 def _scope(project_id: str | None) -> Any:
-    visible_nets = select(Network.id).where(network_scope(project_id))
+    """A project sees its subnets and those of networks shared with it (not of networks that
+    are only external for it)."""
+    visible_nets = select(Network.id).where(shared_scope(project_id))
     return (Subnet.project_id == (project_id or "")) | Subnet.network_id.in_(visible_nets)
 
 
@@ -94,6 +101,20 @@ class Subnets(Collection):
     def __init__(self, db: Database, config: NetworkSection):
         super().__init__(db, config.pagination_max_limit)
         self.config = config
+
+    async def for_caller(self, s: AsyncSession, ctx: RequestContext,
+                         views: list[Attrs]) -> None:
+        """The subnets of a network an RBAC policy shares with the caller's project are
+        shared for it (Neutron's `rule:shared` reads the network as the caller sees it)."""
+        if not ctx.project_id or not views:
+            return
+        granted = set((await s.execute(select(RBACPolicy.object_id).where(
+            RBACPolicy.object_type == "network", RBACPolicy.action == "access_as_shared",
+            RBACPolicy.target_tenant == ctx.project_id,
+            RBACPolicy.object_id.in_({v["network_id"] for v in views})))).scalars())
+        for v in views:
+            if v["network_id"] in granted:
+                v["_network_shared"] = True
 
     def _checked_dns(self, servers: object, version: int | None = None) -> list[str]:
         if servers is None:
@@ -208,6 +229,7 @@ class Subnets(Collection):
         if net is None:
             raise errors.not_found("Network", network_id)
         project = attrs.get("project_id") or attrs.get("tenant_id") or ctx.project_id or ""
+        await ensure_network_shared(s, ctx, net, project)
         target = {**attrs, "project_id": project, "tenant_id": project,
                   "network:project_id": net.project_id, "network:tenant_id": net.project_id,
                   "shared": net.shared}

@@ -137,3 +137,59 @@ def test_openstacksdk(ncloud: Cloud) -> None:
         conn.network.delete_port(p)
     conn.network.delete_network(net.id)
     assert conn.network.find_network("sdk-net") is None
+
+
+def test_isolation_through_openstacksdk(ncloud: Cloud) -> None:
+    """Another project's member, through openstacksdk: 404 for what it was not granted;
+    an RBAC grant lets it use exactly what Neutron lets it use; a grant in use stays."""
+    admin = openstack.connect(auth_url=ncloud.auth_url, username="admin",
+                              password=ncloud.admin_password, project_name="admin",
+                              user_domain_name="Default", project_domain_name="Default")
+    member = admin.identity.find_role("member")
+    conns = {}
+    for name in ("iso-a", "iso-b"):
+        project = admin.identity.create_project(name=name, domain_id="default")
+        user = admin.identity.create_user(name=name, password=f"{name}-pw",
+                                          domain_id="default")
+        admin.identity.assign_project_role_to_user(project, user, member)
+        conns[name] = openstack.connect(
+            auth_url=ncloud.auth_url, username=name, password=f"{name}-pw", project_name=name,
+            user_domain_name="Default", project_domain_name="Default")
+    a, b = conns["iso-a"].network, conns["iso-b"].network
+    ext = admin.network.create_network(name="iso-ext", is_router_external=True)
+    admin.network.create_subnet(network_id=ext.id, ip_version=4, cidr="198.18.0.0/24",
+                                is_dhcp_enabled=False)
+    net = a.create_network(name="iso-net")
+    sub = a.create_subnet(network_id=net.id, ip_version=4, cidr="10.88.0.0/24")
+    router = a.create_router(name="iso-router", external_gateway_info={"network_id": ext.id})
+    a.add_interface_to_router(router, subnet=sub.id)
+    port = a.create_port(network_id=net.id)
+    fip = a.create_ip(floating_network_id=ext.id, port_id=port.id)
+    group = a.create_security_group(name="iso-sg")
+    nf = openstack.exceptions.NotFoundException
+    for get, obj in ((b.get_network, net), (b.get_subnet, sub), (b.get_port, port),
+                     (b.get_router, router), (b.get_ip, fip), (b.get_security_group, group)):
+        with pytest.raises(nf):
+            get(obj.id)
+    assert fip.id not in [f.id for f in b.ips()]
+    with pytest.raises(nf):
+        b.update_ip(fip.id, port_id=None)
+    with pytest.raises(nf):
+        b.delete_router(router.id, ignore_missing=False)
+    with pytest.raises(nf):
+        b.create_port(network_id=net.id)
+    # share iso-net with iso-b: it makes a port there, does not see iso-a's port nor the
+    # policy; the policy cannot be revoked while that port exists
+    project_b = admin.identity.find_project("iso-b")
+    policy = a.create_rbac_policy(object_type="network", object_id=net.id,
+                                  action="access_as_shared", target_project_id=project_b.id)
+    assert b.get_network(net.id).is_shared is True
+    bport = b.create_port(network_id=net.id)
+    assert [p.id for p in b.ports(network_id=net.id)] == [bport.id]
+    assert list(b.rbac_policies()) == []
+    with pytest.raises(openstack.exceptions.ConflictException):
+        a.delete_rbac_policy(policy)
+    b.delete_port(bport)
+    a.delete_rbac_policy(policy)
+    with pytest.raises(nf):
+        b.get_network(net.id)
