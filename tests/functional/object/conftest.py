@@ -48,6 +48,20 @@ class Swift:
     def b(self) -> str:
         return f"/v1/AUTH_{self.beta}"
 
+    async def account_settled(self, account: str, who: dict[str, str], header: str,
+                              value: str, seconds: float = 15.0) -> None:
+        """Wait until the account's HEAD shows `header: value`: containers report their counts
+        to the account shortly after a change (asynchronously, as Swift), later on a busy
+        machine. Fails with what the account last said."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            r = await self.http.head(account, headers=who)
+            if r.headers.get(header) == value:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{header}: {r.headers.get(header)!r}, not {value!r}")
+            await asyncio.sleep(0.1)
+
     @asynccontextmanager
     async def listening(self) -> AsyncIterator[str]:
         """The same proxy on a loopback socket (an ephemeral port), for clients that speak

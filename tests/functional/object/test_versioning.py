@@ -85,6 +85,7 @@ async def test_versions_enabled_put_get_list_delete_restore(swift: Swift) -> Non
     r = await head(f"{swift.a}/vc", headers=swift.alice)
     assert r.headers["x-container-bytes-used"] == "12"
     assert r.headers["x-container-object-count"] == "1"
+    await swift.account_settled(swift.a, swift.alice, "x-account-bytes-used", "12")
     r = await get(swift.a, params={"format": "json"}, headers=swift.alice)
     assert [(c["name"], c["bytes"]) for c in r.json()] == [("vc", 12)]
     assert (await get(swift.a, headers=swift.alice)).text == "vc\n"
