@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +59,8 @@ ISSUE_BODY = json.dumps(
 )
 AIM_RATIO = 5.0
 AIM_P50_MS = 5.0
+AIM_ISSUE_P50_MS = 5.0  # issue 14: token issue p50 at c=1 with the verified-password cache
+AIM_LOGIN_OVERHEAD_MS = 5.0  # issue 14: CPU per login without the cache minus bcrypt alone
 
 
 def log(msg: str) -> None:
@@ -433,6 +435,99 @@ class Running:
         return f"http://127.0.0.1:{self.side.port}"
 
 
+@dataclass
+class LoginCost:
+    """CPU of one password login, from `n` logins one after another on an idle server."""
+
+    name: str
+    n: int
+    server_cpu_ms: float  # the server's process tree, per login
+    db_cpu_ms: float | None  # the database server's, per login (None for SQLite)
+    p50_ms: float  # wall time of one login, client side
+    others_cores: float  # the rest of the machine meanwhile
+    idle_ms_per_s: float  # the server's CPU when idle, taken off
+
+
+@dataclass
+class BcryptCost:
+    """CPU of one bcrypt.checkpw alone at the benchmark's cost, in a plain Python process."""
+
+    version: str
+    n: int
+    cpu_ms: float
+    others_cores: float
+
+
+BCRYPT_ALONE = """
+import sys, time, bcrypt
+pw, rounds, n = sys.argv[1].encode(), int(sys.argv[2]), int(sys.argv[3])
+stored = bcrypt.hashpw(pw, bcrypt.gensalt(rounds))
+bcrypt.checkpw(pw, stored)
+t = time.process_time()
+for _ in range(n):
+    assert bcrypt.checkpw(pw, stored)
+print(bcrypt.__version__, (time.process_time() - t) / n)
+"""
+
+
+def bcrypt_alone(python: str, rounds: int, n: int) -> BcryptCost:
+    """`n` bcrypt.checkpw of the admin password against its hash at cost `rounds`, in a fresh
+    process of `python` (the interpreter and bcrypt the server runs): CPU seconds per check."""
+    busy0 = proc.machine_busy_seconds()
+    t0 = time.monotonic()
+    out = subprocess.run(
+        [python, "-c", BCRYPT_ALONE, ADMIN_PASSWORD, str(rounds), str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    wall = time.monotonic() - t0
+    cpu = float(out[1]) * n
+    others = max(0.0, proc.machine_busy_seconds() - busy0 - cpu) / wall
+    return BcryptCost(out[0], n, float(out[1]) * 1000, others)
+
+
+def login_cost(name: str, port: int, pid: int, dbpid: int | None, n: int) -> LoginCost:
+    """`n` password logins (the benchmark's issue request) one after another over one
+    keep-alive connection. The server is idle before and after (settled), so its CPU over the
+    run is the CPU of exactly these `n` logins, plus what it burns when idle (timers: uvicorn
+    wakes every 0.1 s, uWSGI's master every second): that idle rate is measured over 2 s
+    before and taken off for the run's wall time. CPU to the nanosecond (schedstat)."""
+    proc.settle(pid)
+    idle0 = proc.tree_cpu_exact(pid)
+    t_idle = time.monotonic()
+    time.sleep(2)
+    idle_rate = (proc.tree_cpu_exact(pid) - idle0) / (time.monotonic() - t_idle)
+    cpu0 = proc.tree_cpu_exact(pid)
+    db0 = proc.tree_cpu_exact(dbpid) if dbpid else 0.0
+    busy0 = proc.machine_busy_seconds()
+    own0 = time.process_time()
+    t0 = time.monotonic()
+    walls = []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    try:
+        for _ in range(n):
+            t = time.perf_counter()
+            conn.request("POST", "/v3/auth/tokens", body=ISSUE_BODY.encode(),
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            body = resp.read()
+            walls.append(time.perf_counter() - t)
+            if resp.status != 201:
+                raise RuntimeError(f"{name}: token issue answered {resp.status}: {body[:300]!r}")
+    finally:
+        conn.close()
+    proc.settle(pid, window=0.3)
+    wall = time.monotonic() - t0
+    srv = proc.tree_cpu_exact(pid) - cpu0 - idle_rate * wall
+    db = proc.tree_cpu_exact(dbpid) - db0 if dbpid else None
+    own = time.process_time() - own0
+    others = max(0.0, proc.machine_busy_seconds() - busy0 - srv - (db or 0.0) - own) / wall
+    walls.sort()
+    return LoginCost(name, n, srv / n * 1000, None if db is None else db / n * 1000,
+                     walls[(n - 1) // 2] * 1000, others, idle_rate * 1000)
+
+
 def start(side: Side, args: argparse.Namespace) -> Running:
     side.setup()
     srv = side.server()
@@ -471,7 +566,82 @@ def settle_all(running: list[Running]) -> None:
         proc.settle(r.srv.pid)
 
 
-def measure(sides: list[Side], args: argparse.Namespace) -> list[Measured]:
+@dataclass
+class LoginPhase:
+    """Issue 14's CPU figure: CPU per login with no password cache against bcrypt alone."""
+
+    bcrypt: list[BcryptCost] = field(default_factory=list)  # Overcast's interpreter and bcrypt
+    bcrypt_keystone: list[BcryptCost] = field(default_factory=list)  # if its bcrypt differs
+    logins: dict[str, list[LoginCost]] = field(default_factory=dict)
+    overcast_conditions: str = ""
+
+
+def _pick(values: list, key, pick: str):
+    """The median trial, or with --pick best the cheapest."""
+    vals = sorted(values, key=key)
+    return vals[0] if pick == "best" else vals[(len(vals) - 1) // 2]
+
+
+def measure_login_cost(running: list[Running], args: argparse.Namespace,
+                       dbpid: int | None) -> LoginPhase:
+    """`--login-cpu` logins one after another on Keystone and on an Overcast without its
+    verified-password cache (the benchmark's own if --overcast-password-cache 0, else a second
+    Overcast server started for this on a fresh database), and bcrypt.checkpw alone in a plain
+    process, interleaved per trial."""
+    phase = LoginPhase()
+    targets: list[tuple[str, int, int]] = []
+    extra: Running | None = None
+    keystone_py = ""
+    for r in running:
+        if isinstance(r.side, KeystonePeer):
+            targets.append(("Keystone", r.side.port, r.srv.pid))
+            keystone_py = r.side._py()
+        elif isinstance(r.side, OvercastSide):
+            if r.side.password_cache == 0:
+                targets.append(("Overcast", r.side.port, r.srv.pid))
+                phase.overcast_conditions = "the benchmark's Overcast (password cache size 0)"
+            else:
+                side = OvercastSide(out=r.side.out.with_name(r.side.out.name + "-nocache"),
+                                    password_cache=0, db=r.side.db, workers=r.side.workers,
+                                    rounds=r.side.rounds)
+                side.dbname = "bench_overcast_nocache"
+                log("Overcast with the password cache off (size 0), for the CPU per login")
+                extra = start(side, argparse.Namespace(**{**vars(args), "token_pool": 2 * side.workers}))
+                targets.append(("Overcast", side.port, extra.srv.pid))
+                phase.overcast_conditions = (
+                    "a second Overcast server, same build and settings, password cache size 0, "
+                    f"database {side.dbname if side.db.kind != 'sqlite' else 'its own SQLite file'}"
+                )
+    py = str(REPO / ".venv" / "bin" / "python")
+    try:
+        for rep in range(args.repeat):
+            trial = f" (trial {rep + 1})" if args.repeat > 1 else ""
+            for name, port, pid in targets:
+                log(f"{name}: {args.login_cpu} logins one after another, password cache off{trial}")
+                lc = login_cost(name, port, pid, dbpid, args.login_cpu)
+                phase.logins.setdefault(name, []).append(lc)
+                log(f"  {lc.server_cpu_ms:.1f} ms CPU per login, p50 {lc.p50_ms:.1f} ms")
+            log(f"bcrypt.checkpw alone, cost {args.hash_rounds}, {args.login_cpu} checks{trial}")
+            b = bcrypt_alone(py, args.hash_rounds, args.login_cpu)
+            phase.bcrypt.append(b)
+            log(f"  {b.cpu_ms:.1f} ms CPU per check (bcrypt {b.version})")
+            if keystone_py:
+                if rep == 0:
+                    kv = subprocess.run([keystone_py, "-c", "import bcrypt; print(bcrypt.__version__)"],
+                                        capture_output=True, text=True, check=True).stdout.strip()
+                    if kv == b.version:
+                        keystone_py = ""
+                if keystone_py:
+                    phase.bcrypt_keystone.append(bcrypt_alone(keystone_py, args.hash_rounds,
+                                                              args.login_cpu))
+    finally:
+        if extra is not None:
+            extra.srv.stop()
+            extra.side.cleanup(args.keep)
+    return phase
+
+
+def measure(sides: list[Side], args: argparse.Namespace) -> tuple[list[Measured], LoginPhase | None]:
     """Start every side, then run each cell on each side in turn (Keystone, Overcast,
     Keystone, ...), so that a change in the machine's background load during the run falls
     on both sides alike. Only the side under load uses CPU; the other idles."""
@@ -540,7 +710,10 @@ def measure(sides: list[Side], args: argparse.Namespace) -> list[Measured]:
                     r.compare,
                 )
             )
-        return results
+        phase = None
+        if args.login_cpu and any(isinstance(r.side, OvercastSide) for r in running):
+            phase = measure_login_cost(running, args, dbpid)
+        return results, phase
     finally:
         for r in running:
             r.sampler.stop()
@@ -564,7 +737,99 @@ def _fmt_ms(v: float) -> str:
     return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
 
 
-def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer) -> None:
+def issue14_report(results: list[Measured], args: argparse.Namespace,
+                   phase: LoginPhase | None) -> list[str]:
+    """Issue 14's figures, each with its aim and Keystone beside it."""
+    k = next((m for m in results if m.side.name == "Keystone"), None)
+    o = next((m for m in results if m.side.name == "Overcast"), None)
+    out: list[str] = []
+    w = out.append
+    w(f"aims of issue 14 (Identity), bcrypt cost {args.hash_rounds} on both sides:")
+    w(f"  (a) token issue p50 at concurrency 1 with Overcast's verified-password cache, aim < "
+      f"{AIM_ISSUE_P50_MS:.0f} ms")
+
+    def c1(m: Measured | None) -> Result | None:
+        if m is None:
+            return None
+        return next((c.result for c in m.cells if c.op == "issue" and c.concurrency == 1), None)
+
+    ro, rk = c1(o), c1(k)
+    cache = getattr(o.side, "password_cache", None) if o is not None else None
+    if o is None or cache == 0:
+        w("      not measured: this run's Overcast has the cache off (--overcast-password-cache 0)")
+    elif ro is None:
+        w("      not measured: no concurrency 1 in --concurrency")
+    else:
+        size = cache if cache is not None else "default"
+        ok = "met" if ro.p50_ms < AIM_ISSUE_P50_MS and ro.error_count == 0 else "NOT met"
+        w(f"      Overcast (cache size {size}): p50 {_fmt_ms(ro.p50_ms)} ms, p99 "
+          f"{_fmt_ms(ro.p99_ms)} ms, {ro.rps:.1f} req/s, {ro.error_count} errors -> {ok}")
+        if rk is not None:
+            w(f"      Keystone: p50 {_fmt_ms(rk.p50_ms)} ms, p99 {_fmt_ms(rk.p99_ms)} ms, "
+              f"{rk.rps:.1f} req/s, {rk.error_count} errors (Keystone has no such cache: "
+              "every login runs bcrypt)")
+    w(f"  (b) server CPU per login with no password cache, minus one bcrypt.checkpw alone at the "
+      f"same cost, aim <= {AIM_LOGIN_OVERHEAD_MS:.0f} ms")
+    if phase is None or not phase.bcrypt or "Overcast" not in phase.logins:
+        w("      not measured (--login-cpu 0, or no Overcast in this run)")
+        return out
+    b = _pick(phase.bcrypt, lambda x: x.cpu_ms, args.pick)
+    n = phase.bcrypt[0].n
+    how = (f"{n} logins one after another on an idle server (one keep-alive connection), CPU "
+           "of the server's process tree from before the first to after the last (settled); "
+           f"bcrypt alone: {n} checks in a plain process of the server's Python")
+    if args.repeat > 1:
+        how += f"; {'median' if args.pick == 'median' else 'lowest'} of {args.repeat} trials"
+    w(f"      {how}. Overcast: {phase.overcast_conditions}.")
+    rows = []
+    trials = args.repeat > 1
+
+    def row(label: str, cpu: float, base: float | None, db: str, p50: str, idle: str,
+            others: float, every: list[float], aim: str) -> None:
+        r = [label, f"{cpu:.1f}", "-" if base is None else f"{cpu - base:+.1f}", db, p50, idle,
+             f"{others:.2f}", aim]
+        if trials:
+            r.append(" ".join(f"{x:.1f}" for x in every))
+        rows.append(r)
+
+    row(f"bcrypt.checkpw alone (bcrypt {b.version})", b.cpu_ms, None, "-", "-", "-", b.others_cores,
+        [x.cpu_ms for x in phase.bcrypt], "")
+    if phase.bcrypt_keystone:
+        bk = _pick(phase.bcrypt_keystone, lambda x: x.cpu_ms, args.pick)
+        row(f"bcrypt.checkpw alone (Keystone's bcrypt {bk.version})", bk.cpu_ms, None, "-", "-",
+            "-", bk.others_cores, [x.cpu_ms for x in phase.bcrypt_keystone], "")
+    else:
+        bk = b
+    for name in ("Overcast", "Keystone"):
+        costs = phase.logins.get(name)
+        if not costs:
+            continue
+        lc = _pick(costs, lambda x: x.server_cpu_ms, args.pick)
+        base = b if name == "Overcast" else bk
+        over = lc.server_cpu_ms - base.cpu_ms
+        aim = ""
+        if name == "Overcast":
+            aim = "met" if over <= AIM_LOGIN_OVERHEAD_MS else "NOT met"
+        row(f"{name} login, password cache off", lc.server_cpu_ms, base.cpu_ms,
+            "-" if lc.db_cpu_ms is None else f"{lc.db_cpu_ms:.1f}", _fmt_ms(lc.p50_ms),
+            f"{lc.idle_ms_per_s:.1f}", lc.others_cores, [x.server_cpu_ms for x in costs], aim)
+    header = ["", "CPU ms", "over bcrypt", "db CPU ms", "p50 ms", "idle ms/s", "others", "aim"]
+    if trials:
+        header.append("CPU ms of each trial")
+    w(table(header, rows, align="lrrrrrrl" + ("l" if trials else "")))
+    w("      (CPU ms: per login (server process tree, every thread, from the scheduler's run "
+      "time) or per check (process_time); over bcrypt: minus bcrypt alone; db CPU: the database "
+      "server's, not in the server's; p50: wall time of one login; idle ms/s: the server's CPU "
+      "per second when idle, measured for 2 s before and taken off for the run's wall time; "
+      "others: cores busy elsewhere on the machine meanwhile)")
+    if "Keystone" in phase.logins:
+        w("      Keystone's memcached is not in its figure; with SQLite the database work is "
+          "in the server's process on both sides.")
+    return out
+
+
+def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer,
+                 phase: LoginPhase | None = None) -> None:
     k = next((m for m in results if m.side.name == "Keystone"), None)
     o = next((m for m in results if m.side.name == "Overcast"), None)
     out: list[str] = []
@@ -662,7 +927,7 @@ def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer
         "where the CPU went (cores busy during each cell; 'others' = the rest of this shared "
         "machine, which should be near 0 for clean figures)"
     )
-    lh = ["server", "operation", "conc", "server", "database", "load gen", "others"]
+    lh = ["server", "operation", "conc", "server", "ms/req", "database", "load gen", "others"]
     if args.repeat > 1:
         lh.append(f"req/s of each trial ({args.pick} shown)")
     lrows = []
@@ -674,6 +939,7 @@ def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer
                 f"token {c.op}",
                 str(c.concurrency),
                 f"{c.server_cpu_s / r.duration_s:.2f}",
+                f"{c.server_cpu_s * 1000 / r.requests:.1f}" if r.requests else "-",
                 "-" if c.db_cpu_s is None else f"{c.db_cpu_s / r.duration_s:.2f}",
                 f"{r.loadgen_cpu_s / r.duration_s:.2f}",
                 f"{c.others_cpu_s / r.duration_s:.2f}",
@@ -681,7 +947,11 @@ def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer
             if args.repeat > 1:
                 row.append(" ".join(f"{x:.1f}" for x in c.trials_rps))
             lrows.append(row)
-    w(table(lh, lrows, align="lllrrrrr"[: len(lh)]))
+    w(table(lh, lrows, align="lllrrrrrr"[: len(lh)]))
+    w(
+        "(ms/req = the server's CPU milliseconds per completed request: approximate, since "
+        "requests in flight when a cell ends are not counted; issue 14's figure below is exact)"
+    )
     crows = [
         [
             m.side.name,
@@ -721,11 +991,15 @@ def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer
                 f"  token {cell.op:<8} c={cell.concurrency:<3} throughput {ratio:6.2f}x "
                 f"({t_ok}), p50 {_fmt_ms(ro.p50_ms)} ms ({l_ok}){e_ok}"
             )
+    if o is not None:
+        w("")
+        out.extend(issue14_report(results, args, phase))
     print("\n".join(out), flush=True)
 
 
-def to_json(results: list[Measured], args: argparse.Namespace) -> dict:
+def to_json(results: list[Measured], args: argparse.Namespace, phase: LoginPhase | None) -> dict:
     return {
+        "login_cpu": None if phase is None else asdict(phase),
         "args": {k: v for k, v in vars(args).items() if k != "keystone_venv"},
         "machine": machine(),
         "sides": [
@@ -789,6 +1063,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         metavar="N",
         help="Overcast's verified-login cache size (0 = off, as Keystone); default: Overcast's own default",
+    )
+    p.add_argument(
+        "--login-cpu",
+        type=int,
+        default=20,
+        metavar="N",
+        help="logins one after another per trial for the CPU per login with the password cache "
+        "off, against bcrypt.checkpw alone (issue 14); 0 = skip",
     )
     p.add_argument("--loadgen", choices=["wrk", "python"], default="wrk")
     p.add_argument(
@@ -856,12 +1138,12 @@ def main(argv: list[str] | None = None) -> int:
         sides.append(
             OvercastSide(out=args.out / "overcast", password_cache=args.overcast_password_cache, **common)
         )
-    results = measure(sides, args)
-    print_report(results, args, db)
+    results, phase = measure(sides, args)
+    print_report(results, args, db, phase)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     path = args.out / f"result-{args.db}-{stamp}.json"
-    path.write_text(json.dumps(to_json(results, args), indent=2, default=str))
+    path.write_text(json.dumps(to_json(results, args, phase), indent=2, default=str))
     print(f"\n(JSON: {path})")
     return 0
 
