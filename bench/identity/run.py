@@ -444,13 +444,14 @@ class LoginCost:
     server_cpu_ms: float  # the server's process tree, per login
     db_cpu_ms: float | None  # the database server's, per login (None for SQLite)
     p50_ms: float  # wall time of one login, client side
-    others_cores: float  # the rest of the machine meanwhile
+    others_cores: float  # the rest of the machine meanwhile (all targets' and bcrypt's run)
     idle_ms_per_s: float  # the server's CPU when idle, taken off
 
 
 @dataclass
 class BcryptCost:
-    """CPU of one bcrypt.checkpw alone at the benchmark's cost, in a plain Python process."""
+    """CPU of one bcrypt.checkpw alone at the benchmark's cost, in a plain Python process,
+    interleaved with the logins of the same trial."""
 
     version: str
     n: int
@@ -458,74 +459,102 @@ class BcryptCost:
     others_cores: float
 
 
+# A child process that checks the admin password against its bcrypt hash once per line read,
+# and answers with the CPU seconds (process_time) of that check alone.
 BCRYPT_ALONE = """
 import sys, time, bcrypt
-pw, rounds, n = sys.argv[1].encode(), int(sys.argv[2]), int(sys.argv[3])
+pw, rounds = sys.argv[1].encode(), int(sys.argv[2])
 stored = bcrypt.hashpw(pw, bcrypt.gensalt(rounds))
 bcrypt.checkpw(pw, stored)
-t = time.process_time()
-for _ in range(n):
+print(bcrypt.__version__, flush=True)
+for _ in sys.stdin:
+    t = time.process_time()
     assert bcrypt.checkpw(pw, stored)
-print(bcrypt.__version__, (time.process_time() - t) / n)
+    print(time.process_time() - t, flush=True)
 """
 
 
-def bcrypt_alone(python: str, rounds: int, n: int) -> BcryptCost:
-    """`n` bcrypt.checkpw of the admin password against its hash at cost `rounds`, in a fresh
-    process of `python` (the interpreter and bcrypt the server runs): CPU seconds per check."""
-    busy0 = proc.machine_busy_seconds()
-    t0 = time.monotonic()
-    out = subprocess.run(
-        [python, "-c", BCRYPT_ALONE, ADMIN_PASSWORD, str(rounds), str(n)],
-        capture_output=True,
+@dataclass
+class LoginTarget:
+    name: str
+    port: int
+    pid: int
+
+
+def login_costs(
+    targets: list[LoginTarget], dbpid: int | None, n: int, python: str, rounds: int
+) -> tuple[list[LoginCost], BcryptCost]:
+    """`n` rounds of: one password login (the benchmark's issue request) on each target, then
+    one bcrypt.checkpw alone in a plain process of `python` at cost `rounds`; interleaved one
+    by one, so that the load other users put on this shared machine falls on all alike.
+
+    Each server's CPU is read over the whole run, from idle (settled) before the first login
+    to idle after the last, so it is the CPU of exactly its `n` logins (work after the
+    response included), plus what it burns when idle (timers: uvicorn wakes every 0.1 s, uWSGI's
+    master every second): that idle rate is measured over 2 s before and taken off for the
+    run's wall time. CPU to the nanosecond (schedstat). The database server's CPU is read
+    around each login (its work is done when the answer comes)."""
+    for t in targets:
+        proc.settle(t.pid)
+    child = subprocess.Popen(
+        [python, "-c", BCRYPT_ALONE, ADMIN_PASSWORD, str(rounds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
         text=True,
-        check=True,
-    ).stdout.split()
-    wall = time.monotonic() - t0
-    cpu = float(out[1]) * n
-    others = max(0.0, proc.machine_busy_seconds() - busy0 - cpu) / wall
-    return BcryptCost(out[0], n, float(out[1]) * 1000, others)
-
-
-def login_cost(name: str, port: int, pid: int, dbpid: int | None, n: int) -> LoginCost:
-    """`n` password logins (the benchmark's issue request) one after another over one
-    keep-alive connection. The server is idle before and after (settled), so its CPU over the
-    run is the CPU of exactly these `n` logins, plus what it burns when idle (timers: uvicorn
-    wakes every 0.1 s, uWSGI's master every second): that idle rate is measured over 2 s
-    before and taken off for the run's wall time. CPU to the nanosecond (schedstat)."""
-    proc.settle(pid)
-    idle0 = proc.tree_cpu_exact(pid)
-    t_idle = time.monotonic()
-    time.sleep(2)
-    idle_rate = (proc.tree_cpu_exact(pid) - idle0) / (time.monotonic() - t_idle)
-    cpu0 = proc.tree_cpu_exact(pid)
-    db0 = proc.tree_cpu_exact(dbpid) if dbpid else 0.0
-    busy0 = proc.machine_busy_seconds()
-    own0 = time.process_time()
-    t0 = time.monotonic()
-    walls = []
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    )
+    assert child.stdin is not None and child.stdout is not None
+    conns: list[http.client.HTTPConnection] = []
     try:
+        version = child.stdout.readline().strip()
+        if not version:
+            raise RuntimeError(f"{python}: bcrypt did not start")
+        idle0 = [proc.tree_cpu_exact(t.pid) for t in targets]
+        t_idle = time.monotonic()
+        time.sleep(2)
+        span = time.monotonic() - t_idle
+        idle = [(proc.tree_cpu_exact(t.pid) - c) / span for t, c in zip(targets, idle0, strict=True)]
+        cpu0 = [proc.tree_cpu_exact(t.pid) for t in targets]
+        busy0 = proc.machine_busy_seconds()
+        own0 = time.process_time()
+        t0 = time.monotonic()
+        conns = [http.client.HTTPConnection("127.0.0.1", t.port, timeout=120) for t in targets]
+        walls: list[list[float]] = [[] for _ in targets]
+        dbs = [0.0 for _ in targets]
+        checks: list[float] = []
         for _ in range(n):
-            t = time.perf_counter()
-            conn.request("POST", "/v3/auth/tokens", body=ISSUE_BODY.encode(),
-                         headers={"Content-Type": "application/json"})
-            resp = conn.getresponse()
-            body = resp.read()
-            walls.append(time.perf_counter() - t)
-            if resp.status != 201:
-                raise RuntimeError(f"{name}: token issue answered {resp.status}: {body[:300]!r}")
+            for i, t in enumerate(targets):
+                db0 = proc.tree_cpu_exact(dbpid) if dbpid else 0.0
+                start_t = time.perf_counter()
+                conns[i].request("POST", "/v3/auth/tokens", body=ISSUE_BODY.encode(),
+                                 headers={"Content-Type": "application/json"})
+                resp = conns[i].getresponse()
+                body = resp.read()
+                walls[i].append(time.perf_counter() - start_t)
+                if dbpid:
+                    dbs[i] += proc.tree_cpu_exact(dbpid) - db0
+                if resp.status != 201:
+                    raise RuntimeError(f"{t.name}: token issue answered {resp.status}: {body[:300]!r}")
+            child.stdin.write("\n")
+            child.stdin.flush()
+            checks.append(float(child.stdout.readline()))
+        for t in targets:
+            proc.settle(t.pid, window=0.3)
+        wall = time.monotonic() - t0
+        srv = [proc.tree_cpu_exact(t.pid) - c - r * wall
+               for t, c, r in zip(targets, cpu0, idle, strict=True)]
     finally:
-        conn.close()
-    proc.settle(pid, window=0.3)
-    wall = time.monotonic() - t0
-    srv = proc.tree_cpu_exact(pid) - cpu0 - idle_rate * wall
-    db = proc.tree_cpu_exact(dbpid) - db0 if dbpid else None
+        for c in conns:
+            c.close()
+        child.stdin.close()
+        child.wait(timeout=30)
     own = time.process_time() - own0
-    others = max(0.0, proc.machine_busy_seconds() - busy0 - srv - (db or 0.0) - own) / wall
-    walls.sort()
-    return LoginCost(name, n, srv / n * 1000, None if db is None else db / n * 1000,
-                     walls[(n - 1) // 2] * 1000, others, idle_rate * 1000)
+    others = max(0.0, proc.machine_busy_seconds() - busy0 - sum(srv) - sum(dbs) - sum(checks) - own) / wall
+    out = []
+    for i, t in enumerate(targets):
+        w = sorted(walls[i])
+        out.append(LoginCost(t.name, n, srv[i] / n * 1000, dbs[i] / n * 1000 if dbpid else None,
+                             w[(n - 1) // 2] * 1000, others, idle[i] * 1000))
+    return out, BcryptCost(version, n, sum(checks) / n * 1000, others)
 
 
 def start(side: Side, args: argparse.Namespace) -> Running:
@@ -571,34 +600,29 @@ class LoginPhase:
     """Issue 14's CPU figure: CPU per login with no password cache against bcrypt alone."""
 
     bcrypt: list[BcryptCost] = field(default_factory=list)  # Overcast's interpreter and bcrypt
-    bcrypt_keystone: list[BcryptCost] = field(default_factory=list)  # if its bcrypt differs
+    keystone_bcrypt: str = ""  # the bcrypt version in Keystone's venv
     logins: dict[str, list[LoginCost]] = field(default_factory=dict)
     overcast_conditions: str = ""
 
 
-def _pick(values: list, key, pick: str):
-    """The median trial, or with --pick best the cheapest."""
-    vals = sorted(values, key=key)
-    return vals[0] if pick == "best" else vals[(len(vals) - 1) // 2]
-
-
 def measure_login_cost(running: list[Running], args: argparse.Namespace,
                        dbpid: int | None) -> LoginPhase:
-    """`--login-cpu` logins one after another on Keystone and on an Overcast without its
+    """`--login-cpu` rounds of one login on Keystone, one on an Overcast without its
     verified-password cache (the benchmark's own if --overcast-password-cache 0, else a second
-    Overcast server started for this on a fresh database), and bcrypt.checkpw alone in a plain
-    process, interleaved per trial."""
+    Overcast server started for this on a fresh database) and one bcrypt.checkpw alone in a
+    plain process of Overcast's Python; --repeat trials."""
     phase = LoginPhase()
-    targets: list[tuple[str, int, int]] = []
+    targets: list[LoginTarget] = []
     extra: Running | None = None
-    keystone_py = ""
     for r in running:
         if isinstance(r.side, KeystonePeer):
-            targets.append(("Keystone", r.side.port, r.srv.pid))
-            keystone_py = r.side._py()
+            targets.append(LoginTarget("Keystone", r.side.port, r.srv.pid))
+            kv = subprocess.run([r.side._py(), "-c", "import bcrypt; print(bcrypt.__version__)"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+            phase.keystone_bcrypt = kv
         elif isinstance(r.side, OvercastSide):
             if r.side.password_cache == 0:
-                targets.append(("Overcast", r.side.port, r.srv.pid))
+                targets.append(LoginTarget("Overcast", r.side.port, r.srv.pid))
                 phase.overcast_conditions = "the benchmark's Overcast (password cache size 0)"
             else:
                 side = OvercastSide(out=r.side.out.with_name(r.side.out.name + "-nocache"),
@@ -607,33 +631,23 @@ def measure_login_cost(running: list[Running], args: argparse.Namespace,
                 side.dbname = "bench_overcast_nocache"
                 log("Overcast with the password cache off (size 0), for the CPU per login")
                 extra = start(side, argparse.Namespace(**{**vars(args), "token_pool": 2 * side.workers}))
-                targets.append(("Overcast", side.port, extra.srv.pid))
+                targets.append(LoginTarget("Overcast", side.port, extra.srv.pid))
                 phase.overcast_conditions = (
                     "a second Overcast server, same build and settings, password cache size 0, "
-                    f"database {side.dbname if side.db.kind != 'sqlite' else 'its own SQLite file'}"
+                    + (f"database {side.dbname}" if side.db.kind != "sqlite" else "its own SQLite file")
                 )
     py = str(REPO / ".venv" / "bin" / "python")
     try:
         for rep in range(args.repeat):
             trial = f" (trial {rep + 1})" if args.repeat > 1 else ""
-            for name, port, pid in targets:
-                log(f"{name}: {args.login_cpu} logins one after another, password cache off{trial}")
-                lc = login_cost(name, port, pid, dbpid, args.login_cpu)
-                phase.logins.setdefault(name, []).append(lc)
-                log(f"  {lc.server_cpu_ms:.1f} ms CPU per login, p50 {lc.p50_ms:.1f} ms")
-            log(f"bcrypt.checkpw alone, cost {args.hash_rounds}, {args.login_cpu} checks{trial}")
-            b = bcrypt_alone(py, args.hash_rounds, args.login_cpu)
+            log(f"{args.login_cpu} rounds of one login on each of {', '.join(t.name for t in targets)} "
+                f"(password cache off) and one bcrypt.checkpw alone at cost {args.hash_rounds}{trial}")
+            costs, b = login_costs(targets, dbpid, args.login_cpu, py, args.hash_rounds)
             phase.bcrypt.append(b)
-            log(f"  {b.cpu_ms:.1f} ms CPU per check (bcrypt {b.version})")
-            if keystone_py:
-                if rep == 0:
-                    kv = subprocess.run([keystone_py, "-c", "import bcrypt; print(bcrypt.__version__)"],
-                                        capture_output=True, text=True, check=True).stdout.strip()
-                    if kv == b.version:
-                        keystone_py = ""
-                if keystone_py:
-                    phase.bcrypt_keystone.append(bcrypt_alone(keystone_py, args.hash_rounds,
-                                                              args.login_cpu))
+            for lc in costs:
+                phase.logins.setdefault(lc.name, []).append(lc)
+            log("  " + ", ".join(f"{lc.name} {lc.server_cpu_ms:.1f}" for lc in costs)
+                + f", bcrypt alone {b.cpu_ms:.1f} ms CPU (bcrypt {b.version})")
     finally:
         if extra is not None:
             extra.srv.stop()
@@ -773,58 +787,59 @@ def issue14_report(results: list[Measured], args: argparse.Namespace,
     if phase is None or not phase.bcrypt or "Overcast" not in phase.logins:
         w("      not measured (--login-cpu 0, or no Overcast in this run)")
         return out
-    b = _pick(phase.bcrypt, lambda x: x.cpu_ms, args.pick)
     n = phase.bcrypt[0].n
-    how = (f"{n} logins one after another on an idle server (one keep-alive connection), CPU "
-           "of the server's process tree from before the first to after the last (settled); "
-           f"bcrypt alone: {n} checks in a plain process of the server's Python")
-    if args.repeat > 1:
-        how += f"; {'median' if args.pick == 'median' else 'lowest'} of {args.repeat} trials"
-    w(f"      {how}. Overcast: {phase.overcast_conditions}.")
+    trials = len(phase.bcrypt)
+    # each trial pairs the logins with the bcrypt checks interleaved with them: the overhead is
+    # taken within a trial, and the trial shown is the median (or lowest) Overcast overhead
+    over = [o.server_cpu_ms - b.cpu_ms for o, b in zip(phase.logins["Overcast"], phase.bcrypt, strict=True)]
+    order = sorted(range(trials), key=lambda i: over[i])
+    pick = order[0] if args.pick == "best" else order[(trials - 1) // 2]
+    w(f"      {n} rounds of: one login on each server (one keep-alive connection each), then one "
+      "bcrypt.checkpw alone in a plain process of Overcast's Python; CPU of each server's "
+      "process tree from idle before the first login to idle after the last.")
+    w(f"      Overcast: {phase.overcast_conditions}.")
+    if trials > 1:
+        w(f"      {trials} trials; shown: the one with the "
+          f"{'median' if args.pick == 'median' else 'lowest'} Overcast overhead (every trial on the right).")
+    b = phase.bcrypt[pick]
     rows = []
-    trials = args.repeat > 1
 
-    def row(label: str, cpu: float, base: float | None, db: str, p50: str, idle: str,
-            others: float, every: list[float], aim: str) -> None:
-        r = [label, f"{cpu:.1f}", "-" if base is None else f"{cpu - base:+.1f}", db, p50, idle,
-             f"{others:.2f}", aim]
-        if trials:
-            r.append(" ".join(f"{x:.1f}" for x in every))
+    def row(label: str, cpu: float, every: list[float], base: list[float] | None, db: str,
+            p50: str, idle: str, aim: str) -> None:
+        r = [label, f"{cpu:.1f}", "-" if base is None else f"{cpu - base[pick]:+.1f}", db, p50, idle, aim]
+        if trials > 1:
+            r.append(" ".join(f"{x:.1f}" if base is None else f"{x:.1f} ({x - y:+.1f})"
+                              for x, y in zip(every, base or every, strict=True)))
         rows.append(r)
 
-    row(f"bcrypt.checkpw alone (bcrypt {b.version})", b.cpu_ms, None, "-", "-", "-", b.others_cores,
-        [x.cpu_ms for x in phase.bcrypt], "")
-    if phase.bcrypt_keystone:
-        bk = _pick(phase.bcrypt_keystone, lambda x: x.cpu_ms, args.pick)
-        row(f"bcrypt.checkpw alone (Keystone's bcrypt {bk.version})", bk.cpu_ms, None, "-", "-",
-            "-", bk.others_cores, [x.cpu_ms for x in phase.bcrypt_keystone], "")
-    else:
-        bk = b
+    checks = [x.cpu_ms for x in phase.bcrypt]
+    row(f"bcrypt.checkpw alone (bcrypt {b.version})", b.cpu_ms, checks, None, "-", "-", "-", "")
     for name in ("Overcast", "Keystone"):
         costs = phase.logins.get(name)
         if not costs:
             continue
-        lc = _pick(costs, lambda x: x.server_cpu_ms, args.pick)
-        base = b if name == "Overcast" else bk
-        over = lc.server_cpu_ms - base.cpu_ms
+        lc = costs[pick]
         aim = ""
         if name == "Overcast":
-            aim = "met" if over <= AIM_LOGIN_OVERHEAD_MS else "NOT met"
-        row(f"{name} login, password cache off", lc.server_cpu_ms, base.cpu_ms,
-            "-" if lc.db_cpu_ms is None else f"{lc.db_cpu_ms:.1f}", _fmt_ms(lc.p50_ms),
-            f"{lc.idle_ms_per_s:.1f}", lc.others_cores, [x.server_cpu_ms for x in costs], aim)
-    header = ["", "CPU ms", "over bcrypt", "db CPU ms", "p50 ms", "idle ms/s", "others", "aim"]
-    if trials:
-        header.append("CPU ms of each trial")
-    w(table(header, rows, align="lrrrrrrl" + ("l" if trials else "")))
-    w("      (CPU ms: per login (server process tree, every thread, from the scheduler's run "
-      "time) or per check (process_time); over bcrypt: minus bcrypt alone; db CPU: the database "
-      "server's, not in the server's; p50: wall time of one login; idle ms/s: the server's CPU "
-      "per second when idle, measured for 2 s before and taken off for the run's wall time; "
-      "others: cores busy elsewhere on the machine meanwhile)")
+            aim = "met" if lc.server_cpu_ms - b.cpu_ms <= AIM_LOGIN_OVERHEAD_MS else "NOT met"
+        row(f"{name} login, no password cache", lc.server_cpu_ms, [x.server_cpu_ms for x in costs],
+            checks, "-" if lc.db_cpu_ms is None else f"{lc.db_cpu_ms:.1f}", _fmt_ms(lc.p50_ms),
+            f"{lc.idle_ms_per_s:.1f}", aim)
+    header = ["", "CPU ms", "over bcrypt", "db CPU ms", "p50 ms", "idle ms/s", "aim"]
+    if trials > 1:
+        header.append("CPU ms (over bcrypt) of each trial")
+    w(table(header, rows, align="lrrrrrl" + ("l" if trials > 1 else "")))
+    w(f"      other load on the machine meanwhile: {b.others_cores:.2f} cores (of "
+      f"{os.cpu_count()}); should be near 0 for clean figures")
+    w("      (CPU ms: per login (server process tree, every thread, scheduler run time) or per "
+      "check (process_time); over bcrypt: minus bcrypt alone in the same trial; db CPU: the "
+      "database server's, not in the server's; p50: wall time of one login; idle ms/s: the "
+      "server's CPU per second when idle, measured for 2 s before and taken off for the run's "
+      "wall time)")
     if "Keystone" in phase.logins:
-        w("      Keystone's memcached is not in its figure; with SQLite the database work is "
-          "in the server's process on both sides.")
+        kb = f"bcrypt {phase.keystone_bcrypt}" if phase.keystone_bcrypt else "its bcrypt"
+        w(f"      Keystone's venv has {kb}; its memcached is not in its figure. With SQLite the "
+          "database work is in the server's process on both sides.")
     return out
 
 
