@@ -161,14 +161,9 @@ class IdentityState:
         self.role_names = None
         self.ldap_domains = None
 
-    async def fresh(self, session: AsyncSession | None = None, *, since: int | None = None) -> None:
+    async def fresh(self) -> None:
         """Drop caches if anyone wrote since they were built or the keys were rotated (a
-        token of a pruned key must stop validating); reload revocations. `session`: a read
-        session of the caller's to read the revision in (one session fewer: a login that
-        comes after the interval, as every login with a bcrypt check does, would otherwise
-        pay a second checkout, BEGIN and COMMIT); by default one of its own. `since`: with a
-        session, `generation` from before that session's first read, so that a local write
-        its snapshot may predate is not taken as seen."""
+        token of a pruned key must stop validating); reload revocations."""
         fernet = self.keys.fernet()
         if fernet is not self._fernet:
             self._fernet = fernet
@@ -176,35 +171,24 @@ class IdentityState:
         now = time.monotonic()
         if self.revision >= 0 and now - self._checked_at < self.config.identity.cache_check_interval:
             return
-        generation = self.generation if since is None else since
-        if session is None:
-            async with self.db.read() as s:
-                moved = await self._read_revision(s, now)
-        else:
-            moved = await self._read_revision(session, now)
-        if moved is None:
-            return
-        current, index = moved
+        generation = self.generation
+        async with self.db.read() as s:
+            current = await s.scalar(select(Revision.value).where(Revision.id == 1))
+            if current is None:
+                raise RuntimeError("identity database is not bootstrapped")
+            self._checked_at = now
+            if current == self.revision:
+                return
+            index = RevocationIndex()
+            horizon = time.time() - self.config.identity.token_expiration
+            for ev in await s.scalars(select(RevocationEvent)):
+                if epoch(ev.issued_before) >= horizon - 1:
+                    index.add(ev)
         if generation != self.generation:
             return  # a local write landed while we read: the next check reads again
         self.revocations = index
         self._drop_caches()
         self.revision = current
-
-    async def _read_revision(self, s: AsyncSession, now: float) -> tuple[int, RevocationIndex] | None:
-        """The revision and, when it moved, the revocations (None: nothing changed)."""
-        current = await s.scalar(select(Revision.value).where(Revision.id == 1))
-        if current is None:
-            raise RuntimeError("identity database is not bootstrapped")
-        self._checked_at = now
-        if current == self.revision:
-            return None
-        index = RevocationIndex()
-        horizon = time.time() - self.config.identity.token_expiration
-        for ev in await s.scalars(select(RevocationEvent)):
-            if epoch(ev.issued_before) >= horizon - 1:
-                index.add(ev)
-        return current, index
 
     async def revoke(self, s: AsyncSession, **match: str | None) -> None:
         """Record a revocation event (inside a write transaction): tokens matching `match`

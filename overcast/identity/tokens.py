@@ -210,6 +210,7 @@ class Tokens:
         project and its domain in another, the roles in a third (role names, implications and
         the catalog come from caches that any identity write drops)."""
         req = AuthRequest.parse(auth)
+        await self.state.fresh()  # role graph and catalog caches must reflect other workers' writes
         now = time.time()
         # Whole seconds, as Keystone's: the issued and the validated body must agree exactly.
         expires = float(int(now + self.state.config.identity.token_expiration))
@@ -248,7 +249,6 @@ class Tokens:
                 if scope is None:
                     scope = _scope_of(prior)
 
-        generation = self.state.generation  # before the session's first read (see fresh)
         async with self.state.db.read() as s:
             if "password" in req.methods:
                 user, domain = await self.logins.password(s, req.identity["password"])
@@ -267,10 +267,6 @@ class Tokens:
             if len(users) != 1:
                 raise self._refused("The methods name different users.")
             user_id = users.pop()
-            # The role graph and catalog caches must reflect other workers' writes: checked in
-            # this session (its snapshot is the one the login reads), after the methods' first
-            # query, so that a user row an LDAP login just wrote is in that snapshot.
-            await self.state.fresh(s, since=generation)
             if receipt:
                 # The factors passed before (keystone/receipt/handlers.py extract_receipt).
                 passed = receipts.decode(self.state.keys.fernet(), receipt)
