@@ -561,14 +561,19 @@ def start(side: Side, args: argparse.Namespace) -> Running:
     side.setup()
     srv = side.server()
     srv.start()
-    proc.wait_http(f"http://127.0.0.1:{side.port}/v3", proc=srv.proc, log=srv.log)
-    log(
-        f"{side.name} up on 127.0.0.1:{side.port} (pid {srv.pid}); issuing a pool of {args.token_pool} tokens"
-    )
-    admin = issue_token(side.port)
-    with concurrent.futures.ThreadPoolExecutor(max(2, side.workers * 2)) as ex:
-        pool = list(ex.map(lambda _: issue_token(side.port), range(args.token_pool)))
-    check_validate(side.port, admin, pool[0])
+    try:
+        proc.wait_http(f"http://127.0.0.1:{side.port}/v3", proc=srv.proc, log=srv.log)
+        log(
+            f"{side.name} up on 127.0.0.1:{side.port} (pid {srv.pid}); issuing a pool of "
+            f"{args.token_pool} tokens"
+        )
+        admin = issue_token(side.port)
+        with concurrent.futures.ThreadPoolExecutor(max(2, side.workers * 2)) as ex:
+            pool = list(ex.map(lambda _: issue_token(side.port), range(args.token_pool)))
+        check_validate(side.port, admin, pool[0])
+    except BaseException:
+        srv.stop()  # not yet in the caller's hands: stop it here (a failure, ^C)
+        raise
     issue = [Request("POST", "/v3/auth/tokens", {"Content-Type": "application/json"}, ISSUE_BODY)]
     validate = [
         Request("GET", "/v3/auth/tokens", {"X-Auth-Token": admin, "X-Subject-Token": t}) for t in pool
