@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,6 +59,8 @@ ISSUE_BODY = json.dumps(
 )
 AIM_RATIO = 5.0
 AIM_P50_MS = 5.0
+AIM_ISSUE_P50_MS = 5.0  # issue 14: token issue p50 at c=1 with the verified-password cache
+AIM_LOGIN_OVERHEAD_MS = 5.0  # issue 14: CPU per login without the cache minus bcrypt alone
 
 
 def log(msg: str) -> None:
@@ -433,18 +435,145 @@ class Running:
         return f"http://127.0.0.1:{self.side.port}"
 
 
+@dataclass
+class LoginCost:
+    """CPU of one password login, from `n` logins one after another on an idle server."""
+
+    name: str
+    n: int
+    server_cpu_ms: float  # the server's process tree, per login
+    db_cpu_ms: float | None  # the database server's, per login (None for SQLite)
+    p50_ms: float  # wall time of one login, client side
+    others_cores: float  # the rest of the machine meanwhile (all targets' and bcrypt's run)
+    idle_ms_per_s: float  # the server's CPU when idle, taken off
+
+
+@dataclass
+class BcryptCost:
+    """CPU of one bcrypt.checkpw alone at the benchmark's cost, in a plain Python process,
+    interleaved with the logins of the same trial."""
+
+    version: str
+    n: int
+    cpu_ms: float
+    others_cores: float
+
+
+# A child process that checks the admin password against its bcrypt hash once per line read,
+# and answers with the CPU seconds (process_time) of that check alone.
+BCRYPT_ALONE = """
+import sys, time, bcrypt
+pw, rounds = sys.argv[1].encode(), int(sys.argv[2])
+stored = bcrypt.hashpw(pw, bcrypt.gensalt(rounds))
+bcrypt.checkpw(pw, stored)
+print(bcrypt.__version__, flush=True)
+for _ in sys.stdin:
+    t = time.process_time()
+    assert bcrypt.checkpw(pw, stored)
+    print(time.process_time() - t, flush=True)
+"""
+
+
+@dataclass
+class LoginTarget:
+    name: str
+    port: int
+    pid: int
+
+
+def login_costs(
+    targets: list[LoginTarget], dbpid: int | None, n: int, python: str, rounds: int
+) -> tuple[list[LoginCost], BcryptCost]:
+    """`n` rounds of: one password login (the benchmark's issue request) on each target, then
+    one bcrypt.checkpw alone in a plain process of `python` at cost `rounds`; interleaved one
+    by one, so that the load other users put on this shared machine falls on all alike.
+
+    Each server's CPU is read over the whole run, from idle (settled) before the first login
+    to idle after the last, so it is the CPU of exactly its `n` logins (work after the
+    response included), plus what it burns when idle (timers: uvicorn wakes every 0.1 s, uWSGI's
+    master every second): that idle rate is measured over 2 s before and taken off for the
+    run's wall time. CPU to the nanosecond (schedstat). The database server's CPU is read
+    around each login (its work is done when the answer comes)."""
+    for t in targets:
+        proc.settle(t.pid)
+    child = subprocess.Popen(
+        [python, "-c", BCRYPT_ALONE, ADMIN_PASSWORD, str(rounds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    conns: list[http.client.HTTPConnection] = []
+    try:
+        version = child.stdout.readline().strip()
+        if not version:
+            raise RuntimeError(f"{python}: bcrypt did not start")
+        idle0 = [proc.tree_cpu_exact(t.pid) for t in targets]
+        t_idle = time.monotonic()
+        time.sleep(2)
+        span = time.monotonic() - t_idle
+        idle = [(proc.tree_cpu_exact(t.pid) - c) / span for t, c in zip(targets, idle0, strict=True)]
+        cpu0 = [proc.tree_cpu_exact(t.pid) for t in targets]
+        busy0 = proc.machine_busy_seconds()
+        own0 = time.process_time()
+        t0 = time.monotonic()
+        conns = [http.client.HTTPConnection("127.0.0.1", t.port, timeout=120) for t in targets]
+        walls: list[list[float]] = [[] for _ in targets]
+        dbs = [0.0 for _ in targets]
+        checks: list[float] = []
+        for _ in range(n):
+            for i, t in enumerate(targets):
+                db0 = proc.tree_cpu_exact(dbpid) if dbpid else 0.0
+                start_t = time.perf_counter()
+                conns[i].request("POST", "/v3/auth/tokens", body=ISSUE_BODY.encode(),
+                                 headers={"Content-Type": "application/json"})
+                resp = conns[i].getresponse()
+                body = resp.read()
+                walls[i].append(time.perf_counter() - start_t)
+                if dbpid:
+                    dbs[i] += proc.tree_cpu_exact(dbpid) - db0
+                if resp.status != 201:
+                    raise RuntimeError(f"{t.name}: token issue answered {resp.status}: {body[:300]!r}")
+            child.stdin.write("\n")
+            child.stdin.flush()
+            checks.append(float(child.stdout.readline()))
+        for t in targets:
+            proc.settle(t.pid, window=0.3)
+        wall = time.monotonic() - t0
+        srv = [proc.tree_cpu_exact(t.pid) - c - r * wall
+               for t, c, r in zip(targets, cpu0, idle, strict=True)]
+    finally:
+        for c in conns:
+            c.close()
+        child.stdin.close()
+        child.wait(timeout=30)
+    own = time.process_time() - own0
+    others = max(0.0, proc.machine_busy_seconds() - busy0 - sum(srv) - sum(dbs) - sum(checks) - own) / wall
+    out = []
+    for i, t in enumerate(targets):
+        w = sorted(walls[i])
+        out.append(LoginCost(t.name, n, srv[i] / n * 1000, dbs[i] / n * 1000 if dbpid else None,
+                             w[(n - 1) // 2] * 1000, others, idle[i] * 1000))
+    return out, BcryptCost(version, n, sum(checks) / n * 1000, others)
+
+
 def start(side: Side, args: argparse.Namespace) -> Running:
     side.setup()
     srv = side.server()
     srv.start()
-    proc.wait_http(f"http://127.0.0.1:{side.port}/v3", proc=srv.proc, log=srv.log)
-    log(
-        f"{side.name} up on 127.0.0.1:{side.port} (pid {srv.pid}); issuing a pool of {args.token_pool} tokens"
-    )
-    admin = issue_token(side.port)
-    with concurrent.futures.ThreadPoolExecutor(max(2, side.workers * 2)) as ex:
-        pool = list(ex.map(lambda _: issue_token(side.port), range(args.token_pool)))
-    check_validate(side.port, admin, pool[0])
+    try:
+        proc.wait_http(f"http://127.0.0.1:{side.port}/v3", proc=srv.proc, log=srv.log)
+        log(
+            f"{side.name} up on 127.0.0.1:{side.port} (pid {srv.pid}); issuing a pool of "
+            f"{args.token_pool} tokens"
+        )
+        admin = issue_token(side.port)
+        with concurrent.futures.ThreadPoolExecutor(max(2, side.workers * 2)) as ex:
+            pool = list(ex.map(lambda _: issue_token(side.port), range(args.token_pool)))
+        check_validate(side.port, admin, pool[0])
+    except BaseException:
+        srv.stop()  # not yet in the caller's hands: stop it here (a failure, ^C)
+        raise
     issue = [Request("POST", "/v3/auth/tokens", {"Content-Type": "application/json"}, ISSUE_BODY)]
     validate = [
         Request("GET", "/v3/auth/tokens", {"X-Auth-Token": admin, "X-Subject-Token": t}) for t in pool
@@ -471,7 +600,67 @@ def settle_all(running: list[Running]) -> None:
         proc.settle(r.srv.pid)
 
 
-def measure(sides: list[Side], args: argparse.Namespace) -> list[Measured]:
+@dataclass
+class LoginPhase:
+    """Issue 14's CPU figure: CPU per login with no password cache against bcrypt alone."""
+
+    bcrypt: list[BcryptCost] = field(default_factory=list)  # Overcast's interpreter and bcrypt
+    keystone_bcrypt: str = ""  # the bcrypt version in Keystone's venv
+    logins: dict[str, list[LoginCost]] = field(default_factory=dict)
+    overcast_conditions: str = ""
+
+
+def measure_login_cost(running: list[Running], args: argparse.Namespace,
+                       dbpid: int | None) -> LoginPhase:
+    """`--login-cpu` rounds of one login on Keystone, one on an Overcast without its
+    verified-password cache (the benchmark's own if --overcast-password-cache 0, else a second
+    Overcast server started for this on a fresh database) and one bcrypt.checkpw alone in a
+    plain process of Overcast's Python; --repeat trials."""
+    phase = LoginPhase()
+    targets: list[LoginTarget] = []
+    extra: Running | None = None
+    for r in running:
+        if isinstance(r.side, KeystonePeer):
+            targets.append(LoginTarget("Keystone", r.side.port, r.srv.pid))
+            kv = subprocess.run([r.side._py(), "-c", "import bcrypt; print(bcrypt.__version__)"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+            phase.keystone_bcrypt = kv
+        elif isinstance(r.side, OvercastSide):
+            if r.side.password_cache == 0:
+                targets.append(LoginTarget("Overcast", r.side.port, r.srv.pid))
+                phase.overcast_conditions = "the benchmark's Overcast (password cache size 0)"
+            else:
+                side = OvercastSide(out=r.side.out.with_name(r.side.out.name + "-nocache"),
+                                    password_cache=0, db=r.side.db, workers=r.side.workers,
+                                    rounds=r.side.rounds)
+                side.dbname = "bench_overcast_nocache"
+                log("Overcast with the password cache off (size 0), for the CPU per login")
+                extra = start(side, argparse.Namespace(**{**vars(args), "token_pool": 2 * side.workers}))
+                targets.append(LoginTarget("Overcast", side.port, extra.srv.pid))
+                phase.overcast_conditions = (
+                    "a second Overcast server, same build and settings, password cache size 0, "
+                    + (f"database {side.dbname}" if side.db.kind != "sqlite" else "its own SQLite file")
+                )
+    py = str(REPO / ".venv" / "bin" / "python")
+    try:
+        for rep in range(args.repeat):
+            trial = f" (trial {rep + 1})" if args.repeat > 1 else ""
+            log(f"{args.login_cpu} rounds of one login on each of {', '.join(t.name for t in targets)} "
+                f"(password cache off) and one bcrypt.checkpw alone at cost {args.hash_rounds}{trial}")
+            costs, b = login_costs(targets, dbpid, args.login_cpu, py, args.hash_rounds)
+            phase.bcrypt.append(b)
+            for lc in costs:
+                phase.logins.setdefault(lc.name, []).append(lc)
+            log("  " + ", ".join(f"{lc.name} {lc.server_cpu_ms:.1f}" for lc in costs)
+                + f", bcrypt alone {b.cpu_ms:.1f} ms CPU (bcrypt {b.version})")
+    finally:
+        if extra is not None:
+            extra.srv.stop()
+            extra.side.cleanup(args.keep)
+    return phase
+
+
+def measure(sides: list[Side], args: argparse.Namespace) -> tuple[list[Measured], LoginPhase | None]:
     """Start every side, then run each cell on each side in turn (Keystone, Overcast,
     Keystone, ...), so that a change in the machine's background load during the run falls
     on both sides alike. Only the side under load uses CPU; the other idles."""
@@ -540,7 +729,10 @@ def measure(sides: list[Side], args: argparse.Namespace) -> list[Measured]:
                     r.compare,
                 )
             )
-        return results
+        phase = None
+        if args.login_cpu and any(isinstance(r.side, OvercastSide) for r in running):
+            phase = measure_login_cost(running, args, dbpid)
+        return results, phase
     finally:
         for r in running:
             r.sampler.stop()
@@ -564,7 +756,100 @@ def _fmt_ms(v: float) -> str:
     return f"{v:.1f}" if v >= 10 else f"{v:.2f}"
 
 
-def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer) -> None:
+def issue14_report(results: list[Measured], args: argparse.Namespace,
+                   phase: LoginPhase | None) -> list[str]:
+    """Issue 14's figures, each with its aim and Keystone beside it."""
+    k = next((m for m in results if m.side.name == "Keystone"), None)
+    o = next((m for m in results if m.side.name == "Overcast"), None)
+    out: list[str] = []
+    w = out.append
+    w(f"aims of issue 14 (Identity), bcrypt cost {args.hash_rounds} on both sides:")
+    w(f"  (a) token issue p50 at concurrency 1 with Overcast's verified-password cache, aim < "
+      f"{AIM_ISSUE_P50_MS:.0f} ms")
+
+    def c1(m: Measured | None) -> Result | None:
+        if m is None:
+            return None
+        return next((c.result for c in m.cells if c.op == "issue" and c.concurrency == 1), None)
+
+    ro, rk = c1(o), c1(k)
+    cache = getattr(o.side, "password_cache", None) if o is not None else None
+    if o is None or cache == 0:
+        w("      not measured: this run's Overcast has the cache off (--overcast-password-cache 0)")
+    elif ro is None:
+        w("      not measured: no concurrency 1 in --concurrency")
+    else:
+        size = cache if cache is not None else "default"
+        ok = "met" if ro.p50_ms < AIM_ISSUE_P50_MS and ro.error_count == 0 else "NOT met"
+        w(f"      Overcast (cache size {size}): p50 {_fmt_ms(ro.p50_ms)} ms, p99 "
+          f"{_fmt_ms(ro.p99_ms)} ms, {ro.rps:.1f} req/s, {ro.error_count} errors -> {ok}")
+        if rk is not None:
+            w(f"      Keystone: p50 {_fmt_ms(rk.p50_ms)} ms, p99 {_fmt_ms(rk.p99_ms)} ms, "
+              f"{rk.rps:.1f} req/s, {rk.error_count} errors (Keystone has no such cache: "
+              "every login runs bcrypt)")
+    w(f"  (b) server CPU per login with no password cache, minus one bcrypt.checkpw alone at the "
+      f"same cost, aim <= {AIM_LOGIN_OVERHEAD_MS:.0f} ms")
+    if phase is None or not phase.bcrypt or "Overcast" not in phase.logins:
+        w("      not measured (--login-cpu 0, or no Overcast in this run)")
+        return out
+    n = phase.bcrypt[0].n
+    trials = len(phase.bcrypt)
+    # each trial pairs the logins with the bcrypt checks interleaved with them: the overhead is
+    # taken within a trial, and the trial shown is the median (or lowest) Overcast overhead
+    over = [o.server_cpu_ms - b.cpu_ms for o, b in zip(phase.logins["Overcast"], phase.bcrypt, strict=True)]
+    order = sorted(range(trials), key=lambda i: over[i])
+    pick = order[0] if args.pick == "best" else order[(trials - 1) // 2]
+    w(f"      {n} rounds of: one login on each server (one keep-alive connection each), then one "
+      "bcrypt.checkpw alone in a plain process of Overcast's Python; CPU of each server's "
+      "process tree from idle before the first login to idle after the last.")
+    w(f"      Overcast: {phase.overcast_conditions}.")
+    if trials > 1:
+        w(f"      {trials} trials; shown: the one with the "
+          f"{'median' if args.pick == 'median' else 'lowest'} Overcast overhead (every trial on the right).")
+    b = phase.bcrypt[pick]
+    rows = []
+
+    def row(label: str, cpu: float, every: list[float], base: list[float] | None, db: str,
+            p50: str, idle: str, aim: str) -> None:
+        r = [label, f"{cpu:.1f}", "-" if base is None else f"{cpu - base[pick]:+.1f}", db, p50, idle, aim]
+        if trials > 1:
+            r.append(" ".join(f"{x:.1f}" if base is None else f"{x:.1f} ({x - y:+.1f})"
+                              for x, y in zip(every, base or every, strict=True)))
+        rows.append(r)
+
+    checks = [x.cpu_ms for x in phase.bcrypt]
+    row(f"bcrypt.checkpw alone (bcrypt {b.version})", b.cpu_ms, checks, None, "-", "-", "-", "")
+    for name in ("Overcast", "Keystone"):
+        costs = phase.logins.get(name)
+        if not costs:
+            continue
+        lc = costs[pick]
+        aim = ""
+        if name == "Overcast":
+            aim = "met" if lc.server_cpu_ms - b.cpu_ms <= AIM_LOGIN_OVERHEAD_MS else "NOT met"
+        row(f"{name} login, no password cache", lc.server_cpu_ms, [x.server_cpu_ms for x in costs],
+            checks, "-" if lc.db_cpu_ms is None else f"{lc.db_cpu_ms:.1f}", _fmt_ms(lc.p50_ms),
+            f"{lc.idle_ms_per_s:.1f}", aim)
+    header = ["", "CPU ms", "over bcrypt", "db CPU ms", "p50 ms", "idle ms/s", "aim"]
+    if trials > 1:
+        header.append("CPU ms (over bcrypt) of each trial")
+    w(table(header, rows, align="lrrrrrl" + ("l" if trials > 1 else "")))
+    w(f"      other load on the machine meanwhile: {b.others_cores:.2f} cores (of "
+      f"{os.cpu_count()}); should be near 0 for clean figures")
+    w("      (CPU ms: per login (server process tree, every thread, scheduler run time) or per "
+      "check (process_time); over bcrypt: minus bcrypt alone in the same trial; db CPU: the "
+      "database server's, not in the server's; p50: wall time of one login; idle ms/s: the "
+      "server's CPU per second when idle, measured for 2 s before and taken off for the run's "
+      "wall time)")
+    if "Keystone" in phase.logins:
+        kb = f"bcrypt {phase.keystone_bcrypt}" if phase.keystone_bcrypt else "its bcrypt"
+        w(f"      Keystone's venv has {kb}; its memcached is not in its figure. With SQLite the "
+          "database work is in the server's process on both sides.")
+    return out
+
+
+def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer,
+                 phase: LoginPhase | None = None) -> None:
     k = next((m for m in results if m.side.name == "Keystone"), None)
     o = next((m for m in results if m.side.name == "Overcast"), None)
     out: list[str] = []
@@ -662,7 +947,7 @@ def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer
         "where the CPU went (cores busy during each cell; 'others' = the rest of this shared "
         "machine, which should be near 0 for clean figures)"
     )
-    lh = ["server", "operation", "conc", "server", "database", "load gen", "others"]
+    lh = ["server", "operation", "conc", "server", "ms/req", "database", "load gen", "others"]
     if args.repeat > 1:
         lh.append(f"req/s of each trial ({args.pick} shown)")
     lrows = []
@@ -674,6 +959,7 @@ def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer
                 f"token {c.op}",
                 str(c.concurrency),
                 f"{c.server_cpu_s / r.duration_s:.2f}",
+                f"{c.server_cpu_s * 1000 / r.requests:.1f}" if r.requests else "-",
                 "-" if c.db_cpu_s is None else f"{c.db_cpu_s / r.duration_s:.2f}",
                 f"{r.loadgen_cpu_s / r.duration_s:.2f}",
                 f"{c.others_cpu_s / r.duration_s:.2f}",
@@ -681,7 +967,11 @@ def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer
             if args.repeat > 1:
                 row.append(" ".join(f"{x:.1f}" for x in c.trials_rps))
             lrows.append(row)
-    w(table(lh, lrows, align="lllrrrrr"[: len(lh)]))
+    w(table(lh, lrows, align="lllrrrrrr"[: len(lh)]))
+    w(
+        "(ms/req = the server's CPU milliseconds per completed request: approximate, since "
+        "requests in flight when a cell ends are not counted; issue 14's figure below is exact)"
+    )
     crows = [
         [
             m.side.name,
@@ -721,11 +1011,15 @@ def print_report(results: list[Measured], args: argparse.Namespace, db: DbServer
                 f"  token {cell.op:<8} c={cell.concurrency:<3} throughput {ratio:6.2f}x "
                 f"({t_ok}), p50 {_fmt_ms(ro.p50_ms)} ms ({l_ok}){e_ok}"
             )
+    if o is not None:
+        w("")
+        out.extend(issue14_report(results, args, phase))
     print("\n".join(out), flush=True)
 
 
-def to_json(results: list[Measured], args: argparse.Namespace) -> dict:
+def to_json(results: list[Measured], args: argparse.Namespace, phase: LoginPhase | None) -> dict:
     return {
+        "login_cpu": None if phase is None else asdict(phase),
         "args": {k: v for k, v in vars(args).items() if k != "keystone_venv"},
         "machine": machine(),
         "sides": [
@@ -789,6 +1083,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         metavar="N",
         help="Overcast's verified-login cache size (0 = off, as Keystone); default: Overcast's own default",
+    )
+    p.add_argument(
+        "--login-cpu",
+        type=int,
+        default=20,
+        metavar="N",
+        help="logins one after another per trial for the CPU per login with the password cache "
+        "off, against bcrypt.checkpw alone (issue 14); 0 = skip",
     )
     p.add_argument("--loadgen", choices=["wrk", "python"], default="wrk")
     p.add_argument(
@@ -856,12 +1158,12 @@ def main(argv: list[str] | None = None) -> int:
         sides.append(
             OvercastSide(out=args.out / "overcast", password_cache=args.overcast_password_cache, **common)
         )
-    results = measure(sides, args)
-    print_report(results, args, db)
+    results, phase = measure(sides, args)
+    print_report(results, args, db, phase)
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     path = args.out / f"result-{args.db}-{stamp}.json"
-    path.write_text(json.dumps(to_json(results, args), indent=2, default=str))
+    path.write_text(json.dumps(to_json(results, args, phase), indent=2, default=str))
     print(f"\n(JSON: {path})")
     return 0
 
