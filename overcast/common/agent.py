@@ -12,6 +12,8 @@ import logging
 from collections.abc import Iterable
 from typing import Protocol
 
+from overcast.common.tasks import cancel_and_wait
+
 __all__ = ["AgentLoop", "Reconciler"]
 
 log = logging.getLogger("overcast.agent")
@@ -67,9 +69,7 @@ class AgentLoop:
                         for i in range(self.parallel)]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
         self._tasks = []
 
     async def _resync_forever(self) -> None:

@@ -29,6 +29,7 @@ from overcast.compute.api import (
     server_metadata,
     servers,
     services,
+    tenant_usage,
     versions,
 )
 from overcast.compute.flavors import Flavors
@@ -45,7 +46,8 @@ __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.router,
            aggregates.router, services.router, hypervisors.router, quotas.router, limits.router,
            server_groups.router, servers.router, server_actions.router,
-           server_metadata.router, server_metadata.tags_router, instance_actions.router)
+           server_metadata.router, server_metadata.tags_router, instance_actions.router,
+           tenant_usage.router)
 
 VERSIONING = Versioning(service="compute", minimum=versions.MIN_VERSION,
                         maximum=versions.MAX_VERSION,

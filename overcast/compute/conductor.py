@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from overcast.common import clock
 from overcast.common.bus import Bus, BusError, Subscription
 from overcast.common.db import Database
+from overcast.common.tasks import cancel_and_wait
 from overcast.compute.instance_models import (
     Instance,
     InstanceAction,
@@ -154,9 +155,7 @@ class Conductor:
         if self._server is not None:
             await self._server.stop()
             self._server = None
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

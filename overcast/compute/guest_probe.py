@@ -12,11 +12,13 @@ async def ssh_banner(port: int, host: str = "127.0.0.1", wait: float = 0.5) -> b
     listens (GUEST_NOTES pitfall 8), so an open port proves nothing and a plain ssh would
     hang for its whole ConnectTimeout; this probe gives up after `wait` seconds."""
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), wait)
+        async with asyncio.timeout(wait):
+            reader, writer = await asyncio.open_connection(host, port)
     except (OSError, TimeoutError):
         return False
     try:
-        return (await asyncio.wait_for(reader.readline(), wait)).startswith(b"SSH-")
+        async with asyncio.timeout(wait):
+            return (await reader.readline()).startswith(b"SSH-")
     except (OSError, TimeoutError):
         return False
     finally:

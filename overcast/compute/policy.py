@@ -180,5 +180,13 @@ SERVER_GROUPS: list[Rule] = [
        ("GET", "/os-server-groups/{server_group_id}")),
 ]
 
+USAGE: list[Rule] = [
+    _r("os_compute_api:os-simple-tenant-usage:show", READER,
+       "Show usage statistics for a specific tenant.",
+       ("GET", "/os-simple-tenant-usage/{tenant_id}")),
+    _r("os_compute_api:os-simple-tenant-usage:list", ADMIN,
+       "List per tenant usage statistics for all tenants.", ("GET", "/os-simple-tenant-usage")),
+]
+
 RULES: list[Rule] = [*BASE, *FLAVORS, *KEYPAIRS, *ZONES_AND_HOSTS, *QUOTAS, *SERVER_GROUPS,
-                     *SERVER_RULES]
+                     *USAGE, *SERVER_RULES]

@@ -26,6 +26,7 @@ from overcast.common import clock, faults
 from overcast.common.clients import ImageClient, ServiceError
 from overcast.common.context import RequestContext
 from overcast.common.db import Database
+from overcast.common.tasks import cancel_and_wait
 from overcast.compute.conductor import Conductor, desired_of
 from overcast.compute.instance_models import (
     Instance,
@@ -179,9 +180,7 @@ class ServerService:
 
     async def stop(self) -> None:
         """Cancel builds still being handed to the conductor (shutdown)."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await cancel_and_wait(self._tasks)
 
     def _run(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

@@ -226,7 +226,10 @@ class MemoryBus(Bus):
         queue.put(envelope)
         limit = self.default_timeout if timeout is None else timeout
         try:
-            answer = await asyncio.wait_for(reply, limit)
+            # Not wait_for: on Python 3.11 it returns a reply that is in when the caller is
+            # cancelled and loses the cancel (a stopping agent then never stopped).
+            async with asyncio.timeout(limit):
+                answer = await reply
         except NoServer:
             raise NoServer(topic, server) from None
         except TimeoutError:

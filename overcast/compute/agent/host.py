@@ -16,6 +16,7 @@ from typing import Any
 
 from overcast.common.agent import AgentLoop
 from overcast.common.bus import Bus, Subscription
+from overcast.common.tasks import cancel_and_wait
 from overcast.compute.agent.images import ImageCache
 from overcast.compute.agent.reconciler import InstanceReconciler
 from overcast.compute.drivers.base import ComputeDriver, DriverError
@@ -116,8 +117,7 @@ class ComputeAgent:
     async def stop(self) -> None:
         await self.loop.stop()
         if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            await cancel_and_wait([self._heartbeat])
             self._heartbeat = None
         if self._server is not None:
             await self._server.stop()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,24 +117,3 @@ async def conductor(compute_config: Config) -> AsyncIterator[Hosts]:
         yield Hosts(db, compute_config.compute)
     finally:
         await db.dispose()
-
-
-# Known defect (issue 9, open): the servers tests hang when their MariaDB and PostgreSQL runs
-# follow one another in one session (each passes alone: most likely a connection the control
-# plane leaves open blocks the teardown's DROP DATABASE). Until it is found they run on SQLite
-# only; the compute API tests and every other service keep all three databases.
-_SQLITE_ONLY = (Path(__file__).parent / "test_servers.py",)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    keep, drop = [], []
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("cloud_config") if callspec else None
-        if Path(str(item.fspath)) in _SQLITE_ONLY and backend not in (None, "sqlite"):
-            drop.append(item)
-        else:
-            keep.append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep

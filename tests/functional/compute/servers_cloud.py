@@ -54,6 +54,8 @@ async def servers_cloud(config: Config, *, driver: str, hosts: int, image: bytes
     config.compute.simulated_hosts = hosts
     config.compute.run_agents = True
     config.compute.resync_interval = 0.5
+    # No Placement runs in this cloud: the scheduler keeps its own ledger (no failed detour).
+    config.placement.enabled = False
     await db_upgrade(config, ["image"])
     ident = identity_app(config)
 

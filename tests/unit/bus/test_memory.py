@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,23 @@ def test_a_hub_belongs_to_its_event_loop() -> None:
 
 async def test_the_memory_bus_is_always_connected() -> None:
     assert connect("memory://").connected
+
+
+async def test_a_call_cancelled_as_its_reply_arrives_stays_cancelled() -> None:
+    """The caller is cancelled in the step that sets its reply (as an agent's stop can land
+    while the conductor answers its report). Python 3.11's wait_for returned the reply and lost
+    the cancel: the stopping agent's worker went back to its queue and its stop waited for
+    ever."""
+    bus = connect(f"memory://{uuid.uuid4().hex}")
+    callers: list[asyncio.Task[Any]] = []
+
+    class Endpoint:
+        async def answer(self, ctx: dict[str, Any]) -> str:
+            callers[0].cancel()  # the reply is set as this returns, before the caller runs
+            return "late"
+
+    await bus.serve("t", "s", Endpoint())
+    callers.append(asyncio.create_task(bus.call("t", "answer", server="s", timeout=5)))
+    with pytest.raises(asyncio.CancelledError):
+        await callers[0]
+    await bus.close()

@@ -59,7 +59,8 @@ async def _boot_probe(qemu: str, kernel: Path, initrd: Path) -> tuple[bool, str]
                 if proc.returncode is not None:
                     break
                 try:
-                    await asyncio.wait_for(proc.wait(), 0.2)
+                    async with asyncio.timeout(0.2):
+                        await proc.wait()
                 except TimeoutError:
                     pass
             if _marker_seen(log_path):

@@ -39,7 +39,8 @@ class Monitor:
                 await self._drop(client)
             client = QMPClient(self.name)
             try:
-                await asyncio.wait_for(client.connect(str(self.socket)), 10)
+                async with asyncio.timeout(10):
+                    await client.connect(str(self.socket))
             except (OSError, QMPError, TimeoutError) as exc:
                 await self._drop(client)
                 raise MonitorError(f"QMP monitor of {self.name} unreachable: {exc}") from exc
@@ -58,7 +59,8 @@ class Monitor:
         """Run one QMP command and return its result."""
         client = await self._connected()
         try:
-            return await asyncio.wait_for(client.execute(cmd, args), seconds)
+            async with asyncio.timeout(seconds):
+                return await client.execute(cmd, args)
         except ExecuteError as exc:
             raise MonitorError(f"QEMU refused {cmd}: {exc.error.error.desc}") from exc
         except TimeoutError:

@@ -29,7 +29,8 @@ async def run(*argv: str | Path, seconds: float = 300.0, check: bool = True) -> 
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), seconds)
+        async with asyncio.timeout(seconds):
+            out, err = await proc.communicate()
     except TimeoutError:
         proc.kill()
         await proc.wait()
