@@ -198,7 +198,9 @@ async def _put_while(q: asyncio.Queue[Any], item: Any, alive: Callable[[], bool]
         pass
     while alive():
         try:
-            await asyncio.wait_for(q.put(item), 0.1)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel
+            async with asyncio.timeout(0.1):
+                await q.put(item)
             return
         except TimeoutError:
             continue
