@@ -23,6 +23,7 @@ from overcast.compute.api import (
     instance_actions,
     keypairs,
     limits,
+    migrations,
     quotas,
     server_actions,
     server_groups,
@@ -47,7 +48,7 @@ ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.
            aggregates.router, services.router, hypervisors.router, quotas.router, limits.router,
            server_groups.router, servers.router, server_actions.router,
            server_metadata.router, server_metadata.tags_router, instance_actions.router,
-           tenant_usage.router)
+           tenant_usage.router, migrations.router)
 
 VERSIONING = Versioning(service="compute", minimum=versions.MIN_VERSION,
                         maximum=versions.MAX_VERSION,

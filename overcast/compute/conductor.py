@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import clock
 from overcast.common.bus import Bus, BusError, Subscription
@@ -35,6 +36,7 @@ from overcast.compute.instance_models import (
     InstanceAction,
     InstanceActionEvent,
     InstanceFault,
+    Migration,
 )
 from overcast.compute.instance_states import TaskState as T
 from overcast.compute.instance_states import VmState as V
@@ -123,6 +125,10 @@ def _versioned(event_type: str, inst: Instance) -> dict[str, Any]:
             "tags": [t.tag for t in inst.tags],
         },
     }
+
+
+#: The statuses of a migration still under way.
+_OPEN_MIGRATION = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")
 
 
 class Conductor:
@@ -344,6 +350,8 @@ class Conductor:
                 setattr(inst, key, value)
             if updates.get("task_state", "-") is None:
                 await self._finish_task(inst, prior)
+            if "task_state" in updates or "vm_state" in updates:
+                await self._migration_progress(s, inst, prior)
             inst.updated_at = clock.utcnow()
             if report.fault is not None:
                 s.add(InstanceFault(instance_uuid=inst.uuid, code=report.fault.code,
@@ -371,6 +379,30 @@ class Conductor:
         elif inst.vm_state in (V.ACTIVE, V.STOPPED) and inst.old_flavor and not inst.new_flavor:
             inst.old_flavor = None  # a confirm or revert finished
         inst.snapshot_image_id = None
+
+    async def _migration_progress(self, s: AsyncSession, inst: Instance, prior: str | None) -> None:
+        """Move the server's open migration along as its task does (Nova's statuses)."""
+        mig = await s.scalar(select(Migration).where(
+            Migration.instance_uuid == inst.uuid,
+            Migration.status.in_(_OPEN_MIGRATION)).order_by(Migration.id.desc()).limit(1))
+        if mig is None:
+            return
+        status = mig.status
+        if inst.vm_state == V.ERROR:
+            status = "error"
+        elif inst.task_state in (T.RESIZE_MIGRATING, T.RESIZE_MIGRATED, T.RESIZE_FINISH):
+            status = "migrating"
+        elif inst.task_state is None and inst.vm_state == V.RESIZED:
+            status = "finished"
+        elif inst.task_state is None and prior == T.RESIZE_CONFIRMING:
+            status = "confirmed"
+        elif inst.task_state is None and prior == T.RESIZE_REVERTING:
+            status = "reverted"
+        elif inst.task_state is None and mig.status in ("pre-migrating", "migrating"):
+            status = "error"  # the resize ended without reaching VERIFY_RESIZE
+        if status != mig.status:
+            mig.status = status
+            mig.updated_at = clock.utcnow()
 
     async def _reschedule(self, report: InstanceReport) -> None:
         async with self.db.transaction() as s:

@@ -1,6 +1,7 @@
 """Instance tables (migration 0002): servers, their metadata and tags, faults, and the
-instance actions with their events. Column names are Nova's (`display_name`, `vm_state`,
-`image_ref`, `locked_by`, ...), so one grep finds model, view and Nova's docs.
+instance actions with their events; the migrations of servers (resizes, migration 0003).
+Column names are Nova's (`display_name`, `vm_state`, `image_ref`, `locked_by`, ...), so one
+grep finds model, view and Nova's docs.
 
 A deleted server keeps its row (`deleted`, `deleted_at`) as Nova's soft-deleted rows do: lists
 with `changes-since` show it as DELETED, and its instance actions stay readable by admins.
@@ -21,7 +22,7 @@ from overcast.common.db import Timestamp
 from overcast.compute.models import Base
 
 __all__ = ["Instance", "InstanceAction", "InstanceActionEvent", "InstanceFault",
-           "InstanceMetadata", "InstanceTag"]
+           "InstanceMetadata", "InstanceTag", "Migration"]
 
 
 class Instance(Base):
@@ -151,3 +152,31 @@ class InstanceActionEvent(Base):
     traceback: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255))
     details: Mapped[str | None] = mapped_column(Text)
+
+
+class Migration(Base):
+    """A resize or move of a server (Nova's migrations table, os-migrations). Status as Nova:
+    pre-migrating, migrating, finished, confirming, confirmed, reverting, reverted, error."""
+
+    __tablename__ = "migrations"
+    __table_args__ = (UniqueConstraint("uuid"),
+                      Index("ix_migrations_instance_uuid_status", "instance_uuid", "status"),
+                      Index("ix_migrations_updated_at", "updated_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(36))
+    instance_uuid: Mapped[str] = mapped_column(String(36))
+    migration_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(255))
+    source_compute: Mapped[str | None] = mapped_column(String(255))
+    dest_compute: Mapped[str | None] = mapped_column(String(255))
+    source_node: Mapped[str | None] = mapped_column(String(255))
+    dest_node: Mapped[str | None] = mapped_column(String(255))
+    dest_host: Mapped[str | None] = mapped_column(String(255))
+    old_instance_type_id: Mapped[int | None] = mapped_column(Integer)
+    new_instance_type_id: Mapped[int | None] = mapped_column(Integer)
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str | None] = mapped_column(String(255))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -128,6 +128,8 @@ ZONES_AND_HOSTS: list[Rule] = [
        ("PUT", "/os-services/force-down")),
     _r("os_compute_api:os-services:delete", ADMIN, "Delete a compute service.",
        ("DELETE", "/os-services/{service_id}")),
+    _r("os_compute_api:os-migrations:index", ADMIN, "List the migrations of every server.",
+       ("GET", "/os-migrations")),
     _r("os_compute_api:os-hypervisors:list", ADMIN, "List hypervisors.",
        ("GET", "/os-hypervisors")),
     _r("os_compute_api:os-hypervisors:list-detail", ADMIN, "List hypervisors with details.",

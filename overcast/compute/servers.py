@@ -34,6 +34,7 @@ from overcast.compute.instance_models import (
     InstanceFault,
     InstanceMetadata,
     InstanceTag,
+    Migration,
 )
 from overcast.compute.instance_states import TaskState as T
 from overcast.compute.instance_states import VmState as V
@@ -41,7 +42,7 @@ from overcast.compute.instance_states import allowed, states_for_status
 from overcast.compute.models import Flavor, FlavorProject, KeyPair, ServerGroup, ServerGroupMember
 from overcast.config import ComputeSection
 
-__all__ = ["BuildRequest", "ListFilters", "ServerService"]
+__all__ = ["LIVE_MIGRATION_IN_PROGRESS", "BuildRequest", "ListFilters", "ServerService"]
 
 MAX_TAGS = 50
 
@@ -133,6 +134,10 @@ def image_meta(image: dict[str, Any]) -> dict[str, Any]:
             "min_ram": image.get("min_ram") or 0, "min_disk": image.get("min_disk") or 0,
             "size": image.get("size"),
             "properties": {k: v for k, v in image.items() if k not in core}}
+
+
+#: Nova's statuses of a live migration under way.
+LIVE_MIGRATION_IN_PROGRESS = ("queued", "preparing", "running", "post-migrating")
 
 
 class ServerService:
@@ -507,12 +512,81 @@ class ServerService:
                 s.add(InstanceAction(action=record, instance_uuid=inst.uuid,
                                      request_id=request_id, user_id=ctx.user_id,
                                      project_id=inst.project_id, start_time=clock.utcnow()))
+            if record in ("resize", "confirmResize", "revertResize"):
+                await self._record_migration(s, ctx, inst, record)
             host = inst.host
             desired = desired_of(inst)
         if host is not None and task_state is not None:
             await self.conductor.poke(server_id, host, desired,
                                       {"auth_token": token, **(extra or {})} if token else None)
         return inst
+
+    async def _record_migration(self, s: AsyncSession, ctx: RequestContext, inst: Instance,
+                                record: str) -> None:
+        """A resize starts a migration (pre-migrating; resizes here stay on their host); a
+        confirm or revert moves the finished one on (Nova's confirming, reverting)."""
+        now = clock.utcnow()
+        if record == "resize":
+            rows = await s.execute(select(Flavor.flavorid, Flavor.id).where(
+                Flavor.flavorid.in_([inst.flavor.get("id"), (inst.new_flavor or {}).get("id")])))
+            ids = {flavorid: ident for flavorid, ident in rows}
+            s.add(Migration(uuid=str(uuidlib.uuid4()), instance_uuid=inst.uuid,
+                            migration_type="resize", status="pre-migrating",
+                            source_compute=inst.host, dest_compute=inst.host,
+                            source_node=inst.node, dest_node=inst.node, dest_host=None,
+                            old_instance_type_id=ids.get(inst.flavor.get("id")),
+                            new_instance_type_id=ids.get((inst.new_flavor or {}).get("id")),
+                            user_id=ctx.user_id, project_id=inst.project_id,
+                            created_at=now, updated_at=now))
+            return
+        mig = await s.scalar(select(Migration).where(
+            Migration.instance_uuid == inst.uuid, Migration.status == "finished"
+        ).order_by(Migration.id.desc()).limit(1))
+        if mig is not None:
+            mig.status = "confirming" if record == "confirmResize" else "reverting"
+            mig.updated_at = now
+
+    async def migrations(self, flt: dict[str, Any], *, since: datetime | None = None,
+                         before: datetime | None = None, limit: int | None = None,
+                         marker: str | None = None) -> list[Migration]:
+        """os-migrations: every server's migrations, newest first (Nova's created_at, id
+        descending), `flt` matching columns exactly, `host` either end."""
+        q = select(Migration).where(Migration.hidden.is_(False))
+        for key, value in flt.items():
+            if key == "host":
+                q = q.where(or_(Migration.source_compute == value,
+                                Migration.dest_compute == value))
+            else:
+                q = q.where(getattr(Migration, key) == value)
+        if since is not None:
+            q = q.where(Migration.updated_at >= since)
+        if before is not None:
+            q = q.where(Migration.updated_at <= before)
+        async with self.db.read() as s:
+            if marker is not None:
+                after = await s.scalar(select(Migration).where(Migration.uuid == marker))
+                if after is None:
+                    raise faults.BadRequest(f"Marker {marker} could not be found.")
+                q = q.where(or_(Migration.created_at < after.created_at,
+                                and_(Migration.created_at == after.created_at,
+                                     Migration.id < after.id)))
+            q = q.order_by(Migration.created_at.desc(), Migration.id.desc())
+            if limit is not None:
+                q = q.limit(limit)
+            return list((await s.scalars(q)).all())
+
+    async def live_migrations(self, ctx: RequestContext, server_id: str, rule: str
+                              ) -> list[Migration]:
+        """The server's live migrations under way (servers/{id}/migrations), 404 for a server
+        the caller cannot see, `rule` enforced on the server's project."""
+        async with self.db.read() as s:
+            inst = await self._load(s, ctx, server_id)
+            ctx.enforce(rule, {"project_id": inst.project_id, "user_id": inst.user_id})
+            rows = await s.scalars(select(Migration).where(
+                Migration.instance_uuid == inst.uuid,
+                Migration.migration_type == "live-migration",
+                Migration.status.in_(LIVE_MIGRATION_IN_PROGRESS)).order_by(Migration.id))
+            return list(rows.all())
 
     async def flavor_for_resize(self, ctx: RequestContext, inst: Instance, ref: str
                                 ) -> dict[str, Any]:
