@@ -529,7 +529,7 @@ class ServerService:
         if record == "resize":
             rows = await s.execute(select(Flavor.flavorid, Flavor.id).where(
                 Flavor.flavorid.in_([inst.flavor.get("id"), (inst.new_flavor or {}).get("id")])))
-            ids = {flavorid: ident for flavorid, ident in rows}
+            ids: dict[Any, int] = {flavorid: ident for flavorid, ident in rows}
             s.add(Migration(uuid=str(uuidlib.uuid4()), instance_uuid=inst.uuid,
                             migration_type="resize", status="pre-migrating",
                             source_compute=inst.host, dest_compute=inst.host,
