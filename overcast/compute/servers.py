@@ -547,10 +547,11 @@ class ServerService:
             mig.updated_at = now
 
     async def migrations(self, flt: dict[str, Any], *, since: datetime | None = None,
-                         before: datetime | None = None, limit: int | None = None,
-                         marker: str | None = None) -> list[Migration]:
+                         before: datetime | None = None, newest_first: bool = True,
+                         limit: int | None = None, marker: str | None = None
+                         ) -> list[Migration]:
         """os-migrations: every server's migrations, newest first (Nova's created_at, id
-        descending), `flt` matching columns exactly, `host` either end."""
+        descending) or oldest first, `flt` matching columns exactly, `host` either end."""
         q = select(Migration).where(Migration.hidden.is_(False))
         for key, value in flt.items():
             if key == "host":
@@ -570,23 +571,25 @@ class ServerService:
                 q = q.where(or_(Migration.created_at < after.created_at,
                                 and_(Migration.created_at == after.created_at,
                                      Migration.id < after.id)))
-            q = q.order_by(Migration.created_at.desc(), Migration.id.desc())
+            q = q.order_by(*((Migration.created_at.desc(), Migration.id.desc())
+                             if newest_first else (Migration.id,)))
             if limit is not None:
                 q = q.limit(limit)
             return list((await s.scalars(q)).all())
 
-    async def live_migrations(self, ctx: RequestContext, server_id: str, rule: str
-                              ) -> list[Migration]:
-        """The server's live migrations under way (servers/{id}/migrations), 404 for a server
-        the caller cannot see, `rule` enforced on the server's project."""
+    async def server_migrations(self, ctx: RequestContext, server_id: str, rule: str, *,
+                                live_in_progress: bool) -> list[Migration]:
+        """A server's migrations (servers/{id}/migrations), only its live migrations under
+        way if `live_in_progress`. `rule` is checked first, as Nova does, then the server
+        must be one the caller can see (404)."""
+        ctx.enforce(rule)
         async with self.db.read() as s:
             inst = await self._load(s, ctx, server_id)
-            ctx.enforce(rule, {"project_id": inst.project_id, "user_id": inst.user_id})
-            rows = await s.scalars(select(Migration).where(
-                Migration.instance_uuid == inst.uuid,
-                Migration.migration_type == "live-migration",
-                Migration.status.in_(LIVE_MIGRATION_IN_PROGRESS)).order_by(Migration.id))
-            return list(rows.all())
+            q = select(Migration).where(Migration.instance_uuid == inst.uuid)
+            if live_in_progress:
+                q = q.where(Migration.migration_type == "live-migration",
+                            Migration.status.in_(LIVE_MIGRATION_IN_PROGRESS))
+            return list((await s.scalars(q.order_by(Migration.id))).all())
 
     async def flavor_for_resize(self, ctx: RequestContext, inst: Instance, ref: str
                                 ) -> dict[str, Any]:

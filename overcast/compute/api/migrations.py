@@ -1,6 +1,6 @@
 """os-migrations (every server's resizes and moves, admin) and /servers/{id}/migrations
 (a server's live migrations under way, 2.23), with Nova's fields by microversion:
-`migration_type` and `links` from 2.23, `uuid` and paging from 2.59, `changes-before` from
+`migration_type` and `links` from 2.23, `uuid`, paging and newest first from 2.59, `changes-before` from
 2.66, `user_id`/`project_id` (fields and filters) from 2.80."""
 
 from __future__ import annotations
@@ -59,9 +59,7 @@ async def list_migrations(request: Request, ctx: Ctx, servers: Servers, page: Pa
     ctx.enforce("os_compute_api:os-migrations:index")
     mv = ctx.microversion
     q = request.query_params
-    names = ["host", "status", "instance_uuid", "source_compute"]
-    if mv >= (2, 23):
-        names.append("migration_type")
+    names = ["host", "status", "instance_uuid", "source_compute", "migration_type"]
     if mv >= (2, 80):
         names += ["user_id", "project_id"]
     if mv >= (2, 59):
@@ -82,7 +80,8 @@ async def list_migrations(request: Request, ctx: Ctx, servers: Servers, page: Pa
         raise faults.BadRequest("The value of changes-since must be less than or equal to "
                                 "changes-before.")
     paged = mv >= (2, 59)
-    rows = await servers.migrations(flt, since=since, before=before,
+    # Before 2.59 Nova does not sort: the database's order, oldest first.
+    rows = await servers.migrations(flt, since=since, before=before, newest_first=paged,
                                     limit=page.limit if paged else None,
                                     marker=page.marker if paged else None)
     out: dict[str, Any] = {"migrations": [_migration(request, m, mv) for m in rows]}
@@ -105,7 +104,8 @@ def _live(m: Migration, mv: tuple[int, int]) -> dict[str, Any]:
             **policy(_SM + "index"))
 async def list_server_migrations(server_id: str, ctx: Ctx, servers: Servers
                                  ) -> dict[str, Any]:
-    rows = await servers.live_migrations(ctx, server_id, _SM + "index")
+    rows = await servers.server_migrations(ctx, server_id, _SM + "index",
+                                           live_in_progress=True)
     return {"migrations": [_live(m, ctx.microversion) for m in rows]}
 
 
@@ -113,8 +113,17 @@ async def list_server_migrations(server_id: str, ctx: Ctx, servers: Servers
             dependencies=[available(minimum=(2, 23))], **policy(_SM + "show"))
 async def show_server_migration(server_id: str, migration_id: str, ctx: Ctx, servers: Servers
                                 ) -> dict[str, Any]:
-    for m in await servers.live_migrations(ctx, server_id, _SM + "show"):
-        if str(m.id) == migration_id:
-            return {"migration": _live(m, ctx.microversion)}
-    raise faults.NotFound(f"In-progress live migration {migration_id} is not found for "
-                          f"server {server_id}.")
+    found = [m for m in await servers.server_migrations(ctx, server_id, _SM + "show",
+                                                          live_in_progress=False)
+             if str(m.id) == migration_id]
+    if not found:
+        raise faults.NotFound(f"In-progress live migration {migration_id} is not found for "
+                              f"server {server_id}.")
+    m = found[0]
+    if m.migration_type != "live-migration":
+        raise faults.NotFound(f"Migration {migration_id} for server {server_id} is not "
+                              "live-migration.")
+    if m.status not in LIVE_MIGRATION_IN_PROGRESS:
+        raise faults.NotFound(f"Live migration {migration_id} for server {server_id} is not "
+                              "in progress.")
+    return {"migration": _live(m, ctx.microversion)}

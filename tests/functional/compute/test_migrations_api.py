@@ -60,25 +60,29 @@ async def test_resizes_are_listed_with_nova_statuses_and_fields(cloud: Cloud) ->
     await _act(cloud, a, other, {"resize": {"flavorRef": "2"}})
     await _wait(cloud, a, other, "VERIFY_RESIZE")
 
-    # Newest first; migration_type and (for no live migration) no links at 2.23.
+    # Oldest first before 2.59; migration_type and (for no live migration) no links at 2.23.
     body = await _get(cloud, MIGS, admin, "2.23")
     assert [(x["instance_uuid"], x["status"]) for x in body["migrations"]] == [
-        (other, "finished"), (sid, "confirmed"), (sid, "reverted")]
+        (sid, "reverted"), (sid, "confirmed"), (other, "finished")]
     assert {x["migration_type"] for x in body["migrations"]} == {"resize"}
     assert all("links" not in x and "uuid" not in x for x in body["migrations"])
     # Filters.
     mine = await _get(cloud, f"{MIGS}?instance_uuid={sid}", admin)
-    assert [x["status"] for x in mine["migrations"]] == ["confirmed", "reverted"]
+    assert [x["status"] for x in mine["migrations"]] == ["reverted", "confirmed"]
     done = await _get(cloud, f"{MIGS}?status=confirmed", admin)
     assert [x["instance_uuid"] for x in done["migrations"]] == [sid]
     host = body["migrations"][0]["source_compute"]
+    typed = await _get(cloud, f"{MIGS}?migration_type=resize", admin)  # a filter at 2.1 too
+    assert len(typed["migrations"]) == 3 and "migration_type" not in typed["migrations"][0]
     assert len((await _get(cloud, f"{MIGS}?host={host}", admin))["migrations"]) == 3
     assert (await _get(cloud, f"{MIGS}?host=nowhere", admin))["migrations"] == []
     live = await _get(cloud, f"{MIGS}?migration_type=live-migration", admin, "2.23")
     assert live["migrations"] == []
 
-    # 2.59: uuid, paging by uuid marker with migrations_links; 2.80: user and project.
+    # 2.59: uuid, newest first, paging by uuid marker with migrations_links; 2.80: user and
+    # project.
     page = await _get(cloud, f"{MIGS}?limit=2", admin, "2.59")
+    assert [x["instance_uuid"] for x in page["migrations"]] == [other, sid]
     assert len(page["migrations"]) == 2 and "uuid" in page["migrations"][0]
     assert "user_id" not in page["migrations"][0]
     nxt = page["migrations_links"][0]
@@ -98,7 +102,7 @@ async def test_resizes_are_listed_with_nova_statuses_and_fields(cloud: Cloud) ->
     assert len(by_project["migrations"]) == 3
     assert (await _get(cloud, f"{MIGS}?user_id=someone", admin, "2.80"))["migrations"] == []
     # changes-since (2.59) and changes-before (2.66) on updated_at.
-    stamp = body["migrations"][0]["updated_at"]
+    stamp = body["migrations"][-1]["updated_at"]
     since = await _get(cloud, f"{MIGS}?changes-since={stamp}", admin, "2.66")
     assert [x["instance_uuid"] for x in since["migrations"]] == [other]
     before = await _get(cloud, f"{MIGS}?changes-before=2000-01-01T00:00:00", admin, "2.66")
@@ -118,8 +122,10 @@ async def test_server_migrations_lists_live_migrations_under_way(cloud: Cloud) -
     path = f"/v2.1/servers/{sid}/migrations"
     # A resize is no live migration: the server's list stays empty, a show is a 404.
     assert (await _get(cloud, path, admin, "2.23"))["migrations"] == []
-    mid = (await _get(cloud, MIGS, admin))["migrations"][0]["id"]
+    mid = (await _get(cloud, MIGS, admin))["migrations"][-1]["id"]
     body = await _get(cloud, f"{path}/{mid}", admin, "2.23", status=404)
+    assert body["itemNotFound"]["message"].endswith("is not live-migration.")
+    body = await _get(cloud, f"{path}/999999", admin, "2.23", status=404)
     assert "is not found for server" in body["itemNotFound"]["message"]
     await _get(cloud, path, admin, "2.22", status=404)  # the route came at 2.23
     await _get(cloud, path, a, "2.23", status=403)
