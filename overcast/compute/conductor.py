@@ -129,6 +129,9 @@ def _versioned(event_type: str, inst: Instance) -> dict[str, Any]:
 
 #: The statuses of a migration still under way.
 _OPEN_MIGRATION = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")
+#: The tasks of a resize, its confirm and its revert: reports in them move a migration on.
+_RESIZE_TASKS = frozenset({T.RESIZE_PREP, T.RESIZE_MIGRATING, T.RESIZE_MIGRATED,
+                           T.RESIZE_FINISH, T.RESIZE_CONFIRMING, T.RESIZE_REVERTING})
 
 
 class Conductor:
@@ -350,7 +353,8 @@ class Conductor:
                 setattr(inst, key, value)
             if updates.get("task_state", "-") is None:
                 await self._finish_task(inst, prior)
-            if "task_state" in updates or "vm_state" in updates:
+            if (prior in _RESIZE_TASKS or inst.task_state in _RESIZE_TASKS
+                    or inst.vm_state in (V.RESIZED, V.ERROR)):
                 await self._migration_progress(s, inst, prior)
             inst.updated_at = clock.utcnow()
             if report.fault is not None:
