@@ -26,6 +26,7 @@ from overcast.compute.api import (
     limits,
     quotas,
     server_actions,
+    server_diagnostics,
     server_groups,
     server_metadata,
     servers,
@@ -47,7 +48,7 @@ __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.router,
            aggregates.router, services.router, hypervisors.router, quotas.router, limits.router,
            images.router,
-           server_groups.router, servers.router, server_actions.router,
+           server_groups.router, servers.router, server_actions.router, server_diagnostics.router,
            server_metadata.router, server_metadata.tags_router, instance_actions.router,
            tenant_usage.router)
 
