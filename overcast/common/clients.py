@@ -100,6 +100,18 @@ class ImageClient:
         images: list[dict[str, Any]] = r.json()["images"]
         return images
 
+    async def update_image(self, token: str, image_id: str,
+                           ops: list[dict[str, Any]]) -> dict[str, Any]:
+        """Apply json-patch (v2.1) `ops` to the image; the updated record."""
+        r = await self._http.patch(
+            f"/v2/images/{image_id}", json=ops,
+            headers={**self._auth(token),
+                     "Content-Type": "application/openstack-images-v2.1-json-patch"})
+        if r.status_code != 200:
+            raise ServiceError(r.status_code, _message(r))
+        out: dict[str, Any] = r.json()
+        return out
+
     async def delete_image(self, token: str, image_id: str) -> None:
         r = await self._http.delete(f"/v2/images/{image_id}", headers=self._auth(token))
         if r.status_code not in (204, 404):

@@ -20,12 +20,14 @@ from overcast.compute.api import (
     availability_zones,
     flavors,
     hypervisors,
+    images,
     instance_actions,
     keypairs,
     limits,
     migrations,
     quotas,
     server_actions,
+    server_diagnostics,
     server_groups,
     server_metadata,
     servers,
@@ -46,7 +48,8 @@ __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 #: Every router of the API, in the order their routes are matched.
 ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.router,
            aggregates.router, services.router, hypervisors.router, quotas.router, limits.router,
-           server_groups.router, servers.router, server_actions.router,
+           images.router,
+           server_groups.router, servers.router, server_actions.router, server_diagnostics.router,
            server_metadata.router, server_metadata.tags_router, instance_actions.router,
            tenant_usage.router, migrations.router)
 

@@ -190,5 +190,17 @@ USAGE: list[Rule] = [
        "List per tenant usage statistics for all tenants.", ("GET", "/os-simple-tenant-usage")),
 ]
 
-RULES: list[Rule] = [*BASE, *FLAVORS, *KEYPAIRS, *ZONES_AND_HOSTS, *QUOTAS, *SERVER_GROUPS,
+#: Nova checks no rule on its image proxy (deprecated; gone from 2.36): the Image service decides
+#: with the caller's token. This stand-in name lets an operator close the proxy.
+IMAGES: list[Rule] = [
+    _r("os_compute_api:images", ANY, "List, show, delete images and their metadata (proxy).",
+       ("GET", "/images"), ("GET", "/images/detail"), ("GET", "/images/{image_id}"),
+       ("DELETE", "/images/{image_id}"), ("GET", "/images/{image_id}/metadata"),
+       ("POST", "/images/{image_id}/metadata"), ("PUT", "/images/{image_id}/metadata"),
+       ("GET", "/images/{image_id}/metadata/{key}"),
+       ("PUT", "/images/{image_id}/metadata/{key}"),
+       ("DELETE", "/images/{image_id}/metadata/{key}")),
+]
+
+RULES: list[Rule] = [*BASE, *FLAVORS, *IMAGES, *KEYPAIRS, *ZONES_AND_HOSTS, *QUOTAS, *SERVER_GROUPS,
                      *USAGE, *SERVER_RULES]

@@ -70,6 +70,12 @@ class ComputeAgentAPI:
                                        timeout=self.timeout, instance_uuid=uuid, length=length)
         return str(out)
 
+    async def get_diagnostics(self, host: str, uuid: str) -> dict[str, Any]:
+        out: dict[str, Any] = await self.bus.call(
+            COMPUTE_TOPIC, "get_diagnostics", server=host, ctx={}, timeout=self.timeout,
+            instance_uuid=uuid)
+        return out
+
     async def get_vnc_console(self, host: str, uuid: str) -> dict[str, Any]:
         out: dict[str, Any] = await self.bus.call(
             COMPUTE_TOPIC, "get_vnc_console", server=host, ctx={}, timeout=self.timeout,

@@ -64,6 +64,8 @@ SERVER_RULES: list[Rule] = [
     _r("os_compute_api:os-pause-server:unpause", MEMBER, "Unpause a server.", _ACTION),
     _r("os_compute_api:os-suspend-server:suspend", MEMBER, "Suspend a server.", _ACTION),
     _r("os_compute_api:os-suspend-server:resume", MEMBER, "Resume a server.", _ACTION),
+    _r("os_compute_api:os-server-diagnostics", ADMIN, "Show the usage data of a server.",
+       ("GET", "/servers/{server_id}/diagnostics")),
     _r("os_compute_api:os-console-output", MEMBER, "Show a server's console output.", _ACTION),
     _r("os_compute_api:server-metadata:index", READER, "List a server's metadata.",
        ("GET", "/servers/{server_id}/metadata")),

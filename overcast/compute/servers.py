@@ -661,6 +661,20 @@ class ServerService:
             raise faults.Conflict(f"Console output of instance {inst.uuid} is not "
                                   f"available: {type(exc).__name__}") from None
 
+    async def diagnostics(self, ctx: RequestContext, server_id: str) -> dict[str, Any]:
+        """Nova's standard diagnostics (2.48), asked of the instance's compute agent."""
+        async with self.db.read() as s:
+            inst = await self._load(s, ctx, server_id)
+        ctx.enforce("os_compute_api:os-server-diagnostics", {"project_id": inst.project_id})
+        if inst.host is None or inst.vm_state == V.BUILDING:
+            raise faults.Conflict(f"Cannot 'get_diagnostics' instance {inst.uuid} while it is "
+                                  f"in vm_state {inst.vm_state}")
+        try:
+            return await self.conductor.agents.get_diagnostics(inst.host, inst.uuid)
+        except Exception as exc:
+            raise faults.Conflict(f"Diagnostics of instance {inst.uuid} are not available: "
+                                  f"{type(exc).__name__}") from None
+
     # --- metadata, tags, actions --------------------------------------------------------
 
     async def metadata(self, ctx: RequestContext, server_id: str, rule: str) -> dict[str, str]:

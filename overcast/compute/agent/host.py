@@ -53,6 +53,9 @@ class ComputeEndpoint:
         endpoint = await self._agent.driver.get_vnc_console(instance_uuid)
         return endpoint.model_dump(mode="json")
 
+    async def get_diagnostics(self, ctx: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
+        return await self._agent.driver.get_diagnostics(instance_uuid)
+
     async def ping(self, ctx: dict[str, Any]) -> str:
         return self._agent.host
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from overcast.compute.drivers.base import (
     MIN_GUEST_RAM_MB,
@@ -55,6 +57,7 @@ class _Vm:
     rescue: ImageSource | None = None
     old_flavor: Flavor | None = None
     console: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
 
 
 class FakeDriver(ComputeDriver):
@@ -222,6 +225,24 @@ class FakeDriver(ComputeDriver):
     async def get_console_output(self, uuid: str, lines: int | None = None) -> str:
         text = "\n".join(self._vm(uuid).console)
         return "\n".join(text.splitlines()[-lines:]) if lines else text
+
+    async def get_diagnostics(self, uuid: str) -> dict[str, Any]:
+        """The standard view with counters that grow with the simulated uptime."""
+        out = await super().get_diagnostics(uuid)
+        vm = self._vm(uuid)
+        up = int(time.monotonic() - vm.started)
+        out.update(uptime=up, config_drive=vm.spec.config_drive is not None)
+        out["memory_details"]["used"] = vm.spec.flavor.memory_mb // 2
+        for cpu in out["cpu_details"]:
+            cpu.update(time=up * 10**8, utilisation=10)
+        for nic in out["nic_details"]:
+            nic.update(rx_octets=up * 1500, rx_errors=0, rx_drop=0, rx_packets=up,
+                       rx_rate=None, tx_octets=up * 500, tx_errors=0, tx_drop=0,
+                       tx_packets=up, tx_rate=None)
+        for disk in out["disk_details"]:
+            disk.update(read_bytes=4096 * (up + 64), read_requests=up + 64,
+                        write_bytes=4096 * up, write_requests=up, errors_count=0)
+        return out
 
     async def get_vnc_console(self, uuid: str) -> ConsoleEndpoint:
         self._need(self._vm(uuid), PowerState.RUNNING, PowerState.PAUSED)

@@ -74,6 +74,15 @@ async def test_console_output_lines(driver: QemuDriver, vm: Vm) -> None:
     assert vnc.kind == "vnc" and vnc.path is not None and vnc.path.exists()
 
 
+async def test_diagnostics_from_the_running_process(driver: QemuDriver, vm: Vm) -> None:
+    await wait_ssh(vm.key, vm.port, "true")
+    d = await driver.get_diagnostics(vm.uuid)
+    assert (d["state"], d["driver"], d["config_drive"]) == ("running", "libvirt", True)
+    assert d["uptime"] is not None and d["uptime"] >= 0
+    assert d["num_disks"] == len(d["disk_details"]) >= 2  # root and config drive
+    assert sum(disk["read_bytes"] for disk in d["disk_details"]) > 0  # the guest booted
+
+
 async def test_pause_and_unpause(driver: QemuDriver, vm: Vm) -> None:
     await driver.pause(vm.uuid)
     assert (await driver.get_info(vm.uuid)).power_state == PowerState.PAUSED

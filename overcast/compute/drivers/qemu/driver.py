@@ -340,6 +340,30 @@ class QemuDriver(ComputeDriver):
             block_devices=record.spec.block_devices,
         )
 
+    async def get_diagnostics(self, uuid: str) -> dict[str, Any]:
+        """The standard view plus what the host tells: uptime from the process's start time,
+        the config drive, and the disks' counters from QMP query-blockstats."""
+        out = await super().get_diagnostics(uuid)
+        record = self._load(uuid)
+        out["config_drive"] = record.spec.config_drive is not None
+        pid = self._pid(uuid)
+        if pid is None:
+            return out
+        out["uptime"] = await asyncio.to_thread(_uptime, pid)
+        try:
+            stats = await self._monitor(uuid).execute("query-blockstats", seconds=10)
+        except (MonitorError, OperationTimeout):
+            return out
+        disks = [b.get("stats", {}) for b in stats if b.get("stats")]
+        if disks:
+            out["num_disks"] = len(disks)
+            out["disk_details"] = [{
+                "read_bytes": d.get("rd_bytes"), "read_requests": d.get("rd_operations"),
+                "write_bytes": d.get("wr_bytes"), "write_requests": d.get("wr_operations"),
+                "errors_count": (d.get("failed_rd_operations") or 0)
+                + (d.get("failed_wr_operations") or 0)} for d in disks]
+        return out
+
     async def close(self) -> None:
         for mon in self._monitors.values():
             await mon.close()
@@ -856,3 +880,16 @@ class QemuDriver(ComputeDriver):
         async with self._lock(uuid):
             await self._destroy(uuid)
         self._locks.pop(uuid, None)
+
+
+def _uptime(pid: int) -> int | None:
+    """Seconds since process `pid` started (/proc), None when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime") as f:
+            host_up = float(f.read().split()[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    started = int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    return max(0, int(host_up - started))
