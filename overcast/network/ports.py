@@ -49,7 +49,7 @@ __all__ = ["FLOATING_IP", "PORT", "ROUTER_GATEWAY", "ROUTER_INTERFACE", "Ports"]
 
 #: Addresses probed per query when looking for a free one, and queries before reading all.
 _PROBE_CHUNK = 64
-_PROBE_CHUNKS = 32
+_PROBE_CHUNKS = 4
 #: Per subnet, the lowest address this process last found free (a starting point: addresses
 #: freed below it are seen by `forget_below`, or when the scan wraps round).
 _HINTS: dict[str, int] = {}
@@ -336,8 +336,9 @@ class Ports(Collection):
         The pools are probed a chunk of addresses at a time (one indexed `IN` query each),
         starting at the lowest address this process last found free in the subnet, then
         wrapping round to the start of the pools; so a pick costs a query or two however full
-        the subnet is. Past `_PROBE_CHUNKS` chunks (a nearly full subnet) it reads the whole
-        subnet's allocations once, as a last resort, before saying it is full."""
+        the subnet is. The first pick of a subnet in this process, or one that finds nothing
+        in `_PROBE_CHUNKS` chunks (a nearly full subnet), reads all the subnet's allocations
+        once, as before, and so is exact about a full subnet."""
         gateway = int(ipaddress.ip_address(sub.gateway_ip)) if sub.gateway_ip else None
         ranges = [(int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"])))
                   for p in sub.allocation_pools or []]
@@ -356,7 +357,8 @@ class Ports(Collection):
             found.extend(i for i, t in zip(chunk, text, strict=True) if t not in used)
             chunk.clear()
 
-        for i in _scan_order(ranges, hint):
+        # No starting point yet (first pick in this process): read the subnet once instead.
+        for i in _scan_order(ranges, hint) if hint is not None else ():
             if i == gateway:
                 continue
             chunk.append(i)
@@ -370,7 +372,7 @@ class Ports(Collection):
                 await probe()
         if found:
             _remember(sub.id, found[0])
-        elif chunks >= _PROBE_CHUNKS:
+        elif hint is None or chunks >= _PROBE_CHUNKS:
             used = set((await s.execute(select(IPAllocation.ip_address).where(
                 IPAllocation.subnet_id == sub.id))).scalars())
             if sub.gateway_ip:
