@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
@@ -46,6 +46,50 @@ from overcast.network.resources import (
 from overcast.network.security_groups import ensure_default
 
 __all__ = ["FLOATING_IP", "PORT", "ROUTER_GATEWAY", "ROUTER_INTERFACE", "Ports"]
+
+#: Addresses probed per query when looking for a free one, and queries before reading all.
+_PROBE_CHUNK = 64
+_PROBE_CHUNKS = 4
+#: Per subnet, the lowest address this process last found free (a starting point: addresses
+#: freed below it are seen by `forget_below`, or when the scan wraps round).
+_HINTS: dict[str, int] = {}
+_MAX_HINTS = 4096
+
+
+def _remember(subnet_id: str, addr: int) -> None:
+    if subnet_id not in _HINTS and len(_HINTS) >= _MAX_HINTS:
+        _HINTS.pop(next(iter(_HINTS)))
+    _HINTS[subnet_id] = addr
+
+
+def forget_below(subnet_id: str, ip: str) -> None:
+    """An address was freed: the next pick in its subnet may start there."""
+    hint = _HINTS.get(subnet_id)
+    if hint is not None:
+        try:
+            addr = int(ipaddress.ip_address(ip))
+        except ValueError:
+            return
+        if addr < hint:
+            _HINTS[subnet_id] = addr
+
+
+def _scan_order(ranges: list[tuple[int, int]], hint: int | None) -> Iterator[int]:
+    """The pools' addresses from `hint` (when inside a pool) to the end, then from the start
+    up to `hint`: every address once."""
+    at = next((k for k, (a, b) in enumerate(ranges) if hint is not None and a <= hint <= b),
+              None)
+    if at is None or hint is None:
+        for a, b in ranges:
+            yield from range(a, b + 1)
+        return
+    yield from range(hint, ranges[at][1] + 1)
+    for a, b in ranges[at + 1:]:
+        yield from range(a, b + 1)
+    for a, b in ranges[:at]:
+        yield from range(a, b + 1)
+    yield from range(ranges[at][0], hint)
+
 
 VNIC_TYPES = ("normal", "direct", "macvtap", "baremetal", "direct-physical",
               "virtio-forwarder", "smart-nic", "vdpa", "remote-managed", "accelerator-direct",
@@ -287,20 +331,61 @@ class Ports(Collection):
 
     async def _next_free(self, s: AsyncSession, sub: Subnet, attempt: int) -> str | None:
         """The lowest free address of the pools; after a lost race, one of the first few free
-        ones at random, so that racing writers stop choosing the same one."""
-        used = set((await s.execute(select(IPAllocation.ip_address).where(
-            IPAllocation.subnet_id == sub.id))).scalars())
-        if sub.gateway_ip:
-            used.add(sub.gateway_ip)
-        free = ipam.candidates(sub.allocation_pools or [], used, sub.ip_version)
-        if attempt == 0:
-            return next(free, None)
-        window = []
-        for ip in free:
-            window.append(ip)
-            if len(window) >= 4 * attempt:
-                break
-        return random.choice(window) if window else None
+        ones at random, so that racing writers stop choosing the same one.
+
+        The pools are probed a chunk of addresses at a time (one indexed `IN` query each),
+        starting at the lowest address this process last found free in the subnet, then
+        wrapping round to the start of the pools; so a pick costs a query or two however full
+        the subnet is. The first pick of a subnet in this process, or one that finds nothing
+        in `_PROBE_CHUNKS` chunks (a nearly full subnet), reads all the subnet's allocations
+        once, as before, and so is exact about a full subnet."""
+        gateway = int(ipaddress.ip_address(sub.gateway_ip)) if sub.gateway_ip else None
+        ranges = [(int(ipaddress.ip_address(p["start"])), int(ipaddress.ip_address(p["end"])))
+                  for p in sub.allocation_pools or []]
+        make = ipaddress.IPv4Address if sub.ip_version == 4 else ipaddress.IPv6Address
+        want = 1 if attempt == 0 else 4 * attempt
+        hint = _HINTS.get(sub.id)
+        found: list[int] = []
+        chunks = 0
+        chunk: list[int] = []
+
+        async def probe() -> None:
+            text = [str(make(i)) for i in chunk]
+            used = set((await s.execute(select(IPAllocation.ip_address).where(
+                IPAllocation.subnet_id == sub.id,
+                IPAllocation.ip_address.in_(text)))).scalars())
+            found.extend(i for i, t in zip(chunk, text, strict=True) if t not in used)
+            chunk.clear()
+
+        # No starting point yet (first pick in this process): read the subnet once instead.
+        for i in _scan_order(ranges, hint) if hint is not None else ():
+            if i == gateway:
+                continue
+            chunk.append(i)
+            if len(chunk) >= _PROBE_CHUNK:
+                await probe()
+                chunks += 1
+                if len(found) >= want or chunks >= _PROBE_CHUNKS:
+                    break
+        else:
+            if chunk:
+                await probe()
+        if found:
+            _remember(sub.id, found[0])
+        elif hint is None or chunks >= _PROBE_CHUNKS:
+            used = set((await s.execute(select(IPAllocation.ip_address).where(
+                IPAllocation.subnet_id == sub.id))).scalars())
+            if sub.gateway_ip:
+                used.add(sub.gateway_ip)
+            for ip in ipam.candidates(sub.allocation_pools or [], used, sub.ip_version):
+                found.append(int(ipaddress.ip_address(ip)))
+                if len(found) >= want:
+                    break
+            if found:
+                _remember(sub.id, found[0])
+        if not found:
+            return None
+        return str(make(found[0] if attempt == 0 else random.choice(found[:want])))
 
     # -- security groups --
     async def _set_groups(self, s: AsyncSession, ctx: RequestContext | None, port: Port,
@@ -548,6 +633,7 @@ class Ports(Collection):
                     keep.append(a)
                 else:
                     await s.delete(a)
+                    forget_below(a.subnet_id, a.ip_address)
             await s.flush()
             await self._allocate(s, port, net, asked, attempt, keep)
 
@@ -585,6 +671,9 @@ class Ports(Collection):
             fip.router_id = None
             fip.status = "DOWN"
             fip.revision_number += 1
+        for sid, ip in (await s.execute(select(IPAllocation.subnet_id, IPAllocation.ip_address)
+                                        .where(IPAllocation.port_id == port.id))).all():
+            forget_below(sid, ip)
         await s.execute(delete(IPAllocation).where(IPAllocation.port_id == port.id))
         await s.execute(delete(PortSecurityGroup).where(PortSecurityGroup.port_id == port.id))
         await self.delete_row(s, port)
