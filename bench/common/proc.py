@@ -31,6 +31,7 @@ __all__ = [
     "tree_cpu_seconds",
     "tree_memory",
     "tree_pids",
+    "uwsgi_ini",
     "wait_http",
 ]
 
@@ -321,3 +322,24 @@ class Server:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def uwsgi_ini(*, port: int, module: str, venv: Path, env: str, workers: int) -> str:
+    """uWSGI's settings for an OpenStack service's WSGI app, as the peers in bench/ run:
+    uWSGI's HTTP router (C, event-driven) takes the keep-alive client connections and hands
+    each request to a free worker, as Apache or nginx in front of uWSGI do in deployments."""
+    return f"""[uwsgi]
+http = 127.0.0.1:{port}
+http-keepalive = 1
+module = {module}
+virtualenv = {venv}
+env = {env}
+master = true
+processes = {workers}
+threads = 1
+enable-threads = true
+lazy-apps = true
+die-on-term = true
+buffer-size = 65535
+disable-logging = true
+"""

@@ -246,23 +246,9 @@ password_hash_rounds = {self.rounds}
             log=setup_log,
         )
         ini = self.out / "uwsgi.ini"
-        ini.write_text(f"""[uwsgi]
-; uWSGI's HTTP router (C, event-driven) takes the keep-alive client connections and hands
-; each request to a free worker, as Apache or nginx in front of uWSGI do in deployments.
-http = 127.0.0.1:{self.port}
-http-keepalive = 1
-module = keystone.wsgi.api:application
-virtualenv = {self.venv}
-env = OS_KEYSTONE_CONFIG_FILES={conf}
-master = true
-processes = {self.workers}
-threads = 1
-enable-threads = true
-lazy-apps = true
-die-on-term = true
-buffer-size = 65535
-disable-logging = true
-""")
+        ini.write_text(proc.uwsgi_ini(
+            port=self.port, module="keystone.wsgi.api:application", venv=self.venv,
+            env=f"OS_KEYSTONE_CONFIG_FILES={conf}", workers=self.workers))
         self._ini = ini
         self.conditions = {
             "version": f"keystone {v['keystone']} (PyPI), SQLAlchemy {v['SQLAlchemy']}, "

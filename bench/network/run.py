@@ -227,23 +227,9 @@ vni_ranges = 1:1000
         proc.run([str(self.venv / "bin" / "neutron-db-manage"), "--config-file", str(conf),
                   "upgrade", "heads"], log=setup_log, timeout=1200)
         ini = self.out / "uwsgi.ini"
-        ini.write_text(f"""[uwsgi]
-; uWSGI's HTTP router (C, event-driven) holds the keep-alive client connections and hands each
-; request to a free worker, as Apache or nginx in front of uWSGI do in deployments.
-http = 127.0.0.1:{self.port}
-http-keepalive = 1
-module = neutron.wsgi.api:application
-virtualenv = {self.venv}
-env = OS_NEUTRON_CONFIG_FILES={conf}
-master = true
-processes = {self.workers}
-threads = 1
-enable-threads = true
-lazy-apps = true
-die-on-term = true
-buffer-size = 65535
-disable-logging = true
-""")
+        ini.write_text(proc.uwsgi_ini(
+            port=self.port, module="neutron.wsgi.api:application", venv=self.venv,
+            env=f"OS_NEUTRON_CONFIG_FILES={conf}", workers=self.workers))
         self._ini = ini
         self.conditions = {
             "version": f"neutron {v['neutron']} (PyPI), neutron-lib {v['neutron-lib']}, "
