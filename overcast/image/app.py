@@ -15,6 +15,7 @@ from overcast.common.app import CorsPolicy, PublicRoute, StreamedRoute, TokenVal
 from overcast.common.auth import RemoteValidator
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
+from overcast.common.tasks import cancel_and_wait
 from overcast.config import Config
 from overcast.image import manage
 from overcast.image.api import (
@@ -80,8 +81,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         finally:
             await importer.stop()
             if sweeper is not None:
-                sweeper.cancel()
-                await asyncio.wait([sweeper])
+                await cancel_and_wait([sweeper])
             if remote is not None:
                 await remote.close()
             await data.close()

@@ -26,6 +26,7 @@ import httpx
 from sqlalchemy import select
 
 from overcast.common import faults
+from overcast.common.tasks import cancel_and_wait
 from overcast.image.data import BATCH, ImageData, aiter_thread, blocking, offload, pump
 from overcast.image.drivers import StoreUnavailable
 from overcast.image.models import Image, ImageProperty, Task
@@ -89,8 +90,7 @@ class Claim:
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> bool:
         if self._beat is not None:
-            self._beat.cancel()
-            await asyncio.gather(self._beat, return_exceptions=True)
+            await cancel_and_wait([self._beat])
         if not self.lost:
             # Let another worker go on at once, also when this one is shutting down.
             await asyncio.shield(self.images.release(self.image_id, self.worker))

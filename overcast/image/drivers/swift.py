@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 
 from overcast.common import faults
 from overcast.common.clients import ObjectClient, ServiceError
+from overcast.common.tasks import cancel_and_wait
 
 __all__ = ["StoreUnavailable", "SwiftStore", "SwiftWriter"]
 
@@ -335,10 +336,7 @@ class SwiftStore:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
     async def _shutdown(self) -> None:
-        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await cancel_and_wait(t for t in asyncio.all_tasks() if t is not asyncio.current_task())
         await self.client.close()
 
     @staticmethod
