@@ -291,6 +291,8 @@ class ComputeSection(_ServiceSection):
     resync_interval: float = Field(
         30.0, gt=0, description="Seconds between the agents' full reconcile passes (power-state "
         "sync, guests deleted while the agent was down).")
+
+
 class PlacementSection(_ServiceSection):
     """[placement]: the Placement API (resource providers, inventories, allocations)."""
 
@@ -308,6 +310,8 @@ class PlacementSection(_ServiceSection):
     allocation_conflict_retry_count: int = Field(
         10, ge=1, description="Times an allocation write is retried when another writer "
         "changed one of its providers at the same moment, before a 409.")
+
+
 class NetworkSection(_ServiceSection):
     """[network]: the Neutron v2.0 service (API and database; the data plane is apart)."""
 
@@ -348,6 +352,8 @@ class NetworkSection(_ServiceSection):
                                            description="Security group rules per project.")
     quota_subnetpool: int = Field(-1, ge=-1, description="Subnet pools per project.")
     quota_rbac_policy: int = Field(10, ge=-1, description="RBAC policies per project.")
+
+
 class ObjectSection(_Section):
     """[object]: the Swift v1 proxy and, in `overcast up`, its storage nodes."""
 
