@@ -20,18 +20,21 @@ from overcast.network.api import (
     availability,
     extensions,
     floatingips,
+    metering,
     networks,
     ports,
     quotas,
     rbac,
     routers,
     security_groups,
+    service_providers,
     subnetpools,
     subnets,
     versions,
 )
 from overcast.network.availability import Availability
 from overcast.network.floatingips import FloatingIPs
+from overcast.network.metering import MeteringLabelRules, MeteringLabels
 from overcast.network.networks import Networks
 from overcast.network.policy import RULES
 from overcast.network.ports import Ports
@@ -46,7 +49,8 @@ __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 
 ROUTERS = (versions.router, extensions.router, networks.router, subnets.router, ports.router,
            security_groups.router, routers.router, floatingips.router, subnetpools.router,
-           rbac.router, quotas.router, availability.router)
+           rbac.router, quotas.router, availability.router, metering.router,
+           service_providers.router)
 
 PUBLIC = [PublicRoute("GET", "/"), PublicRoute("GET", "/v2.0")]
 
@@ -84,6 +88,8 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
                 "rbac_policies": RBACPolicies(db, section),
                 "quotas": Quotas(db, section),
                 "availability": Availability(db, section),
+                "metering_labels": MeteringLabels(db, section),
+                "metering_label_rules": MeteringLabelRules(db, section),
             }
         finally:
             if remote is not None:

@@ -179,7 +179,12 @@ RULES: list[Rule] = [
        ("GET", "/v2.0/network-ip-availabilities")),
     _r("get_availability_zone", "", "List availability zones.",
        ("GET", "/v2.0/availability_zones")),
-    _r("get_agent", ADMIN, "List and show agents.", ("GET", "/v2.0/agents")),
+    _r("get_agent", ADMIN, "List and show agents (others list none).",
+       ("GET", "/v2.0/agents")),
+    *_crud("metering_label", "metering/metering-labels", get=ADMIN, write=ADMIN),
+    *_crud("metering_label_rule", "metering/metering-label-rules", get=ADMIN, write=ADMIN),
+    _r("get_service_provider", "", "List the service providers (anyone with a token).",
+       ("GET", "/v2.0/service-providers")),
     *(_attr(op, resource, attribute, check)
       for (op, resource), attrs in ATTRIBUTE_RULES.items()
       for attribute, check in attrs.items()),

@@ -1,0 +1,77 @@
+"""Metering labels and rules, service providers and the agent list as Neutron answers them
+(what tempest's metering, service-providers and agent tests check)."""
+
+from __future__ import annotations
+
+from tests.functional.network.conftest import Neutron
+
+
+async def test_metering_labels_and_rules(neutron: Neutron) -> None:
+    n = neutron
+    label = await n.make(n.admin, "metering_label", "metering/metering-labels", name="l1",
+                         description="counted")
+    assert set(label) == {"id", "name", "description", "shared", "project_id", "tenant_id"}
+    assert label["shared"] is False
+    rule = await n.make(n.admin, "metering_label_rule", "metering/metering-label-rules",
+                        metering_label_id=label["id"], direction="ingress",
+                        remote_ip_prefix="10.0.0.0/24")
+    assert rule["excluded"] is False and rule["source_ip_prefix"] is None
+    v6 = await n.make(n.admin, "metering_label_rule", "metering/metering-label-rules",
+                      metering_label_id=label["id"], direction="egress",
+                      destination_ip_prefix="fd02::/64", excluded=True)
+    assert v6["destination_ip_prefix"] == "fd02::/64" and v6["remote_ip_prefix"] is None
+    # filters: by id (an id that names nothing lists nothing), by label
+    r = await n.req("GET", "metering/metering-labels?id=33", n.admin)
+    assert r.status_code == 200 and r.json() == {"metering_labels": []}
+    r = await n.req("GET", f"metering/metering-label-rules?metering_label_id={label['id']}"
+                    "&direction=egress", n.admin)
+    assert [x["id"] for x in r.json()["metering_label_rules"]] == [v6["id"]]
+    r = await n.req("GET", f"metering/metering-label-rules/{rule['id']}", n.admin)
+    assert r.json()["metering_label_rule"] == rule
+
+    bad = [({"direction": "sideways", "remote_ip_prefix": "10.1.0.0/24"}, 400),
+           ({"direction": "ingress", "remote_ip_prefix": "10.0.0.128/25"}, 409),  # overlaps
+           ({"direction": "ingress", "remote_ip_prefix": "10.9.0.1/24"}, 400),
+           ({"direction": "ingress"}, 400),
+           ({"direction": "ingress", "remote_ip_prefix": "10.2.0.0/24",
+             "source_ip_prefix": "10.3.0.0/24"}, 400)]
+    for body, code in bad:
+        r = await n.req("POST", "metering/metering-label-rules", n.admin,
+                        {"metering_label_rule": {"metering_label_id": label["id"], **body}})
+        assert r.status_code == code, (body, r.text)
+        assert "NeutronError" in r.json()
+    r = await n.req("POST", "metering/metering-label-rules", n.admin, {"metering_label_rule": {
+        "metering_label_id": "00000000-0000-0000-0000-000000000000", "direction": "ingress",
+        "remote_ip_prefix": "10.0.0.0/24"}})
+    assert r.status_code == 404
+    assert r.json()["NeutronError"]["type"] == "MeteringLabelNotFound"
+    r = await n.req("PUT", f"metering/metering-labels/{label['id']}", n.admin,
+                    {"metering_label": {"name": "x"}})
+    assert r.status_code == 400
+
+    # administrators only: a member neither creates nor sees labels
+    r = await n.req("POST", "metering/metering-labels", n.alice, {"metering_label": {}})
+    assert r.status_code == 403
+    r = await n.req("GET", "metering/metering-labels", n.alice)
+    assert r.json() == {"metering_labels": []}
+    r = await n.req("GET", f"metering/metering-labels/{label['id']}", n.alice)
+    assert r.status_code == 404
+
+    # deleting the label takes its rules
+    r = await n.req("DELETE", f"metering/metering-labels/{label['id']}", n.admin)
+    assert r.status_code == 204
+    r = await n.req("GET", f"metering/metering-label-rules/{rule['id']}", n.admin)
+    assert r.status_code == 404
+    r = await n.req("GET", "extensions/metering", n.alice)
+    assert r.json()["extension"]["alias"] == "metering"
+
+
+async def test_service_providers_and_agents_for_members(neutron: Neutron) -> None:
+    n = neutron
+    r = await n.req("GET", "service-providers", n.alice)
+    assert r.status_code == 200 and r.json() == {"service_providers": []}
+    r = await n.req("GET", "extensions/service-type", n.alice)
+    assert r.status_code == 200
+    # Neutron filters the agent list by policy: a member lists none instead of a 403
+    r = await n.req("GET", "agents", n.alice)
+    assert r.status_code == 200 and r.json() == {"agents": []}
