@@ -98,7 +98,6 @@ ATTRIBUTE_RULES: dict[tuple[str, str], dict[str, str]] = {
         "external_gateway_info:enable_snat": ADMIN,
         "external_gateway_info:external_fixed_ips": ADMIN,
         "distributed": ADMIN, "ha": ADMIN},
-    ("get", "router"): {"distributed": ADMIN, "ha": ADMIN},
     ("create", "floatingip"): {"floating_ip_address": ADMIN},
     ("create", "subnetpool"): {"shared": ADMIN, "is_default": ADMIN},
     ("update", "subnetpool"): {"is_default": ADMIN},

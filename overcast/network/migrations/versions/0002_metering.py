@@ -17,7 +17,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _standard() -> list[sa.Column]:
+def _standard() -> list[sa.Column[object]]:
     stamp = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb') \
         .with_variant(mysql.DATETIME(fsp=6), 'mysql')
     return [

@@ -1,5 +1,5 @@
-"""Metering labels and rules, service providers and the agent list as Neutron answers them
-(what tempest's metering, service-providers and agent tests check)."""
+"""What tempest's extension tests check: metering labels and rules, service providers, the
+agent list for members, and routers without the dvr and l3-ha extensions."""
 
 from __future__ import annotations
 
@@ -75,3 +75,22 @@ async def test_service_providers_and_agents_for_members(neutron: Neutron) -> Non
     # Neutron filters the agent list by policy: a member lists none instead of a 403
     r = await n.req("GET", "agents", n.alice)
     assert r.status_code == 200 and r.json() == {"agents": []}
+
+
+async def test_routers_are_centralized(neutron: Neutron) -> None:
+    """Without the dvr and l3-ha extensions a router has no `distributed` or `ha` attribute
+    (tempest reads their absence as "no DVR") and a body asking for either is refused."""
+    n = neutron
+    router = await n.make(n.admin, "router", "routers", name="r", distributed=False, ha=False)
+    assert "distributed" not in router and "ha" not in router
+    for key in ("distributed", "ha"):
+        r = await n.req("POST", "routers", n.admin, {"router": {key: True}})
+        assert r.status_code == 400, r.text
+        r = await n.req("PUT", f"routers/{router['id']}", n.admin, {"router": {key: True}})
+        assert r.status_code == 400, r.text
+    # setting either is for administrators (Neutron's create_router:distributed); the
+    # default value sent explicitly is not a setting
+    r = await n.req("POST", "routers", n.alice, {"router": {"distributed": True}})
+    assert r.status_code == 403
+    r = await n.req("POST", "routers", n.alice, {"router": {"distributed": False}})
+    assert r.status_code == 201
