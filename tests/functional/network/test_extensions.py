@@ -3,7 +3,13 @@ agent list for members, and routers without the dvr and l3-ha extensions."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.functional.network.conftest import Neutron
+
+# Plain API semantics, no database race: SQLite is enough (test_migrations runs the metering
+# tables on all three).
+pytestmark = pytest.mark.parametrize("cloud_config", ["sqlite"], indirect=True)
 
 
 async def test_metering_labels_and_rules(neutron: Neutron) -> None:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from overcast.common.bus import connect
 from overcast.config import Config
 from tests.functional.network.conftest import Neutron
+
+# The bus is the subject, not the database.
+pytestmark = pytest.mark.parametrize("cloud_config", ["sqlite"], indirect=True)
 
 
 async def test_notifications_in_neutrons_shape(neutron: Neutron, network_config: Config) -> None:
