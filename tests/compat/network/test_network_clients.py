@@ -193,3 +193,20 @@ def test_isolation_through_openstacksdk(ncloud: Cloud) -> None:
     a.delete_rbac_policy(policy)
     with pytest.raises(nf):
         b.get_network(net.id)
+
+
+def test_metering_and_service_providers_through_the_cli(ncloud: Cloud) -> None:
+    c = ncloud
+    meter = _json(c, "network", "meter", "create", "--description", "web traffic", "web")
+    assert meter["name"] == "web" and meter["shared"] is False
+    rule = _json(c, "network", "meter", "rule", "create", "--ingress", "--remote-ip-prefix",
+                 "10.0.0.0/24", "web")
+    assert rule["remote_ip_prefix"] == "10.0.0.0/24" and rule["metering_label_id"] == meter["id"]
+    bad = c.openstack("network", "meter", "rule", "create", "--ingress", "--remote-ip-prefix",
+                      "10.0.0.0/25", "web", check=False)
+    assert bad.returncode != 0 and "overlaps" in bad.stderr
+    assert [r["ID"] for r in _json(c, "network", "meter", "rule", "list")] == [rule["id"]]
+    assert _json(c, "network", "meter", "show", "web")["description"] == "web traffic"
+    c.openstack("network", "meter", "delete", "web")
+    assert _json(c, "network", "meter", "rule", "list") == []
+    assert _json(c, "network", "service", "provider", "list") == []
