@@ -4,6 +4,7 @@ Neutron's API layer sends, on topic `notifications` from publisher `network.<hos
 resource (`network`, `subnet`, `port`, `router`, `floatingip`, `security_group`, ...):
 
     <resource>.create.start  the request body               <resource>.create.end  {<resource>: obj}
+                             (a bulk create: one of each, {<collection>: [...]})
     <resource>.update.start  the request body plus "id"     <resource>.update.end  {<resource>: obj}
     <resource>.delete.start  {<resource>_id: id}            <resource>.delete.end  {<resource>_id: id,
                                                                                    <resource>: obj}
@@ -54,10 +55,11 @@ class Notifier:
         except (BusError, OSError) as exc:
             log.warning("notification %s not sent: %s", event_type, exc)
 
-    async def created(self, ctx: RequestContext, resource: str, body: dict[str, Any],
-                      obj: dict[str, Any]) -> None:
-        await self.info(ctx, f"{resource}.create.start", {resource: body})
-        await self.info(ctx, f"{resource}.create.end", {resource: obj})
+    async def created(self, ctx: RequestContext, resource: str, key: str, body: Any,
+                      obj: Any) -> None:
+        """`key` is the resource (one) or its collection (a bulk create: the lists)."""
+        await self.info(ctx, f"{resource}.create.start", {key: body})
+        await self.info(ctx, f"{resource}.create.end", {key: obj})
 
     async def updated(self, ctx: RequestContext, resource: str, ident: str,
                       body: dict[str, Any], obj: dict[str, Any]) -> None:

@@ -110,10 +110,10 @@ def resource_routes(router: APIRouter, *, path: str, resource: str, collection: 
             assert one_item is not None
             asked = [one_item.attrs()]
         made = await svc.create(ctx, asked) if bulk else [await svc.create(ctx, asked[0])]
-        for attrs, obj in zip(asked, made, strict=True):
-            await notifier.created(ctx, resource, attrs, obj)
         if many is not None:
+            await notifier.created(ctx, resource, collection, asked, made)
             return JSONResponse({collection: made}, status_code=201)
+        await notifier.created(ctx, resource, resource, asked[0], made[0])
         return JSONResponse({resource: made[0]}, status_code=201)
 
     @router.put(one, **policy(*rules_of("update", resource)), name=f"update_{resource}")

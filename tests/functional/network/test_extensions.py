@@ -100,3 +100,25 @@ async def test_routers_are_centralized(neutron: Neutron) -> None:
     assert r.status_code == 403
     r = await n.req("POST", "routers", n.alice, {"router": {"distributed": False}})
     assert r.status_code == 201
+
+
+async def test_port_binding_as_neutron_shows_it(neutron: Neutron) -> None:
+    """The binding extension's five attributes: all to administrators, only vnic_type to the
+    port's project; unbound until a host is set, bound (bridge) while one is."""
+    n = neutron
+    net = await n.net(n.alice)
+    port = await n.port(n.alice, net["id"])
+    shown = (await n.req("GET", f"ports/{port['id']}", n.admin)).json()["port"]
+    assert {k: v for k, v in shown.items() if k.startswith("binding:")} == {
+        "binding:host_id": "", "binding:vif_type": "unbound", "binding:vif_details": {},
+        "binding:vnic_type": "normal", "binding:profile": {}}
+    assert [k for k in port if k.startswith("binding:")] == ["binding:vnic_type"]
+    r = await n.req("PUT", f"ports/{port['id']}", n.admin, {"port": {
+        "binding:host_id": "node1", "binding:profile": {"migrating_to": "node2"}}})
+    bound = r.json()["port"]
+    assert bound["binding:vif_type"] == "bridge" and bound["binding:host_id"] == "node1"
+    assert bound["binding:vif_details"]["port_filter"] is True
+    assert bound["binding:profile"] == {"migrating_to": "node2"}
+    r = await n.req("PUT", f"ports/{port['id']}", n.admin, {"port": {"binding:host_id": ""}})
+    assert r.json()["port"]["binding:vif_type"] == "unbound"
+    assert r.json()["port"]["binding:vif_details"] == {}

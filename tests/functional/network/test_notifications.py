@@ -37,11 +37,14 @@ async def test_notifications_in_neutrons_shape(neutron: Neutron, network_config:
         assert r.status_code == 200
         r = await n.req("DELETE", f"ports/{port['id']}", n.alice)
         assert r.status_code == 204
+        r = await n.req("POST", "ports", n.alice, {"ports": [
+            {"network_id": net["id"], "name": "b1"}, {"network_id": net["id"], "name": "b2"}]})
+        assert r.status_code == 201
         # a refused request tells nothing
         r = await n.req("DELETE", f"networks/{net['id']}", n.bob)
         assert r.status_code == 404
         for _ in range(100):
-            if any(e == "port.delete.end" for e, _ in seen):
+            if len(seen) >= 15:
                 break
             await asyncio.sleep(0.01)
     finally:
@@ -54,8 +57,11 @@ async def test_notifications_in_neutrons_shape(neutron: Neutron, network_config:
                       "port.update.start", "port.update.end",
                       "router.create.start", "router.create.end",
                       "router.interface.create",
-                      "port.delete.start", "port.delete.end"]
-    payloads = dict(seen)  # the last payload of each event type
+                      "port.delete.start", "port.delete.end",
+                      "port.create.start", "port.create.end"]  # a bulk create: one of each
+    bulk = seen[-1][1]["ports"]
+    assert [p["name"] for p in bulk] == ["b1", "b2"] and all("id" in p for p in bulk)
+    payloads = dict(seen[:-2])  # the last payload of each event type, before the bulk
     assert payloads["network.create.start"] == {"network": {"name": "told"}}
     assert payloads["network.create.end"]["network"]["id"] == net["id"]
     assert payloads["port.update.start"] == {"port": {"name": "q"}, "id": port["id"]}
