@@ -80,7 +80,9 @@ def _setup_logging(config: Config) -> None:
 
 
 def _services(config: Config) -> list[str]:
-    return [name for name in SERVICES if getattr(config, name).enabled]
+    # The metadata API serves the compute database: it runs beside Compute or not at all.
+    return [name for name in SERVICES if getattr(config, name).enabled
+            and (name != "metadata" or config.compute.enabled)]
 
 
 # -- db upgrade / bootstrap --

@@ -46,6 +46,18 @@ def _compute_app(config: Config, local: LocalValidator | None) -> FastAPI:
     return create_app(config, local)
 
 
+def _metadata_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.compute.metadata.app import create_app
+
+    return create_app(config, local)
+
+
+def _metadata_rules() -> list[Rule]:
+    from overcast.compute.metadata.policy import RULES
+
+    return RULES
+
+
 def _placement_app(config: Config, local: LocalValidator | None) -> FastAPI:
     from overcast.placement.app import create_app
 
@@ -107,6 +119,9 @@ SERVICES: dict[str, ServiceSpec] = {
                          _image_rules),
     "compute": ServiceSpec("compute", _compute_app, "compute", "nova", "OpenStack Compute",
                            "/v2.1", _compute_rules),
+    # Nova's metadata API: guests read it through the metadata proxy, never the catalog.
+    "metadata": ServiceSpec("metadata", _metadata_app, None, "nova-metadata",
+                            "Compute metadata", "", _metadata_rules),
     "placement": ServiceSpec("placement", _placement_app, "placement", "placement",
                              "Placement API", "", _placement_rules),
     # Neutron's catalog URL has no version; clients add /v2.0 themselves.
