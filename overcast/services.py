@@ -26,6 +26,8 @@ class ServiceSpec:
     description: str
     version_path: str  # appended to the service's base URL in the catalog
     policy_rules: Callable[[], list[Rule]]
+    #: The package of its app.py and policy.py, when it is not overcast.<name>.
+    package: str = ""
 
 
 def _identity_app(config: Config, local: LocalValidator | None) -> FastAPI:
@@ -121,7 +123,8 @@ SERVICES: dict[str, ServiceSpec] = {
                            "/v2.1", _compute_rules),
     # Nova's metadata API: guests read it through the metadata proxy, never the catalog.
     "metadata": ServiceSpec("metadata", _metadata_app, None, "nova-metadata",
-                            "Compute metadata", "", _metadata_rules),
+                            "Compute metadata", "", _metadata_rules,
+                            package="compute.metadata"),
     "placement": ServiceSpec("placement", _placement_app, "placement", "placement",
                              "Placement API", "", _placement_rules),
     # Neutron's catalog URL has no version; clients add /v2.0 themselves.

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from overcast.compute.instance_models import Instance
 
-__all__ = ["EC2_VERSIONS", "OPENSTACK_VERSIONS", "PASSWORD_MAX", "document", "ec2_meta_data",
+__all__ = ["EC2_VERSIONS", "OPENSTACK_VERSIONS", "document", "ec2_meta_data",
            "ec2_print", "key_type", "meta_data", "network_data", "openstack_files",
            "openstack_listing", "user_data_bytes", "vendor_data"]
 
@@ -36,8 +36,6 @@ EC2_VERSIONS = ("1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10", "
 OPENSTACK_VERSIONS = ("2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15", "2016-06-30",
                       "2016-10-06", "2017-02-22", "2018-08-27", "2020-10-14")
 _GRIZZLY, _HAVANA, _LIBERTY, _NEWTON_TWO = "2013-04-04", "2013-10-17", "2015-10-15", "2016-10-06"
-#: Nova keeps a guest's password in four chunks of 255 characters: a longer POST is a 400.
-PASSWORD_MAX = 4 * 255
 
 
 def key_type(public_key: str) -> str:

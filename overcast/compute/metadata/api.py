@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from overcast.common import faults
 from overcast.common.api import state
 from overcast.compute import instance_metadata as render
+from overcast.compute.guest_passwords import PASSWORD_MAX
 from overcast.compute.metadata.guests import Guest, Guests
 
 router = APIRouter(tags=["metadata"])
@@ -76,7 +77,7 @@ async def post_password(version: str, request: Request, guest: GuestDep,
     if "password" not in render.openstack_listing(_openstack_version(version), False):
         raise faults.NotFound(_NOT_FOUND)
     raw = await request.body()
-    if len(raw) > render.PASSWORD_MAX:
+    if len(raw) > PASSWORD_MAX:
         raise faults.BadRequest("Request is too large.")
     await guests.set_password(guest, raw.decode(errors="replace"))
     return Response(b"", media_type=_TEXT)

@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from overcast.common import clock, faults, metadata_signing
+from overcast.common import faults, metadata_signing
 from overcast.common.db import Database
 from overcast.compute import instance_metadata as render
-from overcast.compute.guest_access_models import InstancePassword
+from overcast.compute.guest_passwords import GuestPasswords
 from overcast.compute.instance_models import Instance
 from overcast.compute.metadata.ports import PortReader
 
@@ -66,6 +66,7 @@ class Guests:
         self.db = db
         self._secret = secret
         self.reader = reader
+        self.passwords = GuestPasswords(db)
 
     async def identify(self, headers: Mapping[str, str]) -> Guest:
         """The instance the proxy names, as Nova's _handle_instance_id_request checks it."""
@@ -83,23 +84,10 @@ class Guests:
         async with self.db.read() as s:
             inst = (await s.execute(select(Instance).where(
                 Instance.uuid == instance_id, Instance.deleted.is_(False)))).scalar_one_or_none()
-            pw = await s.get(InstancePassword, instance_id)
         # Another project's instance is as unknown as a missing one (Nova logs, then 404s).
         if inst is None or inst.project_id != tenant_id:
             raise faults.NotFound("The resource could not be found.")
-        return Guest(inst, pw.password if pw else "", self.reader)
+        return Guest(inst, await self.passwords.get(inst.uuid), self.reader)
 
     async def set_password(self, guest: Guest, value: str) -> None:
-        """The guest posts its (encrypted) password once: a second post is a 409, as Nova's."""
-        if len(value) > render.PASSWORD_MAX:
-            raise faults.BadRequest("Request is too large.")
-        async with self.db.transaction() as s:
-            row = await s.get(InstancePassword, guest.inst.uuid)
-            if row is not None and row.password:
-                raise faults.Conflict("There was a conflict when trying to complete your "
-                                      "request.")
-            if row is None:
-                s.add(InstancePassword(instance_uuid=guest.inst.uuid, password=value,
-                                       updated_at=clock.utcnow()))
-            else:
-                row.password, row.updated_at = value, clock.utcnow()
+        await self.passwords.set_once(guest.inst.uuid, value)

@@ -111,8 +111,7 @@ async def test_openstack_documents_of_a_booted_server(guest: Guest) -> None:
     await guest.get("/openstack/1999-01-01/meta_data.json", 404)
     await guest.get("/openstack/latest/nothing", 404)
 
-
-async def test_the_config_drive_and_the_service_render_the_same_documents(guest: Guest) -> None:
+    # The config drive the agent writes holds the same bytes (one renderer for both).
     db = Database(guest.config.database_url("compute"))
     try:
         async with db.read() as s:
@@ -149,8 +148,7 @@ async def test_ec2_tree(guest: Guest) -> None:
     await guest.get("/latest/meta-data/nothing", 404)
     await guest.get("/2042-01-01/meta-data/", 404)
 
-
-async def test_requests_the_proxy_did_not_sign_are_refused(guest: Guest) -> None:
+    # Requests the proxy did not sign are refused.
     path = "/openstack/latest/meta_data.json"
     r = await guest.md.get(path, headers=guest.signed(secret="wrong"))
     assert r.status_code == 403, r.text
@@ -181,4 +179,19 @@ async def test_the_guest_posts_its_password_once(guest: Guest) -> None:
     r = await guest.md.post("/openstack/latest/password", content=b"again", headers=guest.signed())
     assert r.status_code == 409
     await guest.get("/openstack/2012-08-10/password", 404)  # came with 2013-04-04
+    # The owner reads it through the compute API (os-server-password), and clears it; then
+    # the guest may post again.
+    c, sid = guest.cloud, guest.server_id
+    r = await c.http.get(f"/v2.1/servers/{sid}/os-server-password", headers=c.alice)
+    assert r.status_code == 200 and r.json() == {"password": "c2VjcmV0"}
+    r = await c.http.get(f"/v2.1/servers/{sid}/os-server-password", headers=c.bob)
+    assert r.status_code == 404
+    r = await c.http.delete(f"/v2.1/servers/{sid}/os-server-password", headers=c.bob)
+    assert r.status_code == 404
+    r = await c.http.delete(f"/v2.1/servers/{sid}/os-server-password", headers=c.alice)
+    assert r.status_code == 204
+    assert (await c.http.get(f"/v2.1/servers/{sid}/os-server-password",
+                             headers=c.alice)).json() == {"password": ""}
+    r = await guest.md.post("/openstack/latest/password", content=b"bmV3", headers=guest.signed())
+    assert r.status_code == 200
     assert json.loads((await guest.get("/openstack/latest/meta_data.json")).content)["uuid"]
