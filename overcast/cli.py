@@ -507,8 +507,12 @@ def _status(config: Config) -> int:
             state = f"answers ({code})"
         except httpx.HTTPError:
             state, rc = "not answering", 1
-        where = (config.database_url(name) if hasattr(getattr(config, name), "database_url")
-                 else "on the storage devices")
+        if hasattr(getattr(config, name), "database_url"):
+            where = config.database_url(name)
+        elif name == "metadata":  # it reads Compute's
+            where = config.database_url("compute")
+        else:
+            where = "on the storage devices"
         print(f"{name:12} {url:32} {state}  database: {where}")
     return rc
 
