@@ -80,9 +80,10 @@ def _setup_logging(config: Config) -> None:
 
 
 def _services(config: Config) -> list[str]:
-    # The metadata API serves the compute database: it runs beside Compute or not at all.
+    # The metadata API and the console proxy read the compute database: they run beside
+    # Compute or not at all.
     return [name for name in SERVICES if getattr(config, name).enabled
-            and (name != "metadata" or config.compute.enabled)]
+            and (name not in ("metadata", "novncproxy") or config.compute.enabled)]
 
 
 # -- db upgrade / bootstrap --
@@ -509,7 +510,7 @@ def _status(config: Config) -> int:
             state, rc = "not answering", 1
         if hasattr(getattr(config, name), "database_url"):
             where = config.database_url(name)
-        elif name == "metadata":  # it reads Compute's
+        elif name in ("metadata", "novncproxy"):  # they read Compute's
             where = config.database_url("compute")
         else:
             where = "on the storage devices"

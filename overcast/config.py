@@ -298,7 +298,7 @@ class ComputeSection(_ServiceSection):
         "means the one generated into STATE_DIR/metadata-proxy-secret.")
     novncproxy_base_url: str = Field(
         "", description="Public URL of the noVNC console page ([vnc] novncproxy_base_url); "
-        "empty means http://PUBLIC_HOST:6080/vnc_auto.html.")
+        "empty means http://PUBLIC_HOST:PORT/vnc_auto.html, PORT being [novncproxy] port.")
     serialproxy_base_url: str = Field(
         "", description="Public URL of the serial console websocket proxy ([serial_console] "
         "base_url); empty means ws://PUBLIC_HOST:6083/.")
@@ -317,6 +317,19 @@ class MetadataSection(_Section):
     port: int = Field(8775, description="Port of the metadata API.")
     workers: int = Field(1, ge=1, description="Worker processes for `overcast serve "
                          "metadata`.")
+
+
+class NovncproxySection(_Section):
+    """[novncproxy]: the noVNC console proxy (Nova's nova-novncproxy), which joins a browser's
+    websocket to a guest's VNC server after checking the console token. Runs beside Compute."""
+
+    enabled: bool = Field(True, description="Run the console proxy in `overcast up` (when "
+                          "compute runs).")
+    port: int = Field(6080, description="Port of the console proxy.")
+    web: str = Field("/usr/share/novnc", description="Directory of the noVNC pages it serves "
+                     "(Debian's novnc package).")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve "
+                         "novncproxy`.")
 
 
 class PlacementSection(_ServiceSection):
@@ -437,6 +450,7 @@ class Config(BaseModel):
     image: ImageSection = ImageSection()
     compute: ComputeSection = ComputeSection()
     metadata: MetadataSection = MetadataSection()
+    novncproxy: NovncproxySection = NovncproxySection()
     placement: PlacementSection = PlacementSection()
     network: NetworkSection = NetworkSection()
     object: ObjectSection = ObjectSection()
@@ -564,6 +578,7 @@ def load_config(
         image=ImageSection(**values["image"]),
         compute=ComputeSection(**values["compute"]),
         metadata=MetadataSection(**values["metadata"]),
+        novncproxy=NovncproxySection(**values["novncproxy"]),
         placement=PlacementSection(**values["placement"]),
         network=NetworkSection(**values["network"]),
         object=ObjectSection(**values["object"]),

@@ -60,6 +60,18 @@ def _metadata_rules() -> list[Rule]:
     return RULES
 
 
+def _novncproxy_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.compute.console_proxy.app import create_app
+
+    return create_app(config, local)
+
+
+def _novncproxy_rules() -> list[Rule]:
+    from overcast.compute.console_proxy.policy import RULES
+
+    return RULES
+
+
 def _placement_app(config: Config, local: LocalValidator | None) -> FastAPI:
     from overcast.placement.app import create_app
 
@@ -125,6 +137,10 @@ SERVICES: dict[str, ServiceSpec] = {
     "metadata": ServiceSpec("metadata", _metadata_app, None, "nova-metadata",
                             "Compute metadata", "", _metadata_rules,
                             package="compute.metadata"),
+    # Nova's noVNC console proxy: console URLs name it, not the catalog.
+    "novncproxy": ServiceSpec("novncproxy", _novncproxy_app, None, "nova-novncproxy",
+                              "Compute noVNC console proxy", "", _novncproxy_rules,
+                              package="compute.console_proxy"),
     "placement": ServiceSpec("placement", _placement_app, "placement", "placement",
                              "Placement API", "", _placement_rules),
     # Neutron's catalog URL has no version; clients add /v2.0 themselves.

@@ -11,8 +11,8 @@ What this cloud serves, and what Nova answers for the rest:
 - spice-html5, webmks, rdp-html5: 400 "Unavailable console type", as Nova with those consoles
   disabled (its default); xvpvnc (its proxy left Nova): 400 "Invalid console type".
 
-LIMITATION: no console proxy serves the URLs yet (noVNC on 6080, serial on 6083); a proxy
-finds a token's connection with `validate`.
+The noVNC proxy (compute/console_proxy/) checks a token with `validate`. LIMITATION: no serial
+console proxy serves the serial URLs yet.
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ class Consoles:
         host = config.default.public_host
         self.ttl = config.compute.console_token_ttl
         self.base_urls = {
-            "novnc": config.compute.novncproxy_base_url or f"http://{host}:6080/vnc_auto.html",
+            "novnc": config.compute.novncproxy_base_url
+            or f"http://{host}:{config.novncproxy.port}/vnc_auto.html",
             "serial": config.compute.serialproxy_base_url or f"ws://{host}:6083/",
         }
 
