@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import update
@@ -104,13 +106,16 @@ async def test_rfb_handshake_through_the_proxy(compute_config: Config) -> None:
                     async with connect(f"ws://127.0.0.1:{port}/websockify?token={bad}"):
                         pass
                 assert refused.value.response.status_code == 403
-            # The noVNC pages are served when Debian's novnc is installed; here they are not.
-            r2 = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/vnc_auto.html")
-            assert r2 in (200, 404)
+            # The noVNC pages, from Debian's novnc when it is installed (scripts/apt-packages.txt).
+            page = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/vnc_auto.html")
+            if await asyncio.to_thread(Path(compute_config.novncproxy.web, "vnc.html").exists):
+                assert page.status_code == 200 and b"noVNC" in page.content
+            else:
+                assert page.status_code == 404
+            escape = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/..%2F..%2Fetc/passwd")
+            assert escape.status_code == 404
         rfb.close()
 
 
-def _get(url: str) -> int:
-    import httpx
-
-    return httpx.get(url, timeout=10).status_code
+def _get(url: str) -> httpx.Response:
+    return httpx.get(url, timeout=10)
