@@ -53,6 +53,10 @@ def test_console_urls(compute_cloud: Cloud, server: dict[str, str]) -> None:
     out = c.openstack_json("console", "url", "show", "--novnc", "vm1")
     assert isinstance(out, dict) and out["protocol"] == "vnc" and out["type"] == "novnc"
     assert "/vnc_auto.html?path=%3Ftoken%3D" in out["url"]
+    # `overcast up` runs the noVNC proxy the URL names (its pages when Debian's novnc is in).
+    assert urlparse(out["url"]).port == c.ports["novncproxy"]
+    page = httpx.get(out["url"], timeout=30)
+    assert page.status_code == (200 if Path("/usr/share/novnc/vnc.html").exists() else 404)
     conn = c.openstack_json("console", "connection", "show", _token(out["url"]))
     assert isinstance(conn, dict) and conn["instance_uuid"] == server["id"]
     out = c.openstack_json("console", "url", "show", "--serial", "vm1")
