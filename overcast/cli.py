@@ -122,6 +122,10 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
                 await register_service(identity, spec.catalog_type, spec.catalog_name,
                                        spec.description,
                                        config.public_url(name) + spec.version_path)
+                for alias in spec.catalog_aliases:
+                    await register_service(identity, alias, f"{spec.catalog_name}v3",
+                                           spec.description,
+                                           config.public_url(name) + spec.version_path)
         await _service_users(config, identity)
         if "object" in _services(config):
             # keystoneauth's reseller admin role, which resellers (and tempest) are given.
