@@ -72,8 +72,9 @@ class Hosts:
         async with self.db.read() as s:
             services = (await s.scalars(select(Service).where(
                 Service.binary == "cinder-volume"))).all()
-            provisioned = dict((await s.execute(select(Volume.host, func.sum(Volume.size))
-                                                .group_by(Volume.host))).tuples().all())
+            provisioned: dict[str | None, int] = {
+                h: int(n or 0) for h, n in (await s.execute(
+                    select(Volume.host, func.sum(Volume.size)).group_by(Volume.host))).all()}
         out = []
         for svc in services:
             if svc.disabled or not self._up(svc):

@@ -58,7 +58,7 @@ class VolumeAction(BaseModel):
     "volume_extension:volume_admin_actions:force_delete", "volume:get_all_admin"))
 async def volume_action(project_id: str, volume_id: str, body: VolumeAction, ctx: Ctx,
                         vols: Vols) -> Response:
-    sent = [k for k in body.model_fields_set] + list(body.model_extra or {})
+    sent = sorted(body.model_fields_set)  # extra keys included
     if len(sent) != 1:
         raise faults.BadRequest("Invalid request body: exactly one action is expected.")
     if body.extend is not None:

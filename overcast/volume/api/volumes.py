@@ -152,7 +152,7 @@ def _page(request: Request, ctx: Ctx, items: list[dict[str, Any]], infos: list[V
     return out
 
 
-@router.get("", **policy("volume:get_all"))
+@router.get("", **policy("volume:get_all", "volume:get_all_admin"))
 async def list_volumes(project_id: str, request: Request, ctx: Ctx, vols: Vols, cfg: Cfg
                        ) -> dict[str, Any]:
     q = _list_query(request, ctx, cfg)
