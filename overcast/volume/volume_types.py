@@ -3,9 +3,10 @@ the default type (`__DEFAULT__`, made on first use as Cinder's migration makes i
 
 from __future__ import annotations
 
+import builtins
 import uuid
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
@@ -34,7 +35,7 @@ class VolumeTypes:
                                  description="Default Volume Type", is_public=True))
 
     @staticmethod
-    def _visible(ctx: RequestContext, admin: bool):  # type: ignore[no-untyped-def]
+    def _visible(ctx: RequestContext, admin: bool) -> Select[VolumeType]:
         q = select(VolumeType)
         if not admin:
             q = q.where(or_(VolumeType.is_public.is_(True), VolumeType.id.in_(
@@ -164,7 +165,7 @@ class VolumeTypes:
             await s.delete(spec)
 
     # -- access --
-    async def access(self, ctx: RequestContext, type_id: str) -> list[str]:
+    async def access(self, ctx: RequestContext, type_id: str) -> builtins.list[str]:
         ctx.enforce("volume_extension:volume_type_access:get_all_for_type",
                     {"project_id": ctx.project_id})
         async with self.db.read() as s:

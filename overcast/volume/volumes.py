@@ -165,7 +165,7 @@ class Volumes:
             if key in ("name", "updated_at"):
                 col = func.coalesce(col, "" if key == "name" else Volume.created_at)
             keys.append(SortKey(col, direction))  # type: ignore[arg-type]
-        if not any(k.column is Volume.id for k in keys):
+        if "id" not in {k for k, _ in q.sort}:
             keys.append(SortKey(Volume.id, keys[-1].direction))  # type: ignore[arg-type]
         async with self.db.read() as s:
             total = int(await s.scalar(select(func.count()).select_from(stmt.subquery())) or 0)

@@ -95,7 +95,7 @@ class FileDriver:
 
     async def _copy(self, final: Path, source: Path, source_format: str | None,
                     size_gb: int | None) -> None:
-        if final.exists():
+        if await asyncio.to_thread(final.exists):
             return
         fmt = ["-f", source_format] if source_format else []
         tmp = final.with_name(f".{final.name}.tmp")
