@@ -27,8 +27,8 @@ class SnapshotCreate(BaseModel):
     display_name: str | None = Field(None, max_length=255)
     description: str | None = Field(None, max_length=255)
     display_description: str | None = Field(None, max_length=255)
-    force: bool | str = False
-    metadata: Meta = {}
+    force: bool | str | None = False
+    metadata: Meta | None = None
 
 
 class SnapshotCreateBody(BaseModel):
@@ -111,11 +111,12 @@ async def list_snapshots_detail(project_id: str, request: Request, ctx: Ctx, sna
 async def create_snapshot(project_id: str, body: SnapshotCreateBody, request: Request,
                           ctx: Ctx, snaps: Snaps) -> dict[str, Any]:
     b = body.snapshot
-    force = b.force if isinstance(b.force, bool) else query_bool(b.force, "force")
+    force = b.force if isinstance(b.force, bool) or b.force is None else query_bool(
+        b.force, "force")
     info = await snaps.create(
         ctx, b.volume_id, name=b.name if b.name is not None else b.display_name,
         description=b.description if b.description is not None else b.display_description,
-        force=bool(force), allow_in_use=ctx.microversion >= (3, 66), metadata=b.metadata)
+        force=bool(force), allow_in_use=ctx.microversion >= (3, 66), metadata=b.metadata or {})
     return {"snapshot": view(request, ctx, info)}
 
 

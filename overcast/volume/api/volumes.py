@@ -36,8 +36,8 @@ class VolumeCreate(BaseModel):
     source_volid: str | None = None
     imageRef: str | None = None
     image_id: str | None = None
-    metadata: Meta = {}
-    multiattach: bool = False
+    metadata: Meta | None = None  # openstacksdk sends null
+    multiattach: bool | None = None
     consistencygroup_id: str | None = None
     backup_id: str | None = None
     group_id: str | None = None
@@ -221,8 +221,8 @@ async def create_volume(project_id: str, body: VolumeCreateBody, request: Reques
         ctx, size=b.size, name=b.name if b.name is not None else b.display_name,
         description=b.description if b.description is not None else b.display_description,
         volume_type=b.volume_type, zone=b.availability_zone, snapshot_id=b.snapshot_id,
-        source_volid=b.source_volid, image=image, metadata=b.metadata,
-        multiattach=b.multiattach, token=request.headers.get("x-auth-token"))
+        source_volid=b.source_volid, image=image, metadata=b.metadata or {},
+        multiattach=bool(b.multiattach), token=request.headers.get("x-auth-token"))
     return {"volume": view(request, ctx, info)}
 
 
