@@ -69,9 +69,10 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         quota = Quotas(db, section)
         vtypes = VolumeTypes(db, section)
         await vtypes.ensure_default()
-        plane = await start_control_plane(config, db, hosts)
-        images = ImageClient(config.public_url("image"),
-                             transport=getattr(app.state, "image_transport", None))
+        # Tests hand the image service in-process; otherwise it is reached over HTTP.
+        transport = getattr(app.state, "image_transport", None)
+        plane = await start_control_plane(config, db, hosts, image_transport=transport)
+        images = ImageClient(config.public_url("image"), transport=transport)
         try:
             yield {"enforcer": Enforcer(RULES, policy_file), "volume_config": section,
                    "hosts": hosts, "quotas": quota, "volume_types": vtypes, "images": images,

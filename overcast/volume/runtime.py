@@ -7,6 +7,8 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
+import httpx
+
 from overcast.common.bus import Bus, connect
 from overcast.common.clients import ImageClient
 from overcast.common.db import Database
@@ -60,8 +62,10 @@ async def start_agent(config: Config, bus: Bus, images: ImageClient | None, *,
     return agent
 
 
-async def start_control_plane(config: Config, db: Database, hosts: Hosts,
-                              bus: Bus | None = None) -> ControlPlane:
+async def start_control_plane(config: Config, db: Database, hosts: Hosts, *,
+                              bus: Bus | None = None,
+                              image_transport: httpx.AsyncBaseTransport | None = None
+                              ) -> ControlPlane:
     own = bus is None
     if bus is None:
         bus = connect(config.default.bus_url)
@@ -71,6 +75,6 @@ async def start_control_plane(config: Config, db: Database, hosts: Hosts,
     images = None
     agent = None
     if config.volume.run_agents:
-        images = ImageClient(config.public_url("image"))
+        images = ImageClient(config.public_url("image"), transport=image_transport)
         agent = await start_agent(config, bus, images)
     return ControlPlane(bus, conductor, agent, images, own)

@@ -11,9 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from overcast.cli import bootstrap, db_upgrade
 from overcast.identity.app import create_app as identity_app
+from overcast.image.app import create_app as image_app
 from overcast.volume.app import create_app as volume_app
 from tests.functional.conftest import ADMIN_PASSWORD, make_config, running
 from tests.functional.identity.conftest import Keystone
@@ -29,6 +31,7 @@ class Cinder:
     admin_project: str
     alpha: str
     beta: str
+    glance: httpx.AsyncClient
 
     def url(self, who: dict[str, str], path: str) -> str:
         project = {id(self.admin): self.admin_project, id(self.alice): self.alpha,
@@ -79,7 +82,7 @@ class Cinder:
 async def cinder(tmp_path: Path) -> AsyncIterator[Cinder]:
     config = make_config(tmp_path, OVERCAST_VOLUME__ENABLED="true", OVERCAST_VOLUME__DRIVER="fake",
                          OVERCAST_VOLUME__HOST="testhost", OVERCAST_VOLUME__RESYNC_INTERVAL="0.5")
-    await db_upgrade(config, ["identity", "volume"])
+    await db_upgrade(config, ["identity", "image", "volume"])
     await bootstrap(config, ADMIN_PASSWORD)
     ident = identity_app(config)
     async with running(ident) as ks_http:
@@ -91,6 +94,21 @@ async def cinder(tmp_path: Path) -> AsyncIterator[Cinder]:
         beta = (await ks.make_user("bob", "bob-pw", "beta"))["project_id"]
         alice = {"X-Auth-Token": await ks.token("alice", "alice-pw", "alpha")}
         bob = {"X-Auth-Token": await ks.token("bob", "bob-pw", "beta")}
-        app = volume_app(config, lambda: getattr(ident.state, "identity", None))
-        async with running(app) as http:
-            yield Cinder(http, ks.admin, alice, bob, admin_project, alpha, beta)
+        def local() -> Any:
+            return getattr(ident.state, "identity", None)
+
+        img = image_app(config, local)
+        async with img.router.lifespan_context(img) as img_state:
+            transport = httpx.ASGITransport(_with_state(img, dict(img_state or {})))
+            app = volume_app(config, local)
+            app.state.image_transport = transport
+            async with running(app) as http, httpx.AsyncClient(
+                    transport=transport, base_url="http://testserver") as glance:
+                yield Cinder(http, ks.admin, alice, bob, admin_project, alpha, beta, glance)
+
+
+def _with_state(app: ASGIApp, state: dict[str, Any]) -> ASGIApp:
+    async def call(scope: Scope, receive: Receive, send: Send) -> None:
+        await app({**scope, "state": dict(state)}, receive, send)
+
+    return call
