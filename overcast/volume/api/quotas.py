@@ -60,7 +60,7 @@ async def update_quotas(project_id: str, target: str, body: QuotaSetBody, ctx: C
     return {"quota_set": await quotas.update(ctx, target, values)}
 
 
-@router.delete("/os-quota-sets/{target}", **policy("volume_extension:quotas:delete"))
+@router.delete("/os-quota-sets/{target}", response_class=Response, **policy("volume_extension:quotas:delete"))
 async def delete_quotas(project_id: str, target: str, ctx: Ctx, quotas: Quots) -> Response:
     await quotas.reset(ctx, target)
     return Response(status_code=200)

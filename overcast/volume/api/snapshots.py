@@ -145,7 +145,7 @@ async def update_snapshot(project_id: str, snapshot_id: str, body: SnapshotUpdat
     return {"snapshot": view(request, ctx, info)}
 
 
-@router.delete("/{snapshot_id}", status_code=202, **policy("volume:delete_snapshot",
+@router.delete("/{snapshot_id}", response_class=Response, status_code=202, **policy("volume:delete_snapshot",
                                                             "volume:get_all_admin"))
 async def delete_snapshot(project_id: str, snapshot_id: str, ctx: Ctx, snaps: Snaps
                           ) -> Response:
@@ -153,7 +153,7 @@ async def delete_snapshot(project_id: str, snapshot_id: str, ctx: Ctx, snaps: Sn
     return Response(status_code=202)
 
 
-@router.post("/{snapshot_id}/action", status_code=202, **policy(
+@router.post("/{snapshot_id}/action", response_class=Response, status_code=202, **policy(
     "volume_extension:snapshot_admin_actions:reset_status",
     "volume_extension:snapshot_admin_actions:force_delete", "volume:get_all_admin"))
 async def snapshot_action(project_id: str, snapshot_id: str, body: SnapshotAction, ctx: Ctx,
@@ -205,7 +205,8 @@ async def set_metadata_item(project_id: str, snapshot_id: str, key: str, body: M
     return {"meta": body.meta}
 
 
-@router.delete("/{snapshot_id}/metadata/{key}", **policy("volume:delete_snapshot_metadata",
+@router.delete("/{snapshot_id}/metadata/{key}", response_class=Response,
+               **policy("volume:delete_snapshot_metadata",
                                                           "volume:get_all_admin"))
 async def delete_metadata_item(project_id: str, snapshot_id: str, key: str, ctx: Ctx,
                                snaps: Snaps) -> Response:

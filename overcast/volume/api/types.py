@@ -102,7 +102,8 @@ async def update_type(project_id: str, type_id: str, body: TypeUpdateBody, ctx: 
                                                         b.is_public))}
 
 
-@router.delete("/{type_id}", status_code=202, **policy("volume_extension:types_manage"))
+@router.delete("/{type_id}", response_class=Response, status_code=202,
+               **policy("volume_extension:types_manage"))
 async def delete_type(project_id: str, type_id: str, ctx: Ctx, types: Types) -> Response:
     await types.delete(ctx, type_id)
     return Response(status_code=202)
@@ -139,7 +140,7 @@ async def update_spec(project_id: str, type_id: str, key: str, body: dict[str, s
     return await types.set_specs(ctx, type_id, body, "volume_extension:types_extra_specs:update")
 
 
-@router.delete("/{type_id}/extra_specs/{key}", status_code=202,
+@router.delete("/{type_id}/extra_specs/{key}", response_class=Response, status_code=202,
                **policy("volume_extension:types_extra_specs:delete"))
 async def delete_spec(project_id: str, type_id: str, key: str, ctx: Ctx, types: Types
                       ) -> Response:
@@ -154,7 +155,7 @@ async def list_access(project_id: str, type_id: str, ctx: Ctx, types: Types) -> 
                                    for p in await types.access(ctx, type_id)]}
 
 
-@router.post("/{type_id}/action", status_code=202, **policy(
+@router.post("/{type_id}/action", response_class=Response, status_code=202, **policy(
     "volume_extension:volume_type_access:addProjectAccess",
     "volume_extension:volume_type_access:removeProjectAccess"))
 async def type_action(project_id: str, type_id: str, body: TypeAction, ctx: Ctx, types: Types

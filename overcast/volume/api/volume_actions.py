@@ -52,7 +52,7 @@ class VolumeAction(BaseModel):
     force_delete: dict[str, Any] | None = Field(None, alias="os-force_delete")
 
 
-@router.post("/{volume_id}/action", status_code=202, **policy(
+@router.post("/{volume_id}/action", response_class=Response, status_code=202, **policy(
     "volume:extend", "volume_extension:volume_admin_actions:reset_status",
     "volume_extension:volume_actions:set_bootable", "volume:update_readonly_flag",
     "volume_extension:volume_admin_actions:force_delete", "volume:get_all_admin"))

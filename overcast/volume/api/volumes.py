@@ -258,7 +258,7 @@ async def update_volume(project_id: str, volume_id: str, body: VolumeUpdateBody,
     return {"volume": view(request, ctx, info)}
 
 
-@router.delete("/{volume_id}", status_code=202, **policy("volume:delete",
+@router.delete("/{volume_id}", response_class=Response, status_code=202, **policy("volume:delete",
                                                           "volume:get_all_admin"))
 async def delete_volume(project_id: str, volume_id: str, request: Request, ctx: Ctx,
                         vols: Vols) -> Response:
@@ -318,7 +318,8 @@ async def set_metadata_item(project_id: str, volume_id: str, key: str, body: Met
     return {"meta": body.meta}
 
 
-@router.delete("/{volume_id}/metadata/{key}", **policy("volume:delete_volume_metadata",
+@router.delete("/{volume_id}/metadata/{key}", response_class=Response,
+               **policy("volume:delete_volume_metadata",
                                                         "volume:get_all_admin"))
 async def delete_metadata_item(project_id: str, volume_id: str, key: str, ctx: Ctx,
                                vols: Vols) -> Response:
