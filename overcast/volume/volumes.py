@@ -249,12 +249,15 @@ class Volumes:
             if vtype is None:
                 vtype = await self.types.default(s)
             await self.quotas.check(s, project, volumes=1, gigabytes=size, size=size)
-            zone = zone or self.config.default_availability_zone or \
-                self.config.storage_availability_zone
-            if not any(p.availability_zone == zone for p in pools) and zone not in {
+            default_zone = (self.config.default_availability_zone
+                            or self.config.storage_availability_zone)
+            # A zone asked for must be one an agent reports; the default zone is always
+            # accepted (no agent up yet: the volume ends in error, as "No valid backend").
+            if zone is not None and zone != default_zone and zone not in {
                     z for z, _ in await self.hosts.zones()}:
                 raise faults.BadRequest(f"Invalid input received: Availability zone '{zone}' "
                                         f"is invalid.")
+            zone = zone or default_zone
             v = Volume(id=str(uuid.uuid4()), project_id=project, user_id=ctx.user_id,
                        name=name, description=description, size=size, status="creating",
                        availability_zone=zone, volume_type_id=vtype.id,

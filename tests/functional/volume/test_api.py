@@ -56,6 +56,9 @@ async def test_types_quotas_limits_zones_services(cinder: Cinder) -> None:
     assert default["volume_type"]["name"] == "__DEFAULT__"
     v = await cinder.volume(cinder.alice, 1, volume_type="fast")
     assert v["volume_type"] == "fast"
+    msg = await cinder.fault("POST", "volumes", cinder.alice, 400,
+                             {"volume": {"size": 1, "availability_zone": "elsewhere"}})
+    assert "Availability zone 'elsewhere' is invalid" in msg
     await cinder.fault("DELETE", f"types/{tid}", cinder.admin, 400)
     # a private type is invisible until the project is given access
     p = await cinder.ok("POST", "types", cinder.admin, {"volume_type": {
