@@ -125,6 +125,10 @@ async def bootstrap(config: Config, admin_password: str | None) -> str | None:
                 await register_service(identity, spec.catalog_type, spec.catalog_name,
                                        spec.description,
                                        config.public_url(name) + spec.version_path)
+                for alias in spec.catalog_aliases:
+                    await register_service(identity, alias, f"{spec.catalog_name}v3",
+                                           spec.description,
+                                           config.public_url(name) + spec.version_path)
         await _service_users(config, identity)
         if "object" in _services(config):
             # keystoneauth's reseller admin role, which resellers (and tempest) are given.
@@ -315,6 +319,29 @@ async def serve_compute_agent(config: Config, host: str | None, driver: str | No
         await bus.close()
 
 
+async def serve_volume_agent(config: Config, host: str | None) -> None:
+    """A volume agent alone, reaching the conductor over `[DEFAULT] bus_url`."""
+    from overcast.common.bus import connect
+    from overcast.common.clients import ImageClient
+    from overcast.volume.runtime import start_agent
+
+    bus = connect(config.default.bus_url)
+    await bus.start()
+    images = ImageClient(config.public_url("image"))
+    agent = await start_agent(config, bus, images, host=host)
+    log.info("volume agent running: %s", agent.host)
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, done.set)
+    try:
+        await done.wait()
+    finally:
+        await agent.stop()
+        await images.close()
+        await bus.close()
+
+
 def _serve_workers(config: Config, name: str, workers: int) -> None:
     """Several worker processes: uvicorn re-creates the app in each from the environment."""
     os.environ["OVERCAST_STATE_DIR"] = str(config.state_dir)
@@ -348,8 +375,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add("up", help="run the all-in-one cloud in the foreground")
     sp = add("serve", help="run one service")
-    sp.add_argument("service", choices=sorted([*SERVICES, "compute-agent", "object-storage"]))
-    sp.add_argument("--host", help="bind address; for compute-agent: the compute host name")
+    sp.add_argument("service", choices=sorted([*SERVICES, "compute-agent", "volume-agent",
+                                               "object-storage"]))
+    sp.add_argument("--host", help="bind address; for compute-agent and volume-agent: the "
+                    "host name")
     sp.add_argument("--driver", choices=["qemu", "fake", "auto"],
                     help="compute-agent: the hypervisor driver (default: [compute] driver)")
     sp.add_argument("--simulated", type=int,
@@ -405,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(up(config))
     elif cmd == "serve" and args.service == "compute-agent":
         asyncio.run(serve_compute_agent(config, args.host, args.driver, args.simulated))
+    elif cmd == "serve" and args.service == "volume-agent":
+        asyncio.run(serve_volume_agent(config, args.host))
     elif cmd == "serve" and args.service == "object-storage":
         from overcast.object.manage import serve_storage
 

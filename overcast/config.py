@@ -393,6 +393,52 @@ class NetworkSection(_ServiceSection):
     quota_rbac_policy: int = Field(10, ge=-1, description="RBAC policies per project.")
 
 
+class VolumeSection(_ServiceSection):
+    """[volume]: the Cinder v3 block storage API, its scheduler and (in `overcast up`) this
+    node's volume agent (preview: off in `overcast up` until its interop part passes)."""
+
+    enabled: bool = Field(False, description="Run the block storage API in `overcast up`.")
+    port: int = Field(8776, description="Port of the block storage API.")
+    driver: Literal["file", "fake"] = Field(
+        "file", description="Volume driver of this node's agent: file (a qcow2 or raw file per "
+        "volume, made with qemu-img) or fake (no data; for tests).")
+    volumes_dir: str = Field("", description="Directory of the file driver's volumes; empty "
+                             "means STATE_DIR/volumes.")
+    volume_format: Literal["qcow2", "raw"] = Field(
+        "qcow2", description="Format of the file driver's volume files.")
+    fake_capacity_gb: int = Field(1000, ge=1, description="Capacity the fake driver reports.")
+    host: str = Field("", description="Name of this node's volume host (default: hostname); "
+                      "its backend is `HOST@file` (or `HOST@fake`).")
+    run_agents: bool = Field(
+        True, description="Run this node's volume agent inside the API process (`overcast up`); "
+        "off when it runs as `overcast serve volume-agent`.")
+    default_volume_type: str = Field("__DEFAULT__", description="Type of volumes created "
+                                     "without one (Cinder's default_volume_type).")
+    storage_availability_zone: str = Field("nova", description="Availability zone of this "
+                                           "node's volume agent.")
+    default_availability_zone: str = Field(
+        "", description="Zone of volumes created without one; empty: storage_availability_zone.")
+    max_over_subscription_ratio: float = Field(
+        20.0, ge=1.0, description="How far thin volumes may over-subscribe a pool's capacity.")
+    reserved_percentage: int = Field(0, ge=0, le=100, description="Per cent of each pool kept "
+                                     "free of new volumes.")
+    service_down_time: int = Field(60, ge=1, description="Seconds without a heartbeat after "
+                                   "which a service is reported down.")
+    report_interval: float = Field(10.0, gt=0, description="Seconds between an agent's "
+                                   "heartbeats (with its capacity).")
+    resync_interval: float = Field(30.0, gt=0, description="Seconds between an agent's full "
+                                   "reconcile passes.")
+    osapi_max_limit: int = Field(1000, ge=1, description="Largest page a list returns.")
+    quota_volumes: int = Field(10, ge=-1, description="Volumes per project; -1: no limit.")
+    quota_snapshots: int = Field(10, ge=-1, description="Snapshots per project.")
+    quota_gigabytes: int = Field(1000, ge=-1, description="GiB of volumes and snapshots per "
+                                 "project.")
+    quota_backups: int = Field(10, ge=-1, description="Backups per project.")
+    quota_backup_gigabytes: int = Field(1000, ge=-1, description="GiB of backups per project.")
+    quota_groups: int = Field(10, ge=-1, description="Groups per project.")
+    quota_per_volume_gigabytes: int = Field(-1, ge=-1, description="Largest volume in GiB.")
+
+
 class ObjectSection(_Section):
     """[object]: the Swift v1 proxy and, in `overcast up`, its storage nodes."""
 
@@ -453,6 +499,7 @@ class Config(BaseModel):
     novncproxy: NovncproxySection = NovncproxySection()
     placement: PlacementSection = PlacementSection()
     network: NetworkSection = NetworkSection()
+    volume: VolumeSection = VolumeSection()
     object: ObjectSection = ObjectSection()
     cors: CorsSection = CorsSection()
     security_compliance: SecurityComplianceSection = SecurityComplianceSection()
@@ -515,6 +562,11 @@ class Config(BaseModel):
     def object_ring_file(self) -> Path:
         f = self.object.ring_file
         return Path(f) if f else self.object_dir / "object.ring.gz"
+
+    @property
+    def volumes_dir(self) -> Path:
+        d = self.volume.volumes_dir
+        return Path(d) if d else self.state_dir / "volumes"
 
     @property
     def fernet_key_repository(self) -> Path:
@@ -581,6 +633,7 @@ def load_config(
         novncproxy=NovncproxySection(**values["novncproxy"]),
         placement=PlacementSection(**values["placement"]),
         network=NetworkSection(**values["network"]),
+        volume=VolumeSection(**values["volume"]),
         object=ObjectSection(**values["object"]),
         cors=CorsSection(**values["cors"]),
         security_compliance=SecurityComplianceSection(**{

@@ -28,6 +28,8 @@ class ServiceSpec:
     policy_rules: Callable[[], list[Rule]]
     #: The package of its app.py and policy.py, when it is not overcast.<name>.
     package: str = ""
+    #: More catalog types registered with the same URL (Cinder's volumev3 beside block-storage).
+    catalog_aliases: tuple[str, ...] = ()
 
 
 def _identity_app(config: Config, local: LocalValidator | None) -> FastAPI:
@@ -108,6 +110,18 @@ def _object_rules() -> list[Rule]:
     return RULES
 
 
+def _volume_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.volume.app import create_app
+
+    return create_app(config, local)
+
+
+def _volume_rules() -> list[Rule]:
+    from overcast.volume.policy import RULES
+
+    return RULES
+
+
 def _identity_rules() -> list[Rule]:
     from overcast.identity.policy import RULES
 
@@ -146,6 +160,11 @@ SERVICES: dict[str, ServiceSpec] = {
     # Neutron's catalog URL has no version; clients add /v2.0 themselves.
     "network": ServiceSpec("network", _network_app, "network", "neutron",
                            "OpenStack Networking", "", _network_rules),
+    # Cinder's two catalog types (block-storage is the official one; volumev3 what older
+    # clients look up); registered by bootstrap with the same URL.
+    "volume": ServiceSpec("volume", _volume_app, "block-storage", "cinder",
+                          "OpenStack Block Storage", "/v3/%(project_id)s", _volume_rules,
+                          ("volumev3",)),
     "object": ServiceSpec("object", _object_app, "object-store", "swift",
                           "OpenStack Object Storage", "/v1/AUTH_%(project_id)s", _object_rules),
 }

@@ -23,6 +23,7 @@ SERVICE_USERS: dict[str, str] = {
     # The image service's swift store keeps images in this user's account (glance_store's
     # single-tenant mode).
     "image": "glance",
+    "volume": "cinder",
 }
 SERVICE_PROJECT = "service"
 SERVICE_ROLES = ("admin", "service")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ from overcast.cli import bootstrap, db_upgrade
 from overcast.config import Config
 from overcast.identity.app import create_app as identity_app
 from overcast.image.app import create_app as image_app
+from overcast.volume.app import create_app as volume_app
 from tests.functional.conftest import ADMIN_PASSWORD, make_config, running
 from tests.functional.identity.conftest import Keystone
 from tests.helpers import password_auth
@@ -55,14 +57,20 @@ class Seed:
 
 def config_for(tmp: Path) -> Config:
     """The configuration of a cloud whose state directory is tmp/state."""
-    return make_config(tmp, OVERCAST_IDENTITY__TOKEN_EXPIRATION=TOKEN_LIFETIME)
+    return make_config(tmp, OVERCAST_IDENTITY__TOKEN_EXPIRATION=TOKEN_LIFETIME,
+                       OVERCAST_VOLUME__DRIVER="fake", OVERCAST_VOLUME__HOST="openapi")
 
 
 def apps(config: Config) -> dict[str, FastAPI]:
-    """Identity and Image of one cloud; Image validates tokens with this Identity."""
+    """Identity, Image and Block Storage of one cloud; the others validate tokens with this
+    Identity."""
     ident = identity_app(config)
-    return {"identity": ident,
-            "image": image_app(config, lambda: getattr(ident.state, "identity", None))}
+
+    def local() -> Any:
+        return getattr(ident.state, "identity", None)
+
+    return {"identity": ident, "image": image_app(config, local),
+            "volume": volume_app(config, local)}
 
 
 async def _ok(r: httpx.Response) -> dict[str, Any]:
@@ -74,7 +82,7 @@ async def _ok(r: httpx.Response) -> dict[str, Any]:
 async def seed(tmp: Path) -> Seed:
     """Migrate, bootstrap and fill a cloud in tmp/state (see the module docstring)."""
     config = config_for(tmp)
-    await db_upgrade(config, ["identity", "image"])
+    await db_upgrade(config, ["identity", "image", "volume"])
     await bootstrap(config, ADMIN_PASSWORD)
     cloud = apps(config)
     async with running(cloud["identity"]) as http:
@@ -203,9 +211,38 @@ async def seed(tmp: Path) -> Seed:
         {"target": "domains", "target_id": domain, "actor": "users", "actor_id": user,
          "role_id": role},
     ]
-    return Seed(config.state_dir, tokens, {"identity": identity_ids, "image": image_ids},
+    volume_ids = await _seed_volume(cloud["volume"], adm, {"X-Auth-Token": victor_token},
+                                    project, carol["project_id"])
+    return Seed(config.state_dir, tokens,
+                {"identity": identity_ids, "image": image_ids, "volume": volume_ids},
                 {"X-Subject-Token": [victor_token, tokens["member"]]},
-                {"identity": assignments, "image": []})
+                {"identity": assignments, "image": [], "volume": []})
+
+
+async def _seed_volume(app: FastAPI, adm: dict[str, str], vic: dict[str, str], project: str,
+                       member_project: str) -> dict[str, list[str]]:
+    """The victim's volume (available, through the fake driver's agent), its snapshot, and a
+    private volume type with an extra spec."""
+    async with running(app) as http:
+        base = f"/v3/{project}"
+        vol = await _ok(await http.post(f"{base}/volumes", headers=vic, json={
+            "volume": {"size": 1, "name": "victim-volume", "metadata": {"victim-key": "v"}}}))
+        volume_id = vol["volume"]["id"]
+        for _ in range(200):
+            shown = await _ok(await http.get(f"{base}/volumes/{volume_id}", headers=vic))
+            if shown["volume"]["status"] == "available":
+                break
+            await asyncio.sleep(0.02)
+        snap = await _ok(await http.post(f"{base}/snapshots", headers=vic, json={
+            "snapshot": {"volume_id": volume_id, "name": "victim-snapshot",
+                         "metadata": {"victim-key": "v"}}}))
+        vtype = await _ok(await http.post(f"{base}/types", headers=adm, json={"volume_type": {
+            "name": "victim-type", "os-volume-type-access:is_public": False,
+            "extra_specs": {"victim-key": "v"}}}))
+    return {"project_id": [project, member_project], "target": [project, member_project],
+            "volume_id": [volume_id], "snapshot_id": [snap["snapshot"]["id"]],
+            "type_id": [vtype["volume_type"]["id"], "default"], "key": ["victim-key"],
+            "action": ["enable", "disable", "disable-log-reason"], "class_name": ["default"]}
 
 
 class World:
@@ -220,11 +257,13 @@ class World:
         self._ready: asyncio.Event | None = None
         self._stop: asyncio.Event | None = None
 
-    async def started(self) -> None:
+    async def started(self, service: str) -> None:
         if self._task is None:
             self._loop = asyncio.get_running_loop()
             self._ready, self._stop = asyncio.Event(), asyncio.Event()
-            self._task = asyncio.create_task(self._serve())
+            # A test drives one service: its lifespan and Identity's (which validates the
+            # tokens) are entered, not every service's.
+            self._task = asyncio.create_task(self._serve(dict.fromkeys(["identity", service])))
         assert self._ready is not None
         ready = asyncio.ensure_future(self._ready.wait())
         await asyncio.wait({ready, self._task}, return_when=asyncio.FIRST_COMPLETED)
@@ -232,11 +271,12 @@ class World:
             ready.cancel()
             await self._task  # raises what the lifespan failed with
 
-    async def _serve(self) -> None:
+    async def _serve(self, names: Iterable[str]) -> None:
         # One task enters and leaves every lifespan, as a server does.
         assert self._ready is not None and self._stop is not None
         async with AsyncExitStack() as stack:
-            for name, app in self.apps.items():
+            for name in names:
+                app = self.apps[name]
                 state = await stack.enter_async_context(app.router.lifespan_context(app))
                 self.states[name] = dict(state or {})
             self._ready.set()
@@ -268,7 +308,7 @@ class Cloud:
                 return
             world = self.world
             assert world is not None, "no world: use the `world` fixture"
-            await world.started()
+            await world.started(service)
             await world.apps[service]({**scope, "state": dict(world.states[service])},
                                       receive, send)
 

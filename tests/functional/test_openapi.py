@@ -1,6 +1,8 @@
-"""Schemathesis against the OpenAPI documents Identity and Image serve, as two personas.
+"""Schemathesis against the OpenAPI documents Identity, Image and Block Storage serve, as two
+personas.
 
-Every operation of `/openapi-identity.json` and `/openapi-image.json` gets generated requests,
+Every operation of `/openapi-identity.json`, `/openapi-image.json` and `/openapi-volume.json`
+gets generated requests,
 valid and invalid ("all" generation modes), as the admin and as `member` of another project,
 each operation on a fresh copy of a seeded cloud (tests/functional/openapi_cloud.py). Path
 parameters and query filters of the same name are half the time ids that exist, and token
@@ -173,6 +175,7 @@ def _schema(service: str) -> Any:
 
 identity = _schema("identity")
 image = _schema("image")
+volume = _schema("volume")
 
 
 @pytest.fixture(scope="session")
@@ -235,10 +238,17 @@ def test_image(case: schemathesis.Case[Any], persona: str, world: World, seeded:
     call_and_check("image", case, persona, seeded.tokens[persona])
 
 
+@volume.parametrize()
+@SETTINGS
+def test_volume(case: schemathesis.Case[Any], persona: str, world: World, seeded: Seed) -> None:
+    call_and_check("volume", case, persona, seeded.tokens[persona])
+
+
 async def test_served_documents_are_the_ones_tested(seeded: Seed, tmp_path: Path) -> None:
     cloud = World(seeded, tmp_path).apps
-    async with running(cloud["identity"]) as ks, running(cloud["image"]) as gl:
-        for name, http in (("identity", ks), ("image", gl)):
+    async with running(cloud["identity"]) as ks, running(cloud["image"]) as gl, \
+            running(cloud["volume"]) as vol:
+        for name, http in (("identity", ks), ("image", gl), ("volume", vol)):
             r = await http.get(f"/openapi-{name}.json",
                                headers={"X-Auth-Token": seeded.tokens["member"]})
             assert r.status_code == 200, r.text
@@ -251,7 +261,7 @@ if KNOWN_FAILURES:
     @pytest.mark.parametrize("known", KNOWN_FAILURES, ids=[k.id for k in KNOWN_FAILURES])
     def test_known_failure_still_happens(known: Known, world: World, seeded: Seed) -> None:
         """XFAIL with its reason while it fails (so every run lists them); FAIL once it is fixed."""
-        schema = {"identity": identity, "image": image}[known.service]
+        schema = {"identity": identity, "image": image, "volume": volume}[known.service]
         method, path = known.operation.split(" ", 1)
 
         def resolve(values: dict[str, str]) -> dict[str, str]:
