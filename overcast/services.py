@@ -164,7 +164,7 @@ SERVICES: dict[str, ServiceSpec] = {
     # clients look up); registered by bootstrap with the same URL.
     "volume": ServiceSpec("volume", _volume_app, "block-storage", "cinder",
                           "OpenStack Block Storage", "/v3/%(project_id)s", _volume_rules,
-                          ("volumev3",)),
+                          catalog_aliases=("volumev3",)),
     "object": ServiceSpec("object", _object_app, "object-store", "swift",
                           "OpenStack Object Storage", "/v1/AUTH_%(project_id)s", _object_rules),
 }
