@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 
 from overcast.common.app import CorsPolicy, PublicRoute, TokenValidator, build_app
 from overcast.common.auth import RemoteValidator
+from overcast.common.bus import connect
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
@@ -31,6 +32,7 @@ from overcast.network.api import (
     versions,
 )
 from overcast.network.availability import Availability
+from overcast.network.dataplane import Dataplane
 from overcast.network.floatingips import FloatingIPs
 from overcast.network.networks import Networks
 from overcast.network.policy import RULES
@@ -38,6 +40,7 @@ from overcast.network.ports import Ports
 from overcast.network.quotas import Quotas
 from overcast.network.rbac import RBACPolicies
 from overcast.network.routers import Routers
+from overcast.network.rpc import AgentNotifier, serve_plugin
 from overcast.network.security_groups import SecurityGroupRules, SecurityGroups
 from overcast.network.subnetpools import AddressScopes, SubnetPools
 from overcast.network.subnets import Subnets
@@ -69,11 +72,20 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             app.state.remote_validator = remote
         port_service = Ports(db, section)
         groups = SecurityGroups(db, section)
+        nets, subs = Networks(db, section), Subnets(db, section)
+        # The agents' RPC and the pokes they get (`[DEFAULT] bus_url`; in `overcast up` the
+        # in-process bus the agent of this host shares).
+        bus = connect(config.default.bus_url)
+        await bus.start()
+        plugin = await serve_plugin(bus, Dataplane(db, port_service))
+        notifier = AgentNotifier(bus)
+        for collection in (port_service, nets, subs):
+            collection.on_change = notifier.network_changed
         try:
             yield {
                 "enforcer": Enforcer(RULES, policy_file),
-                "networks": Networks(db, section),
-                "subnets": Subnets(db, section),
+                "networks": nets,
+                "subnets": subs,
                 "ports": port_service,
                 "security_groups": groups,
                 "security_group_rules": SecurityGroupRules(db, section, groups),
@@ -86,6 +98,8 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
                 "availability": Availability(db, section),
             }
         finally:
+            await plugin.stop()
+            await bus.close()
             if remote is not None:
                 await remote.close()
             await db.dispose()

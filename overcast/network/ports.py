@@ -556,6 +556,7 @@ class Ports(Collection):
                 return await self.views(s, made)
 
         out: list[Attrs] = await retrying(run, tries=40)
+        await self.changed(*(str(a["network_id"]) for a in out))
         return [self.shown(ctx, a) for a in out]
 
     async def update(self, ctx: RequestContext, ident: str, attrs: Attrs,
@@ -577,6 +578,7 @@ class Ports(Collection):
                 return await self.view_of(s, port)
 
         view: Attrs = await retrying(run, tries=40)
+        await self.changed(str(view["network_id"]))
         return self.shown(ctx, view)
 
     async def _apply(self, s: AsyncSession, ctx: RequestContext, port: Port, attrs: Attrs,
@@ -660,7 +662,9 @@ class Ports(Collection):
                 raise errors.fault(409, "ServicePortInUse",
                                    f"Port {port.id} cannot be deleted directly via the port "
                                    f"API: has device owner {port.device_owner}.")
+            network_id = port.network_id
             await self.remove(s, port)
+        await self.changed(network_id)
 
     async def remove(self, s: AsyncSession, port: Port) -> None:
         """Delete a port and free what it held (floating IPs on it are disassociated)."""
