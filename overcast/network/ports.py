@@ -460,7 +460,11 @@ class Ports(Collection):
                 raise errors.InvalidInput(f"'{profile}' is not a dictionary")
             port.binding_profile = profile or {}
         if "binding:host_id" in attrs:
-            port.binding_host_id = attrs["binding:host_id"] or ""
+            host = attrs["binding:host_id"] or ""
+            if host != port.binding_host_id:
+                # wired again (or not at all) on the new host: its agent reports ACTIVE
+                port.status = "DOWN"
+            port.binding_host_id = host
         # The Linux-bridge data plane binds every port of a host: a bridge per network.
         if port.binding_host_id:
             port.binding_vif_type = "bridge"

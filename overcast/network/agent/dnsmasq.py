@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import json
 import logging
 import os
 import shutil
@@ -138,7 +139,7 @@ class DhcpServers:
             return False
         d = self._dir(net.id)
         d.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(self._ensure_namespace, net, port, bridge)
+        await self._ensure_namespace(net, port, bridge)
         changed = False
         for name, text in (("host", host_entries(net)), ("opts", options(net)),
                            ("addn_hosts", addn_hosts(net))):
@@ -161,7 +162,7 @@ class DhcpServers:
         if pid is not None:
             await self._kill(pid)
         if d.is_dir():
-            await asyncio.to_thread(self._remove_namespace, network_id)
+            await self._remove_namespace(network_id)
             shutil.rmtree(d, ignore_errors=True)
             log.info("network %s: DHCP server removed", network_id)
 
@@ -209,28 +210,59 @@ class DhcpServers:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
 
-    # -- the namespace and its veth, in a worker thread --
-    def _ensure_namespace(self, net: DesiredNetwork, port: DesiredPort, bridge: str) -> None:
-        from pyroute2 import IPRoute, netns
-
+    # -- the namespace and its veth --
+    # Inside the namespace the agent runs `ip -n`, not pyroute2: pyroute2 enters a namespace
+    # (and makes one) from a forked child that it ends with SIGTERM, and a child forked from an
+    # asyncio process shares its signal wake-up socket, so `overcast up` took that SIGTERM
+    # for its own and stopped. In the host's namespace pyroute2 needs no child.
+    async def _ensure_namespace(self, net: DesiredNetwork, port: DesiredPort,
+                                bridge: str) -> None:
         ns = namespace_name(net.id)
-        if ns not in netns.listnetns():
-            netns.create(ns)
+        if not os.path.exists(f"/run/netns/{ns}"):  # noqa: ASYNC240 (a tmpfs: never blocks)
+            await _ip("netns", "add", ns)
         stem = tap_name(port.id)[3:]
-        outer, inner = f"tap{stem}", f"ns-{stem}"
+        inner = f"ns-{stem}"
+        code, out = await _ip("-n", ns, "-j", "addr", "show", "dev", inner, check=False)
+        links = json.loads(out) if code == 0 and out.strip() else []
+        await asyncio.to_thread(self._ensure_veth, net, ns, f"tap{stem}", inner, bridge,
+                                bool(links))
+        if not links:
+            code, out = await _ip("-n", ns, "-j", "addr", "show", "dev", inner)
+            links = json.loads(out)
+        link = links[0]
         prefixes = {s.id: ipaddress.ip_network(s.cidr).prefixlen for s in _served(net)}
         wanted = {(ip["ip_address"], prefixes[ip["subnet_id"]]) for ip in port.fixed_ips
                   if ip.get("subnet_id") in prefixes}
-        with IPRoute(netns=ns) as nsr:
-            inside = nsr.link_lookup(ifname=inner)
+        if str(link.get("address", "")).lower() != port.mac_address.lower() or \
+                link.get("mtu") != net.mtu or "UP" not in link.get("flags", []):
+            await _ip("-n", ns, "link", "set", "dev", inner, "address",
+                      port.mac_address.lower(), "mtu", str(net.mtu), "up")
+        have = {(str(a["local"]), int(a["prefixlen"])) for a in link.get("addr_info", [])
+                if a.get("family") == "inet"}
+        for ip, plen in sorted(have - wanted):
+            await _ip("-n", ns, "addr", "del", f"{ip}/{plen}", "dev", inner)
+        for ip, plen in sorted(wanted - have):
+            await _ip("-n", ns, "addr", "add", f"{ip}/{plen}", "dev", inner)
+        await _ip("-n", ns, "link", "set", "dev", "lo", "up")
+
+    @staticmethod
+    def _ensure_veth(net: DesiredNetwork, ns: str, outer: str, inner: str, bridge: str,
+                     inside: bool) -> None:
+        """The host end of the DHCP veth on the bridge (made with its peer in `ns`)."""
+        from pyroute2 import IPRoute
+
         with IPRoute() as ipr:
             found = ipr.link_lookup(ifname=outer)
             if found and not inside:  # a veth whose other end went with an old namespace
                 ipr.link("del", index=found[0])
                 found = []
             if not found:
-                ipr.link("add", ifname=outer, kind="veth",
-                         peer={"ifname": inner, "net_ns_fd": ns})
+                fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+                try:
+                    ipr.link("add", ifname=outer, kind="veth",
+                             peer={"ifname": inner, "net_ns_fd": fd})
+                finally:
+                    os.close(fd)
                 found = ipr.link_lookup(ifname=outer)
             link = ipr.get_links(found[0])[0]
             masters = ipr.link_lookup(ifname=bridge)
@@ -243,40 +275,26 @@ class DhcpServers:
                 change["state"] = "up"
             if change:
                 ipr.link("set", index=found[0], **change)
-        with IPRoute(netns=ns) as nsr:
-            index = nsr.link_lookup(ifname=inner)[0]
-            link = nsr.get_links(index)[0]
-            change = {}
-            if str(link.get_attr("IFLA_ADDRESS")).lower() != port.mac_address.lower():
-                change["address"] = port.mac_address.lower()
-            if link.get_attr("IFLA_MTU") != net.mtu:
-                change["mtu"] = net.mtu
-            if not link["flags"] & _IFF_UP:
-                change["state"] = "up"
-            if change:
-                nsr.link("set", index=index, **change)
-            have = {(str(a.get_attr("IFA_ADDRESS")), int(a["prefixlen"]))
-                    for a in nsr.get_addr(index=index, family=2)}
-            for ip, plen in have - wanted:
-                nsr.addr("del", index=index, address=ip, prefixlen=plen)
-            for ip, plen in wanted - have:
-                nsr.addr("add", index=index, address=ip, prefixlen=plen)
-            lo = nsr.link_lookup(ifname="lo")[0]
-            if not nsr.get_links(lo)[0]["flags"] & _IFF_UP:
-                nsr.link("set", index=lo, state="up")
 
-    def _remove_namespace(self, network_id: str) -> None:
-        from pyroute2 import IPRoute, netns
-
+    async def _remove_namespace(self, network_id: str) -> None:
         ns = namespace_name(network_id)
-        if ns not in netns.listnetns():
+        if not os.path.exists(f"/run/netns/{ns}"):  # noqa: ASYNC240 (a tmpfs: never blocks)
             return
-        with IPRoute(netns=ns) as nsr:
-            inner = [str(link.get_attr("IFLA_IFNAME")) for link in nsr.get_links()
-                     if str(link.get_attr("IFLA_IFNAME")).startswith("ns-")]
-        with IPRoute() as ipr:
-            # the host end goes at once, not when the kernel gets round to the namespace
-            for name in inner:
-                for index in ipr.link_lookup(ifname="tap" + name[3:]):
-                    ipr.link("del", index=index)
-        netns.remove(ns)
+        code, out = await _ip("-n", ns, "-j", "link", "show", check=False)
+        inner = [str(link["ifname"]) for link in (json.loads(out) if code == 0 else [])
+                 if str(link.get("ifname", "")).startswith("ns-")]
+        # the host end goes at once, not when the kernel gets round to the namespace
+        for name in inner:
+            await _ip("link", "del", "dev", "tap" + name[3:], check=False)
+        await _ip("netns", "del", ns, check=False)
+
+
+async def _ip(*args: str, check: bool = True) -> tuple[int, str]:
+    """`ip ARGS`: its exit code and output; RuntimeError when it fails and `check`."""
+    proc = await asyncio.create_subprocess_exec(
+        "ip", *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=30)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {err.decode(errors='replace').strip()}")
+    return proc.returncode or 0, out.decode(errors="replace")

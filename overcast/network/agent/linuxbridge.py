@@ -3,7 +3,8 @@ tenant network (`vxlan-<VNI>`, no learning, no multicast) whose forwarding entri
 other hosts' tunnel endpoints as Neutron's l2population fills them, guest taps plugged into
 the bridge with the network's MTU, and DHCP from dnsmasq in a namespace (`dnsmasq.py`).
 
-Everything goes through netlink (pyroute2), in a worker thread: pyroute2's sockets block.
+Everything in the host namespace goes through netlink (pyroute2), in a worker thread:
+pyroute2's sockets block (inside DHCP namespaces `dnsmasq.py` runs `ip -n`, and says why).
 A bridge carries `overcast:<host>:<network id>` as its alias, so after a restart the agent
 knows which bridges are its own and which network each one is, even if the network is gone.
 """
