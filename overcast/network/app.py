@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 
 from overcast.common.app import CorsPolicy, PublicRoute, TokenValidator, build_app
 from overcast.common.auth import RemoteValidator
-from overcast.common.bus import connect
+from overcast.common.bus import Bus, BusError, connect
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
@@ -21,12 +22,14 @@ from overcast.network.api import (
     availability,
     extensions,
     floatingips,
+    metering,
     networks,
     ports,
     quotas,
     rbac,
     routers,
     security_groups,
+    service_providers,
     subnetpools,
     subnets,
     versions,
@@ -34,7 +37,9 @@ from overcast.network.api import (
 from overcast.network.availability import Availability
 from overcast.network.dataplane import Dataplane
 from overcast.network.floatingips import FloatingIPs
+from overcast.network.metering import MeteringLabelRules, MeteringLabels
 from overcast.network.networks import Networks
+from overcast.network.notifications import Notifier
 from overcast.network.policy import RULES
 from overcast.network.ports import Ports
 from overcast.network.quotas import Quotas
@@ -47,9 +52,12 @@ from overcast.network.subnets import Subnets
 
 __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 
+log = logging.getLogger(__name__)
+
 ROUTERS = (versions.router, extensions.router, networks.router, subnets.router, ports.router,
            security_groups.router, routers.router, floatingips.router, subnetpools.router,
-           rbac.router, quotas.router, availability.router)
+           rbac.router, quotas.router, availability.router, metering.router,
+           service_providers.router)
 
 PUBLIC = [PublicRoute("GET", "/"), PublicRoute("GET", "/v2.0")]
 
@@ -73,14 +81,15 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         port_service = Ports(db, section)
         groups = SecurityGroups(db, section)
         nets, subs = Networks(db, section), Subnets(db, section)
-        # The agents' RPC and the pokes they get (`[DEFAULT] bus_url`; in `overcast up` the
-        # in-process bus the agent of this host shares).
-        bus = connect(config.default.bus_url)
-        await bus.start()
-        plugin = await serve_plugin(bus, Dataplane(db, port_service))
-        notifier = AgentNotifier(bus)
-        for collection in (port_service, nets, subs):
-            collection.on_change = notifier.network_changed
+        bus = await _notification_bus(config)
+        # The agents' RPC and the pokes they get, on the same bus (in `overcast up` the
+        # in-process one the agent of this host shares).
+        plugin = None
+        if bus is not None:
+            plugin = await serve_plugin(bus, Dataplane(db, port_service))
+            pokes = AgentNotifier(bus)
+            for collection in (port_service, nets, subs):
+                collection.on_change = pokes.network_changed
         try:
             yield {
                 "enforcer": Enforcer(RULES, policy_file),
@@ -96,10 +105,15 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
                 "rbac_policies": RBACPolicies(db, section),
                 "quotas": Quotas(db, section),
                 "availability": Availability(db, section),
+                "metering_labels": MeteringLabels(db, section),
+                "metering_label_rules": MeteringLabelRules(db, section),
+                "notifier": Notifier(bus),
             }
         finally:
-            await plugin.stop()
-            await bus.close()
+            if plugin is not None:
+                await plugin.stop()
+            if bus is not None:
+                await bus.close()
             if remote is not None:
                 await remote.close()
             await db.dispose()
@@ -126,6 +140,19 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         raise body_error(exc)
 
     return app
+
+
+async def _notification_bus(config: Config) -> Bus | None:
+    """The bus the API's notifications go to; without one (a broker that does not answer at
+    start) the API still serves, and says so."""
+    bus = connect(config.default.bus_url)
+    try:
+        await bus.start()
+    except BusError as exc:
+        log.warning("network notifications off: bus %s unavailable: %s",
+                    config.default.bus_url.split("@")[-1], exc)
+        return None
+    return bus
 
 
 def body_error(exc: RequestValidationError) -> errors.BadRequest:

@@ -96,9 +96,14 @@ async def test_a_device_down_during_writes_is_caught_up(swift: Swift) -> None:
         for i in range(5):
             r = await swift.put(f"{swift.a}/c1/while-down-{i}", b"x" * i)
             assert r.status_code == 201  # two of three is a quorum
+        # The containers report to the account in the background; one of those writes landing
+        # after the device is back would make d3 a directory again and the move below would
+        # nest the device inside it. Let them finish while d3 is still a file.
+        await swift.account_settled(swift.a, swift.alice, "X-Account-Object-Count", "5")
     finally:
         d3.unlink()
-        shutil.move(swift.config.object_devices / "d3.away", d3)
+        # rename, not shutil.move: onto a directory that reappeared it fails instead of nesting
+        (swift.config.object_devices / "d3.away").rename(d3)
     assert not list(d3.rglob("*while-down*"))
     assert len(_data_files(swift, "d3")) == 0
     daemons = _daemons(swift)
