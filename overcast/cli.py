@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import uvicorn
 import yaml
 
+from overcast.common.tasks import cancel_and_wait
 from overcast.config import Config, load_config, sample_config
 from overcast.services import SERVICES, LocalValidator
 
@@ -290,7 +291,46 @@ async def up(config: Config) -> None:
     names = _services(config)
     for name in names:
         print(f"Overcast: {name} on {config.public_url(name)}", flush=True)
-    await serve_all(config, names)
+    agent = None
+    if "network" in names and config.network.run_agent:
+        agent = asyncio.create_task(_network_agent(config, None), name="network-agent")
+    try:
+        await serve_all(config, names)
+    finally:
+        if agent is not None:
+            await cancel_and_wait([agent])
+
+
+async def _network_agent(config: Config, host: str | None) -> None:
+    """This host's network agent until cancelled (a host that cannot wire networks logs why
+    and runs none). In `overcast up` it shares the in-process bus with the service."""
+    from overcast.common.bus import connect
+    from overcast.network.agent.runtime import make_agent
+
+    bus = connect(config.default.bus_url)
+    await bus.start()
+    agent = make_agent(config, bus, host)
+    try:
+        if agent is None:
+            return
+        await agent.wait_for_service()
+        await agent.start()
+        log.info("network agent running for host %s", agent.host)
+        await asyncio.Event().wait()
+    finally:
+        if agent is not None:
+            await agent.stop()
+        await bus.close()
+
+
+async def serve_network_agent(config: Config, host: str | None) -> None:
+    """The network agent alone, reaching the service over `[DEFAULT] bus_url`."""
+    task = asyncio.create_task(_network_agent(config, host))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def serve_compute_agent(config: Config, host: str | None, driver: str | None,
@@ -375,10 +415,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add("up", help="run the all-in-one cloud in the foreground")
     sp = add("serve", help="run one service")
-    sp.add_argument("service", choices=sorted([*SERVICES, "compute-agent", "volume-agent",
-                                               "object-storage"]))
-    sp.add_argument("--host", help="bind address; for compute-agent and volume-agent: the "
-                    "host name")
+    sp.add_argument("service", choices=sorted([*SERVICES, "compute-agent", "network-agent",
+                                               "volume-agent", "object-storage"]))
+    sp.add_argument("--host", help="bind address; for compute-agent, network-agent and "
+                    "volume-agent: the host name")
     sp.add_argument("--driver", choices=["qemu", "fake", "auto"],
                     help="compute-agent: the hypervisor driver (default: [compute] driver)")
     sp.add_argument("--simulated", type=int,
@@ -436,6 +476,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(serve_compute_agent(config, args.host, args.driver, args.simulated))
     elif cmd == "serve" and args.service == "volume-agent":
         asyncio.run(serve_volume_agent(config, args.host))
+    elif cmd == "serve" and args.service == "network-agent":
+        asyncio.run(serve_network_agent(config, args.host))
     elif cmd == "serve" and args.service == "object-storage":
         from overcast.object.manage import serve_storage
 

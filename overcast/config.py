@@ -352,7 +352,7 @@ class PlacementSection(_ServiceSection):
 
 
 class NetworkSection(_ServiceSection):
-    """[network]: the Neutron v2.0 service (API and database; the data plane is apart)."""
+    """[network]: the Neutron v2.0 service and this host's network agent."""
 
     enabled: bool = Field(True, description="Run the networking API in `overcast up` (its "
                           "interop tests pass; `overcast serve network` runs it alone).")
@@ -391,6 +391,20 @@ class NetworkSection(_ServiceSection):
                                            description="Security group rules per project.")
     quota_subnetpool: int = Field(-1, ge=-1, description="Subnet pools per project.")
     quota_rbac_policy: int = Field(10, ge=-1, description="RBAC policies per project.")
+    run_agent: bool = Field(
+        True, description="Run this host's network agent (bridges, VXLAN, DHCP) in `overcast "
+        "up` when the host can (root, network namespaces); off when it runs as `overcast serve "
+        "network-agent`.")
+    agent_host: str = Field("", description="Name of this host for the network agent: ports "
+                            "whose binding:host_id is this name are wired here (default: the "
+                            "compute host name, else the hostname).")
+    local_ip: str = Field("", description="This host's VXLAN tunnel endpoint address (Neutron's "
+                          "[vxlan] local_ip); empty: no tunnels, networks stay on this host.")
+    agent_resync_interval: float = Field(
+        30.0, gt=0, description="Seconds between the network agent's full reconcile passes "
+        "(devices deleted by hand, lost pokes).")
+    agent_report_interval: float = Field(30.0, gt=0, description="Seconds between the network "
+                                         "agent's heartbeats.")
 
 
 class VolumeSection(_ServiceSection):

@@ -7,9 +7,9 @@ options, DNS names), security groups and rules, routers, floating IPs, RBAC poli
 Every list takes Neutron's filters, `fields=`, sorting and marker pagination; every resource
 has the standard attributes (tags, description, timestamps, revision_number with If-Match).
 
-LIMITATIONS: no data plane yet, so ports stay DOWN and /v2.0/agents is empty; no segments API,
-trunks, QoS, port forwardings, address groups, metering, BGP, DVR/HA routers, or notifications
-on the bus.
+LIMITATIONS: the data plane (`agent/`) wires L2 (bridges, VXLAN) and DHCP only: no routers,
+NAT, security groups or metadata proxy on the wire yet; /v2.0/agents is empty; no segments
+API, trunks, QoS, port forwardings, address groups, BGP, DVR/HA routers.
 
 Isolation is Neutron's: another project's resources are 404; an RBAC policy is seen by its
 creator only; access_as_shared lets its target see the network and its subnets (`shared` reads

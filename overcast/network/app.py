@@ -35,6 +35,7 @@ from overcast.network.api import (
     versions,
 )
 from overcast.network.availability import Availability
+from overcast.network.dataplane import Dataplane
 from overcast.network.floatingips import FloatingIPs
 from overcast.network.metering import MeteringLabelRules, MeteringLabels
 from overcast.network.networks import Networks
@@ -44,6 +45,7 @@ from overcast.network.ports import Ports
 from overcast.network.quotas import Quotas
 from overcast.network.rbac import RBACPolicies
 from overcast.network.routers import Routers
+from overcast.network.rpc import AgentNotifier, serve_plugin
 from overcast.network.security_groups import SecurityGroupRules, SecurityGroups
 from overcast.network.subnetpools import AddressScopes, SubnetPools
 from overcast.network.subnets import Subnets
@@ -78,12 +80,21 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             app.state.remote_validator = remote
         port_service = Ports(db, section)
         groups = SecurityGroups(db, section)
+        nets, subs = Networks(db, section), Subnets(db, section)
         bus = await _notification_bus(config)
+        # The agents' RPC and the pokes they get, on the same bus (in `overcast up` the
+        # in-process one the agent of this host shares).
+        plugin = None
+        if bus is not None:
+            plugin = await serve_plugin(bus, Dataplane(db, port_service))
+            pokes = AgentNotifier(bus)
+            for collection in (port_service, nets, subs):
+                collection.on_change = pokes.network_changed
         try:
             yield {
                 "enforcer": Enforcer(RULES, policy_file),
-                "networks": Networks(db, section),
-                "subnets": Subnets(db, section),
+                "networks": nets,
+                "subnets": subs,
                 "ports": port_service,
                 "security_groups": groups,
                 "security_group_rules": SecurityGroupRules(db, section, groups),
@@ -99,6 +110,8 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
                 "notifier": Notifier(bus),
             }
         finally:
+            if plugin is not None:
+                await plugin.stop()
             if bus is not None:
                 await bus.close()
             if remote is not None:

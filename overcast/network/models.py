@@ -27,6 +27,7 @@ from overcast.common.db import Timestamp, new_metadata
 
 __all__ = [
     "AddressScope",
+    "Agent",
     "Base",
     "DefaultSecurityGroup",
     "FloatingIP",
@@ -308,3 +309,23 @@ class Quota(Base):
     project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     resource: Mapped[str] = mapped_column(String(64), primary_key=True)
     limit: Mapped[int] = mapped_column(Integer)
+
+
+class Agent(Base):
+    """A network agent as it last reported (Neutron's agents table): the VXLAN tunnel address
+    other hosts send to, and when it was last heard from."""
+
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("agent_type", "host"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agent_type: Mapped[str] = mapped_column(String(255))
+    binary: Mapped[str] = mapped_column(String(255), default="")
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    topic: Mapped[str] = mapped_column(String(255), default="")
+    admin_state_up: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: What the agent reported: tunneling_ip, problems, ... (Neutron's `configurations`).
+    configurations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    heartbeat_timestamp: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

@@ -356,6 +356,7 @@ class Networks(Collection):
                     setattr(net, column, bool(attrs[key]))
             await s.flush()
             view = await self.view_of(s, net)
+        await self.changed(net.id)
         return self.shown(ctx, view)
 
     async def _wildcard(self, s: AsyncSession, net: Network, action: str, on: bool) -> None:
@@ -428,3 +429,4 @@ class Networks(Collection):
             await s.execute(delete(RBACPolicy).where(
                 RBACPolicy.object_type == "network", RBACPolicy.object_id == ident))
             await self.delete_row(s, net)
+        await self.changed(ident)

@@ -460,7 +460,11 @@ class Ports(Collection):
                 raise errors.InvalidInput(f"'{profile}' is not a dictionary")
             port.binding_profile = profile or {}
         if "binding:host_id" in attrs:
-            port.binding_host_id = attrs["binding:host_id"] or ""
+            host = attrs["binding:host_id"] or ""
+            if host != port.binding_host_id:
+                # wired again (or not at all) on the new host: its agent reports ACTIVE
+                port.status = "DOWN"
+            port.binding_host_id = host
         # The Linux-bridge data plane binds every port of a host: a bridge per network.
         if port.binding_host_id:
             port.binding_vif_type = "bridge"
@@ -556,6 +560,7 @@ class Ports(Collection):
                 return await self.views(s, made)
 
         out: list[Attrs] = await retrying(run, tries=40)
+        await self.changed(*(str(a["network_id"]) for a in out))
         return [self.shown(ctx, a) for a in out]
 
     async def update(self, ctx: RequestContext, ident: str, attrs: Attrs,
@@ -577,6 +582,7 @@ class Ports(Collection):
                 return await self.view_of(s, port)
 
         view: Attrs = await retrying(run, tries=40)
+        await self.changed(str(view["network_id"]))
         return self.shown(ctx, view)
 
     async def _apply(self, s: AsyncSession, ctx: RequestContext, port: Port, attrs: Attrs,
@@ -660,7 +666,9 @@ class Ports(Collection):
                 raise errors.fault(409, "ServicePortInUse",
                                    f"Port {port.id} cannot be deleted directly via the port "
                                    f"API: has device owner {port.device_owner}.")
+            network_id = port.network_id
             await self.remove(s, port)
+        await self.changed(network_id)
 
     async def remove(self, s: AsyncSession, port: Port) -> None:
         """Delete a port and free what it held (floating IPs on it are disassociated)."""

@@ -13,6 +13,7 @@ which rows (`scope`) and the policy target of a row. `Collection` runs the pipel
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -35,6 +36,7 @@ from overcast.network.policy import ATTRIBUTE_RULES
 
 __all__ = [
     "Attrs",
+    "ChangeHook",
     "Collection",
     "Kind",
     "ListQuery",
@@ -51,6 +53,11 @@ Filter = Callable[[list[str]], ColumnElement[bool]]
 Extras = Callable[[AsyncSession, Sequence[Any]], Awaitable[dict[str, Attrs]]]
 
 #: Query parameters that are not filters.
+log = logging.getLogger("overcast.network")
+
+#: Called with a network id after a commit that changed what the data plane wires there.
+ChangeHook = Callable[[str], Awaitable[None]]
+
 _CONTROL = frozenset({"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse",
                       "tags", "tags-any", "not-tags", "not-tags-any", "verbose"})
 _TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
@@ -237,6 +244,19 @@ class Collection:
     def __init__(self, db: Database, max_limit: int = -1):
         self.db = db
         self.max_limit = max_limit
+        #: Set by the app to poke the network agents (a bus fanout); None: no data plane.
+        self.on_change: ChangeHook | None = None
+
+    async def changed(self, *network_ids: str) -> None:
+        """After a commit: tell the data plane these networks changed. A poke that fails is
+        only logged: the agents' periodic resync converges anyway (STYLE.md section 8)."""
+        if self.on_change is None:
+            return
+        for network_id in dict.fromkeys(network_ids):
+            try:
+                await self.on_change(network_id)
+            except Exception as exc:
+                log.warning("could not poke the network agents about %s: %s", network_id, exc)
 
     # -- scope and policy --
     def visible(self, ctx: RequestContext) -> ColumnElement[bool] | None:

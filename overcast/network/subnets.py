@@ -216,6 +216,7 @@ class Subnets(Collection):
                 await s.flush()
                 return await self.views(s, rows)
         out: list[Attrs] = await retrying(attempt)
+        await self.changed(*(str(a["network_id"]) for a in out))
         return [self.shown(ctx, a) for a in out]
 
     async def _create(self, s: AsyncSession, ctx: RequestContext, attrs: Attrs) -> Subnet:
@@ -353,6 +354,7 @@ class Subnets(Collection):
                     cidr, attrs["allocation_pools"], sub.gateway_ip)
             await s.flush()
             view = await self.view_of(s, sub)
+        await self.changed(sub.network_id)
         return self.shown(ctx, view)
 
     async def delete(self, ctx: RequestContext, ident: str) -> None:
@@ -376,4 +378,5 @@ class Subnets(Collection):
             if net is not None:
                 net.revision_number += 1
             await self.delete_row(s, sub)
+        await self.changed(sub.network_id)
 

@@ -65,6 +65,9 @@ def start_cloud(tmp: Path, extra_env: dict[str, str] | None = None,
     ports = {name: free_port() for name in SERVICES}
     env = scrubbed_env(**{
         "OVERCAST_DEFAULT__BIND_HOST": "127.0.0.1",
+        # No network agent: a test cloud must not wire bridges and DHCP servers on the machine
+        # (tests/integration/network does, with names of its own, and cleans up).
+        "OVERCAST_NETWORK__RUN_AGENT": "false",
         **{f"OVERCAST_{name.upper()}__PORT": str(port) for name, port in ports.items()},
         **(extra_env or {}),
     })
