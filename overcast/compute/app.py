@@ -22,6 +22,7 @@ from overcast.compute.api import (
     hypervisors,
     images,
     instance_actions,
+    interfaces,
     keypairs,
     limits,
     migrations,
@@ -37,6 +38,7 @@ from overcast.compute.api import (
 )
 from overcast.compute.flavors import Flavors
 from overcast.compute.hosts import Hosts
+from overcast.compute.interfaces import Interfaces
 from overcast.compute.keypairs import Keypairs
 from overcast.compute.policy import RULES
 from overcast.compute.quotas import Quotas
@@ -51,6 +53,7 @@ ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.
            images.router,
            server_groups.router, servers.router, server_actions.router, server_diagnostics.router,
            server_metadata.router, server_metadata.tags_router, instance_actions.router,
+           interfaces.router,
            tenant_usage.router, migrations.router)
 
 VERSIONING = Versioning(service="compute", minimum=versions.MIN_VERSION,
@@ -95,8 +98,11 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         from overcast.compute.runtime import start_control_plane
 
         plane = await start_control_plane(
-            config, db, image_transport=getattr(app.state, "image_transport", None))
-        state.update(servers=plane.servers, control_plane=plane)
+            config, db, image_transport=getattr(app.state, "image_transport", None),
+            network_transport=getattr(app.state, "network_transport", None),
+            identity_transport=getattr(app.state, "identity_transport", None))
+        state.update(servers=plane.servers, control_plane=plane,
+                     interfaces=Interfaces(plane.servers))
         state["hosts"].set_server_source(plane.servers.by_host, plane.servers.host_busy)
         try:
             yield state

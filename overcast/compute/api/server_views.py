@@ -14,7 +14,7 @@ from overcast.common.context import RequestContext
 from overcast.compute.instance_models import Instance, InstanceFault
 from overcast.compute.instance_states import PROGRESS_STATUSES, status_of
 
-__all__ = ["base_url", "basic", "detail", "host_id", "iso", "links", "policy"]
+__all__ = ["base_url", "basic", "detail", "host_id", "ips", "iso", "links", "policy"]
 
 
 def policy(rule: str, *also: str) -> dict[str, Any]:
@@ -110,9 +110,16 @@ def for_update(ctx: RequestContext, server: dict[str, Any], *, rebuild: bool,
     return out
 
 
+def ips(addresses: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """/servers/{id}/ips: Nova's basic address view, version and addr only."""
+    return {net: [{"version": a["version"], "addr": a["addr"]} for a in rows]
+            for net, rows in addresses.items()}
+
+
 def detail(request: Request, ctx: RequestContext, inst: Instance, *,
            fault: InstanceFault | None, extended: bool, host_status: bool,
-           extra_specs: bool, admin: bool, groups: list[str] | None = None) -> dict[str, Any]:
+           extra_specs: bool, admin: bool, groups: list[str] | None = None,
+           addresses: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
     """The detailed server (show, detail list, update and rebuild answers)."""
     mv = ctx.microversion
     status = status_of(inst.vm_state, inst.task_state, inst.deleted)
@@ -123,8 +130,8 @@ def detail(request: Request, ctx: RequestContext, inst: Instance, *,
         "hostId": host_id(inst.host, inst.project_id),
         "image": _image(request, inst), "flavor": _flavor(request, ctx, inst, extra_specs),
         "created": iso(inst.created_at), "updated": iso(inst.updated_at),
-        # No Networking service yet: no addresses (networks "none" and "auto" alike).
-        "addresses": {},
+        # From the server's ports (compute/networking.py); {} without Networking.
+        "addresses": addresses or {},
         "accessIPv4": inst.access_ip_v4 or "", "accessIPv6": inst.access_ip_v6 or "",
         "links": links(request, "servers", inst.uuid),
         "OS-DCF:diskConfig": "MANUAL",

@@ -1,9 +1,10 @@
 """/servers: create (single and min/max_count, return_reservation_id), list and detail with
 Nova's filters, sorting and paging, show, update, delete.
 
-Networks: there is no Networking service yet, so `networks` "none" and "auto" (and an absent
-value below 2.37) are accepted and leave `addresses` empty; a list of networks or ports is a
-400. block_device_mapping_v2 is taken only when it boots the image (source and destination
+Networks: with the Networking service, `networks` ("auto", "none", or a list of `uuid`,
+`port`, `fixed_ip`) gives the server its ports (compute/networking.py) and `addresses` come from
+them; without it "none" and "auto" (and an absent value below 2.37) boot without ports and a
+list is a 400. block_device_mapping_v2 is taken only when it boots the image (source and destination
 "image"/"local"); volumes come with Block Storage.
 """
 
@@ -21,6 +22,7 @@ from overcast.common.app import Ctx
 from overcast.common.context import RequestContext
 from overcast.compute.api import server_views as views
 from overcast.compute.api.server_views import policy
+from overcast.compute.networking import parse_requests
 from overcast.compute.servers import SORT_COLUMNS, BuildRequest, ListFilters, ServerService
 
 router = APIRouter(prefix="/v2.1/servers", tags=["servers"])
@@ -163,6 +165,7 @@ def _view_flags(ctx: RequestContext, project_id: str | None = None) -> ViewFlags
 
 @router.post("", status_code=202, **policy("os_compute_api:servers:create",
                                             "os_compute_api:servers:create:forced_host",
+                                            "network:attach_external_network",
                                             "os_compute_api:os-extended-server-attributes",
                                             "os_compute_api:servers:show:host_status",
                                             "os_compute_api:servers:show:flavor-extra-specs"))
@@ -171,12 +174,9 @@ async def create_server(body: ServerCreate, request: Request, ctx: Ctx, servers:
     spec = body.server
     ctx.enforce("os_compute_api:servers:create", {"project_id": ctx.project_id})
     mv = ctx.microversion
-    networks: str = "auto"
+    networks: str | list[dict[str, Any]] = "auto"
     if isinstance(spec.networks, list):
-        if spec.networks:
-            raise faults.BadRequest("Networks and ports cannot be requested yet: there is no "
-                                    "Networking service; use \"none\" or \"auto\".")
-        networks = "none"
+        networks = parse_requests(spec.networks) if spec.networks else "none"
     elif spec.networks is not None:
         networks = spec.networks
     elif mv >= (2, 37):
@@ -330,7 +330,9 @@ async def list_servers_detail(request: Request, ctx: Ctx, servers: Servers) -> d
     insts = await servers.list_servers(ctx, flt)
     flags = _view_flags(ctx)
     found = await servers.faults_of([i.uuid for i in insts])
+    addresses = await servers.addresses(_token(request), insts)
     out: dict[str, Any] = {"servers": [views.detail(request, ctx, i, fault=found.get(i.uuid),
+                                                    addresses=addresses.get(i.uuid, {}),
                                                     **flags) for i in insts]}
     link = _next_link(request, "servers/detail", insts, flt.limit)
     if link:
@@ -345,8 +347,10 @@ async def show_view(request: Request, ctx: RequestContext, servers: ServerServic
     flags = _view_flags(ctx, inst.project_id)
     found = await servers.faults_of([inst.uuid])
     groups = [inst.group_uuid] if inst.group_uuid else []
+    addresses = await servers.addresses(_token(request), [inst])
     return {"server": views.detail(request, ctx, inst, fault=found.get(inst.uuid),
-                                   groups=groups, **flags)}
+                                   addresses=addresses.get(inst.uuid, {}), groups=groups,
+                                   **flags)}
 
 
 _SHOW_RULES = ("os_compute_api:servers:show", "os_compute_api:os-extended-server-attributes",
@@ -398,7 +402,20 @@ async def delete_server(server_id: str, ctx: Ctx, servers: Servers) -> Response:
 
 
 @router.get("/{server_id}/ips", **policy("os_compute_api:ips:index"))
-async def list_ips(server_id: str, ctx: Ctx, servers: Servers) -> dict[str, Any]:
+async def list_ips(server_id: str, request: Request, ctx: Ctx, servers: Servers
+                   ) -> dict[str, Any]:
     inst = await servers.get(ctx, server_id)
     ctx.enforce("os_compute_api:ips:index", {"project_id": inst.project_id})
-    return {"addresses": {}}
+    found = (await servers.addresses(_token(request), [inst])).get(inst.uuid, {})
+    return {"addresses": views.ips(found)}
+
+
+@router.get("/{server_id}/ips/{network_label}", **policy("os_compute_api:ips:show"))
+async def show_ips(server_id: str, network_label: str, request: Request, ctx: Ctx,
+                   servers: Servers) -> dict[str, Any]:
+    inst = await servers.get(ctx, server_id)
+    ctx.enforce("os_compute_api:ips:show", {"project_id": inst.project_id})
+    found = views.ips((await servers.addresses(_token(request), [inst])).get(inst.uuid, {}))
+    if network_label not in found:
+        raise faults.NotFound("Unable to find address")
+    return {network_label: found[network_label]}
