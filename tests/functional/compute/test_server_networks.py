@@ -22,6 +22,10 @@ pytestmark = pytest.mark.parametrize("cloud_config", ["sqlite"], indirect=True)
 async def cloud(compute_config: Config) -> AsyncIterator[Cloud]:
     async with servers_cloud(compute_config, driver="fake", hosts=1, image=b"x" * 4096,
                              disk_format="raw", network=True) as c:
+        r = await c.glance.patch(f"/v2/images/{c.image}", json=[
+            {"op": "replace", "path": "/visibility", "value": "public"}], headers={
+            **c.admin, "Content-Type": "application/openstack-images-v2.1-json-patch"})
+        assert r.status_code == 200, r.text  # bob boots it too
         yield c
 
 
@@ -67,7 +71,22 @@ async def _ports(c: Cloud, **filters: str) -> list[dict[str, Any]]:
     return list((await _neutron(c, "GET", "ports", c.admin, 200, params=filters))["ports"])
 
 
-async def test_boot_on_a_network_binds_a_port_and_shows_addresses(cloud: Cloud) -> None:
+# Two tests, each a few scenarios in a row: starting the four services costs more than the
+# scenarios themselves.
+
+
+async def test_boot_addresses_floating_ip_interfaces_and_events(cloud: Cloud) -> None:
+    await _boot_on_a_network_binds_a_port_and_shows_addresses(cloud)
+    await _interfaces_and_external_events(cloud)
+
+
+async def test_ports_auto_validation_isolation_and_rollback(cloud: Cloud) -> None:
+    theirs = await _a_users_port_is_bound_then_kept_and_auto_picks_the_one_network(cloud)
+    await _validation_and_isolation_as_nova(cloud, theirs)
+    await _a_failed_port_leaves_nothing_behind(cloud)
+
+
+async def _boot_on_a_network_binds_a_port_and_shows_addresses(cloud: Cloud) -> None:
     c = cloud
     net = await _net(c, c.alice, "demo-net", "192.168.1.0/24")
     sid = await _boot(c, c.alice, [{"uuid": net}])
@@ -107,38 +126,39 @@ async def test_boot_on_a_network_binds_a_port_and_shows_addresses(cloud: Cloud) 
     assert await _ports(c, device_id=sid) == []
 
 
-async def test_a_users_port_is_bound_then_kept_and_auto_picks_the_one_network(
-        cloud: Cloud) -> None:
+async def _a_users_port_is_bound_then_kept_and_auto_picks_the_one_network(
+        cloud: Cloud) -> str:
+    """As bob: his port, then "auto" on his one network; his network's id."""
     c = cloud
-    net = await _net(c, c.alice, "mine", "10.0.0.0/24")
-    port = (await _neutron(c, "POST", "ports", c.alice, 201,
+    net = await _net(c, c.bob, "mine", "10.0.0.0/24")
+    port = (await _neutron(c, "POST", "ports", c.bob, 201,
                            {"port": {"network_id": net}}))["port"]
-    sid = await _boot(c, c.alice, [{"port": port["id"]}])
-    await _wait(c, sid, "ACTIVE")
+    sid = await _boot(c, c.bob, [{"port": port["id"]}])
+    await _wait(c, sid, "ACTIVE", c.bob)
     (bound,) = await _ports(c, device_id=sid)
     assert bound["id"] == port["id"] and bound["binding:host_id"]
     # In use now: a second server cannot take it.
-    msg = await _boot(c, c.alice, [{"port": port["id"]}], status=409)
+    msg = await _boot(c, c.bob, [{"port": port["id"]}], status=409)
     assert msg["conflictingRequest"]["message"] == f"Port {port['id']} is still in use."
     # auto: the project's only network.
-    auto = await _boot(c, c.alice, "auto")
-    body = await _wait(c, auto, "ACTIVE")
+    auto = await _boot(c, c.bob, "auto")
+    body = await _wait(c, auto, "ACTIVE", c.bob)
     assert list(body["addresses"]) == ["mine"]
     for s in (sid, auto):
-        assert (await c.http.delete(f"/v2.1/servers/{s}", headers=c.alice)).status_code == 204
-        await _wait(c, s, "DELETED")
+        assert (await c.http.delete(f"/v2.1/servers/{s}", headers=c.bob)).status_code == 204
+        await _wait(c, s, "DELETED", c.bob)
     kept = (await _neutron(c, "GET", f"ports/{port['id']}", c.admin, 200))["port"]
     assert kept["device_id"] == "" and kept["binding:host_id"] == ""
     assert await _ports(c, network_id=net) == [kept]
     # A second network makes auto ambiguous (409).
-    await _net(c, c.alice, "other", "10.0.1.0/24")
-    msg = await _boot(c, c.alice, "auto", status=409)
+    await _net(c, c.bob, "other", "10.0.1.0/24")
+    msg = await _boot(c, c.bob, "auto", status=409)
     assert "Multiple possible networks found" in msg["conflictingRequest"]["message"]
+    return net
 
 
-async def test_validation_and_isolation_as_nova(cloud: Cloud) -> None:
+async def _validation_and_isolation_as_nova(cloud: Cloud, theirs: str) -> None:
     c = cloud
-    theirs = await _net(c, c.bob, "bobs", "10.9.0.0/24")
     missing = "3f1ae2a4-7c43-4f0e-9d6f-4f44f4c8a6b1"
     # Another project's network is not found (400, as Nova's NetworkNotFound).
     for net in (theirs, missing):
@@ -168,7 +188,7 @@ async def test_validation_and_isolation_as_nova(cloud: Cloud) -> None:
     assert body["addresses"] == {} and await _ports(c, device_id=sid) == []
 
 
-async def test_a_failed_port_leaves_nothing_behind(cloud: Cloud) -> None:
+async def _a_failed_port_leaves_nothing_behind(cloud: Cloud) -> None:
     c = cloud
     # A /30 has two addresses: the gateway takes one, the first server the other.
     net = await _net(c, c.alice, "tiny", "10.2.0.0/30")
@@ -183,7 +203,7 @@ async def test_a_failed_port_leaves_nothing_behind(cloud: Cloud) -> None:
     await _wait(c, second, "DELETED")
 
 
-async def test_interfaces_and_external_events(cloud: Cloud) -> None:
+async def _interfaces_and_external_events(cloud: Cloud) -> None:
     c = cloud
     a = await _net(c, c.alice, "a", "10.3.0.0/24")
     b = await _net(c, c.alice, "b", "10.4.0.0/24")
