@@ -607,7 +607,9 @@ class NetworkClient:
         await self.auth.close()
 
     async def available(self) -> bool:
-        """Whether the catalog has a Networking endpoint (else Compute works without ports)."""
+        """Whether the catalog has a Networking endpoint (else Compute works without ports);
+        ServiceError when Identity cannot be asked."""
+        await self.auth.token()
         try:
             await self.auth.endpoint("network", self.interface, self.region)
         except ServiceError:

@@ -114,7 +114,15 @@ class ServerNetworks:
         self.client = client
 
     async def enabled(self) -> bool:
-        return self.client is not None and await self.client.available()
+        """Whether servers get ports: a client, and Networking in its catalog (503 when
+        Identity cannot say)."""
+        if self.client is None:
+            return False
+        try:
+            return await self.client.available()
+        except ServiceError as exc:
+            raise faults.ServiceUnavailable(f"The Networking service cannot be found: "
+                                            f"{exc.message}") from exc
 
     def _c(self) -> NetworkClient:
         assert self.client is not None
