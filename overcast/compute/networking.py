@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import uuid as uuidlib
 from collections.abc import Sequence
 from typing import Any
@@ -374,6 +375,26 @@ class ServerNetworks:
     def _address(addr: str, kind: str, mac: str) -> dict[str, Any]:
         return {"version": ipaddress.ip_address(addr).version, "addr": addr,
                 "OS-EXT-IPS:type": kind, "OS-EXT-IPS-MAC:mac_addr": mac}
+
+    async def servers_by_ip(self, token: str, pattern: str) -> set[str]:
+        """Servers with a fixed IP that Nova's `ip`/`ip6` list filter matches (a regular
+        expression matched at the start of the address): Neutron narrows by the literal
+        part (`fixed_ips=ip_address_substr=`), the expression decides."""
+        try:
+            regex = re.compile(pattern)
+        except re.error:
+            regex = re.compile(re.escape(pattern))
+        literal = re.split(r"[\\^$*+?{}\[\]|()]", pattern.lstrip("^").replace("\\.", "."),
+                           maxsplit=1)[0]
+        filters: dict[str, str | list[str]] = {}
+        if literal:
+            filters["fixed_ips"] = f"ip_address_substr={literal}"
+        try:
+            ports = await self._c().list_ports(token, **filters)
+        except ServiceError as exc:
+            raise _bad_service(exc) from exc
+        return {p["device_id"] for p in ports if p.get("device_id") and any(
+            regex.match(ip["ip_address"]) for ip in p.get("fixed_ips", []))}
 
     # --- interfaces (os-interface) ------------------------------------------------------
 

@@ -390,7 +390,8 @@ class ServerService:
 
     # --- list ---------------------------------------------------------------------------
 
-    async def list_servers(self, ctx: RequestContext, flt: ListFilters) -> list[Instance]:
+    async def list_servers(self, ctx: RequestContext, flt: ListFilters, token: str = ""
+                           ) -> list[Instance]:
         q = self._visible(ctx, flt.all_tenants)
         if flt.project_id:
             q = q.where(Instance.project_id == flt.project_id)
@@ -443,6 +444,10 @@ class ServerService:
         async with self.db.read() as s:
             rows: list[Instance] = list((await s.scalars(q)).all())
         rows = self._post_filter(rows, flt)
+        if flt.ip:
+            found = await self.networks.servers_by_ip(token, flt.ip) \
+                if self.networks.client is not None else set()
+            rows = [r for r in rows if r.uuid in found]
         if flt.marker:
             ids = [r.uuid for r in rows]
             if flt.marker not in ids:
@@ -460,8 +465,6 @@ class ServerService:
             rows = [r for r in rows if pat.search(r.display_name)]
         if flt.flavor:
             rows = [r for r in rows if r.flavor.get("id") == flt.flavor]
-        if flt.ip:
-            rows = []  # no addresses without the Networking service
         for attr, mode in (("tags", all), ("tags_any", any)):
             want = getattr(flt, attr)
             if want:

@@ -310,7 +310,7 @@ def _next_link(request: Request, path: str, items: list[Any], limit: int) -> lis
                          "os_compute_api:servers:allow_all_filters"))
 async def list_servers(request: Request, ctx: Ctx, servers: Servers) -> dict[str, Any]:
     flt = await _filters(request, ctx, detail=False)
-    insts = await servers.list_servers(ctx, flt)
+    insts = await servers.list_servers(ctx, flt, _token(request))
     out: dict[str, Any] = {"servers": [views.basic(request, i) for i in insts]}
     link = _next_link(request, "servers", insts, flt.limit)
     if link:
@@ -327,7 +327,7 @@ async def list_servers(request: Request, ctx: Ctx, servers: Servers) -> dict[str
                                 "os_compute_api:servers:create:forced_host"))
 async def list_servers_detail(request: Request, ctx: Ctx, servers: Servers) -> dict[str, Any]:
     flt = await _filters(request, ctx, detail=True)
-    insts = await servers.list_servers(ctx, flt)
+    insts = await servers.list_servers(ctx, flt, _token(request))
     flags = _view_flags(ctx)
     found = await servers.faults_of([i.uuid for i in insts])
     addresses = await servers.addresses(_token(request), insts)

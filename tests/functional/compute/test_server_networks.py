@@ -101,6 +101,9 @@ async def _boot_on_a_network_binds_a_port_and_shows_addresses(cloud: Cloud) -> N
     assert body["accessIPv4"] == ""
     r = await c.http.get(f"/v2.1/servers/{sid}/ips", headers=c.alice)
     assert r.json() == {"addresses": {"demo-net": [{"version": 4, "addr": ip}]}}
+    for pattern, found in ((ip, [sid]), (ip[:-1], [sid]), ("192.168.9", [])):
+        r = await c.http.get("/v2.1/servers", headers=c.alice, params={"ip": pattern})
+        assert [s["id"] for s in r.json()["servers"]] == found, pattern
     # A floating IP associated through Networking shows at once.
     ext = await _net(c, c.admin, "ext", "203.0.113.0/24", **{"router:external": True})
     router = (await _neutron(c, "POST", "routers", c.admin, 201, {"router": {
