@@ -325,7 +325,6 @@ class ServerNetworks:
         ports in the order they were attached. Read from Neutron; the VIF records when it
         does not answer."""
         out: dict[str, dict[str, list[dict[str, Any]]]] = {s: {} for s, _ in servers}
-        wanted = [s for s, vifs in servers if vifs]
         if self.client is None or not servers:
             return out
         ids = [s for s, _ in servers]
@@ -344,7 +343,7 @@ class ServerNetworks:
                     fips.setdefault(fip["port_id"], []).append(fip)
         except ServiceError as exc:
             log.warning("addresses read from the VIF records: %s", exc)
-            return self._cached(out, servers, wanted)
+            return self._cached(out, servers)
         order = {v["port_id"]: i for _, vifs in servers for i, v in enumerate(vifs)}
         ports.sort(key=lambda p: (order.get(p["id"], len(order)), p.get("created_at", "")))
         for port in ports:
@@ -362,7 +361,7 @@ class ServerNetworks:
         return out
 
     def _cached(self, out: dict[str, dict[str, list[dict[str, Any]]]],
-                servers: Sequence[tuple[str, Sequence[Vif]]], wanted: list[str]
+                servers: Sequence[tuple[str, Sequence[Vif]]]
                 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
         for server, vifs in servers:
             for v in vifs:
