@@ -649,7 +649,8 @@ class NetworkClient:
 
     async def _list(self, collection: str, token: str | None,
                     filters: dict[str, str | list[str]]) -> list[dict[str, Any]]:
-        r = await self._call("GET", collection, token, params=filters)
+        # Neutron's paths spell with hyphens what its bodies spell with underscores.
+        r = await self._call("GET", collection.replace("_", "-"), token, params=filters)
         if r.status_code != 200:
             raise self._fail(r)
         rows: list[dict[str, Any]] = r.json()[collection]
@@ -681,6 +682,10 @@ class NetworkClient:
 
     async def get_port(self, token: str | None, port_id: str) -> dict[str, Any] | None:
         return await self._show("port", port_id, token)
+
+    async def list_security_groups(self, token: str | None, **filters: str | list[str]
+                                   ) -> list[dict[str, Any]]:
+        return await self._list("security_groups", token, filters)
 
     async def list_floatingips(self, token: str | None, **filters: str | list[str]
                                ) -> list[dict[str, Any]]:

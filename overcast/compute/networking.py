@@ -132,18 +132,49 @@ class ServerNetworks:
     # --- create: validation -------------------------------------------------------------
 
     async def validate(self, token: str, project_id: str, networks: str | list[NetworkRequest],
-                       count: int, may_attach_external: bool) -> list[NetworkRequest]:
+                       count: int, may_attach_external: bool,
+                       security_groups: Sequence[str] = ()) -> list[NetworkRequest]:
         """The concrete requests every instance of this create gets (Nova's
-        validate_networks), or a fault."""
+        validate_networks), each with the ids of the `security_groups` named (names or ids;
+        none: Neutron's default group), or a fault."""
         if networks == "none":
             return []
         try:
+            groups = await self._groups(token, project_id, security_groups)
             if networks == "auto":
-                return [await self._auto(token, project_id)]
-            assert isinstance(networks, list)
-            return await self._check_list(token, networks, count, may_attach_external)
+                checked = [await self._auto(token, project_id)]
+            else:
+                assert isinstance(networks, list)
+                checked = await self._check_list(token, networks, count, may_attach_external)
         except ServiceError as exc:
             raise _bad_service(exc) from exc
+        if groups:
+            for req in checked:
+                if not req["port_id"]:  # a user's port keeps its own groups, as Nova
+                    req["security_groups"] = groups
+        return checked
+
+    async def _groups(self, token: str, project_id: str, names: Sequence[str]) -> list[str]:
+        """Security group ids for names or ids (Nova's _process_security_groups): 400
+        SecurityGroupNotFound, 409 NoUniqueMatch for a name two groups share."""
+        wanted = list(dict.fromkeys(n for n in names if n))
+        if not wanted or wanted == ["default"]:
+            return []
+        visible = await self._c().list_security_groups(token, tenant_id=project_id)
+        out = []
+        for name in wanted:
+            by_id = [g for g in visible if g["id"] == name]
+            by_name = [g for g in visible if g.get("name") == name]
+            if by_id:
+                out.append(by_id[0]["id"])
+            elif len(by_name) > 1:
+                raise faults.Conflict(f"Multiple security groups found matching '{name}'. "
+                                      "Use an ID to be more specific.")
+            elif by_name:
+                out.append(by_name[0]["id"])
+            else:
+                raise faults.BadRequest(f"Security group {name} not found.")
+        return out
 
     async def _available(self, token: str, project_id: str) -> list[dict[str, Any]]:
         """Nova's _get_available_networks: the project's own non-shared networks, then the
@@ -259,6 +290,8 @@ class ServerNetworks:
                 raise faults.BadRequest(f"Port id {req['port_id']} could not be found.")
             return {**self._vif_facts(port), "preserve_on_delete": True, "tag": req["tag"]}
         attrs: dict[str, Any] = {"network_id": req["network_id"], **owner}
+        if req.get("security_groups"):
+            attrs["security_groups"] = list(req["security_groups"])
         if req["fixed_ip"]:
             attrs["fixed_ips"] = [{"ip_address": req["fixed_ip"]}]
         if token is None:

@@ -68,6 +68,8 @@ class BuildRequest:
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    #: Security groups (names or ids) for the ports this server gets.
+    security_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -307,7 +309,8 @@ class ServerService:
         may_external = ctx.can("network:attach_external_network",
                                {"project_id": ctx.project_id})
         checked = await self.networks.validate(token, ctx.project_id or "", req.networks,
-                                               req.max_count, may_external)
+                                               req.max_count, may_external,
+                                               req.security_groups)
         if isinstance(req.networks, str):
             return req.networks, checked
         return ("list" if checked else "none"), checked

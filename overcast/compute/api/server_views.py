@@ -101,6 +101,7 @@ def for_update(ctx: RequestContext, server: dict[str, Any], *, rebuild: bool,
         return out
     out = {k: v for k, v in server.items()
            if k not in _NOT_IN_UPDATE and not k.startswith("OS-EXT-SRV-ATTR:")}
+    out["addresses"] = ips(server.get("addresses") or {})  # extend_address=False below 2.75
     if rebuild and ctx.microversion >= (2, 54):
         out["key_name"] = server.get("key_name")
     if rebuild and ctx.microversion >= (2, 57):

@@ -169,10 +169,16 @@ def _view_flags(ctx: RequestContext, project_id: str | None = None) -> ViewFlags
                                             "os_compute_api:os-extended-server-attributes",
                                             "os_compute_api:servers:show:host_status",
                                             "os_compute_api:servers:show:flavor-extra-specs"))
-async def create_server(body: ServerCreate, request: Request, ctx: Ctx, servers: Servers
-                        ) -> dict[str, Any]:
+async def create_server(body: ServerCreate, request: Request, response: Response, ctx: Ctx,
+                        servers: Servers) -> dict[str, Any]:
     spec = body.server
     ctx.enforce("os_compute_api:servers:create", {"project_id": ctx.project_id})
+    # Nova's legacy request id header; tempest reads it from the create answer.
+    response.headers["X-Compute-Request-Id"] = ctx.request_id
+    for key, value in spec.metadata.items():
+        if not key or len(key) > 255 or len(value) > 255:
+            raise faults.BadRequest("Invalid input for field/attribute metadata: keys and "
+                                    "values must be 1 to 255 characters.")
     mv = ctx.microversion
     networks: str | list[dict[str, Any]] = "auto"
     if isinstance(spec.networks, list):
@@ -203,7 +209,8 @@ async def create_server(body: ServerCreate, request: Request, ctx: Ctx, servers:
         networks=networks, min_count=min_count, max_count=max_count,
         description=spec.description, tags=spec.tags or [], hostname=spec.hostname,
         scheduler_hints=hints, access_ip_v4=access_ip(spec.accessIPv4, 4),
-        access_ip_v6=access_ip(spec.accessIPv6, 6))
+        access_ip_v6=access_ip(spec.accessIPv6, 6),
+        security_groups=[str(g.get("name", "")) for g in spec.security_groups or []])
     insts, reservation = await servers.create(ctx, req, _token(request), ctx.request_id)
     if _bool(spec.return_reservation_id):
         return {"reservation_id": reservation}

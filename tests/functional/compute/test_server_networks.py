@@ -185,6 +185,15 @@ async def _validation_and_isolation_as_nova(cloud: Cloud, theirs: str) -> None:
     # Bob cannot boot on Alice's port either.
     body = await _boot(c, c.bob, [{"port": taken["id"]}], status=400)
     assert "could not be found" in body["badRequest"]["message"]
+    body = await _boot(c, c.alice, [{"uuid": net}], status=400,
+                       security_groups=[{"name": "nope"}])
+    assert body["badRequest"]["message"] == "Security group nope not found."
+    group = (await _neutron(c, "POST", "security-groups", c.alice, 201,
+                            {"security_group": {"name": "web"}}))["security_group"]
+    sid = await _boot(c, c.alice, [{"uuid": net}], security_groups=[{"name": "web"}])
+    await _wait(c, sid, "ACTIVE")
+    (port,) = await _ports(c, device_id=sid)
+    assert port["security_groups"] == [group["id"]]
     # "none": no port at all.
     sid = await _boot(c, c.alice, "none")
     body = await _wait(c, sid, "ACTIVE")
