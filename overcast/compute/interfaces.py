@@ -147,6 +147,17 @@ class Interfaces:
                                  project_id=row.project_id, start_time=clock.utcnow(),
                                  finish_time=clock.utcnow()))
 
+    async def security_group(self, ctx: RequestContext, server_id: str, token: str,
+                             name: str, add: bool) -> None:
+        """The addSecurityGroup / removeSecurityGroup actions, on the server's ports."""
+        inst = await self.servers.get(ctx, server_id)
+        rule = "os_compute_api:os-security-groups:" + ("add" if add else "remove")
+        ctx.enforce(rule, {"project_id": inst.project_id})
+        await self._require()
+        if not name:
+            raise faults.BadRequest("Security group name cannot be empty")
+        await self.networks.change_group(token, inst.uuid, name, add)
+
     async def external_events(self, ctx: RequestContext, events: list[ExternalEvent]
                               ) -> tuple[list[dict[str, Any]], int]:
         """Nova's answer: each event with its status and code (200 accepted, 404 unknown

@@ -32,12 +32,13 @@ import logging
 import re
 import uuid as uuidlib
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from overcast.common import faults
 from overcast.common.clients import NetworkClient, ServiceError
 
-__all__ = ["NetworkRequest", "ServerNetworks", "parse_requests"]
+__all__ = ["NetworkRequest", "PortsView", "ServerNetworks", "parse_requests"]
 
 log = logging.getLogger("overcast.compute.networking")
 
@@ -46,6 +47,14 @@ NetworkRequest = dict[str, Any]
 #: A server's VIF record: {"port_id", "network_id", "preserve_on_delete", "tag",
 #: "network_name", "mac_address", "fixed_ips"}.
 Vif = dict[str, Any]
+
+
+@dataclass
+class PortsView:
+    """What a server's ports show in its body: `addresses` and `security_groups` (names)."""
+
+    addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    security_groups: list[str] = field(default_factory=list)
 
 
 def _is_uuid(value: object) -> bool:
@@ -351,13 +360,13 @@ class ServerNetworks:
 
     # --- addresses ----------------------------------------------------------------------
 
-    async def addresses(self, token: str, servers: Sequence[tuple[str, Sequence[Vif]]]
-                        ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-        """server id -> Nova's `addresses` ({network name: [{"version", "addr",
-        "OS-EXT-IPS:type", "OS-EXT-IPS-MAC:mac_addr"}]}), fixed then floating per address,
-        ports in the order they were attached. Read from Neutron; the VIF records when it
-        does not answer."""
-        out: dict[str, dict[str, list[dict[str, Any]]]] = {s: {} for s, _ in servers}
+    async def views(self, token: str, servers: Sequence[tuple[str, Sequence[Vif]]]
+                    ) -> dict[str, PortsView]:
+        """server id -> its `addresses` (Nova's {network name: [{"version", "addr",
+        "OS-EXT-IPS:type", "OS-EXT-IPS-MAC:mac_addr"}]}, fixed then floating per address,
+        ports in the order they were attached) and the names of its ports' security groups.
+        Read from Neutron; the VIF records when it does not answer."""
+        out = {s: PortsView() for s, _ in servers}
         if self.client is None or not servers:
             return out
         ids = [s for s, _ in servers]
@@ -367,6 +376,7 @@ class ServerNetworks:
                 ports += await self.client.list_ports(token, device_id=ids[i:i + 100])
             nets: dict[str, str] = {}
             fips: dict[str, list[dict[str, Any]]] = {}
+            groups: dict[str, str] = {}
             if ports:
                 net_ids = sorted({p["network_id"] for p in ports})
                 nets = {n["id"]: n.get("name", "") for n in
@@ -374,17 +384,25 @@ class ServerNetworks:
                 for fip in await self.client.list_floatingips(
                         token, port_id=[p["id"] for p in ports]):
                     fips.setdefault(fip["port_id"], []).append(fip)
+                group_ids = sorted({g for p in ports for g in p.get("security_groups", [])})
+                if group_ids:
+                    groups = {g["id"]: g.get("name", "") for g in
+                              await self.client.list_security_groups(token, id=group_ids)}
         except ServiceError as exc:
             log.warning("addresses read from the VIF records: %s", exc)
             return self._cached(out, servers)
         order = {v["port_id"]: i for _, vifs in servers for i, v in enumerate(vifs)}
         ports.sort(key=lambda p: (order.get(p["id"], len(order)), p.get("created_at", "")))
         for port in ports:
-            server = out.get(port.get("device_id", ""))
-            if server is None:
+            view = out.get(port.get("device_id", ""))
+            if view is None:
                 continue
-            name = nets.get(port["network_id"], port["network_id"])
-            rows = server.setdefault(name, [])
+            for gid in port.get("security_groups", []):
+                name = groups.get(gid, gid)
+                if name not in view.security_groups:
+                    view.security_groups.append(name)
+            rows = view.addresses.setdefault(nets.get(port["network_id"], port["network_id"]),
+                                             [])
             for ip in port.get("fixed_ips", []):
                 rows.append(self._address(ip["ip_address"], "fixed", port["mac_address"]))
                 for fip in fips.get(port["id"], []):
@@ -393,12 +411,12 @@ class ServerNetworks:
                                                   port["mac_address"]))
         return out
 
-    def _cached(self, out: dict[str, dict[str, list[dict[str, Any]]]],
-                servers: Sequence[tuple[str, Sequence[Vif]]]
-                ) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    def _cached(self, out: dict[str, PortsView], servers: Sequence[tuple[str, Sequence[Vif]]]
+                ) -> dict[str, PortsView]:
         for server, vifs in servers:
             for v in vifs:
-                rows = out[server].setdefault(v.get("network_name") or v["network_id"], [])
+                rows = out[server].addresses.setdefault(v.get("network_name") or v["network_id"],
+                                                        [])
                 rows += [self._address(ip, "fixed", v.get("mac_address", ""))
                          for ip in v.get("fixed_ips", [])]
         return out
@@ -427,6 +445,44 @@ class ServerNetworks:
             raise _bad_service(exc) from exc
         return {p["device_id"] for p in ports if p.get("device_id") and any(
             regex.match(ip["ip_address"]) for ip in p.get("fixed_ips", []))}
+
+    async def change_group(self, token: str, server: str, name: str, add: bool) -> None:
+        """addSecurityGroup / removeSecurityGroup: the group (a name or an id the caller
+        sees) on every port of the server, or off all of them (Nova's faults: 404 unknown
+        group or no port, 409 ambiguous name, 400 already there / not there)."""
+        c = self._c()
+        try:
+            ports = await c.list_ports(token, device_id=server)
+            visible = await c.list_security_groups(token)
+        except ServiceError as exc:
+            raise _bad_service(exc) from exc
+        matches = [g for g in visible if g["id"] == name] or \
+            [g for g in visible if g.get("name") == name]
+        if not matches:
+            raise faults.NotFound(f"Security group {name} not found.")
+        if len(matches) > 1:
+            raise faults.Conflict(f"Multiple security groups found matching '{name}'. Use an "
+                                  "ID to be more specific.")
+        gid = matches[0]["id"]
+        if not ports:
+            raise faults.NotFound(f"Security group {name} not found: server {server} has no "
+                                  "ports.")
+        having = [p for p in ports if gid in p.get("security_groups", [])]
+        if add and len(having) == len(ports):
+            raise faults.BadRequest(f"Security group {name} is already associated with the "
+                                    f"instance {server}")
+        if not add and not having:
+            raise faults.BadRequest(f"Security group {name} not associated with the instance "
+                                    f"{server}")
+        try:
+            for p in ports:
+                current = list(p.get("security_groups", []))
+                wanted = ([*current, gid] if gid not in current else current) if add \
+                    else [g for g in current if g != gid]
+                if wanted != current:
+                    await c.update_port(token, p["id"], {"security_groups": wanted})
+        except ServiceError as exc:
+            raise _bad_service(exc) from exc
 
     # --- interfaces (os-interface) ------------------------------------------------------
 

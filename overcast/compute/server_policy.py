@@ -120,6 +120,10 @@ SERVER_RULES: list[Rule] = [
     _r("os_compute_api:os-attach-interfaces:delete", MEMBER,
        "Detach an interface from a server.",
        ("DELETE", "/servers/{server_id}/os-interface/{port_id}")),
+    _r("os_compute_api:os-security-groups:add", MEMBER, "Add a security group to a server.",
+       ("POST", "/servers/{server_id}/action")),
+    _r("os_compute_api:os-security-groups:remove", MEMBER,
+       "Remove a security group from a server.", ("POST", "/servers/{server_id}/action")),
     # Nova: base.SERVICE_ROLE, which is rule:service_or_admin.
     _r("os_compute_api:os-server-external-events:create", "rule:service_or_admin",
        "Send external events (Networking's network-vif-plugged, ...) to servers.",

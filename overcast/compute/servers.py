@@ -40,7 +40,7 @@ from overcast.compute.instance_states import TaskState as T
 from overcast.compute.instance_states import VmState as V
 from overcast.compute.instance_states import allowed, states_for_status
 from overcast.compute.models import Flavor, FlavorProject, KeyPair, ServerGroup, ServerGroupMember
-from overcast.compute.networking import NetworkRequest, ServerNetworks
+from overcast.compute.networking import NetworkRequest, PortsView, ServerNetworks
 from overcast.config import ComputeSection
 
 __all__ = ["LIVE_MIGRATION_IN_PROGRESS", "BuildRequest", "ListFilters", "ServerService"]
@@ -182,14 +182,14 @@ class ServerService:
         async with self.db.read() as s:
             return await self._load(s, ctx, server_id)
 
-    async def addresses(self, token: str, insts: Sequence[Instance]
-                        ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-        """Each server's `addresses`, from its ports ({} for servers without any)."""
+    async def port_views(self, token: str, insts: Sequence[Instance]) -> dict[str, PortsView]:
+        """Each server's addresses and security groups, from its ports (servers that never
+        had ports are left out)."""
         with_ports = [(i.uuid, list(i.network_info or [])) for i in insts
                       if i.network_info or i.requested_networks]
         if not with_ports or self.networks.client is None:
             return {}
-        return await self.networks.addresses(token, with_ports)
+        return await self.networks.views(token, with_ports)
 
     async def faults_of(self, uuids: Sequence[str]) -> dict[str, InstanceFault]:
         if not uuids:

@@ -13,6 +13,7 @@ from overcast.common.api import policy as _policy
 from overcast.common.context import RequestContext
 from overcast.compute.instance_models import Instance, InstanceFault
 from overcast.compute.instance_states import PROGRESS_STATUSES, status_of
+from overcast.compute.networking import PortsView
 
 __all__ = ["base_url", "basic", "detail", "host_id", "ips", "iso", "links", "policy"]
 
@@ -120,7 +121,7 @@ def ips(addresses: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, 
 def detail(request: Request, ctx: RequestContext, inst: Instance, *,
            fault: InstanceFault | None, extended: bool, host_status: bool,
            extra_specs: bool, admin: bool, groups: list[str] | None = None,
-           addresses: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+           ports: PortsView | None = None) -> dict[str, Any]:
     """The detailed server (show, detail list, update and rebuild answers)."""
     mv = ctx.microversion
     status = status_of(inst.vm_state, inst.task_state, inst.deleted)
@@ -132,7 +133,7 @@ def detail(request: Request, ctx: RequestContext, inst: Instance, *,
         "image": _image(request, inst), "flavor": _flavor(request, ctx, inst, extra_specs),
         "created": iso(inst.created_at), "updated": iso(inst.updated_at),
         # From the server's ports (compute/networking.py); {} without Networking.
-        "addresses": addresses or {},
+        "addresses": ports.addresses if ports else {},
         "accessIPv4": inst.access_ip_v4 or "", "accessIPv6": inst.access_ip_v6 or "",
         "links": links(request, "servers", inst.uuid),
         "OS-DCF:diskConfig": "MANUAL",
@@ -143,7 +144,10 @@ def detail(request: Request, ctx: RequestContext, inst: Instance, *,
                                    if inst.launched_at else None),
         "OS-SRV-USG:terminated_at": (inst.terminated_at.replace(tzinfo=None).isoformat()
                                      if inst.terminated_at else None),
-        "security_groups": [{"name": "default"}] if inst.networks != "none" else [],
+        # The groups of its ports; without Networking, Nova's answer for a default boot.
+        "security_groups": [{"name": n} for n in ports.security_groups] if ports
+        else [{"name": "default"}] if inst.networks != "none" and not inst.requested_networks
+        else [],
         "OS-EXT-STS:task_state": inst.task_state,
         "OS-EXT-STS:vm_state": inst.vm_state,
         "OS-EXT-STS:power_state": inst.power_state,

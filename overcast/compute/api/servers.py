@@ -337,10 +337,10 @@ async def list_servers_detail(request: Request, ctx: Ctx, servers: Servers) -> d
     insts = await servers.list_servers(ctx, flt, _token(request))
     flags = _view_flags(ctx)
     found = await servers.faults_of([i.uuid for i in insts])
-    addresses = await servers.addresses(_token(request), insts)
+    ports = await servers.port_views(_token(request), insts)
     out: dict[str, Any] = {"servers": [views.detail(request, ctx, i, fault=found.get(i.uuid),
-                                                    addresses=addresses.get(i.uuid, {}),
-                                                    **flags) for i in insts]}
+                                                    ports=ports.get(i.uuid), **flags)
+                                       for i in insts]}
     link = _next_link(request, "servers/detail", insts, flt.limit)
     if link:
         out["servers_links"] = link
@@ -354,10 +354,9 @@ async def show_view(request: Request, ctx: RequestContext, servers: ServerServic
     flags = _view_flags(ctx, inst.project_id)
     found = await servers.faults_of([inst.uuid])
     groups = [inst.group_uuid] if inst.group_uuid else []
-    addresses = await servers.addresses(_token(request), [inst])
+    ports = await servers.port_views(_token(request), [inst])
     return {"server": views.detail(request, ctx, inst, fault=found.get(inst.uuid),
-                                   addresses=addresses.get(inst.uuid, {}), groups=groups,
-                                   **flags)}
+                                   ports=ports.get(inst.uuid), groups=groups, **flags)}
 
 
 _SHOW_RULES = ("os_compute_api:servers:show", "os_compute_api:os-extended-server-attributes",
@@ -413,8 +412,8 @@ async def list_ips(server_id: str, request: Request, ctx: Ctx, servers: Servers
                    ) -> dict[str, Any]:
     inst = await servers.get(ctx, server_id)
     ctx.enforce("os_compute_api:ips:index", {"project_id": inst.project_id})
-    found = (await servers.addresses(_token(request), [inst])).get(inst.uuid, {})
-    return {"addresses": views.ips(found)}
+    found = (await servers.port_views(_token(request), [inst])).get(inst.uuid)
+    return {"addresses": views.ips(found.addresses if found else {})}
 
 
 @router.get("/{server_id}/ips/{network_label}", **policy("os_compute_api:ips:show"))
@@ -422,7 +421,8 @@ async def show_ips(server_id: str, network_label: str, request: Request, ctx: Ct
                    servers: Servers) -> dict[str, Any]:
     inst = await servers.get(ctx, server_id)
     ctx.enforce("os_compute_api:ips:show", {"project_id": inst.project_id})
-    found = views.ips((await servers.addresses(_token(request), [inst])).get(inst.uuid, {}))
+    view = (await servers.port_views(_token(request), [inst])).get(inst.uuid)
+    found = views.ips(view.addresses if view else {})
     if network_label not in found:
         raise faults.NotFound("Unable to find address")
     return {network_label: found[network_label]}

@@ -194,6 +194,22 @@ async def _validation_and_isolation_as_nova(cloud: Cloud, theirs: str) -> None:
     await _wait(c, sid, "ACTIVE")
     (port,) = await _ports(c, device_id=sid)
     assert port["security_groups"] == [group["id"]]
+    body = await _wait(c, sid, "ACTIVE")
+    assert body["security_groups"] == [{"name": "web"}]
+    act = f"/v2.1/servers/{sid}/action"
+    r = await c.http.post(act, headers=c.alice, json={"addSecurityGroup": {"name": "default"}})
+    assert r.status_code == 202, r.text
+    r = await c.http.post(act, headers=c.alice, json={"removeSecurityGroup": {"name": "web"}})
+    assert r.status_code == 202, r.text
+    assert (await _wait(c, sid, "ACTIVE"))["security_groups"] == [{"name": "default"}]
+    r = await c.http.post(act, headers=c.alice, json={"removeSecurityGroup": {"name": "web"}})
+    assert r.status_code == 400 and "not associated" in r.json()["badRequest"]["message"]
+    r = await c.http.post(act, headers=c.alice, json={"addSecurityGroup": {"name": "nope"}})
+    assert r.status_code == 404, r.text
+    r = await c.http.post(act, headers=c.alice,
+                          json={"removeSecurityGroup": {"name": "default"}})
+    assert r.status_code == 202, r.text
+    assert "security_groups" not in await _wait(c, sid, "ACTIVE")
     # "none": no port at all.
     sid = await _boot(c, c.alice, "none")
     body = await _wait(c, sid, "ACTIVE")
