@@ -473,7 +473,17 @@ class Conductor:
                          event="conductor_schedule_and_build_instances")
 
     async def finish_delete(self, uuid: str, host: str | None = None) -> None:
-        """The guest is gone: soft-delete the row, free its claim, finish the action."""
+        """The guest is gone: give its ports back, then soft-delete the row, free its claim,
+        finish the action. The ports go first, as Nova deallocates before the instance is
+        deleted: a client that saw the server 404 may delete its subnet at once."""
+        async with self.db.read() as s:
+            inst = await s.scalar(select(Instance).where(Instance.uuid == uuid))
+            if inst is None or inst.deleted:
+                return
+            vifs = list(inst.network_info or [])
+            had_ports = bool(vifs or inst.requested_networks)
+        if had_ports:
+            await self.networks.release(vifs, uuid)
         async with self.db.transaction() as s:
             inst = await s.scalar(select(Instance).where(Instance.uuid == uuid))
             if inst is None or inst.deleted:
@@ -487,11 +497,7 @@ class Conductor:
             for member in groups:
                 await s.delete(member)
             await self._event(s, uuid, "compute_terminate_instance", "Success", host=host)
-            vifs = list(inst.network_info or [])
-            had_ports = bool(vifs or inst.requested_networks)
         await self.scheduler.release(uuid, host)
-        if had_ports:
-            await self.networks.release(vifs, uuid)
         await self._notify("instance.delete.end", uuid)
 
     async def _event(self, s: Any, uuid: str, event: str, result: str, *,
