@@ -13,6 +13,13 @@ PlacementClient: the Placement API as Nova's scheduler and compute agents use it
 inventory, allocation candidates, claims), acting as a service user (`ServiceAuth`: the
 `nova` or `placement` user bootstrap made, common/service_users.py), as Nova's report client
 does with its [placement] credentials.
+
+NetworkClient: the Networking API (Neutron v2.0) as Nova's network API uses it: on the user's
+token for what is done on the user's behalf (networks a server may use, the ports it creates),
+with `X-Service-Token` from the `nova` service user as Nova sends it ([service_user]
+send_service_user_token); as the `nova` user itself (admin) for what users may not do
+(`binding:host_id`, unbinding and deleting a server's ports after its owner's token expired).
+The endpoint is the `network` entry of the nova user's catalog, as keystoneauth finds it.
 """
 
 from __future__ import annotations
@@ -33,15 +40,19 @@ from overcast.common.clock import epoch, parse_iso
 if TYPE_CHECKING:
     from overcast.config import Config
 
-__all__ = ["AllocationCandidates", "ImageClient", "ObjectClient", "PlacementClient",
-           "ServiceAuth", "ServiceError"]
+__all__ = ["AllocationCandidates", "ImageClient", "NetworkClient", "ObjectClient",
+           "PlacementClient", "ServiceAuth", "ServiceError"]
 
 
 class ServiceError(Exception):
     """Another service answered with an error (status and its message) or not at all."""
 
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, kind: str = ""):
         self.status = status
+        self.message = message
+        #: The service's own name for the error, where it gives one (Neutron's
+        #: NeutronError type: "IpAddressAlreadyAllocated", "PortNotFound", ...).
+        self.kind = kind
         super().__init__(f"{status}: {message}")
 
 
@@ -573,3 +584,142 @@ class PlacementClient:
         if r.status_code == 409:
             return False
         raise self._fail(r)
+
+
+class NetworkClient:
+    """Neutron v2.0 at the `network` endpoint of `auth`'s catalog (`auth`: the nova user)."""
+
+    def __init__(self, auth: ServiceAuth, *, interface: str = "public", region: str | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0):
+        self.auth = auth
+        self.interface = interface
+        self.region = region
+        self._http = httpx.AsyncClient(transport=transport, timeout=timeout)
+
+    @classmethod
+    def from_config(cls, config: Config, *, transport: httpx.AsyncBaseTransport | None = None,
+                    identity_transport: httpx.AsyncBaseTransport | None = None
+                    ) -> NetworkClient:
+        """As Nova's service user (bootstrap made it, common/service_users.py);
+        FileNotFoundError when it has no password here."""
+        user = service_users.SERVICE_USERS["compute"]
+        auth = ServiceAuth(f"{config.public_url('identity')}/v3", user,
+                           service_users.password(config.state_dir, user),
+                           project=service_users.SERVICE_PROJECT, transport=identity_transport,
+                           catalog=True)
+        return cls(auth, transport=transport)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+        await self.auth.close()
+
+    async def available(self) -> bool:
+        """Whether the catalog has a Networking endpoint (else Compute works without ports);
+        ServiceError when Identity cannot be asked."""
+        await self.auth.token()
+        try:
+            await self.auth.endpoint("network", self.interface, self.region)
+        except ServiceError:
+            return False
+        return True
+
+    @staticmethod
+    def _fail(r: httpx.Response) -> ServiceError:
+        try:
+            body = r.json()
+            err = body["NeutronError"]
+            return ServiceError(r.status_code, str(err.get("message", ""))[:300],
+                                str(err.get("type", "")))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return ServiceError(r.status_code, _message(r))
+
+    async def _call(self, method: str, path: str, token: str | None, **kw: Any
+                    ) -> httpx.Response:
+        """`token`: the user's (with nova's as X-Service-Token), or None to act as nova."""
+        r = await self._once(method, path, token, **kw)
+        if r.status_code == 401 and token is None:
+            self.auth.forget()
+            r = await self._once(method, path, token, **kw)
+        return r
+
+    async def _once(self, method: str, path: str, token: str | None, **kw: Any
+                    ) -> httpx.Response:
+        base = await self.auth.endpoint("network", self.interface, self.region)
+        own = await self.auth.token()
+        headers = {"X-Auth-Token": token, "X-Service-Token": own} if token else \
+            {"X-Auth-Token": own}
+        try:
+            return await self._http.request(method, f"{base}/v2.0/{path}", headers=headers,
+                                            **kw)
+        except httpx.HTTPError as exc:
+            raise ServiceError(503, f"the Networking service is unreachable: {exc}") from exc
+
+    async def _list(self, collection: str, token: str | None,
+                    filters: dict[str, str | list[str]]) -> list[dict[str, Any]]:
+        # Neutron's paths spell with hyphens what its bodies spell with underscores.
+        r = await self._call("GET", collection.replace("_", "-"), token, params=filters)
+        if r.status_code != 200:
+            raise self._fail(r)
+        rows: list[dict[str, Any]] = r.json()[collection]
+        return rows
+
+    async def _show(self, kind: str, ident: str, token: str | None) -> dict[str, Any] | None:
+        r = await self._call("GET", f"{kind}s/{quote(ident, safe='')}", token)
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise self._fail(r)
+        row: dict[str, Any] = r.json()[kind]
+        return row
+
+    async def list_networks(self, token: str | None, **filters: str | list[str]
+                            ) -> list[dict[str, Any]]:
+        return await self._list("networks", token, filters)
+
+    async def get_network(self, token: str | None, network_id: str) -> dict[str, Any] | None:
+        return await self._show("network", network_id, token)
+
+    async def list_subnets(self, token: str | None, **filters: str | list[str]
+                           ) -> list[dict[str, Any]]:
+        return await self._list("subnets", token, filters)
+
+    async def list_ports(self, token: str | None, **filters: str | list[str]
+                         ) -> list[dict[str, Any]]:
+        return await self._list("ports", token, filters)
+
+    async def get_port(self, token: str | None, port_id: str) -> dict[str, Any] | None:
+        return await self._show("port", port_id, token)
+
+    async def list_security_groups(self, token: str | None, **filters: str | list[str]
+                                   ) -> list[dict[str, Any]]:
+        return await self._list("security_groups", token, filters)
+
+    async def list_floatingips(self, token: str | None, **filters: str | list[str]
+                               ) -> list[dict[str, Any]]:
+        return await self._list("floatingips", token, filters)
+
+    async def create_port(self, token: str | None, attrs: dict[str, Any]) -> dict[str, Any]:
+        r = await self._call("POST", "ports", token, json={"port": attrs})
+        if r.status_code != 201:
+            raise self._fail(r)
+        port: dict[str, Any] = r.json()["port"]
+        return port
+
+    async def update_port(self, token: str | None, port_id: str, attrs: dict[str, Any]
+                          ) -> dict[str, Any] | None:
+        """The updated port, or None when there is no such port."""
+        r = await self._call("PUT", f"ports/{quote(port_id, safe='')}", token,
+                             json={"port": attrs})
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            raise self._fail(r)
+        port: dict[str, Any] = r.json()["port"]
+        return port
+
+    async def delete_port(self, token: str | None, port_id: str) -> bool:
+        """False when there was no such port."""
+        r = await self._call("DELETE", f"ports/{quote(port_id, safe='')}", token)
+        if r.status_code not in (204, 404):
+            raise self._fail(r)
+        return r.status_code == 204

@@ -22,6 +22,7 @@ from overcast.compute.api import (
     hypervisors,
     images,
     instance_actions,
+    interfaces,
     keypairs,
     limits,
     migrations,
@@ -40,6 +41,7 @@ from overcast.compute.consoles import Consoles
 from overcast.compute.flavors import Flavors
 from overcast.compute.guest_passwords import GuestPasswords
 from overcast.compute.hosts import Hosts
+from overcast.compute.interfaces import Interfaces
 from overcast.compute.keypairs import Keypairs
 from overcast.compute.policy import RULES
 from overcast.compute.quotas import Quotas
@@ -54,7 +56,7 @@ ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.
            images.router,
            server_groups.router, servers.router, server_actions.router, server_diagnostics.router,
            server_metadata.router, server_metadata.tags_router, instance_actions.router,
-           remote_consoles.router,
+           remote_consoles.router, interfaces.router,
            tenant_usage.router, migrations.router)
 
 VERSIONING = Versioning(service="compute", minimum=versions.MIN_VERSION,
@@ -99,10 +101,12 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         from overcast.compute.runtime import start_control_plane
 
         plane = await start_control_plane(
-            config, db, image_transport=getattr(app.state, "image_transport", None))
+            config, db, image_transport=getattr(app.state, "image_transport", None),
+            network_transport=getattr(app.state, "network_transport", None),
+            identity_transport=getattr(app.state, "identity_transport", None))
         state.update(servers=plane.servers, control_plane=plane,
                      consoles=Consoles(db, plane.conductor.agents, config),
-                     guest_passwords=GuestPasswords(db))
+                     guest_passwords=GuestPasswords(db), interfaces=Interfaces(plane.servers))
         state["hosts"].set_server_source(plane.servers.by_host, plane.servers.host_busy)
         try:
             yield state

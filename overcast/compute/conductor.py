@@ -27,8 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from overcast.common import clock
+from overcast.common import clock, faults
 from overcast.common.bus import Bus, BusError, Subscription
+from overcast.common.clients import ServiceError
 from overcast.common.db import Database
 from overcast.common.tasks import cancel_and_wait
 from overcast.compute import instance_metadata
@@ -51,6 +52,7 @@ from overcast.compute.messages import (
     InstanceReport,
 )
 from overcast.compute.models import ComputeNode, ServerGroup, ServerGroupMember, Service
+from overcast.compute.networking import ServerNetworks
 from overcast.compute.rpcapi import ComputeAgentAPI
 from overcast.compute.scheduler import (
     HostState,
@@ -126,8 +128,10 @@ _RESIZE_TASKS = frozenset({T.RESIZE_PREP, T.RESIZE_MIGRATING, T.RESIZE_MIGRATED,
 
 class Conductor:
     def __init__(self, db: Database, bus: Bus, scheduler: Scheduler, *,
-                 default_az: str = "nova", placement: Any = None, max_attempts: int = 3):
+                 default_az: str = "nova", placement: Any = None, max_attempts: int = 3,
+                 networks: ServerNetworks | None = None):
         self.db = db
+        self.networks = networks or ServerNetworks(None)
         self.bus = bus
         self.scheduler = scheduler
         self.default_az = default_az
@@ -287,8 +291,40 @@ class Conductor:
                 desired = desired_of(inst)
             await self._event(s, inst.uuid, "conductor_schedule_and_build_instances", "Success",
                               finish_action=False)
+            ports = (list(inst.requested_networks or []), list(inst.network_info or []),
+                     inst.project_id, inst.availability_zone or self.default_az)
+        if desired is not None and (ports[0] or ports[1]):
+            if not await self._bind_ports(uuid, sel.host, ports, ctx):
+                return
         if desired is not None:
             await self.poke(uuid, sel.host, desired, ctx)
+
+    async def _bind_ports(self, uuid: str, host: str,
+                          ports: tuple[list[Any], list[Any], str, str],
+                          ctx: dict[str, Any] | None) -> bool:
+        """The server's ports, made and bound to `host` (Nova's allocate_for_instance, which
+        the compute manager runs before spawning); False when that failed and the server is
+        in ERROR (its ports rolled back)."""
+        requested, vifs, project_id, zone = ports
+        try:
+            vifs = await self.networks.allocate(
+                server=uuid, project_id=project_id, host=host, zone=zone, requests=requested,
+                vifs=vifs, token=(ctx or {}).get("auth_token") or None)
+        except (ServiceError, faults.Fault) as exc:
+            log.warning("ports of %s not allocated: %s", uuid, exc)
+            await self._fail(uuid, f"Build of instance {uuid} aborted: Failed to allocate the "
+                             "network(s), not rescheduling.", details=str(exc), host=host,
+                             event="compute__do_build_and_run_instance")
+            return False
+        async with self.db.transaction() as s:
+            inst = await s.scalar(select(Instance).where(Instance.uuid == uuid))
+            gone = inst is None or inst.deleted
+            if inst is not None:
+                inst.network_info = vifs
+        if gone:  # deleted while its ports were made: give them back now
+            await self.networks.release(vifs, uuid)
+            return False
+        return True
 
     async def poke(self, uuid: str, host: str, desired: DesiredInstance | None = None,
                    ctx: dict[str, Any] | None = None) -> None:
@@ -427,7 +463,17 @@ class Conductor:
                          event="conductor_schedule_and_build_instances")
 
     async def finish_delete(self, uuid: str, host: str | None = None) -> None:
-        """The guest is gone: soft-delete the row, free its claim, finish the action."""
+        """The guest is gone: give its ports back, then soft-delete the row, free its claim,
+        finish the action. The ports go first, as Nova deallocates before the instance is
+        deleted: a client that saw the server 404 may delete its subnet at once."""
+        async with self.db.read() as s:
+            inst = await s.scalar(select(Instance).where(Instance.uuid == uuid))
+            if inst is None or inst.deleted:
+                return
+            vifs = list(inst.network_info or [])
+            had_ports = bool(vifs or inst.requested_networks)
+        if had_ports:
+            await self.networks.release(vifs, uuid)
         async with self.db.transaction() as s:
             inst = await s.scalar(select(Instance).where(Instance.uuid == uuid))
             if inst is None or inst.deleted:

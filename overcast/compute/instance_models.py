@@ -57,6 +57,13 @@ class Instance(Base):
     pinned_availability_zone: Mapped[str | None] = mapped_column(String(255))
     config_drive: Mapped[str] = mapped_column(String(255), default="")
     networks: Mapped[str] = mapped_column(String(16), default="none")
+    #: What the create asked of Networking, checked (migration 0004): [{"network_id",
+    #: "port_id", "fixed_ip", "tag"}], one port each (compute/networking.py).
+    requested_networks: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
+    #: The server's ports (Nova's instance_info_caches.network_info): [{"port_id",
+    #: "network_id", "preserve_on_delete", "tag", "network_name", "mac_address",
+    #: "fixed_ips", "request"}].
+    network_info: Mapped[list[Any] | None] = mapped_column(JSON, default=list)
     host: Mapped[str | None] = mapped_column(String(255))
     node: Mapped[str | None] = mapped_column(String(255))
     vm_state: Mapped[str] = mapped_column(String(255))

@@ -16,13 +16,14 @@ from pathlib import Path
 import httpx
 
 from overcast.common.bus import Bus, connect
-from overcast.common.clients import ImageClient, PlacementClient
+from overcast.common.clients import ImageClient, NetworkClient, PlacementClient
 from overcast.common.db import Database
 from overcast.compute.agent.host import ComputeAgent
 from overcast.compute.agent.images import ImageCache
 from overcast.compute.conductor import Conductor
 from overcast.compute.drivers.base import ComputeDriver, HypervisorUnavailable
 from overcast.compute.drivers.fake import FakeDriver
+from overcast.compute.networking import ServerNetworks
 from overcast.compute.scheduler import (
     Claims,
     HostView,
@@ -47,6 +48,7 @@ class ControlPlane:
     agents: list[ComputeAgent] = field(default_factory=list)
     own_bus: bool = True
     placement: PlacementClient | None = None
+    network: NetworkClient | None = None
 
     async def stop(self) -> None:
         for agent in self.agents:
@@ -56,6 +58,8 @@ class ControlPlane:
         await self.images.close()
         if self.placement is not None:
             await self.placement.close()
+        if self.network is not None:
+            await self.network.close()
         if self.own_bus:
             await self.bus.close()
 
@@ -69,6 +73,20 @@ def _placement(config: Config) -> PlacementClient | None:
         return PlacementClient.from_config(config)
     except FileNotFoundError:
         log.warning("no service user password for Placement; scheduling without Placement")
+        return None
+
+
+def _network(config: Config, transport: httpx.AsyncBaseTransport | None,
+             identity_transport: httpx.AsyncBaseTransport | None) -> NetworkClient | None:
+    """Networking as Nova's user, when this cloud runs it and bootstrap made the user; else
+    None: servers boot without ports ("auto" and "none" as before Networking existed)."""
+    if not config.network.enabled:
+        return None
+    try:
+        return NetworkClient.from_config(config, transport=transport,
+                                         identity_transport=identity_transport)
+    except FileNotFoundError:
+        log.warning("no service user password for Compute; servers get no ports")
         return None
 
 
@@ -122,6 +140,8 @@ async def start_agents(config: Config, bus: Bus, images: ImageClient | None, *,
 
 async def start_control_plane(config: Config, db: Database, *,
                               image_transport: httpx.AsyncBaseTransport | None = None,
+                              network_transport: httpx.AsyncBaseTransport | None = None,
+                              identity_transport: httpx.AsyncBaseTransport | None = None,
                               bus: Bus | None = None) -> ControlPlane:
     own = bus is None
     if bus is None:
@@ -131,11 +151,15 @@ async def start_control_plane(config: Config, db: Database, *,
     placement = _placement(config)
     claims: Claims = PlacementClaims(placement) if placement is not None else LocalClaims()
     scheduler = Scheduler(HostView(float(config.compute.service_down_time)), claims)
+    network = _network(config, network_transport, identity_transport)
+    networks = ServerNetworks(network)
     conductor = Conductor(db, bus, scheduler, placement=placement,
-                          default_az=config.compute.default_availability_zone)
+                          default_az=config.compute.default_availability_zone,
+                          networks=networks)
     await conductor.start()
-    servers = ServerService(db, conductor, images, config.compute)
-    plane = ControlPlane(bus, conductor, servers, images, own_bus=own, placement=placement)
+    servers = ServerService(db, conductor, images, config.compute, networks)
+    plane = ControlPlane(bus, conductor, servers, images, own_bus=own, placement=placement,
+                         network=network)
     if config.compute.run_agents:
         plane.agents = await start_agents(config, bus, images)
     return plane

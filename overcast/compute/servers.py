@@ -40,6 +40,7 @@ from overcast.compute.instance_states import TaskState as T
 from overcast.compute.instance_states import VmState as V
 from overcast.compute.instance_states import allowed, states_for_status
 from overcast.compute.models import Flavor, FlavorProject, KeyPair, ServerGroup, ServerGroupMember
+from overcast.compute.networking import NetworkRequest, PortsView, ServerNetworks
 from overcast.config import ComputeSection
 
 __all__ = ["LIVE_MIGRATION_IN_PROGRESS", "BuildRequest", "ListFilters", "ServerService"]
@@ -57,7 +58,8 @@ class BuildRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     availability_zone: str | None = None
     config_drive: bool = False
-    networks: str = "auto"
+    #: "auto", "none", or the checked list of compute/networking.py's parse_requests.
+    networks: str | list[dict[str, Any]] = "auto"
     min_count: int = 1
     max_count: int = 1
     description: str | None = None
@@ -66,6 +68,8 @@ class BuildRequest:
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    #: Security groups (names or ids) for the ports this server gets.
+    security_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -142,11 +146,12 @@ LIVE_MIGRATION_IN_PROGRESS = ("queued", "preparing", "running", "post-migrating"
 
 class ServerService:
     def __init__(self, db: Database, conductor: Conductor, images: ImageClient,
-                 config: ComputeSection):
+                 config: ComputeSection, networks: ServerNetworks | None = None):
         self.db = db
         self.conductor = conductor
         self.images = images
         self.config = config
+        self.networks = networks or ServerNetworks(None)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # --- scoping ------------------------------------------------------------------------
@@ -169,9 +174,22 @@ class ServerService:
             raise faults.NotFound(f"Instance {server_id} could not be found.")
         return inst
 
+    async def load(self, s: AsyncSession, ctx: RequestContext, server_id: str) -> Instance:
+        """The server in session `s`, scoped as every server route scopes it (404)."""
+        return await self._load(s, ctx, server_id)
+
     async def get(self, ctx: RequestContext, server_id: str) -> Instance:
         async with self.db.read() as s:
             return await self._load(s, ctx, server_id)
+
+    async def port_views(self, token: str, insts: Sequence[Instance]) -> dict[str, PortsView]:
+        """Each server's addresses and security groups, from its ports (servers that never
+        had ports are left out)."""
+        with_ports = [(i.uuid, list(i.network_info or [])) for i in insts
+                      if i.network_info or i.requested_networks]
+        if not with_ports or self.networks.client is None:
+            return {}
+        return await self.networks.views(token, with_ports)
 
     async def faults_of(self, uuids: Sequence[str]) -> dict[str, InstanceFault]:
         if not uuids:
@@ -276,6 +294,27 @@ class ServerService:
             AggregateMetadata.key == "availability_zone", AggregateMetadata.value == zone))
         return found is not None
 
+    async def _requested_networks(self, ctx: RequestContext, req: BuildRequest, token: str
+                                  ) -> tuple[str, list[NetworkRequest]]:
+        """(the instance's `networks` word, its checked requests). Without a Networking
+        service "auto" and "none" boot without ports and a list is refused."""
+        if not await self.networks.enabled():
+            if isinstance(req.networks, list):
+                if req.networks:
+                    raise faults.BadRequest("Networks and ports cannot be requested: this cloud "
+                                            "has no Networking service; use \"none\" or "
+                                            "\"auto\".")
+                return "none", []
+            return req.networks, []
+        may_external = ctx.can("network:attach_external_network",
+                               {"project_id": ctx.project_id})
+        checked = await self.networks.validate(token, ctx.project_id or "", req.networks,
+                                               req.max_count, may_external,
+                                               req.security_groups)
+        if isinstance(req.networks, str):
+            return req.networks, checked
+        return ("list" if checked else "none"), checked
+
     async def create(self, ctx: RequestContext, req: BuildRequest, token: str, request_id: str
                      ) -> tuple[list[Instance], str]:
         image = await self._image(ctx, token, req.image_ref) if req.image_ref else None
@@ -293,6 +332,7 @@ class ServerService:
                                    f"{len(req.metadata)}, but the limit is "
                                    f"{self.config.quota_metadata_items}")
         group_uuid = req.scheduler_hints.get("group")
+        networks, requested = await self._requested_networks(ctx, req, token)
         reservation = "r-" + secrets.token_hex(4)
         now = clock.utcnow()
         async with self.db.transaction() as s:
@@ -332,7 +372,8 @@ class ServerService:
                     key_name=req.key_name, key_data=key_data, user_data=req.user_data,
                     availability_zone=(zone.split(":", 1)[0] or None) if zone else None,
                     pinned_availability_zone=zone, config_drive="True" if req.config_drive
-                    else "", networks=req.networks, vm_state=V.BUILDING,
+                    else "", networks=networks, requested_networks=requested,
+                    network_info=[], vm_state=V.BUILDING,
                     task_state=T.SCHEDULING, power_state=0, scheduler_hints=req.scheduler_hints,
                     group_uuid=group.uuid if group else None,
                     access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
@@ -352,7 +393,8 @@ class ServerService:
 
     # --- list ---------------------------------------------------------------------------
 
-    async def list_servers(self, ctx: RequestContext, flt: ListFilters) -> list[Instance]:
+    async def list_servers(self, ctx: RequestContext, flt: ListFilters, token: str = ""
+                           ) -> list[Instance]:
         q = self._visible(ctx, flt.all_tenants)
         if flt.project_id:
             q = q.where(Instance.project_id == flt.project_id)
@@ -405,6 +447,10 @@ class ServerService:
         async with self.db.read() as s:
             rows: list[Instance] = list((await s.scalars(q)).all())
         rows = self._post_filter(rows, flt)
+        if flt.ip:
+            found = await self.networks.servers_by_ip(token, flt.ip) \
+                if self.networks.client is not None else set()
+            rows = [r for r in rows if r.uuid in found]
         if flt.marker:
             ids = [r.uuid for r in rows]
             if flt.marker not in ids:
@@ -422,8 +468,6 @@ class ServerService:
             rows = [r for r in rows if pat.search(r.display_name)]
         if flt.flavor:
             rows = [r for r in rows if r.flavor.get("id") == flt.flavor]
-        if flt.ip:
-            rows = []  # no addresses without the Networking service
         for attr, mode in (("tags", all), ("tags_any", any)):
             want = getattr(flt, attr)
             if want:

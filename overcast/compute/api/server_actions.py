@@ -15,6 +15,7 @@ from overcast.common.app import Ctx
 from overcast.common.clients import ServiceError
 from overcast.compute.api import remote_consoles
 from overcast.compute.api import server_views as views
+from overcast.compute.api.interfaces import Ifaces
 from overcast.compute.api.server_views import policy
 from overcast.compute.api.servers import Servers, _password, _token, show_view
 from overcast.compute.instance_states import TaskState as T
@@ -99,6 +100,8 @@ class ServerAction(BaseModel):
     forceDelete: dict[str, Any] | None = None
     resetState: dict[str, Any] | None = Field(None, alias="os-resetState")
     restore: dict[str, Any] | None = None
+    addSecurityGroup: dict[str, Any] | None = None
+    removeSecurityGroup: dict[str, Any] | None = None
 
 
 _RULES = ("os_compute_api:servers:start", "os_compute_api:servers:stop",
@@ -116,7 +119,9 @@ _RULES = ("os_compute_api:servers:start", "os_compute_api:servers:stop",
           "os_compute_api:servers:show:flavor-extra-specs",
           "os_compute_api:servers:create:forced_host", "os_compute_api:servers:show",
           "os_compute_api:os-admin-actions:reset_state",
-          "os_compute_api:os-deferred-delete:restore", remote_consoles.RULE)
+          "os_compute_api:os-deferred-delete:restore",
+          "os_compute_api:os-security-groups:add", "os_compute_api:os-security-groups:remove",
+          remote_consoles.RULE)
 
 _OVERRIDE = "os_compute_api:os-lock-server:unlock:unlock_override"
 
@@ -140,7 +145,7 @@ _SIMPLE: dict[str, tuple[str, str, str, str, str]] = {
 
 @router.post("/{server_id}/action", **policy(*_RULES))
 async def server_action(server_id: str, body: ServerAction, request: Request, ctx: Ctx,
-                        servers: Servers) -> Response:
+                        servers: Servers, interfaces: Ifaces) -> Response:
     await servers.get(ctx, server_id)  # 404 before anything about the body
     given = [k for k in body.model_fields_set] + list(body.model_extra or {})
     if len(given) != 1:
@@ -247,6 +252,11 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
     if key in remote_consoles.ACTIONS:
         return await remote_consoles.console_action(key, getattr(body, key), server_id, request,
                                                     ctx, servers)
+    if key in ("addSecurityGroup", "removeSecurityGroup"):
+        group = getattr(body, key) or {}
+        await interfaces.security_group(ctx, server_id, token, str(group.get("name") or ""),
+                                        add=key == "addSecurityGroup")
+        return Response(status_code=202)
     if key == "forceDelete":
         await servers.delete(ctx, server_id, rid, force=True)
         return Response(status_code=202)

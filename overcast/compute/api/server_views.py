@@ -13,8 +13,9 @@ from overcast.common.api import policy as _policy
 from overcast.common.context import RequestContext
 from overcast.compute.instance_models import Instance, InstanceFault
 from overcast.compute.instance_states import PROGRESS_STATUSES, status_of
+from overcast.compute.networking import PortsView
 
-__all__ = ["base_url", "basic", "detail", "host_id", "iso", "links", "policy"]
+__all__ = ["base_url", "basic", "detail", "host_id", "ips", "iso", "links", "policy"]
 
 
 def policy(rule: str, *also: str) -> dict[str, Any]:
@@ -101,6 +102,7 @@ def for_update(ctx: RequestContext, server: dict[str, Any], *, rebuild: bool,
         return out
     out = {k: v for k, v in server.items()
            if k not in _NOT_IN_UPDATE and not k.startswith("OS-EXT-SRV-ATTR:")}
+    out["addresses"] = ips(server.get("addresses") or {})  # extend_address=False below 2.75
     if rebuild and ctx.microversion >= (2, 54):
         out["key_name"] = server.get("key_name")
     if rebuild and ctx.microversion >= (2, 57):
@@ -110,9 +112,16 @@ def for_update(ctx: RequestContext, server: dict[str, Any], *, rebuild: bool,
     return out
 
 
+def ips(addresses: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """/servers/{id}/ips: Nova's basic address view, version and addr only."""
+    return {net: [{"version": a["version"], "addr": a["addr"]} for a in rows]
+            for net, rows in addresses.items()}
+
+
 def detail(request: Request, ctx: RequestContext, inst: Instance, *,
            fault: InstanceFault | None, extended: bool, host_status: bool,
-           extra_specs: bool, admin: bool, groups: list[str] | None = None) -> dict[str, Any]:
+           extra_specs: bool, admin: bool, groups: list[str] | None = None,
+           ports: PortsView | None = None) -> dict[str, Any]:
     """The detailed server (show, detail list, update and rebuild answers)."""
     mv = ctx.microversion
     status = status_of(inst.vm_state, inst.task_state, inst.deleted)
@@ -123,8 +132,8 @@ def detail(request: Request, ctx: RequestContext, inst: Instance, *,
         "hostId": host_id(inst.host, inst.project_id),
         "image": _image(request, inst), "flavor": _flavor(request, ctx, inst, extra_specs),
         "created": iso(inst.created_at), "updated": iso(inst.updated_at),
-        # No Networking service yet: no addresses (networks "none" and "auto" alike).
-        "addresses": {},
+        # From the server's ports (compute/networking.py); {} without Networking.
+        "addresses": ports.addresses if ports else {},
         "accessIPv4": inst.access_ip_v4 or "", "accessIPv6": inst.access_ip_v6 or "",
         "links": links(request, "servers", inst.uuid),
         "OS-DCF:diskConfig": "MANUAL",
@@ -135,7 +144,10 @@ def detail(request: Request, ctx: RequestContext, inst: Instance, *,
                                    if inst.launched_at else None),
         "OS-SRV-USG:terminated_at": (inst.terminated_at.replace(tzinfo=None).isoformat()
                                      if inst.terminated_at else None),
-        "security_groups": [{"name": "default"}] if inst.networks != "none" else [],
+        # The groups of its ports; without Networking, Nova's answer for a default boot.
+        "security_groups": [{"name": n} for n in ports.security_groups] if ports
+        else [{"name": "default"}] if inst.networks != "none" and not inst.requested_networks
+        else [],
         "OS-EXT-STS:task_state": inst.task_state,
         "OS-EXT-STS:vm_state": inst.vm_state,
         "OS-EXT-STS:power_state": inst.power_state,

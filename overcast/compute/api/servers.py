@@ -1,9 +1,10 @@
 """/servers: create (single and min/max_count, return_reservation_id), list and detail with
 Nova's filters, sorting and paging, show, update, delete.
 
-Networks: there is no Networking service yet, so `networks` "none" and "auto" (and an absent
-value below 2.37) are accepted and leave `addresses` empty; a list of networks or ports is a
-400. block_device_mapping_v2 is taken only when it boots the image (source and destination
+Networks: with the Networking service, `networks` ("auto", "none", or a list of `uuid`,
+`port`, `fixed_ip`) gives the server its ports (compute/networking.py) and `addresses` come from
+them; without it "none" and "auto" (and an absent value below 2.37) boot without ports and a
+list is a 400. block_device_mapping_v2 is taken only when it boots the image (source and destination
 "image"/"local"); volumes come with Block Storage.
 """
 
@@ -21,6 +22,7 @@ from overcast.common.app import Ctx
 from overcast.common.context import RequestContext
 from overcast.compute.api import server_views as views
 from overcast.compute.api.server_views import policy
+from overcast.compute.networking import parse_requests
 from overcast.compute.servers import SORT_COLUMNS, BuildRequest, ListFilters, ServerService
 
 router = APIRouter(prefix="/v2.1/servers", tags=["servers"])
@@ -163,20 +165,24 @@ def _view_flags(ctx: RequestContext, project_id: str | None = None) -> ViewFlags
 
 @router.post("", status_code=202, **policy("os_compute_api:servers:create",
                                             "os_compute_api:servers:create:forced_host",
+                                            "network:attach_external_network",
                                             "os_compute_api:os-extended-server-attributes",
                                             "os_compute_api:servers:show:host_status",
                                             "os_compute_api:servers:show:flavor-extra-specs"))
-async def create_server(body: ServerCreate, request: Request, ctx: Ctx, servers: Servers
-                        ) -> dict[str, Any]:
+async def create_server(body: ServerCreate, request: Request, response: Response, ctx: Ctx,
+                        servers: Servers) -> dict[str, Any]:
     spec = body.server
     ctx.enforce("os_compute_api:servers:create", {"project_id": ctx.project_id})
+    # Nova's legacy request id header; tempest reads it from the create answer.
+    response.headers["X-Compute-Request-Id"] = ctx.request_id
+    for key, value in spec.metadata.items():
+        if not key or len(key) > 255 or len(value) > 255:
+            raise faults.BadRequest("Invalid input for field/attribute metadata: keys and "
+                                    "values must be 1 to 255 characters.")
     mv = ctx.microversion
-    networks: str = "auto"
+    networks: str | list[dict[str, Any]] = "auto"
     if isinstance(spec.networks, list):
-        if spec.networks:
-            raise faults.BadRequest("Networks and ports cannot be requested yet: there is no "
-                                    "Networking service; use \"none\" or \"auto\".")
-        networks = "none"
+        networks = parse_requests(spec.networks) if spec.networks else "none"
     elif spec.networks is not None:
         networks = spec.networks
     elif mv >= (2, 37):
@@ -203,7 +209,8 @@ async def create_server(body: ServerCreate, request: Request, ctx: Ctx, servers:
         networks=networks, min_count=min_count, max_count=max_count,
         description=spec.description, tags=spec.tags or [], hostname=spec.hostname,
         scheduler_hints=hints, access_ip_v4=access_ip(spec.accessIPv4, 4),
-        access_ip_v6=access_ip(spec.accessIPv6, 6))
+        access_ip_v6=access_ip(spec.accessIPv6, 6),
+        security_groups=[str(g.get("name", "")) for g in spec.security_groups or []])
     insts, reservation = await servers.create(ctx, req, _token(request), ctx.request_id)
     if _bool(spec.return_reservation_id):
         return {"reservation_id": reservation}
@@ -310,7 +317,7 @@ def _next_link(request: Request, path: str, items: list[Any], limit: int) -> lis
                          "os_compute_api:servers:allow_all_filters"))
 async def list_servers(request: Request, ctx: Ctx, servers: Servers) -> dict[str, Any]:
     flt = await _filters(request, ctx, detail=False)
-    insts = await servers.list_servers(ctx, flt)
+    insts = await servers.list_servers(ctx, flt, _token(request))
     out: dict[str, Any] = {"servers": [views.basic(request, i) for i in insts]}
     link = _next_link(request, "servers", insts, flt.limit)
     if link:
@@ -327,11 +334,13 @@ async def list_servers(request: Request, ctx: Ctx, servers: Servers) -> dict[str
                                 "os_compute_api:servers:create:forced_host"))
 async def list_servers_detail(request: Request, ctx: Ctx, servers: Servers) -> dict[str, Any]:
     flt = await _filters(request, ctx, detail=True)
-    insts = await servers.list_servers(ctx, flt)
+    insts = await servers.list_servers(ctx, flt, _token(request))
     flags = _view_flags(ctx)
     found = await servers.faults_of([i.uuid for i in insts])
+    ports = await servers.port_views(_token(request), insts)
     out: dict[str, Any] = {"servers": [views.detail(request, ctx, i, fault=found.get(i.uuid),
-                                                    **flags) for i in insts]}
+                                                    ports=ports.get(i.uuid), **flags)
+                                       for i in insts]}
     link = _next_link(request, "servers/detail", insts, flt.limit)
     if link:
         out["servers_links"] = link
@@ -345,8 +354,9 @@ async def show_view(request: Request, ctx: RequestContext, servers: ServerServic
     flags = _view_flags(ctx, inst.project_id)
     found = await servers.faults_of([inst.uuid])
     groups = [inst.group_uuid] if inst.group_uuid else []
+    ports = await servers.port_views(_token(request), [inst])
     return {"server": views.detail(request, ctx, inst, fault=found.get(inst.uuid),
-                                   groups=groups, **flags)}
+                                   ports=ports.get(inst.uuid), groups=groups, **flags)}
 
 
 _SHOW_RULES = ("os_compute_api:servers:show", "os_compute_api:os-extended-server-attributes",
@@ -398,7 +408,21 @@ async def delete_server(server_id: str, ctx: Ctx, servers: Servers) -> Response:
 
 
 @router.get("/{server_id}/ips", **policy("os_compute_api:ips:index"))
-async def list_ips(server_id: str, ctx: Ctx, servers: Servers) -> dict[str, Any]:
+async def list_ips(server_id: str, request: Request, ctx: Ctx, servers: Servers
+                   ) -> dict[str, Any]:
     inst = await servers.get(ctx, server_id)
     ctx.enforce("os_compute_api:ips:index", {"project_id": inst.project_id})
-    return {"addresses": {}}
+    found = (await servers.port_views(_token(request), [inst])).get(inst.uuid)
+    return {"addresses": views.ips(found.addresses if found else {})}
+
+
+@router.get("/{server_id}/ips/{network_label}", **policy("os_compute_api:ips:show"))
+async def show_ips(server_id: str, network_label: str, request: Request, ctx: Ctx,
+                   servers: Servers) -> dict[str, Any]:
+    inst = await servers.get(ctx, server_id)
+    ctx.enforce("os_compute_api:ips:show", {"project_id": inst.project_id})
+    view = (await servers.port_views(_token(request), [inst])).get(inst.uuid)
+    found = views.ips(view.addresses if view else {})
+    if network_label not in found:
+        raise faults.NotFound("Unable to find address")
+    return {network_label: found[network_label]}
