@@ -132,7 +132,8 @@ async def start_control_plane(config: Config, db: Database, *,
     claims: Claims = PlacementClaims(placement) if placement is not None else LocalClaims()
     scheduler = Scheduler(HostView(float(config.compute.service_down_time)), claims)
     conductor = Conductor(db, bus, scheduler, placement=placement,
-                          default_az=config.compute.default_availability_zone)
+                          default_az=config.compute.default_availability_zone,
+                          shelved_offload_time=config.compute.shelved_offload_time)
     await conductor.start()
     servers = ServerService(db, conductor, images, config.compute)
     plane = ControlPlane(bus, conductor, servers, images, own_bus=own, placement=placement)
