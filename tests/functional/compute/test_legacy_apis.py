@@ -1,6 +1,7 @@
 """The deprecated and fixed compute APIs tempest still calls: os-hosts (to 2.42),
 os-instance_usage_audit_log and /extensions; and a trailing slash, which OpenStack's routers
-never redirect to the collection (404), except Keystone's, which strips it."""
+never redirect to the collection (404), except Keystone's, which strips it (and Swift's after an
+account, tests/functional/object/test_trailing_slash.py)."""
 
 from __future__ import annotations
 
