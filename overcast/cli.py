@@ -80,7 +80,10 @@ def _setup_logging(config: Config) -> None:
 
 
 def _services(config: Config) -> list[str]:
-    return [name for name in SERVICES if getattr(config, name).enabled]
+    # The metadata API and the console proxy read the compute database: they run beside
+    # Compute or not at all.
+    return [name for name in SERVICES if getattr(config, name).enabled
+            and (name not in ("metadata", "novncproxy") or config.compute.enabled)]
 
 
 # -- db upgrade / bootstrap --
@@ -505,8 +508,12 @@ def _status(config: Config) -> int:
             state = f"answers ({code})"
         except httpx.HTTPError:
             state, rc = "not answering", 1
-        where = (config.database_url(name) if hasattr(getattr(config, name), "database_url")
-                 else "on the storage devices")
+        if hasattr(getattr(config, name), "database_url"):
+            where = config.database_url(name)
+        elif name in ("metadata", "novncproxy"):  # they read Compute's
+            where = config.database_url("compute")
+        else:
+            where = "on the storage devices"
         print(f"{name:12} {url:32} {state}  database: {where}")
     return rc
 

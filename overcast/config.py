@@ -295,6 +295,45 @@ class ComputeSection(_ServiceSection):
         0, ge=-1, description="0: a shelved server is offloaded from its host at once (Nova's "
         "default); any other value keeps it on its host until shelveOffload (no periodic "
         "offload yet).")
+    metadata_proxy_shared_secret: str = Field(
+        "", description="Secret shared with the metadata proxies of the network data plane: "
+        "they sign X-Instance-ID with it (HMAC-SHA256 in X-Instance-ID-Signature) and the "
+        "metadata service checks it (Nova's [neutron] metadata_proxy_shared_secret); empty "
+        "means the one generated into STATE_DIR/metadata-proxy-secret.")
+    novncproxy_base_url: str = Field(
+        "", description="Public URL of the noVNC console page ([vnc] novncproxy_base_url); "
+        "empty means http://PUBLIC_HOST:PORT/vnc_auto.html, PORT being [novncproxy] port.")
+    serialproxy_base_url: str = Field(
+        "", description="Public URL of the serial console websocket proxy ([serial_console] "
+        "base_url); empty means ws://PUBLIC_HOST:6083/.")
+    console_token_ttl: int = Field(
+        600, ge=1, description="Seconds a console token stays valid ([consoleauth] "
+        "token_ttl).")
+
+
+class MetadataSection(_Section):
+    """[metadata]: Nova's metadata API, which guests read (through the network data plane's
+    metadata proxy, or the QEMU driver's user-mode forward). It reads the compute database,
+    so it runs where Compute's API does: in `overcast up` when compute is enabled."""
+
+    enabled: bool = Field(True, description="Run the metadata API in `overcast up` (when "
+                          "compute runs).")
+    port: int = Field(8775, description="Port of the metadata API.")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve "
+                         "metadata`.")
+
+
+class NovncproxySection(_Section):
+    """[novncproxy]: the noVNC console proxy (Nova's nova-novncproxy), which joins a browser's
+    websocket to a guest's VNC server after checking the console token. Runs beside Compute."""
+
+    enabled: bool = Field(True, description="Run the console proxy in `overcast up` (when "
+                          "compute runs).")
+    port: int = Field(6080, description="Port of the console proxy.")
+    web: str = Field("/usr/share/novnc", description="Directory of the noVNC pages it serves "
+                     "(Debian's novnc package).")
+    workers: int = Field(1, ge=1, description="Worker processes for `overcast serve "
+                         "novncproxy`.")
 
 
 class PlacementSection(_ServiceSection):
@@ -414,6 +453,8 @@ class Config(BaseModel):
     identity: IdentitySection = IdentitySection()
     image: ImageSection = ImageSection()
     compute: ComputeSection = ComputeSection()
+    metadata: MetadataSection = MetadataSection()
+    novncproxy: NovncproxySection = NovncproxySection()
     placement: PlacementSection = PlacementSection()
     network: NetworkSection = NetworkSection()
     object: ObjectSection = ObjectSection()
@@ -540,6 +581,8 @@ def load_config(
         identity=IdentitySection(**values["identity"]),
         image=ImageSection(**values["image"]),
         compute=ComputeSection(**values["compute"]),
+        metadata=MetadataSection(**values["metadata"]),
+        novncproxy=NovncproxySection(**values["novncproxy"]),
         placement=PlacementSection(**values["placement"]),
         network=NetworkSection(**values["network"]),
         object=ObjectSection(**values["object"]),

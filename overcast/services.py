@@ -26,6 +26,8 @@ class ServiceSpec:
     description: str
     version_path: str  # appended to the service's base URL in the catalog
     policy_rules: Callable[[], list[Rule]]
+    #: The package of its app.py and policy.py, when it is not overcast.<name>.
+    package: str = ""
 
 
 def _identity_app(config: Config, local: LocalValidator | None) -> FastAPI:
@@ -44,6 +46,30 @@ def _compute_app(config: Config, local: LocalValidator | None) -> FastAPI:
     from overcast.compute.app import create_app
 
     return create_app(config, local)
+
+
+def _metadata_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.compute.metadata.app import create_app
+
+    return create_app(config, local)
+
+
+def _metadata_rules() -> list[Rule]:
+    from overcast.compute.metadata.policy import RULES
+
+    return RULES
+
+
+def _novncproxy_app(config: Config, local: LocalValidator | None) -> FastAPI:
+    from overcast.compute.console_proxy.app import create_app
+
+    return create_app(config, local)
+
+
+def _novncproxy_rules() -> list[Rule]:
+    from overcast.compute.console_proxy.policy import RULES
+
+    return RULES
 
 
 def _placement_app(config: Config, local: LocalValidator | None) -> FastAPI:
@@ -107,6 +133,14 @@ SERVICES: dict[str, ServiceSpec] = {
                          _image_rules),
     "compute": ServiceSpec("compute", _compute_app, "compute", "nova", "OpenStack Compute",
                            "/v2.1", _compute_rules),
+    # Nova's metadata API: guests read it through the metadata proxy, never the catalog.
+    "metadata": ServiceSpec("metadata", _metadata_app, None, "nova-metadata",
+                            "Compute metadata", "", _metadata_rules,
+                            package="compute.metadata"),
+    # Nova's noVNC console proxy: console URLs name it, not the catalog.
+    "novncproxy": ServiceSpec("novncproxy", _novncproxy_app, None, "nova-novncproxy",
+                              "Compute noVNC console proxy", "", _novncproxy_rules,
+                              package="compute.console_proxy"),
     "placement": ServiceSpec("placement", _placement_app, "placement", "placement",
                              "Placement API", "", _placement_rules),
     # Neutron's catalog URL has no version; clients add /v2.0 themselves.

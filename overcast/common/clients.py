@@ -92,12 +92,19 @@ class ImageClient:
         return out
 
     async def list_images(self, token: str, **filters: str) -> list[dict[str, Any]]:
-        """Images the caller sees matching `filters` (Glance filters on any property)."""
-        r = await self._http.get("/v2/images", params={**filters, "limit": "1000"},
-                                 headers=self._auth(token))
-        if r.status_code != 200:
-            raise ServiceError(r.status_code, _message(r))
-        images: list[dict[str, Any]] = r.json()["images"]
+        """Images the caller sees matching `filters` (Glance filters on any property), every
+        page: Glance caps a page at its api_limit_max, so the `next` links are followed."""
+        images: list[dict[str, Any]] = []
+        url: str | None = "/v2/images"
+        params: dict[str, str] | None = {**filters, "limit": "1000"}
+        while url is not None:
+            r = await self._http.get(url, params=params, headers=self._auth(token))
+            if r.status_code != 200:
+                raise ServiceError(r.status_code, _message(r))
+            body = r.json()
+            images.extend(body["images"])
+            # `next` carries the filters, the limit and the marker already
+            url, params = body.get("next"), None
         return images
 
     async def update_image(self, token: str, image_id: str,

@@ -28,6 +28,7 @@ from overcast.compute.api import (
     migrations,
     os_hosts,
     quotas,
+    remote_consoles,
     server_actions,
     server_diagnostics,
     server_groups,
@@ -39,7 +40,9 @@ from overcast.compute.api import (
     versions,
 )
 from overcast.compute.audit_log import AuditLog
+from overcast.compute.consoles import Consoles
 from overcast.compute.flavors import Flavors
+from overcast.compute.guest_passwords import GuestPasswords
 from overcast.compute.hosts import Hosts
 from overcast.compute.keypairs import Keypairs
 from overcast.compute.legacy_hosts import LegacyHosts
@@ -56,6 +59,7 @@ ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.
            images.router,
            server_groups.router, servers.router, server_actions.router, server_diagnostics.router,
            server_metadata.router, server_metadata.tags_router, instance_actions.router,
+           remote_consoles.router,
            tenant_usage.router, migrations.router, os_hosts.router, usage_audit_log.router,
            extensions.router)
 
@@ -104,7 +108,9 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
 
         plane = await start_control_plane(
             config, db, image_transport=getattr(app.state, "image_transport", None))
-        state.update(servers=plane.servers, control_plane=plane)
+        state.update(servers=plane.servers, control_plane=plane,
+                     consoles=Consoles(db, plane.conductor.agents, config),
+                     guest_passwords=GuestPasswords(db))
         state["hosts"].set_server_source(plane.servers.by_host, plane.servers.host_busy)
         try:
             yield state

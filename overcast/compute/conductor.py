@@ -31,6 +31,7 @@ from overcast.common import clock
 from overcast.common.bus import Bus, BusError, Subscription
 from overcast.common.db import Database
 from overcast.common.tasks import cancel_and_wait
+from overcast.compute import instance_metadata
 from overcast.compute.instance_models import (
     Instance,
     InstanceAction,
@@ -69,21 +70,10 @@ _TIME_FIELDS = ("launched_at", "terminated_at")
 _REPORTABLE = {"vm_state", "task_state", "power_state", "launched_at", "progress"}
 
 
-def meta_data_of(inst: Instance, keys: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
-    """openstack/latest/meta_data.json, keys in the order Nova writes them."""
-    public_keys = {inst.key_name: inst.key_data} if inst.key_name and inst.key_data else {}
-    return {
-        "uuid": inst.uuid,
-        "name": inst.display_name,
-        "hostname": inst.hostname,
-        "launch_index": inst.launch_index,
-        "availability_zone": inst.availability_zone,
-        "project_id": inst.project_id,
-        "public_keys": public_keys,
-        "keys": [{"name": n, "type": "ssh", "data": d} for n, d in public_keys.items()],
-        "meta": {m.key: m.value for m in inst.metadata_items},
-        "devices": [],
-    }
+def meta_data_of(inst: Instance) -> dict[str, Any]:
+    """openstack/latest/meta_data.json (compute/instance_metadata.py renders it for the
+    metadata service as well)."""
+    return instance_metadata.meta_data(inst)
 
 
 def _shelved_image(inst: Instance) -> DesiredImage | None:

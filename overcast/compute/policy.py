@@ -224,5 +224,22 @@ IMAGES: list[Rule] = [
        ("DELETE", "/images/{image_id}/metadata/{key}")),
 ]
 
+#: Consoles and the guest's password (nova/policies/remote_consoles.py, console_auth_tokens.py,
+#: server_password.py).
+GUEST_ACCESS: list[Rule] = [
+    _r("os_compute_api:os-remote-consoles", MEMBER, "Create a remote console of a server.",
+       ("POST", "/servers/{server_id}/remote-consoles"),
+       ("POST", "/servers/{server_id}/action (os-getVNCConsole, os-getSerialConsole, ...)")),
+    _r("os_compute_api:os-console-auth-tokens", ADMIN,
+       "Show the connection of a console token.",
+       ("GET", "/os-console-auth-tokens/{console_token}")),
+    _r("os_compute_api:os-server-password:show", READER,
+       "Show the encrypted password a server's guest posted.",
+       ("GET", "/servers/{server_id}/os-server-password")),
+    _r("os_compute_api:os-server-password:clear", MEMBER,
+       "Clear the password a server's guest posted.",
+       ("DELETE", "/servers/{server_id}/os-server-password")),
+]
+
 RULES: list[Rule] = [*BASE, *FLAVORS, *IMAGES, *KEYPAIRS, *ZONES_AND_HOSTS, *QUOTAS, *SERVER_GROUPS,
-                     *USAGE, *LEGACY, *SERVER_RULES]
+                     *USAGE, *LEGACY, *SERVER_RULES, *GUEST_ACCESS]

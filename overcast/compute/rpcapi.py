@@ -77,7 +77,11 @@ class ComputeAgentAPI:
         return out
 
     async def get_vnc_console(self, host: str, uuid: str) -> dict[str, Any]:
+        return await self.get_console(host, uuid, "vnc")
+
+    async def get_console(self, host: str, uuid: str, kind: str) -> dict[str, Any]:
+        """Where the `kind` (vnc, serial) console of `uuid` listens on `host`."""
         out: dict[str, Any] = await self.bus.call(
-            COMPUTE_TOPIC, "get_vnc_console", server=host, ctx={}, timeout=self.timeout,
+            COMPUTE_TOPIC, f"get_{kind}_console", server=host, ctx={}, timeout=self.timeout,
             instance_uuid=uuid)
         return out

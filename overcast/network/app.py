@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 
 from overcast.common.app import CorsPolicy, PublicRoute, TokenValidator, build_app
 from overcast.common.auth import RemoteValidator
+from overcast.common.bus import Bus, BusError, connect
 from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
@@ -20,19 +22,23 @@ from overcast.network.api import (
     availability,
     extensions,
     floatingips,
+    metering,
     networks,
     ports,
     quotas,
     rbac,
     routers,
     security_groups,
+    service_providers,
     subnetpools,
     subnets,
     versions,
 )
 from overcast.network.availability import Availability
 from overcast.network.floatingips import FloatingIPs
+from overcast.network.metering import MeteringLabelRules, MeteringLabels
 from overcast.network.networks import Networks
+from overcast.network.notifications import Notifier
 from overcast.network.policy import RULES
 from overcast.network.ports import Ports
 from overcast.network.quotas import Quotas
@@ -44,9 +50,12 @@ from overcast.network.subnets import Subnets
 
 __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 
+log = logging.getLogger(__name__)
+
 ROUTERS = (versions.router, extensions.router, networks.router, subnets.router, ports.router,
            security_groups.router, routers.router, floatingips.router, subnetpools.router,
-           rbac.router, quotas.router, availability.router)
+           rbac.router, quotas.router, availability.router, metering.router,
+           service_providers.router)
 
 PUBLIC = [PublicRoute("GET", "/"), PublicRoute("GET", "/v2.0")]
 
@@ -69,6 +78,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             app.state.remote_validator = remote
         port_service = Ports(db, section)
         groups = SecurityGroups(db, section)
+        bus = await _notification_bus(config)
         try:
             yield {
                 "enforcer": Enforcer(RULES, policy_file),
@@ -84,8 +94,13 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
                 "rbac_policies": RBACPolicies(db, section),
                 "quotas": Quotas(db, section),
                 "availability": Availability(db, section),
+                "metering_labels": MeteringLabels(db, section),
+                "metering_label_rules": MeteringLabelRules(db, section),
+                "notifier": Notifier(bus),
             }
         finally:
+            if bus is not None:
+                await bus.close()
             if remote is not None:
                 await remote.close()
             await db.dispose()
@@ -112,6 +127,19 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         raise body_error(exc)
 
     return app
+
+
+async def _notification_bus(config: Config) -> Bus | None:
+    """The bus the API's notifications go to; without one (a broker that does not answer at
+    start) the API still serves, and says so."""
+    bus = connect(config.default.bus_url)
+    try:
+        await bus.start()
+    except BusError as exc:
+        log.warning("network notifications off: bus %s unavailable: %s",
+                    config.default.bus_url.split("@")[-1], exc)
+        return None
+    return bus
 
 
 def body_error(exc: RequestValidationError) -> errors.BadRequest:

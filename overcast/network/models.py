@@ -31,6 +31,8 @@ __all__ = [
     "DefaultSecurityGroup",
     "FloatingIP",
     "IPAllocation",
+    "MeteringLabel",
+    "MeteringLabelRule",
     "Network",
     "Port",
     "PortSecurityGroup",
@@ -275,6 +277,27 @@ class RBACPolicy(StandardAttrs, Base):
     object_id: Mapped[str] = mapped_column(String(36), index=True)
     action: Mapped[str] = mapped_column(String(32))
     target_tenant: Mapped[str] = mapped_column(String(255), index=True)
+
+
+class MeteringLabel(StandardAttrs, Base):
+    """An L3 metering label (admin only): the rules below say which traffic it counts."""
+
+    __tablename__ = "metering_labels"
+
+    name: Mapped[str] = mapped_column(String(255), default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MeteringLabelRule(StandardAttrs, Base):
+    __tablename__ = "metering_label_rules"
+
+    metering_label_id: Mapped[str] = mapped_column(
+        ForeignKey("metering_labels.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    remote_ip_prefix: Mapped[str | None] = mapped_column(String(64))
+    source_ip_prefix: Mapped[str | None] = mapped_column(String(64))
+    destination_ip_prefix: Mapped[str | None] = mapped_column(String(64))
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Quota(Base):

@@ -98,7 +98,6 @@ ATTRIBUTE_RULES: dict[tuple[str, str], dict[str, str]] = {
         "external_gateway_info:enable_snat": ADMIN,
         "external_gateway_info:external_fixed_ips": ADMIN,
         "distributed": ADMIN, "ha": ADMIN},
-    ("get", "router"): {"distributed": ADMIN, "ha": ADMIN},
     ("create", "floatingip"): {"floating_ip_address": ADMIN},
     ("create", "subnetpool"): {"shared": ADMIN, "is_default": ADMIN},
     ("update", "subnetpool"): {"is_default": ADMIN},
@@ -179,7 +178,12 @@ RULES: list[Rule] = [
        ("GET", "/v2.0/network-ip-availabilities")),
     _r("get_availability_zone", "", "List availability zones.",
        ("GET", "/v2.0/availability_zones")),
-    _r("get_agent", ADMIN, "List and show agents.", ("GET", "/v2.0/agents")),
+    _r("get_agent", ADMIN, "List and show agents (others list none).",
+       ("GET", "/v2.0/agents")),
+    *_crud("metering_label", "metering/metering-labels", get=ADMIN, write=ADMIN),
+    *_crud("metering_label_rule", "metering/metering-label-rules", get=ADMIN, write=ADMIN),
+    _r("get_service_provider", "", "List the service providers (anyone with a token).",
+       ("GET", "/v2.0/service-providers")),
     *(_attr(op, resource, attribute, check)
       for (op, resource), attrs in ATTRIBUTE_RULES.items()
       for attribute, check in attrs.items()),

@@ -53,6 +53,11 @@ class ComputeEndpoint:
         endpoint = await self._agent.driver.get_vnc_console(instance_uuid)
         return endpoint.model_dump(mode="json")
 
+    async def get_serial_console(self, ctx: dict[str, Any], instance_uuid: str
+                                 ) -> dict[str, Any]:
+        endpoint = await self._agent.driver.get_serial_console(instance_uuid)
+        return endpoint.model_dump(mode="json")
+
     async def get_diagnostics(self, ctx: dict[str, Any], instance_uuid: str) -> dict[str, Any]:
         return await self._agent.driver.get_diagnostics(instance_uuid)
 

@@ -23,8 +23,6 @@ ERROR and a fault, as Nova's `reverts_task_state`/`wrap_instance_fault` do.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import logging
 import tempfile
@@ -34,6 +32,7 @@ from typing import Any
 
 from overcast.common import clock
 from overcast.common.clients import ServiceError
+from overcast.compute import instance_metadata
 from overcast.compute.agent.images import ImageCache
 from overcast.compute.drivers.base import (
     ComputeDriver,
@@ -273,14 +272,9 @@ class InstanceReconciler:
             nics = (Nic(id=f"{d.uuid}-0", mac=mac_of(d.uuid), kind="user"),)
         drive = None
         if d.config_drive:
-            user_data = None
-            if d.user_data:
-                try:
-                    user_data = base64.b64decode(d.user_data)
-                except (binascii.Error, ValueError):
-                    user_data = None
-            drive = ConfigDrive(meta_data=d.meta_data, user_data=user_data,
-                                network_data={"links": [], "networks": [], "services": []})
+            drive = ConfigDrive(meta_data=d.meta_data,
+                                user_data=instance_metadata.user_data_bytes(d.user_data),
+                                network_data=instance_metadata.network_data(()))
         return InstanceSpec(uuid=d.uuid, name=d.hostname or d.name, flavor=flavor_of(d.flavor),
                             image=image_source, nics=nics, config_drive=drive)
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.common.clients import ServiceError
+from overcast.compute.api import remote_consoles
 from overcast.compute.api import server_views as views
 from overcast.compute.api import shelve_rescue
 from overcast.compute.api.server_views import policy
@@ -93,6 +94,10 @@ class ServerAction(BaseModel):
     suspend: dict[str, Any] | None = None
     resume: dict[str, Any] | None = None
     console: ConsoleOutput | None = Field(None, alias="os-getConsoleOutput")
+    vnc: dict[str, Any] | None = Field(None, alias="os-getVNCConsole")
+    spice: dict[str, Any] | None = Field(None, alias="os-getSPICEConsole")
+    rdp: dict[str, Any] | None = Field(None, alias="os-getRDPConsole")
+    serial: dict[str, Any] | None = Field(None, alias="os-getSerialConsole")
     forceDelete: dict[str, Any] | None = None
     resetState: dict[str, Any] | None = Field(None, alias="os-resetState")
     restore: dict[str, Any] | None = None
@@ -118,7 +123,8 @@ _RULES = ("os_compute_api:servers:start", "os_compute_api:servers:stop",
           "os_compute_api:servers:show:flavor-extra-specs",
           "os_compute_api:servers:create:forced_host", "os_compute_api:servers:show",
           "os_compute_api:os-admin-actions:reset_state",
-          "os_compute_api:os-deferred-delete:restore", *shelve_rescue.RULES)
+          "os_compute_api:os-deferred-delete:restore", remote_consoles.RULE,
+          *shelve_rescue.RULES)
 
 _OVERRIDE = "os_compute_api:os-lock-server:unlock:unlock_override"
 
@@ -256,6 +262,9 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
             length = None if length == -1 else length
         out = await servers.console_output(ctx, server_id, length)
         return JSONResponse({"output": out})
+    if key in remote_consoles.ACTIONS:
+        return await remote_consoles.console_action(key, getattr(body, key), server_id, request,
+                                                    ctx, servers)
     if key == "forceDelete":
         await servers.delete(ctx, server_id, rid, force=True)
         return Response(status_code=202)

@@ -336,6 +336,12 @@ class ComputeDriver(abc.ABC):
     async def get_vnc_console(self, uuid: str) -> ConsoleEndpoint:
         """Where the VNC server of the instance listens."""
 
+    async def get_serial_console(self, uuid: str) -> ConsoleEndpoint:
+        """Where an interactive serial port of the instance listens (a TCP port, as Nova's
+        libvirt driver gives one); a driver without one raises NotImplementedError, which
+        the API answers with Nova's 501."""
+        raise NotImplementedError("serial consoles")
+
     # --- live migration (destination: pre_ / post_ / rollback_; source: live_migration) ---
     @abc.abstractmethod
     async def pre_live_migration(self, spec: InstanceSpec) -> MigrationTarget:

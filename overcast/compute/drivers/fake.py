@@ -248,6 +248,10 @@ class FakeDriver(ComputeDriver):
         self._need(self._vm(uuid), PowerState.RUNNING, PowerState.PAUSED)
         return ConsoleEndpoint(kind="vnc", host="127.0.0.1", port=5900)
 
+    async def get_serial_console(self, uuid: str) -> ConsoleEndpoint:
+        self._need(self._vm(uuid), PowerState.RUNNING, PowerState.PAUSED)
+        return ConsoleEndpoint(kind="serial", host="127.0.0.1", port=10000)
+
     async def pre_live_migration(self, spec: InstanceSpec) -> MigrationTarget:
         if spec.uuid in self.vms:
             raise InstanceExists(f"instance {spec.uuid} exists on {self.host}")

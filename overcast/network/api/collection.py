@@ -12,9 +12,11 @@ from fastapi import APIRouter, Body, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from overcast.common.api import lifespan_state, policy
+from overcast.common.api import lifespan_state, policy, state
 from overcast.common.app import Ctx
+from overcast.common.faults import Fault
 from overcast.network import errors
+from overcast.network.notifications import Notifier
 from overcast.network.policy import attribute_rules
 from overcast.network.resources import Collection, Listed, ListQuery
 
@@ -79,6 +81,7 @@ def resource_routes(router: APIRouter, *, path: str, resource: str, collection: 
         return lifespan_state(request, key, kind)
 
     Service = Annotated[Any, Depends(service)]
+    Notify = Annotated[Notifier, Depends(state("notifier", Notifier))]
     plural, one = f"/{path}", f"/{path}/{{ident}}"
 
     @router.get(plural, **policy(*rules_of("get", resource)), name=f"list_{collection}")
@@ -94,7 +97,7 @@ def resource_routes(router: APIRouter, *, path: str, resource: str, collection: 
 
     @router.post(plural, status_code=201, **policy(*rules_of("create", resource)),
                  name=f"create_{resource}")
-    async def create_item(ctx: Ctx, svc: Service,
+    async def create_item(ctx: Ctx, svc: Service, notifier: Notify,
                           body: Annotated[create_model, Body()]) -> JSONResponse:  # type: ignore[valid-type]
         one_item = getattr(body, resource, None)
         many = getattr(body, collection, None) if bulk else None
@@ -102,24 +105,38 @@ def resource_routes(router: APIRouter, *, path: str, resource: str, collection: 
             raise errors.BadRequest(f"Resource body required: give '{resource}'" +
                                     (f" or '{collection}'." if bulk else "."))
         if many is not None:
-            made = await svc.create(ctx, [m.attrs() for m in many])
+            asked = [m.attrs() for m in many]
+        else:
+            assert one_item is not None
+            asked = [one_item.attrs()]
+        made = await svc.create(ctx, asked) if bulk else [await svc.create(ctx, asked[0])]
+        if many is not None:
+            await notifier.created(ctx, resource, collection, asked, made)
             return JSONResponse({collection: made}, status_code=201)
-        assert one_item is not None
-        made = await svc.create(ctx, [one_item.attrs()]) if bulk else \
-            [await svc.create(ctx, one_item.attrs())]
+        await notifier.created(ctx, resource, resource, asked[0], made[0])
         return JSONResponse({resource: made[0]}, status_code=201)
 
     @router.put(one, **policy(*rules_of("update", resource)), name=f"update_{resource}")
-    async def update_item(ident: str, ctx: Ctx, svc: Service,
+    async def update_item(ident: str, ctx: Ctx, svc: Service, notifier: Notify,
                           body: Annotated[update_model, Body()],  # type: ignore[valid-type]
                           if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
-        item = getattr(body, resource)
-        return JSONResponse({resource: await svc.update(ctx, ident, item.attrs(), if_match)})
+        attrs = getattr(body, resource).attrs()
+        obj = await svc.update(ctx, ident, attrs, if_match)
+        await notifier.updated(ctx, resource, ident, attrs, obj)
+        return JSONResponse({resource: obj})
 
     @router.delete(one, status_code=204, **policy(*rules_of("delete", resource)),
                    name=f"delete_{resource}")
-    async def delete_item(ident: str, ctx: Ctx, svc: Service) -> Response:
+    async def delete_item(ident: str, ctx: Ctx, svc: Service, notifier: Notify) -> Response:
+        obj = None
+        if notifier.bus is not None:
+            # delete.end carries the object as it was (Neutron reads it before deleting)
+            try:
+                obj = await svc.show(ctx, ident)
+            except Fault:
+                pass  # the delete answers for itself
         await svc.delete(ctx, ident)
+        await notifier.deleted(ctx, resource, ident, obj)
         return Response(status_code=204)
 
     if not tags:

@@ -34,6 +34,7 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "ip-substring-filtering": ("IP address substring filtering", "Provides IP address "
                                "substring filtering when listing ports"),
     "ip_allocation": ("IP Allocation", "IP allocation extension."),
+    "metering": ("Neutron Metering", "Neutron Metering extension."),
     "net-mtu": ("Network MTU", "Provides MTU attribute for a network resource."),
     "net-mtu-writable": ("Network MTU (writable)", "Provides a writable MTU attribute for a "
                          "network resource."),
@@ -63,6 +64,8 @@ EXTENSIONS: dict[str, tuple[str, str]] = {
     "router_availability_zone": ("Router Availability Zone", "Availability zone support for "
                                  "router."),
     "security-group": ("security-group", "The security groups extension."),
+    "service-type": ("Neutron Service Type Management", "API for retrieving service "
+                     "providers for Neutron advanced services"),
     "sorting": ("Sorting support", "Extension that indicates that sorting is enabled."),
     "standard-attr-description": ("standard-attr-description", "Extension to add descriptions "
                                   "to standard attributes"),

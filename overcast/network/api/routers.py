@@ -9,6 +9,7 @@ from pydantic import Field
 from overcast.common.api import lifespan_state, policy
 from overcast.common.app import Ctx
 from overcast.network.api.collection import WireModel, resource_routes
+from overcast.network.notifications import Notifier
 from overcast.network.routers import Routers
 
 router = APIRouter(prefix="/v2.0", tags=["routers"])
@@ -51,7 +52,10 @@ resource_routes(router, path="routers", resource="router", collection="routers",
 async def add_router_interface(ident: str, body: InterfaceBody, request: Request,
                                ctx: Ctx) -> JSONResponse:
     routers = lifespan_state(request, "routers", Routers)
-    return JSONResponse(await routers.add_interface(ctx, ident, body.attrs()))
+    info = await routers.add_interface(ctx, ident, body.attrs())
+    await lifespan_state(request, "notifier", Notifier).info(
+        ctx, "router.interface.create", {"router_interface": info})
+    return JSONResponse(info)
 
 
 @router.put("/routers/{ident}/remove_router_interface",
@@ -59,4 +63,7 @@ async def add_router_interface(ident: str, body: InterfaceBody, request: Request
 async def remove_router_interface(ident: str, body: InterfaceBody, request: Request,
                                   ctx: Ctx) -> JSONResponse:
     routers = lifespan_state(request, "routers", Routers)
-    return JSONResponse(await routers.remove_interface(ctx, ident, body.attrs()))
+    info = await routers.remove_interface(ctx, ident, body.attrs())
+    await lifespan_state(request, "notifier", Notifier).info(
+        ctx, "router.interface.delete", {"router_interface": info})
+    return JSONResponse(info)

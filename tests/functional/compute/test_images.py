@@ -132,3 +132,17 @@ async def test_snapshot_names_its_server(cloud: Cloud) -> None:
     assert images[0]["server"]["id"] == sid
     r = await http.get("/v2.1/images/detail?type=snapshot", headers=mv(V, a))
     assert [i["id"] for i in r.json()["images"]] == [snap]
+
+
+async def test_the_proxy_reads_every_page_glance_gives(cloud: Cloud,
+                                                       compute_config: Config) -> None:
+    """Glance caps a page at api_limit_max; Nova's list follows Glance's `next` links."""
+    for i in range(3):
+        r = await cloud.glance.post("/v2/images", headers=cloud.alice, json={
+            "name": f"extra-{i}", "disk_format": "raw", "container_format": "bare"})
+        assert r.status_code == 201
+    compute_config.image.api_limit_max = 2
+    r = await cloud.glance.get("/v2/images", headers=cloud.alice)
+    assert len(r.json()["images"]) == 2  # the cap holds
+    r = await cloud.http.get("/v2.1/images", headers=mv(V, cloud.alice))
+    assert len(r.json()["images"]) == 4

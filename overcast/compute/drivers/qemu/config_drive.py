@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import os
 import threading
 import time
@@ -18,6 +17,7 @@ import pycdlib
 import pycdlib.headervd
 import pycdlib.pycdlib
 
+from overcast.compute import instance_metadata
 from overcast.compute.drivers.base import ConfigDrive
 
 LABEL = "config-2"
@@ -26,13 +26,9 @@ _EPOCH = 1700000000
 
 
 def _files(cd: ConfigDrive) -> dict[str, bytes]:
-    files = {"meta_data.json": json.dumps(cd.meta_data, sort_keys=True).encode()}
-    files["network_data.json"] = json.dumps(cd.network_data or {}, sort_keys=True).encode()
-    files["vendor_data.json"] = json.dumps(cd.vendor_data or {}, sort_keys=True).encode()
-    files["vendor_data2.json"] = b"{}"
-    if cd.user_data is not None:
-        files["user_data"] = cd.user_data
-    return files
+    # The metadata service answers the same paths from the same renderer.
+    return instance_metadata.openstack_files(cd.meta_data, cd.user_data, cd.network_data,
+                                             cd.vendor_data)
 
 
 class _FixedClock:
