@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.common.clients import ServiceError
-from overcast.compute.api import remote_consoles
+from overcast.compute.api import remote_consoles, shelve_rescue
 from overcast.compute.api import server_views as views
-from overcast.compute.api import shelve_rescue
 from overcast.compute.api.server_views import policy
 from overcast.compute.api.servers import Servers, _password, _token, show_view
 from overcast.compute.instance_states import TaskState as T
