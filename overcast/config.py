@@ -291,6 +291,10 @@ class ComputeSection(_ServiceSection):
     resync_interval: float = Field(
         30.0, gt=0, description="Seconds between the agents' full reconcile passes (power-state "
         "sync, guests deleted while the agent was down).")
+    shelved_offload_time: int = Field(
+        0, ge=-1, description="0: a shelved server is offloaded from its host at once (Nova's "
+        "default); any other value keeps it on its host until shelveOffload (no periodic "
+        "offload yet).")
     metadata_proxy_shared_secret: str = Field(
         "", description="Secret shared with the metadata proxies of the network data plane: "
         "they sign X-Instance-ID with it (HMAC-SHA256 in X-Instance-ID-Signature) and the "

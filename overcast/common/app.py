@@ -21,6 +21,11 @@ The chain, outermost first, the same in every service (one literal list in `buil
 - policy_check: a route that succeeded without checking the policy rule it declares
   (`common/api.py::policy`) is logged as a bug, raised under OVERCAST_STRICT_POLICY=1.
 
+A trailing slash is never redirected (Starlette's default): OpenStack's routers answer
+`GET /os-simple-tenant-usage/` or `DELETE /images/` with a 404, not the collection. Keystone
+strips it (its URL normalizing middleware), Swift ignores it after an account:
+`strip_trailing_slash`.
+
 Middlewares are plain ASGI callables (no BaseHTTPMiddleware: the request id lives in a
 contextvar, which BaseHTTPMiddleware does not propagate).
 """
@@ -640,6 +645,26 @@ def _check_json(raw: bytes) -> None:
             pass  # malformed: the route's own parsing says so in its words
 
 
+class StripTrailingSlash:
+    """Serves a path that ends in a slash and matches `pattern` as the path without it:
+    Keystone's URL normalization (`/v3/users/` is `/v3/users`), Swift's account (`/v1/AUTH_x/`
+    is the account, its empty container name ignored). The root stays `/`."""
+
+    def __init__(self, app: ASGIApp, pattern: str):
+        self.app = app
+        self.pattern = re.compile(pattern)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (scope["type"] == "http" and len(path) > 1 and path.endswith("/")
+                and self.pattern.fullmatch(path)):
+            scope["path"] = path.rstrip("/") or "/"
+            raw = scope.get("raw_path")
+            if isinstance(raw, bytes) and raw.endswith(b"/"):
+                scope["raw_path"] = raw.rstrip(b"/") or b"/"
+        await self.app(scope, receive, send)
+
+
 class UncheckedPolicy(RuntimeError):
     """A route answered with success without checking the policy rule it declares."""
 
@@ -693,6 +718,7 @@ def build_app(
     anonymous: Sequence[PublicRoute] = (),
     versioning: Versioning | None = None,
     unversioned: Sequence[str] = (),
+    strip_trailing_slash: str | None = None,
 ) -> FastAPI:
     """Assemble a service's ASGI app: the middleware chain, fault renderers and routers.
 
@@ -707,9 +733,12 @@ def build_app(
     they declare and check policy rules, with empty credentials for an anonymous caller.
     `versioning`: the service's microversions (common/microversion.py), negotiated on every
     path but the `unversioned` ones (regexes: the version documents).
+    `strip_trailing_slash`: a regex of the paths (slash included) served as the path without
+    their trailing slash (Keystone: all); any other path that only a trailing slash tells from
+    a route is a 404, never a redirect to it.
     """
     app = FastAPI(lifespan=lifespan, openapi_url=f"/openapi-{service}.json", docs_url=None,
-                  redoc_url=None)
+                  redoc_url=None, redirect_slashes=False)
     for router in routers:
         app.include_router(router)
 
@@ -750,6 +779,8 @@ def build_app(
     # ◀ body_limit ◀ faults ◀ cors ◀ access_log ◀ request_id.
     app.add_middleware(PolicyCheckMiddleware,
                        strict=os.environ.get("OVERCAST_STRICT_POLICY") == "1")
+    if strip_trailing_slash:
+        app.add_middleware(StripTrailingSlash, pattern=strip_trailing_slash)
     if versioning is not None:
         app.add_middleware(MicroversionMiddleware, versioning=versioning,
                            unversioned=list(unversioned))

@@ -18,6 +18,7 @@ from overcast.compute.aggregates import Aggregates
 from overcast.compute.api import (
     aggregates,
     availability_zones,
+    extensions,
     flavors,
     hypervisors,
     images,
@@ -26,6 +27,7 @@ from overcast.compute.api import (
     keypairs,
     limits,
     migrations,
+    os_hosts,
     quotas,
     remote_consoles,
     server_actions,
@@ -35,14 +37,17 @@ from overcast.compute.api import (
     servers,
     services,
     tenant_usage,
+    usage_audit_log,
     versions,
 )
+from overcast.compute.audit_log import AuditLog
 from overcast.compute.consoles import Consoles
 from overcast.compute.flavors import Flavors
 from overcast.compute.guest_passwords import GuestPasswords
 from overcast.compute.hosts import Hosts
 from overcast.compute.interfaces import Interfaces
 from overcast.compute.keypairs import Keypairs
+from overcast.compute.legacy_hosts import LegacyHosts
 from overcast.compute.policy import RULES
 from overcast.compute.quotas import Quotas
 from overcast.compute.server_groups import ServerGroups
@@ -57,7 +62,8 @@ ROUTERS = (versions.router, flavors.router, keypairs.router, availability_zones.
            server_groups.router, servers.router, server_actions.router, server_diagnostics.router,
            server_metadata.router, server_metadata.tags_router, instance_actions.router,
            remote_consoles.router, interfaces.router,
-           tenant_usage.router, migrations.router)
+           tenant_usage.router, migrations.router, os_hosts.router, usage_audit_log.router,
+           extensions.router)
 
 VERSIONING = Versioning(service="compute", minimum=versions.MIN_VERSION,
                         maximum=versions.MAX_VERSION,
@@ -97,7 +103,9 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
             "enforcer": Enforcer(RULES, policy_file),
             "flavors": Flavors(db), "keypairs": Keypairs(db, quota),
             "aggregates": Aggregates(db, config.compute), "hosts": Hosts(db, config.compute),
-            "quotas": quota, "server_groups": ServerGroups(db, quota)}
+            "quotas": quota, "server_groups": ServerGroups(db, quota),
+            "audit_log": AuditLog(db)}
+        state["legacy_hosts"] = LegacyHosts(db, state["hosts"])
         from overcast.compute.runtime import start_control_plane
 
         plane = await start_control_plane(

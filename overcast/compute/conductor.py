@@ -78,6 +78,16 @@ def meta_data_of(inst: Instance) -> dict[str, Any]:
     return instance_metadata.meta_data(inst)
 
 
+def _shelved_image(inst: Instance) -> DesiredImage | None:
+    """The image an offloaded server unshelves from: the snapshot shelve made."""
+    if inst.vm_state != V.SHELVED_OFFLOADED or not inst.snapshot_image_id:
+        return None
+    return DesiredImage(id=inst.snapshot_image_id, name=f"{inst.display_name}-shelved",
+                        disk_format="qcow2", container_format="bare",
+                        min_ram=int(inst.image_meta.get("min_ram") or 0),
+                        properties=dict(inst.image_meta.get("properties") or {}))
+
+
 def desired_of(inst: Instance) -> DesiredInstance:
     image = DesiredImage.model_validate({"id": inst.image_ref, **inst.image_meta}) \
         if inst.image_ref else None
@@ -89,7 +99,7 @@ def desired_of(inst: Instance) -> DesiredInstance:
         old_flavor=DesiredFlavor.model_validate(inst.old_flavor) if inst.old_flavor else None,
         image=image, config_drive=bool(inst.config_drive), meta_data=meta_data_of(inst),
         user_data=inst.user_data, networks=inst.networks,
-        snapshot_image_id=inst.snapshot_image_id)
+        snapshot_image_id=inst.snapshot_image_id, rebuild_image=_shelved_image(inst))
 
 
 def _versioned(event_type: str, inst: Instance) -> dict[str, Any]:
@@ -119,6 +129,7 @@ def _versioned(event_type: str, inst: Instance) -> dict[str, Any]:
     }
 
 
+_SHELVING = frozenset({T.SHELVING, T.SHELVING_IMAGE_PENDING_UPLOAD, T.SHELVING_IMAGE_UPLOADING})
 #: The statuses of a migration still under way.
 _OPEN_MIGRATION = ("pre-migrating", "migrating", "post-migrating", "confirming", "reverting")
 #: The tasks of a resize, its confirm and its revert: reports in them move a migration on.
@@ -129,9 +140,11 @@ _RESIZE_TASKS = frozenset({T.RESIZE_PREP, T.RESIZE_MIGRATING, T.RESIZE_MIGRATED,
 class Conductor:
     def __init__(self, db: Database, bus: Bus, scheduler: Scheduler, *,
                  default_az: str = "nova", placement: Any = None, max_attempts: int = 3,
-                 networks: ServerNetworks | None = None):
+                 networks: ServerNetworks | None = None, shelved_offload_time: int = 0):
         self.db = db
         self.networks = networks or ServerNetworks(None)
+        #: 0: a shelved server leaves its host at once (Nova's default); else on request.
+        self.shelved_offload_time = shelved_offload_time
         self.bus = bus
         self.scheduler = scheduler
         self.default_az = default_az
@@ -272,6 +285,28 @@ class Conductor:
         for inst, sel in zip(insts, selections, strict=True):
             await self._place(inst.uuid, sel[0], sel[1:], ctx)
 
+    async def unshelve(self, uuid: str, ctx: dict[str, Any] | None = None) -> None:
+        """Schedule an offloaded server that is unshelving and send it to its new host; no
+        host leaves it SHELVED_OFFLOADED with the fault (Nova's unshelve)."""
+        async with self.db.read() as s:
+            inst = await s.scalar(select(Instance).where(Instance.uuid == uuid))
+        if (inst is None or inst.deleted or inst.host is not None
+                or inst.vm_state != V.SHELVED_OFFLOADED or inst.task_state != T.UNSHELVING):
+            return
+        spec = await self._spec(inst)
+        try:
+            (selection,) = await self.scheduler.select(spec, [uuid])
+        except NoValidHost as exc:
+            async with self.db.transaction() as s:
+                row = await s.scalar(select(Instance).where(Instance.uuid == uuid))
+                if row is not None and row.task_state == T.UNSHELVING:
+                    row.task_state = None
+                    s.add(InstanceFault(instance_uuid=uuid, code=500, message=str(exc)[:255],
+                                        details="NoValidHost"))
+                    await self._event(s, uuid, "schedule_instances", "Error", details=str(exc))
+            return
+        await self._place(uuid, selection[0], selection[1:], ctx)
+
     async def _place(self, uuid: str, sel: Selection, alternates: Sequence[Selection],
                      ctx: dict[str, Any] | None) -> None:
         async with self.db.transaction() as s:
@@ -362,6 +397,7 @@ class Conductor:
             await self._reschedule(report)
             return
         notify = None
+        next_desired: DesiredInstance | None = None
         async with self.db.transaction() as s:
             inst = await s.scalar(select(Instance).where(Instance.uuid == report.uuid))
             if inst is None or inst.deleted or inst.host != report.host:
@@ -379,6 +415,17 @@ class Conductor:
                 setattr(inst, key, value)
             if updates.get("task_state", "-") is None:
                 await self._finish_task(inst, prior)
+            offloaded = (prior == T.SHELVING_OFFLOADING and inst.task_state is None
+                         and inst.vm_state == V.SHELVED_OFFLOADED)
+            if offloaded:
+                # The guest left its host: so do the server and its claim (Nova's offload).
+                inst.host = inst.node = None
+            offload_next = (prior in _SHELVING and inst.vm_state == V.SHELVED
+                            and inst.task_state is None and self.shelved_offload_time == 0)
+            if offload_next:
+                # Nova's shelved_offload_time = 0: offload right after the shelve.
+                inst.task_state = T.SHELVING_OFFLOADING
+                next_desired = desired_of(inst)
             if (prior in _RESIZE_TASKS or inst.task_state in _RESIZE_TASKS
                     or inst.vm_state in (V.RESIZED, V.ERROR)):
                 await self._migration_progress(s, inst, prior)
@@ -394,6 +441,10 @@ class Conductor:
             notify = report.notification
         if notify:
             await self._notify(notify, report.uuid)
+        if offloaded:
+            await self.scheduler.release(report.uuid, report.host)
+        if next_desired is not None:
+            await self.poke(report.uuid, report.host, next_desired)
 
     async def _finish_task(self, inst: Instance, prior: str | None) -> None:
         """Side effects of a task ending: resize flavors swap, snapshots clear."""
@@ -408,7 +459,9 @@ class Conductor:
                                                DesiredFlavor.model_validate(inst.flavor)))
         elif inst.vm_state in (V.ACTIVE, V.STOPPED) and inst.old_flavor and not inst.new_flavor:
             inst.old_flavor = None  # a confirm or revert finished
-        inst.snapshot_image_id = None
+        if inst.vm_state not in (V.SHELVED, V.SHELVED_OFFLOADED):
+            # (a shelved server keeps its shelved image's id until it is unshelved)
+            inst.snapshot_image_id = None
 
     async def _migration_progress(self, s: AsyncSession, inst: Instance, prior: str | None) -> None:
         """Move the server's open migration along as its task does (Nova's statuses)."""

@@ -181,6 +181,10 @@ class Hosts:
             zones.setdefault(host, zone)
         return zones
 
+    def zone_of(self, svc: Service, zones: dict[str, str]) -> str:
+        """A service's zone, given `host_zones`."""
+        return self._zone(svc, zones)
+
     def _zone(self, svc: Service, zones: dict[str, str]) -> str:
         if svc.binary != "nova-compute":
             return self.config.internal_service_availability_zone

@@ -63,6 +63,11 @@ class TaskState:
     REBUILD_SPAWNING: Final = "rebuild_spawning"
     MIGRATING: Final = "migrating"
     DELETING: Final = "deleting"
+    SHELVING: Final = "shelving"
+    SHELVING_IMAGE_PENDING_UPLOAD: Final = "shelving_image_pending_upload"
+    SHELVING_IMAGE_UPLOADING: Final = "shelving_image_uploading"
+    SHELVING_OFFLOADING: Final = "shelving_offloading"
+    UNSHELVING: Final = "unshelving"
 
 
 V, T = VmState, TaskState
@@ -139,6 +144,11 @@ ALLOWED: dict[str, tuple[frozenset[str], frozenset[str | None]]] = {
     "snapshot": (frozenset({V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED}), frozenset({None})),
     "backup": (frozenset({V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED}), frozenset({None})),
     "rebuild": (frozenset({V.ACTIVE, V.STOPPED, V.ERROR}), frozenset({None})),
+    "shelve": (frozenset({V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED}), frozenset({None})),
+    "shelve_offload": (frozenset({V.SHELVED}), frozenset({None})),
+    "unshelve": (frozenset({V.SHELVED, V.SHELVED_OFFLOADED}), frozenset({None})),
+    "rescue": (frozenset({V.ACTIVE, V.STOPPED, V.ERROR}), frozenset({None})),
+    "unrescue": (frozenset({V.RESCUED}), frozenset({None})),
     "console": (frozenset({V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED, V.RESIZED, V.RESCUED,
                            V.ERROR, V.BUILDING, V.SHELVED}),
                 frozenset({None, *(getattr(T, n) for n in dir(T) if n.isupper())})),

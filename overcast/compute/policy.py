@@ -147,6 +147,28 @@ ZONES_AND_HOSTS: list[Rule] = [
        ("GET", "/os-hypervisors/{hypervisor_hostname_pattern}/servers")),
 ]
 
+#: os-hosts (deprecated at 2.43), os-instance_usage_audit_log and the extension list.
+LEGACY: list[Rule] = [
+    _r("os_compute_api:os-hosts:list", ADMIN, "List hosts (to 2.42).", ("GET", "/os-hosts")),
+    _r("os_compute_api:os-hosts:show", ADMIN, "Show a host's resources (to 2.42).",
+       ("GET", "/os-hosts/{host_name}")),
+    _r("os_compute_api:os-hosts:update", ADMIN, "Enable or disable a host (to 2.42).",
+       ("PUT", "/os-hosts/{host_name}")),
+    _r("os_compute_api:os-hosts:reboot", ADMIN, "Reboot a host (to 2.42).",
+       ("GET", "/os-hosts/{host_name}/reboot")),
+    _r("os_compute_api:os-hosts:shutdown", ADMIN, "Shut a host down (to 2.42).",
+       ("GET", "/os-hosts/{host_name}/shutdown")),
+    _r("os_compute_api:os-hosts:start", ADMIN, "Start a host (to 2.42).",
+       ("GET", "/os-hosts/{host_name}/startup")),
+    _r("os_compute_api:os-instance-usage-audit-log:list", ADMIN,
+       "List the instance usage audit logs.", ("GET", "/os-instance_usage_audit_log")),
+    _r("os_compute_api:os-instance-usage-audit-log:show", ADMIN,
+       "Show the instance usage audit log before a time.",
+       ("GET", "/os-instance_usage_audit_log/{before_timestamp}")),
+    _r("os_compute_api:extensions", ANY, "List and show the API extensions.",
+       ("GET", "/extensions"), ("GET", "/extensions/{alias}")),
+]
+
 QUOTAS: list[Rule] = [
     _r("os_compute_api:os-quota-sets:show", READER, "Show a project's quotas.",
        ("GET", "/os-quota-sets/{tenant_id}")),
@@ -220,4 +242,4 @@ GUEST_ACCESS: list[Rule] = [
 ]
 
 RULES: list[Rule] = [*BASE, *FLAVORS, *IMAGES, *KEYPAIRS, *ZONES_AND_HOSTS, *QUOTAS, *SERVER_GROUPS,
-                     *USAGE, *SERVER_RULES, *GUEST_ACCESS]
+                     *USAGE, *LEGACY, *SERVER_RULES, *GUEST_ACCESS]

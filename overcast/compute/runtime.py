@@ -155,7 +155,8 @@ async def start_control_plane(config: Config, db: Database, *,
     networks = ServerNetworks(network)
     conductor = Conductor(db, bus, scheduler, placement=placement,
                           default_az=config.compute.default_availability_zone,
-                          networks=networks)
+                          networks=networks,
+                          shelved_offload_time=config.compute.shelved_offload_time)
     await conductor.start()
     servers = ServerService(db, conductor, images, config.compute, networks)
     plane = ControlPlane(bus, conductor, servers, images, own_bus=own, placement=placement,

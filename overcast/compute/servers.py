@@ -565,6 +565,16 @@ class ServerService:
                                       {"auth_token": token, **(extra or {})} if token else None)
         return inst
 
+    async def unshelve(self, ctx: RequestContext, server_id: str, request_id: str, token: str,
+                       rule: str, lock_rule: str) -> None:
+        """A SHELVED server starts again on its host; a SHELVED_OFFLOADED one goes back to the
+        scheduler (the conductor places it and its host boots the shelved image)."""
+        inst = await self.action(ctx, server_id, "unshelve", rule, request_id,
+                                 state_action="unshelve", task_state=T.UNSHELVING,
+                                 record="unshelve", token=token, lock_rule=lock_rule)
+        if inst.host is None:
+            self._run(self.conductor.unshelve(server_id, {"auth_token": token}))
+
     async def _record_migration(self, s: AsyncSession, ctx: RequestContext, inst: Instance,
                                 record: str) -> None:
         """A resize starts a migration (pre-migrating; resizes here stay on their host); a

@@ -96,6 +96,7 @@ def create_app(config: Config) -> FastAPI:
         public=PUBLIC,
         max_body=config.identity.max_request_body_size,
         www_authenticate=f"{config.public_url('identity')}/v3",
+        strip_trailing_slash=r"/.+/",  # Keystone's URL normalizing middleware
         cors=CorsPolicy.from_config(config.cors, expose=CORS_EXPOSE, allow=CORS_ALLOW),
     )
 

@@ -107,4 +107,6 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
         streamed=STREAMED,
         request_id_header="x-trans-id",
         request_id_format=trans_id,
+        # Swift reads `/v1/AUTH_x/` as the account (an empty container name is no container)
+        strip_trailing_slash=r"/v1/[^/]+/",
     )

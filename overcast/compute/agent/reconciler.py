@@ -48,7 +48,13 @@ from overcast.compute.drivers.base import (
 )
 from overcast.compute.instance_states import TaskState as T
 from overcast.compute.instance_states import VmState as V
-from overcast.compute.messages import DesiredFlavor, DesiredInstance, FaultInfo, InstanceReport
+from overcast.compute.messages import (
+    DesiredFlavor,
+    DesiredImage,
+    DesiredInstance,
+    FaultInfo,
+    InstanceReport,
+)
 from overcast.compute.rpcapi import ConductorAPI
 
 __all__ = ["InstanceReconciler"]
@@ -61,6 +67,7 @@ _RESIZE = {T.RESIZE_PREP, T.RESIZE_MIGRATING, T.RESIZE_MIGRATED, T.RESIZE_FINISH
 _SNAPSHOT = {T.IMAGE_SNAPSHOT, T.IMAGE_PENDING_UPLOAD, T.IMAGE_UPLOADING, T.IMAGE_BACKUP}
 _REBUILD = {T.REBUILDING, T.REBUILD_BLOCK_DEVICE_MAPPING, T.REBUILD_SPAWNING}
 _BUILD_TASKS = [T.SCHEDULING, T.NETWORKING, T.BLOCK_DEVICE_MAPPING, T.SPAWNING, None]
+_SHELVE = {T.SHELVING, T.SHELVING_IMAGE_PENDING_UPLOAD, T.SHELVING_IMAGE_UPLOADING}
 # States in which a lost guest of a simulated host is simply made again.
 _RECREATE = {V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED, V.RESIZED, V.RESCUED}
 
@@ -151,9 +158,34 @@ class InstanceReconciler:
             return
         if d.vm_state == V.ERROR and d.task_state is None:
             return  # nothing to converge to; delete or rebuild moves it on
+        if a is None and d.task_state in (T.UNSHELVING, T.SPAWNING, T.SHELVING_OFFLOADING):
+            # an offloaded server unshelving here, or an offload whose guest is already gone
+            await self._run_task(d, a)
+            return
+        if d.vm_state == V.SHELVED_OFFLOADED and d.task_state is None:
+            if a is not None:  # a guest left behind by an offload that did not finish
+                await self.driver.destroy(uuid)
+            return
         if a is None:
             await self._lost(d)
             return
+        await self._run_task(d, a)
+
+    async def _run_task(self, d: DesiredInstance, a: InstanceInfo | None) -> None:
+        task = d.task_state
+        if task in (T.UNSHELVING, T.SPAWNING, T.SHELVING_OFFLOADING):
+            try:
+                if task == T.SHELVING_OFFLOADING:
+                    await self._offload(d, a)
+                else:
+                    await self._unshelve(d, a)
+            except (DriverError, OSError) as exc:
+                await self._task_failed(d, task, exc)
+            return
+        assert a is not None
+        await self._act(d, a)
+
+    async def _act(self, d: DesiredInstance, a: InstanceInfo) -> None:
         task = d.task_state
         try:
             if task is None:
@@ -198,21 +230,33 @@ class InstanceReconciler:
                 await self._snapshot(d, a)
             elif task in _REBUILD:
                 await self._rebuild(d)
+            elif task in _SHELVE:
+                await self._shelve(d, a)
+            elif task == T.RESCUING:
+                await self._rescue(d, a)
+            elif task == T.UNRESCUING:
+                if a.rescued:
+                    await self.driver.unrescue(d.uuid)
+                await self._done(d, V.ACTIVE, PowerState.RUNNING, "compute_unrescue_instance",
+                                 "instance.unrescue.end")
             else:
                 log.warning("%s: %s has task_state %s the agent does not handle", self.host,
                             d.uuid, task)
         except DriverError as exc:
-            log.warning("%s: %s: %s failed: %s", self.host, d.uuid, task, exc)
-            info = await self._actual(d.uuid)
-            # Nova's reverts_task_state + wrap_instance_fault: the task ends, the fault is
-            # recorded; a failed rebuild or resize leaves the instance in ERROR.
-            vm = V.ERROR if task in _REBUILD or task in _RESIZE else d.vm_state
-            await self._report(
-                d.uuid, {"vm_state": vm, "task_state": None,
-                         "power_state": int(info.power_state) if info else 0},
-                expected=[task], fault=FaultInfo(code=500, message=str(exc),
-                                                 details=type(exc).__name__),
-                event=_EVENTS.get(task or "", "compute_task"), result="Error")
+            await self._task_failed(d, task, exc)
+
+    async def _task_failed(self, d: DesiredInstance, task: str | None, exc: Exception) -> None:
+        log.warning("%s: %s: %s failed: %s", self.host, d.uuid, task, exc)
+        info = await self._actual(d.uuid)
+        # Nova's reverts_task_state + wrap_instance_fault: the task ends, the fault is
+        # recorded; a failed rebuild or resize leaves the instance in ERROR.
+        vm = V.ERROR if task in _REBUILD or task in _RESIZE else d.vm_state
+        await self._report(
+            d.uuid, {"vm_state": vm, "task_state": None,
+                     "power_state": int(info.power_state) if info else 0},
+            expected=[task, *([T.SPAWNING] if task == T.UNSHELVING else [])],
+            fault=FaultInfo(code=500, message=str(exc), details=type(exc).__name__),
+            event=_EVENTS.get(task or "", "compute_task"), result="Error")
 
     async def _done(self, d: DesiredInstance, vm_state: str, power: PowerState, event: str,
                     notification: str | None = None, **extra: Any) -> None:
@@ -391,6 +435,89 @@ class InstanceReconciler:
                                      T.REBUILD_SPAWNING],
                            event="compute_rebuild_instance", notification="instance.rebuild.end")
 
+    # --- shelve and rescue ----------------------------------------------------------------
+
+    async def _shelve(self, d: DesiredInstance, a: InstanceInfo) -> None:
+        """Power off, snapshot into the shelved image, report SHELVED (Nova's
+        shelve_instance; the conductor then asks for the offload when it is due)."""
+        if d.snapshot_image_id is None:
+            raise DriverError("shelve requested without a target image")
+        if a.power_state == PowerState.PAUSED:
+            await self.driver.unpause(d.uuid)
+        elif a.power_state == PowerState.SUSPENDED:
+            await self.driver.resume(d.uuid)
+        if a.power_state not in (PowerState.SHUTDOWN, PowerState.CRASHED):
+            await self.driver.power_off(d.uuid, self.shutdown_timeout)
+        if d.task_state == T.SHELVING:
+            await self._report(d.uuid, {"task_state": T.SHELVING_IMAGE_PENDING_UPLOAD},
+                               expected=[T.SHELVING])
+        await self._upload_snapshot(d, T.SHELVING_IMAGE_UPLOADING,
+                                    [T.SHELVING_IMAGE_PENDING_UPLOAD, d.task_state])
+        await self._report(d.uuid, {"vm_state": V.SHELVED, "task_state": None,
+                                    "power_state": int(PowerState.SHUTDOWN)},
+                           expected=[T.SHELVING, T.SHELVING_IMAGE_PENDING_UPLOAD,
+                                     T.SHELVING_IMAGE_UPLOADING],
+                           event="compute_shelve_instance", notification="instance.shelve.end")
+
+    async def _upload_snapshot(self, d: DesiredInstance, uploading: str,
+                               expected: list[str | None]) -> None:
+        assert d.snapshot_image_id is not None
+        with tempfile.TemporaryDirectory(dir=self.work_dir) as tmp:
+            path = await self.driver.snapshot(d.uuid, Path(tmp) / "snapshot.qcow2")
+            await self._report(d.uuid, {"task_state": uploading}, expected=expected)
+            token = self._token(d.uuid)
+            if self.images.store is None or token is None:
+                raise DriverError("no Image service client or token to upload the snapshot")
+            try:
+                await self.images.store.upload(token, d.snapshot_image_id, path)
+            except (OSError, ServiceError) as exc:
+                raise DriverError(f"uploading the snapshot failed: {exc}") from exc
+
+    async def _offload(self, d: DesiredInstance, a: InstanceInfo | None) -> None:
+        """The shelved guest leaves the host (the conductor frees the host and its claim)."""
+        if a is not None:
+            await self.driver.destroy(d.uuid)
+        await self._report(d.uuid, {"vm_state": V.SHELVED_OFFLOADED, "task_state": None,
+                                    "power_state": int(PowerState.NOSTATE)},
+                           expected=[T.SHELVING_OFFLOADING],
+                           event="compute_shelve_offload_instance",
+                           notification="instance.shelve_offload.end")
+
+    async def _unshelve(self, d: DesiredInstance, a: InstanceInfo | None) -> None:
+        """A SHELVED guest powers on; an offloaded one spawns here from the shelved image.
+        Either way the shelved image is deleted (Nova's unshelve_instance)."""
+        if a is None:
+            if d.task_state == T.UNSHELVING:
+                await self._report(d.uuid, {"task_state": T.SPAWNING},
+                                   expected=[T.UNSHELVING])
+            a = await self._spawn(d)
+        elif a.power_state != PowerState.RUNNING:
+            await self.driver.power_on(d.uuid)
+        shelved = d.snapshot_image_id
+        token = self._token(d.uuid)
+        if shelved and token and self.images.store is not None:
+            try:
+                await self.images.store.delete_image(token, shelved)
+            except ServiceError as exc:
+                log.warning("%s: the shelved image %s of %s stays: %s", self.host, shelved,
+                            d.uuid, exc)
+        await self._report(d.uuid, {"vm_state": V.ACTIVE, "task_state": None,
+                                    "power_state": int(PowerState.RUNNING),
+                                    "launched_at": clock.utcnow().isoformat()},
+                           expected=[T.UNSHELVING, T.SPAWNING],
+                           event="compute_unshelve_instance", notification="instance.unshelve.end")
+
+    async def _rescue(self, d: DesiredInstance, a: InstanceInfo) -> None:
+        """Boot from the rescue image (the one rescue named, else the server's own)."""
+        if not a.rescued:
+            named = self._ctx.get(d.uuid, {}).get("rescue_image")
+            image = DesiredImage.model_validate(named) if isinstance(named, dict) else d.image
+            if image is None:
+                raise DriverError("no image to rescue the server with")
+            await self.driver.rescue(d.uuid, await self.images.source(image, self._token(d.uuid)))
+        await self._done(d, V.RESCUED, PowerState.RUNNING, "compute_rescue_instance",
+                         "instance.rescue.end")
+
 
 _EVENTS = {
     T.POWERING_OFF: "compute_stop_instance", T.POWERING_ON: "compute_start_instance",
@@ -401,4 +528,8 @@ _EVENTS = {
     T.RESIZE_REVERTING: "compute_revert_resize", T.RESIZE_CONFIRMING: "compute_confirm_resize",
     **{t: "compute_snapshot_instance" for t in _SNAPSHOT},
     **{t: "compute_rebuild_instance" for t in _REBUILD},
+    **{t: "compute_shelve_instance" for t in _SHELVE},
+    T.SHELVING_OFFLOADING: "compute_shelve_offload_instance",
+    T.UNSHELVING: "compute_unshelve_instance", T.RESCUING: "compute_rescue_instance",
+    T.UNRESCUING: "compute_unrescue_instance",
 }

@@ -1,6 +1,7 @@
 """POST /servers/{id}/action: one action per body, as Nova's (os-start, os-stop, reboot,
 resize, confirmResize, revertResize, createImage, createBackup, rebuild, lock, unlock, pause,
-unpause, suspend, resume, os-getConsoleOutput, forceDelete)."""
+unpause, suspend, resume, os-getConsoleOutput, forceDelete; shelve, shelveOffload, unshelve,
+rescue and unrescue in api/shelve_rescue.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from overcast.common import faults
 from overcast.common.app import Ctx
 from overcast.common.clients import ServiceError
-from overcast.compute.api import remote_consoles
+from overcast.compute.api import remote_consoles, shelve_rescue
 from overcast.compute.api import server_views as views
 from overcast.compute.api.interfaces import Ifaces
 from overcast.compute.api.server_views import policy
@@ -102,6 +103,11 @@ class ServerAction(BaseModel):
     restore: dict[str, Any] | None = None
     addSecurityGroup: dict[str, Any] | None = None
     removeSecurityGroup: dict[str, Any] | None = None
+    shelve: dict[str, Any] | None = None
+    shelveOffload: dict[str, Any] | None = None
+    unshelve: dict[str, Any] | None = None
+    rescue: dict[str, Any] | None = None
+    unrescue: dict[str, Any] | None = None
 
 
 _RULES = ("os_compute_api:servers:start", "os_compute_api:servers:stop",
@@ -121,7 +127,7 @@ _RULES = ("os_compute_api:servers:start", "os_compute_api:servers:stop",
           "os_compute_api:os-admin-actions:reset_state",
           "os_compute_api:os-deferred-delete:restore",
           "os_compute_api:os-security-groups:add", "os_compute_api:os-security-groups:remove",
-          remote_consoles.RULE)
+          remote_consoles.RULE, *shelve_rescue.RULES)
 
 _OVERRIDE = "os_compute_api:os-lock-server:unlock:unlock_override"
 
@@ -161,6 +167,16 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
                              task_state=task, record=record, lock_rule=_OVERRIDE)
         # Nova answers confirmResize with 204, the others with 202.
         return Response(status_code=204 if key == "confirmResize" else 202)
+    if key == "shelve":
+        return await shelve_rescue.shelve(server_id, request, ctx, servers)
+    if key == "shelveOffload":
+        return await shelve_rescue.shelve_offload(server_id, ctx, servers)
+    if key == "unshelve":
+        return await shelve_rescue.unshelve(server_id, request, ctx, servers)
+    if key == "rescue":
+        return await shelve_rescue.rescue(server_id, body.rescue, request, ctx, servers)
+    if key == "unrescue":
+        return await shelve_rescue.unrescue(server_id, ctx, servers)
     if key == "resetState":
         state = (body.resetState or {}).get("state")
         if state not in ("active", "error"):

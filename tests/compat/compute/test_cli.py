@@ -142,6 +142,22 @@ def test_hosts_aggregates_and_zones(nova_cloud: Cloud) -> None:
     assert "fast" not in [a["Name"] for a in _json(nova_cloud, "aggregate", "list")]
 
 
+def test_legacy_hosts_and_extensions(nova_cloud: Cloud) -> None:
+    _register(nova_cloud, "compute-h")
+    hosts = {h["Host Name"]: h for h in _json(nova_cloud, "host", "list")}
+    assert hosts["compute-h"]["Service"] == "compute" and hosts["compute-h"]["Zone"] == "nova"
+    shown = _json(nova_cloud, "host", "show", "compute-h")
+    assert [r["Project"] for r in shown][:3] == ["(total)", "(used_now)", "(used_max)"]
+    assert shown[0]["CPU"] == 4 and shown[0]["Memory MB"] == 8192
+    nova_cloud.openstack("host", "set", "--disable", "compute-h")
+    assert "compute-h" not in {h["Host Name"] for h in _json(nova_cloud, "host", "list")}
+    nova_cloud.openstack("host", "set", "--enable", "compute-h")
+    r = nova_cloud.openstack("host", "set", "--enable-maintenance", "compute-h", check=False)
+    assert r.returncode != 0 and "501" in r.stderr
+    extensions = _json(nova_cloud, "extension", "list", "--compute")
+    assert "os-consoles" in {e["Alias"] for e in extensions}
+
+
 def test_quota_and_limits(nova_cloud: Cloud) -> None:
     quotas = {q["Resource"]: q["Limit"] for q in _json(nova_cloud, "quota", "show",
                                                        "--compute")}

@@ -83,3 +83,27 @@ def test_server_walkthrough(compute_cloud: Cloud, tmp_path: Path) -> None:
     # The delete released the claim.
     allocs = c.openstack_json("resource", "provider", "allocation", "show", created["id"])
     assert allocs == []
+
+
+def test_shelve_unshelve_rescue_unrescue(compute_cloud: Cloud, tmp_path: Path) -> None:
+    c = compute_cloud
+    img = tmp_path / "shelve.raw"
+    img.write_bytes(b"\0" * 65536)
+    c.openstack("image", "create", "--disk-format", "raw", "--container-format", "bare",
+                "--file", str(img), "img-shelve")
+    c.openstack("server", "create", "--flavor", "m1.tiny", "--image", "img-shelve",
+                "--nic", "none", "--wait", "vm-sh")
+    c.openstack("server", "shelve", "vm-sh")
+    _until(c, "vm-sh", "SHELVED_OFFLOADED")  # offloaded at once, as Nova's default
+    images = c.openstack_json("image", "list", "--name", "vm-sh-shelved")
+    assert isinstance(images, list) and len(images) == 1
+    c.openstack("server", "unshelve", "vm-sh")
+    _until(c, "vm-sh", "ACTIVE")
+    assert c.openstack_json("image", "list", "--name", "vm-sh-shelved") == []
+    c.openstack("server", "rescue", "vm-sh")
+    _until(c, "vm-sh", "RESCUE")
+    r = c.openstack("server", "reboot", "vm-sh", check=False)
+    assert r.returncode != 0 and "409" in r.stderr
+    c.openstack("server", "unrescue", "vm-sh")
+    _until(c, "vm-sh", "ACTIVE")
+    c.openstack("server", "delete", "--wait", "vm-sh")
