@@ -8,6 +8,7 @@ bodies are cached per token until any identity write (see state.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,7 +27,13 @@ from overcast.common.policy import Credentials
 from overcast.identity import fernet, receipts
 from overcast.identity.assignments import Assignments
 from overcast.identity.catalog import Catalog
-from overcast.identity.logins import AUTH_FAILED, INSECURE_DEBUG, Logins, mfa_rules
+from overcast.identity.logins import (
+    AUTH_FAILED,
+    INSECURE_DEBUG,
+    LdapAuthenticated,
+    Logins,
+    mfa_rules,
+)
 from overcast.identity.models import ApplicationCredential, Domain, Project, Role, Trust, User
 from overcast.identity.policy import forbidden_action
 from overcast.identity.receipts import Receipt, ReceiptRequired
@@ -206,11 +213,16 @@ class Tokens:
         """POST /v3/auth/tokens: authenticate the `auth` object, pick the scope, make a token;
         or, when the user's multi-factor rules want more factors than were given, a receipt.
 
-        The password path is one read session: the user and its domain in one query, the
-        project and its domain in another, the roles in a third (role names, implications and
-        the catalog come from caches that any identity write drops)."""
+        The password path is one read session: the user and its domain in one query (with the
+        caches' revision when its check is due), the project and its domain in another, the
+        roles in a third (role names, implications and the catalog come from caches that any
+        identity write drops)."""
         req = AuthRequest.parse(auth)
-        await self.state.fresh()  # role graph and catalog caches must reflect other workers' writes
+        # Role graph, role names, catalog and LDAP domain caches must reflect other workers'
+        # writes. A password login checks the revision with its first query (Logins.find):
+        # no session of its own; other methods check first.
+        if "password" not in req.methods:
+            await self.state.fresh()
         now = time.time()
         # Whole seconds, as Keystone's: the issued and the validated body must agree exactly.
         expires = float(int(now + self.state.config.identity.token_expiration))
@@ -249,9 +261,20 @@ class Tokens:
                 if scope is None:
                     scope = _scope_of(prior)
 
-        async with self.state.db.read() as s:
+        generation = self.state.generation  # before the session's first read (state.observe)
+        async with contextlib.AsyncExitStack() as session:
+            s = await session.enter_async_context(self.state.db.read())
             if "password" in req.methods:
-                user, domain = await self.logins.password(s, req.identity["password"])
+                try:
+                    user, domain = await self.logins.password(s, req.identity["password"],
+                                                              since=generation)
+                except LdapAuthenticated as e:
+                    # LDAP's login wrote rows (the user's, its memberships) that the snapshot
+                    # of `s` may predate: the login reads on in a session begun after them.
+                    await session.aclose()
+                    s = await session.enter_async_context(self.state.db.read())
+                    user, domain = await self.logins.password(s, req.identity["password"],
+                                                              ldap_user=e.user_id)
                 users.add(user.id)
             if "totp" in req.methods:
                 user, domain = await self.logins.totp(s, req.identity["totp"])
