@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from overcast.common.clock import as_utc
+from overcast.common.sqlite import connector as sqlite_connector
 
 __all__ = ["NAMING_CONVENTION", "Database", "Timestamp", "alembic_config", "ensure_database", "migrate",
            "new_metadata"]
@@ -112,6 +113,8 @@ class Database:
             database = self.url.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # One thread hop a statement instead of aiosqlite's four (common/sqlite.py)
+            kwargs["async_creator"] = sqlite_connector(self.url)
             self._writer = create_async_engine(self.url, **kwargs)
             self._reader = create_async_engine(self.url, **kwargs)
             _tune_sqlite(self._writer, "BEGIN IMMEDIATE")

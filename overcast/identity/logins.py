@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
@@ -57,7 +57,21 @@ def totp_passcodes(secret: str, at: float, previous_windows: int) -> list[str]:
     return [totp.generate(at - i * PASSCODE_PERIOD).decode() for i in range(previous_windows + 1)]
 
 
-class LdapAuthenticated(Exception):  # noqa: N818 - a signal, not an error
+# A user and its domain, by how the request names the user; built once (made per login,
+# building a statement and its cache key costs more CPU than the database takes to answer).
+_USER = select(User, Domain).join(Domain, Domain.id == User.domain_id)
+_FIND = {
+    "id": _USER.where(User.id == bindparam("id")),
+    "domain_id": _USER.where(User.name == bindparam("name"), Domain.id == bindparam("domain")),
+    "domain_name": _USER.where(User.name == bindparam("name"),
+                               Domain.name == bindparam("domain")),
+}
+#: The same with the caches' revision as a third column (state.py observe).
+_FIND_CHECKED: dict[str, Select[User, Domain, int]] = {
+    by: q.add_columns(REVISION_COLUMN) for by, q in _FIND.items()}
+
+
+class LdapAuthenticated(Exception):
     """LDAP authenticated the password (and may have written the user's row and group
     memberships): the login goes on in a session that begins after those writes."""
 
@@ -87,28 +101,27 @@ class Logins:
         its domain: one query. `since` (the state's generation before it): this is the first
         query of the caller's session, and the caches' revision check rides on it when due
         (state.py observe), so that a login needs no session of its own for it."""
-        q = select(User, Domain).join(Domain, Domain.id == User.domain_id)
         if ref.get("id"):
-            q = q.where(User.id == str(ref["id"]))
+            by, params = "id", {"id": str(ref["id"])}
         else:
             name, domain = ref.get("name"), ref.get("domain")
             if not isinstance(name, str) or not isinstance(domain, dict):
                 raise faults.BadRequest("A user is named by id, or by name and domain.")
             if domain.get("id"):
-                q = q.where(User.name == name, Domain.id == str(domain["id"]))
+                by, params = "domain_id", {"name": name, "domain": str(domain["id"])}
             elif domain.get("name"):
-                q = q.where(User.name == name, Domain.name == domain["name"])
+                by, params = "domain_name", {"name": name, "domain": domain["name"]}
             else:
                 raise faults.BadRequest("A domain is named by id or name.")
         if since is None or not self.state.due():
-            row = (await s.execute(q)).first()
+            row = (await s.execute(_FIND[by], params)).first()
             return None if row is None else (row[0], row[1])
         at = time.monotonic()
-        row = (await s.execute(q.add_columns(REVISION_COLUMN))).first()
+        checked = (await s.execute(_FIND_CHECKED[by], params)).first()
         # No such user: no row to carry the revision (a failed login, which pays a hash anyway)
-        current = row[2] if row is not None else await s.scalar(REVISION)
+        current = checked[2] if checked is not None else await s.scalar(REVISION)
         await self.state.observe(s, current, since=since, at=at)
-        return None if row is None else (row[0], row[1])
+        return None if checked is None else (checked[0], checked[1])
 
     async def _usable(self, found: tuple[User, Domain] | None, ref: dict[str, Any],
                       secret: str, now: datetime) -> tuple[User, Domain]:
