@@ -5,7 +5,8 @@ the event loop: a hop (a queue put, a thread wake-up, a loop wake-up) costs far 
 a small indexed SELECT itself. Through SQLAlchemy's adapter a statement is four hops (make a
 cursor, execute, fetch the rows, close the cursor) and a BEGIN three. Here a cursor is a
 buffer on the loop's side, and one hop does the whole statement: make the sqlite3 cursor,
-execute, fetch every row, close. SQLAlchemy fetches every row at once anyway (it buffers
+execute, fetch every row, close; and a COMMIT or ROLLBACK with no transaction open (the pool's
+reset of every connection it takes back) costs none. SQLAlchemy fetches every row at once anyway (it buffers
 results; Overcast uses no server-side cursors), so nothing is read that would not have been.
 
 The sqlite3 work still runs off the event loop, as before: a statement that waits on a lock
@@ -107,6 +108,18 @@ class OneHopConnection(aiosqlite.Connection):
     def cursor(self) -> _Cursor:  # type: ignore[override]
         # Made on the loop's side: no hop (SQLAlchemy awaits its __aenter__).
         return _Cursor(self)
+
+    # With no transaction open, sqlite3's commit and rollback do nothing: no hop for them
+    # (the pool rolls back every connection it takes back, after a commit too).
+    async def commit(self) -> None:
+        if self._connection is not None and not self._connection.in_transaction:
+            return
+        await super().commit()
+
+    async def rollback(self) -> None:
+        if self._connection is not None and not self._connection.in_transaction:
+            return
+        await super().rollback()
 
 
 def connector(url: URL) -> Callable[[], Awaitable[aiosqlite.Connection]]:
