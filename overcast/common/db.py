@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from overcast.common.clock import as_utc
+from overcast.common.sqlite import OneHopConnection
 from overcast.common.sqlite import connector as sqlite_connector
 
 __all__ = ["NAMING_CONVENTION", "Database", "Timestamp", "alembic_config", "ensure_database", "migrate",
@@ -99,7 +100,11 @@ def _tune_sqlite(engine: AsyncEngine, begin: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        driver = conn.connection.driver_connection
+        if isinstance(driver, OneHopConnection):
+            driver.pending_begin = begin  # sent with the first statement, in its hop
+        else:
+            conn.exec_driver_sql(begin)
 
 
 class Database:

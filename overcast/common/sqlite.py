@@ -5,8 +5,9 @@ the event loop: a hop (a queue put, a thread wake-up, a loop wake-up) costs far 
 a small indexed SELECT itself. Through SQLAlchemy's adapter a statement is four hops (make a
 cursor, execute, fetch the rows, close the cursor) and a BEGIN three. Here a cursor is a
 buffer on the loop's side, and one hop does the whole statement: make the sqlite3 cursor,
-execute, fetch every row, close; and a COMMIT or ROLLBACK with no transaction open (the pool's
-reset of every connection it takes back) costs none. SQLAlchemy fetches every row at once anyway (it buffers
+execute, fetch every row, close. A transaction's BEGIN goes in the hop of its first statement,
+and a COMMIT or ROLLBACK with no transaction open (the pool's reset of every connection it
+takes back) costs none. SQLAlchemy fetches every row at once anyway (it buffers
 results; Overcast uses no server-side cursors), so nothing is read that would not have been.
 
 The sqlite3 work still runs off the event loop, as before: a statement that waits on a lock
@@ -24,16 +25,20 @@ import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL
 
-__all__ = ["connector"]
+__all__ = ["OneHopConnection", "connector"]
 
 _Description = tuple[tuple[Any, ...], ...] | None
 _Done = tuple[_Description, int, int | None, list[Any]]
 
 
-def _run(conn: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Done:
-    """One statement, whole, in the connection's thread."""
+def _run(conn: sqlite3.Connection, sql: str, parameters: Any, many: bool,
+         begin: str | None) -> _Done:
+    """One statement, whole, in the connection's thread; after `begin` (the transaction's
+    BEGIN, sent with its first statement)."""
     cur = conn.cursor()
     try:
+        if begin is not None:
+            cur.execute(begin)
         if many:
             cur.executemany(sql, parameters)
         else:
@@ -62,8 +67,9 @@ class _Cursor:
         return None
 
     async def _do(self, sql: str, parameters: Any, many: bool) -> _Cursor:
+        begin, self._conn.pending_begin = self._conn.pending_begin, None
         done: _Done = await self._conn._execute(  # type: ignore[no-untyped-call]
-            _run, self._conn._conn, sql, parameters, many)
+            _run, self._conn._conn, sql, parameters, many, begin)
         self.description, self.rowcount, self.lastrowid, self._rows = done
         return self
 
@@ -105,6 +111,10 @@ class _Cursor:
 class OneHopConnection(aiosqlite.Connection):
     """An aiosqlite connection whose cursors do each statement in one hop."""
 
+    #: A transaction's BEGIN, held until its first statement and sent in that one's hop
+    #: (common/db.py sets it where SQLAlchemy begins a transaction).
+    pending_begin: str | None = None
+
     def cursor(self) -> _Cursor:  # type: ignore[override]
         # Made on the loop's side: no hop (SQLAlchemy awaits its __aenter__).
         return _Cursor(self)
@@ -112,11 +122,13 @@ class OneHopConnection(aiosqlite.Connection):
     # With no transaction open, sqlite3's commit and rollback do nothing: no hop for them
     # (the pool rolls back every connection it takes back, after a commit too).
     async def commit(self) -> None:
+        self.pending_begin = None  # begun, no statement: nothing was ever sent
         if self._connection is not None and not self._connection.in_transaction:
             return
         await super().commit()
 
     async def rollback(self) -> None:
+        self.pending_begin = None
         if self._connection is not None and not self._connection.in_transaction:
             return
         await super().rollback()
