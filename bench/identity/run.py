@@ -467,6 +467,13 @@ class LoginTarget:
     pid: int
 
 
+def _post_issue(conn: http.client.HTTPConnection) -> tuple[http.client.HTTPResponse, bytes]:
+    conn.request("POST", "/v3/auth/tokens", body=ISSUE_BODY.encode(),
+                 headers={"Content-Type": "application/json"})
+    resp = conn.getresponse()
+    return resp, resp.read()
+
+
 def login_costs(
     targets: list[LoginTarget], dbpid: int | None, n: int, python: str, rounds: int
 ) -> tuple[list[LoginCost], BcryptCost]:
@@ -511,10 +518,14 @@ def login_costs(
             for i, t in enumerate(targets):
                 db0 = proc.tree_cpu_exact(dbpid) if dbpid else 0.0
                 start_t = time.perf_counter()
-                conns[i].request("POST", "/v3/auth/tokens", body=ISSUE_BODY.encode(),
-                                 headers={"Content-Type": "application/json"})
-                resp = conns[i].getresponse()
-                body = resp.read()
+                try:
+                    resp, body = _post_issue(conns[i])
+                except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                    # The server closed the idle keep-alive connection (uvicorn after 5 s: a
+                    # round takes longer on a loaded machine); the request was not served.
+                    conns[i].close()
+                    conns[i] = http.client.HTTPConnection("127.0.0.1", t.port, timeout=120)
+                    resp, body = _post_issue(conns[i])
                 walls[i].append(time.perf_counter() - start_t)
                 if dbpid:
                     dbs[i] += proc.tree_cpu_exact(dbpid) - db0

@@ -6,7 +6,8 @@
 Bootstraps a fresh identity database, then issues project-scoped password tokens for the
 admin user (`POST /v3/auth/tokens`, the body bench/identity/run.py sends) through the real app
 and counts, per issue, the SQL statements sent to the database (every cursor execute, commit and
-rollback is one round trip), the connections checked out of the pool and the statements of each kind. Three
+rollback is one round trip; on SQLite a transaction's BEGIN goes with its first statement,
+overcast/common/sqlite.py), the connections checked out of the pool and the statements of each kind. Three
 rows: the first login (bcrypt) and a repeated one (the verified-password cache), each after
 the caches of roles and catalog are warm, as on a server that has been up for a while; and a
 bcrypt login that comes after the cache check interval (0.1 s), so that it reads the revision.

@@ -36,6 +36,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from overcast.common.clock import as_utc
+from overcast.common.sqlite import OneHopConnection
+from overcast.common.sqlite import connector as sqlite_connector
 
 __all__ = ["NAMING_CONVENTION", "Database", "Timestamp", "alembic_config", "ensure_database", "migrate",
            "new_metadata"]
@@ -98,7 +100,11 @@ def _tune_sqlite(engine: AsyncEngine, begin: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        driver = conn.connection.driver_connection
+        if isinstance(driver, OneHopConnection):
+            driver.pending_begin = begin  # sent with the first statement, in its hop
+        else:
+            conn.exec_driver_sql(begin)
 
 
 class Database:
@@ -112,6 +118,8 @@ class Database:
             database = self.url.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+            # One thread hop a statement instead of aiosqlite's four (common/sqlite.py)
+            kwargs["async_creator"] = sqlite_connector(self.url)
             self._writer = create_async_engine(self.url, **kwargs)
             self._reader = create_async_engine(self.url, **kwargs)
             _tune_sqlite(self._writer, "BEGIN IMMEDIATE")

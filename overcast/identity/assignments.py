@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
@@ -31,6 +31,37 @@ __all__ = ["SYSTEM", "Actor", "AssignmentQuery", "Assignments", "Grant", "Listed
            "Target"]
 
 SYSTEM = "system"
+
+# The queries of effective_role_ids, built once (a login runs one): made per call, building
+# a statement and its cache key costs more CPU than the database takes to answer it.
+_PROJECT_TYPES = ("UserProject", "GroupProject")
+_DOMAIN_TYPES = ("UserDomain", "GroupDomain")
+
+
+def _effective(*conds: ColumnElement[bool]) -> Select[str]:
+    """Role ids granted to the user (`user_id`) or one of its groups under any of `conds`."""
+    actors = or_(Assignment.actor_id == bindparam("user_id"), Assignment.actor_id.in_(
+        select(Membership.group_id).where(Membership.user_id == bindparam("user_id"))))
+    return select(Assignment.role_id).where(actors, or_(*conds))
+
+
+_ON_THE_PROJECT = and_(Assignment.type.in_(_PROJECT_TYPES),
+                       Assignment.target_id == bindparam("project_id"),
+                       Assignment.inherited.is_(False))
+_INHERITED_FROM_ANCESTORS = and_(Assignment.type.in_(_PROJECT_TYPES),
+                                 Assignment.target_id.in_(bindparam("ancestors", expanding=True)),
+                                 Assignment.inherited.is_(True))
+_INHERITED_FROM_DOMAIN = and_(Assignment.type.in_(_DOMAIN_TYPES),
+                              Assignment.target_id == bindparam("domain_id"),
+                              Assignment.inherited.is_(True))
+_ON_PROJECT = _effective(_ON_THE_PROJECT, _INHERITED_FROM_DOMAIN)
+_ON_PROJECT_IN_TREE = _effective(_ON_THE_PROJECT, _INHERITED_FROM_ANCESTORS,
+                                 _INHERITED_FROM_DOMAIN)
+_ON_DOMAIN = _effective(and_(Assignment.type.in_(_DOMAIN_TYPES),
+                             Assignment.target_id == bindparam("domain_id"),
+                             Assignment.inherited.is_(False)))
+_ON_SYSTEM = _effective(and_(Assignment.type.in_(("UserSystem", "GroupSystem")),
+                             Assignment.target_id == SYSTEM))
 
 Actor = Literal["user", "group"]
 Target = Literal["project", "domain", "system"]
@@ -206,33 +237,24 @@ class Assignments:
         domain-specific roles (which only imply others) too unless `strip_domain_roles`.
         One query for the assignments (the user's groups are a subquery of it), plus one per
         ancestor of a project in a hierarchy; `project` saves loading a project already loaded."""
-        actors = or_(Assignment.actor_id == user_id, Assignment.actor_id.in_(
-            select(Membership.group_id).where(Membership.user_id == user_id)))
-        conds = []
+        params: dict[str, Any] = {"user_id": user_id}
         if project is not None or project_id is not None:
             if project is None:
                 project = await s.get(Project, project_id)
                 if project is None:
                     return set()
-            conds.append(and_(Assignment.type.in_(("UserProject", "GroupProject")),
-                              Assignment.target_id == project.id, Assignment.inherited.is_(False)))
+            params.update(project_id=project.id, domain_id=project.domain_id)
             ancestors = await self.ancestors(s, project)
+            q = _ON_PROJECT
             if ancestors:
-                conds.append(and_(Assignment.type.in_(("UserProject", "GroupProject")),
-                                  Assignment.target_id.in_(ancestors),
-                                  Assignment.inherited.is_(True)))
-            conds.append(and_(Assignment.type.in_(("UserDomain", "GroupDomain")),
-                              Assignment.target_id == project.domain_id,
-                              Assignment.inherited.is_(True)))
+                q, params["ancestors"] = _ON_PROJECT_IN_TREE, ancestors
         elif domain_id is not None:
-            conds.append(and_(Assignment.type.in_(("UserDomain", "GroupDomain")),
-                              Assignment.target_id == domain_id, Assignment.inherited.is_(False)))
+            q, params["domain_id"] = _ON_DOMAIN, domain_id
         elif system:
-            conds.append(and_(Assignment.type.in_(("UserSystem", "GroupSystem")),
-                              Assignment.target_id == SYSTEM))
+            q = _ON_SYSTEM
         else:
             return set()
-        direct = await s.scalars(select(Assignment.role_id).where(actors, or_(*conds)))
+        direct = await s.scalars(q, params)
         imp, domain_roles = await self.role_graph(s)
         held = close_over_implications(set(direct), imp)
         return held - domain_roles if strip_domain_roles else held

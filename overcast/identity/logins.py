@@ -19,13 +19,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
@@ -34,9 +35,9 @@ from overcast.identity.compliance import PasswordPolicy, account_locked, passwor
 from overcast.identity.credentials import BlobCipher
 from overcast.identity.directory import AuthFailed, Directory
 from overcast.identity.models import Credential, Domain, User
-from overcast.identity.state import IdentityState
+from overcast.identity.state import REVISION, REVISION_COLUMN, IdentityState
 
-__all__ = ["AUTH_FAILED", "Logins"]
+__all__ = ["AUTH_FAILED", "LdapAuthenticated", "Logins"]
 
 AUTH_FAILED = "The request you have made requires authentication."
 #: Appended to the reason of an authentication failure with insecure_debug (Keystone's).
@@ -56,6 +57,29 @@ def totp_passcodes(secret: str, at: float, previous_windows: int) -> list[str]:
     return [totp.generate(at - i * PASSCODE_PERIOD).decode() for i in range(previous_windows + 1)]
 
 
+# A user and its domain, by how the request names the user; built once (made per login,
+# building a statement and its cache key costs more CPU than the database takes to answer).
+_USER = select(User, Domain).join(Domain, Domain.id == User.domain_id)
+_FIND = {
+    "id": _USER.where(User.id == bindparam("id")),
+    "domain_id": _USER.where(User.name == bindparam("name"), Domain.id == bindparam("domain")),
+    "domain_name": _USER.where(User.name == bindparam("name"),
+                               Domain.name == bindparam("domain")),
+}
+#: The same with the caches' revision as a third column (state.py observe).
+_FIND_CHECKED: dict[str, Select[User, Domain, int]] = {
+    by: q.add_columns(REVISION_COLUMN) for by, q in _FIND.items()}
+
+
+class LdapAuthenticated(Exception):
+    """LDAP authenticated the password (and may have written the user's row and group
+    memberships): the login goes on in a session that begins after those writes."""
+
+    def __init__(self, user_id: str):
+        super().__init__(user_id)
+        self.user_id = user_id
+
+
 class Logins:
     """The password and totp methods over one user row, in the caller's session."""
 
@@ -71,30 +95,38 @@ class Logins:
             return faults.Unauthorized(f"{why} {INSECURE_DEBUG}")
         return faults.Unauthorized(AUTH_FAILED)
 
-    async def find(self, s: AsyncSession, ref: dict[str, Any]) -> tuple[User, Domain] | None:
+    async def find(self, s: AsyncSession, ref: dict[str, Any], *,
+                   since: int | None = None) -> tuple[User, Domain] | None:
         """The user a method's `user` object names (id, or name and domain by id or name) and
-        its domain: one query."""
-        q = select(User, Domain).join(Domain, Domain.id == User.domain_id)
+        its domain: one query. `since` (the state's generation before it): this is the first
+        query of the caller's session, and the caches' revision check rides on it when due
+        (state.py observe), so that a login needs no session of its own for it."""
         if ref.get("id"):
-            q = q.where(User.id == str(ref["id"]))
+            by, params = "id", {"id": str(ref["id"])}
         else:
             name, domain = ref.get("name"), ref.get("domain")
             if not isinstance(name, str) or not isinstance(domain, dict):
                 raise faults.BadRequest("A user is named by id, or by name and domain.")
             if domain.get("id"):
-                q = q.where(User.name == name, Domain.id == str(domain["id"]))
+                by, params = "domain_id", {"name": name, "domain": str(domain["id"])}
             elif domain.get("name"):
-                q = q.where(User.name == name, Domain.name == domain["name"])
+                by, params = "domain_name", {"name": name, "domain": domain["name"]}
             else:
                 raise faults.BadRequest("A domain is named by id or name.")
-        row = (await s.execute(q)).first()
-        return None if row is None else (row[0], row[1])
+        if since is None or not self.state.due():
+            row = (await s.execute(_FIND[by], params)).first()
+            return None if row is None else (row[0], row[1])
+        at = time.monotonic()
+        checked = (await s.execute(_FIND_CHECKED[by], params)).first()
+        # No such user: no row to carry the revision (a failed login, which pays a hash anyway)
+        current = checked[2] if checked is not None else await s.scalar(REVISION)
+        await self.state.observe(s, current, since=since, at=at)
+        return None if checked is None else (checked[0], checked[1])
 
-    async def _usable(self, s: AsyncSession, ref: dict[str, Any], secret: str,
-                      now: datetime) -> tuple[User, Domain]:
-        """The named user if it may log in at all; otherwise the generic 401 after a decoy
+    async def _usable(self, found: tuple[User, Domain] | None, ref: dict[str, Any],
+                      secret: str, now: datetime) -> tuple[User, Domain]:
+        """The user found if it may log in at all; otherwise the generic 401 after a decoy
         hash (the user is missing, disabled, inactive or in a disabled domain)."""
-        found = await self.find(s, ref)
         if found is None:
             await self.state.hasher.decoy(secret)
             raise self.refused(f"Could not find user: {ref.get('id') or ref.get('name')}.")
@@ -108,8 +140,15 @@ class Logins:
         return user, domain
 
     async def password(self, s: AsyncSession, method: dict[str, Any], *,
-                       allow_expired: bool = False) -> tuple[User, Domain]:
-        """The `password` method: the user whose password this is (and its domain), or a 401."""
+                       allow_expired: bool = False, since: int | None = None,
+                       ldap_user: str | None = None) -> tuple[User, Domain]:
+        """The `password` method: the user whose password this is (and its domain), or a 401.
+
+        `since`: as for `find` (the login's first query carries the revision check). The
+        user's row is read before LDAP is asked, so that the check (which may drop the cache
+        of LDAP-backed domains) comes first; a user LDAP authenticates raises LdapAuthenticated
+        instead, since `s` may not see the rows LDAP's login just wrote (its snapshot began
+        before them): the caller reads on in a new session, passing `ldap_user`."""
         ref = method.get("user")
         if not isinstance(ref, dict):
             raise faults.BadRequest("Expecting to find user in password.")
@@ -117,16 +156,18 @@ class Logins:
         if not isinstance(secret, str):
             raise faults.BadRequest("Expecting to find password in user.")
         now = utcnow()
-        # A user of an LDAP-backed domain: LDAP checks the password (directory.py) and the
-        # user row it writes is read below. This comes before the first query on `s`, so that
-        # read sees that row.
+        if ldap_user is not None:
+            by_id = {"id": ldap_user}
+            return await self._usable(await self.find(s, by_id), by_id, secret, now)
+        found = await self.find(s, ref, since=since)
+        # A user of an LDAP-backed domain: LDAP checks the password (directory.py).
         try:
             ldap_user = await self.directory.password_user(ref, secret)
         except AuthFailed as e:
             raise self.refused(str(e)) from e
         if ldap_user is not None:
-            return await self._usable(s, {"id": ldap_user}, secret, now)
-        user, domain = await self._usable(s, ref, secret, now)
+            raise LdapAuthenticated(ldap_user)
+        user, domain = await self._usable(found, ref, secret, now)
         await self.check_password(user, secret, now, allow_expired=allow_expired)
         return user, domain
 
@@ -152,7 +193,7 @@ class Logins:
         if not isinstance(passcode, str):
             raise faults.BadRequest("Expecting to find passcode in user.")
         now = utcnow()
-        user, domain = await self._usable(s, ref, passcode, now)
+        user, domain = await self._usable(await self.find(s, ref), ref, passcode, now)
         windows = self.state.config.identity.totp_included_previous_windows
         at = now.timestamp()
         for cred in await s.scalars(select(Credential).where(Credential.user_id == user.id,

@@ -30,9 +30,14 @@ from overcast.identity.fernet import KeyRepository, TokenPayload
 from overcast.identity.models import Revision, RevocationEvent
 from overcast.identity.passwords import PasswordHasher
 
-__all__ = ["IdentityState", "RevocationIndex"]
+__all__ = ["REVISION", "REVISION_COLUMN", "IdentityState", "RevocationIndex"]
 
 T = TypeVar("T")
+
+#: The stored revision (one primary-key read), as a statement and as a column that rides on
+#: another query.
+REVISION = select(Revision.value).where(Revision.id == 1)
+REVISION_COLUMN = REVISION.scalar_subquery()
 
 
 def _duplicate(e: IntegrityError) -> bool:
@@ -161,30 +166,44 @@ class IdentityState:
         self.role_names = None
         self.ldap_domains = None
 
-    async def fresh(self) -> None:
-        """Drop caches if anyone wrote since they were built or the keys were rotated (a
-        token of a pruned key must stop validating); reload revocations."""
+    def due(self) -> bool:
+        """Whether the next read must check the revision: the check interval has passed (or
+        a local write asked for it). Keys rotated meanwhile drop the token cache at once (a
+        token of a pruned key must stop validating)."""
         fernet = self.keys.fernet()
         if fernet is not self._fernet:
             self._fernet = fernet
             self.token_cache.clear()
-        now = time.monotonic()
-        if self.revision >= 0 and now - self._checked_at < self.config.identity.cache_check_interval:
+        return (self.revision < 0 or time.monotonic() - self._checked_at
+                >= self.config.identity.cache_check_interval)
+
+    async def fresh(self) -> None:
+        """Drop caches if anyone wrote since they were built or the keys were rotated;
+        reload revocations. A read session of its own, when the check is due."""
+        if not self.due():
             return
-        generation = self.generation
+        generation, at = self.generation, time.monotonic()
         async with self.db.read() as s:
-            current = await s.scalar(select(Revision.value).where(Revision.id == 1))
-            if current is None:
-                raise RuntimeError("identity database is not bootstrapped")
-            self._checked_at = now
-            if current == self.revision:
-                return
-            index = RevocationIndex()
-            horizon = time.time() - self.config.identity.token_expiration
-            for ev in await s.scalars(select(RevocationEvent)):
-                if epoch(ev.issued_before) >= horizon - 1:
-                    index.add(ev)
-        if generation != self.generation:
+            current = await s.scalar(REVISION)
+            await self.observe(s, current, since=generation, at=at)
+
+    async def observe(self, s: AsyncSession, current: int | None, *, since: int,
+                      at: float) -> None:
+        """Take in a revision read in `s` (`fresh`'s own query, or a column of a caller's
+        first query: a login checks it so, without a session of its own). `since`: the
+        generation before that read, so that a local write its snapshot may predate is not
+        taken as seen; `at`: the monotonic time before it."""
+        if current is None:
+            raise RuntimeError("identity database is not bootstrapped")
+        self._checked_at = at
+        if current == self.revision:
+            return
+        index = RevocationIndex()
+        horizon = time.time() - self.config.identity.token_expiration
+        for ev in await s.scalars(select(RevocationEvent)):
+            if epoch(ev.issued_before) >= horizon - 1:
+                index.add(ev)
+        if since != self.generation:
             return  # a local write landed while we read: the next check reads again
         self.revocations = index
         self._drop_caches()

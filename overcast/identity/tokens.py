@@ -8,6 +8,7 @@ bodies are cached per token until any identity write (see state.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from overcast.common import faults
@@ -26,7 +27,13 @@ from overcast.common.policy import Credentials
 from overcast.identity import fernet, receipts
 from overcast.identity.assignments import Assignments
 from overcast.identity.catalog import Catalog
-from overcast.identity.logins import AUTH_FAILED, INSECURE_DEBUG, Logins, mfa_rules
+from overcast.identity.logins import (
+    AUTH_FAILED,
+    INSECURE_DEBUG,
+    LdapAuthenticated,
+    Logins,
+    mfa_rules,
+)
 from overcast.identity.models import ApplicationCredential, Domain, Project, Role, Trust, User
 from overcast.identity.policy import forbidden_action
 from overcast.identity.receipts import Receipt, ReceiptRequired
@@ -38,6 +45,16 @@ __all__ = ["AUTH_FAILED", "AuthRequest", "InvalidToken", "Issued", "Tokens", "is
 
 #: The auth methods this cloud has (Keystone's [auth] methods, totp enabled).
 METHODS = ("password", "token", "application_credential", "totp")
+
+
+# A project scope's project and its domain, by how the request names it; built once (made
+# per login, building a statement and its cache key costs more CPU than the database takes).
+_PROJECT = select(Project, Domain).join(Domain, Domain.id == Project.domain_id)
+_PROJECT_BY_ID = _PROJECT.where(Project.id == bindparam("id"))
+_PROJECT_BY_DOMAIN_ID = _PROJECT.where(Project.name == bindparam("name"),
+                                       Domain.id == bindparam("domain"))
+_PROJECT_BY_DOMAIN_NAME = _PROJECT.where(Project.name == bindparam("name"),
+                                         Domain.name == bindparam("domain"))
 
 
 def iso(ts: float | datetime | None) -> str | None:
@@ -206,11 +223,16 @@ class Tokens:
         """POST /v3/auth/tokens: authenticate the `auth` object, pick the scope, make a token;
         or, when the user's multi-factor rules want more factors than were given, a receipt.
 
-        The password path is one read session: the user and its domain in one query, the
-        project and its domain in another, the roles in a third (role names, implications and
-        the catalog come from caches that any identity write drops)."""
+        The password path is one read session: the user and its domain in one query (with the
+        caches' revision when its check is due), the project and its domain in another, the
+        roles in a third (role names, implications and the catalog come from caches that any
+        identity write drops)."""
         req = AuthRequest.parse(auth)
-        await self.state.fresh()  # role graph and catalog caches must reflect other workers' writes
+        # Role graph, role names, catalog and LDAP domain caches must reflect other workers'
+        # writes. A password login checks the revision with its first query (Logins.find):
+        # no session of its own; other methods check first.
+        if "password" not in req.methods:
+            await self.state.fresh()
         now = time.time()
         # Whole seconds, as Keystone's: the issued and the validated body must agree exactly.
         expires = float(int(now + self.state.config.identity.token_expiration))
@@ -249,9 +271,20 @@ class Tokens:
                 if scope is None:
                     scope = _scope_of(prior)
 
-        async with self.state.db.read() as s:
+        generation = self.state.generation  # before the session's first read (state.observe)
+        async with contextlib.AsyncExitStack() as session:
+            s = await session.enter_async_context(self.state.db.read())
             if "password" in req.methods:
-                user, domain = await self.logins.password(s, req.identity["password"])
+                try:
+                    user, domain = await self.logins.password(s, req.identity["password"],
+                                                              since=generation)
+                except LdapAuthenticated as e:
+                    # LDAP's login wrote rows (the user's, its memberships) that the snapshot
+                    # of `s` may predate: the login reads on in a session begun after them.
+                    await session.aclose()
+                    s = await session.enter_async_context(self.state.db.read())
+                    user, domain = await self.logins.password(s, req.identity["password"],
+                                                              ldap_user=e.user_id)
                 users.add(user.id)
             if "totp" in req.methods:
                 user, domain = await self.logins.totp(s, req.identity["totp"])
@@ -393,20 +426,21 @@ class Tokens:
             if not isinstance(ref, dict):
                 raise faults.BadRequest("Invalid project scope.")
             # The project and its domain in one query.
-            q = select(Project, Domain).join(Domain, Domain.id == Project.domain_id)
             if ref.get("id"):
-                q = q.where(Project.id == str(ref["id"]))
+                q, params = _PROJECT_BY_ID, {"id": str(ref["id"])}
             elif ref.get("name") and isinstance(ref.get("domain"), dict):
                 dref = ref["domain"]
                 if dref.get("id"):
-                    q = q.where(Project.name == ref["name"], Domain.id == str(dref["id"]))
+                    q, params = _PROJECT_BY_DOMAIN_ID, {"name": ref["name"],
+                                                        "domain": str(dref["id"])}
                 elif dref.get("name"):
-                    q = q.where(Project.name == ref["name"], Domain.name == dref["name"])
+                    q, params = _PROJECT_BY_DOMAIN_NAME, {"name": ref["name"],
+                                                          "domain": dref["name"]}
                 else:
                     raise faults.BadRequest("A domain is named by id or name.")
             else:
                 raise faults.BadRequest("A project is named by id, or by name and domain.")
-            row = (await s.execute(q)).first()
+            row = (await s.execute(q, params)).first()
             if row is None:
                 raise self._refused(f"Could not find project: {ref.get('id') or ref.get('name')}.")
             project, domain = row[0], row[1]
