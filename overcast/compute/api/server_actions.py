@@ -297,10 +297,12 @@ async def _snapshot(server_id: str, body: ServerAction, request: Request, ctx: C
     props = {k: v for k, v in (inst.image_meta.get("properties") or {}).items()
              if isinstance(v, str) and k not in ("image_type", "instance_uuid", "base_image_ref",
                                                  "owner_user_name", "owner_project_name")}
+    # The request's metadata overrides the snapshot's own properties (image_type too), as
+    # Nova's extra_properties do; not the name, formats and minimums.
     image_body: dict[str, Any] = {
-        **props, **spec.metadata, "name": spec.name, "container_format": "bare",
-        "disk_format": "qcow2", "image_type": "backup" if backup else "snapshot",
+        **props, "image_type": "backup" if backup else "snapshot",
         "instance_uuid": inst.uuid, "base_image_ref": inst.image_ref, "user_id": inst.user_id,
+        **spec.metadata, "name": spec.name, "container_format": "bare", "disk_format": "qcow2",
         "min_ram": int(inst.image_meta.get("min_ram") or 0),
         "min_disk": int(inst.flavor.get("root_gb") or inst.image_meta.get("min_disk") or 0),
     }
