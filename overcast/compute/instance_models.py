@@ -74,6 +74,8 @@ class Instance(Base):
     locked_reason: Mapped[str | None] = mapped_column(Text)
     access_ip_v4: Mapped[str | None] = mapped_column(String(39))
     access_ip_v6: Mapped[str | None] = mapped_column(String(39))
+    #: OS-DCF:diskConfig (migration 0006): True is AUTO; None (rows before it) and False MANUAL.
+    auto_disk_config: Mapped[bool | None] = mapped_column(Boolean, default=False)
     scheduler_hints: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     group_uuid: Mapped[str | None] = mapped_column(String(36))
     #: The Image-service record a pending snapshot uploads into.

@@ -158,6 +158,16 @@ class Interfaces:
             raise faults.BadRequest("Security group name cannot be empty")
         await self.networks.change_group(token, inst.uuid, name, add)
 
+    async def security_groups(self, ctx: RequestContext, server_id: str, token: str
+                              ) -> list[dict[str, Any]]:
+        """GET /servers/{id}/os-security-groups; without Networking the server has no ports,
+        so no groups."""
+        inst = await self.servers.get(ctx, server_id)
+        ctx.enforce("os_compute_api:os-security-groups:list", {"project_id": inst.project_id})
+        if not await self.networks.enabled():
+            return []
+        return await self.networks.server_groups(token, inst.uuid)
+
     async def external_events(self, ctx: RequestContext, events: list[ExternalEvent]
                               ) -> tuple[list[dict[str, Any]], int]:
         """Nova's answer: each event with its status and code (200 accepted, 404 unknown

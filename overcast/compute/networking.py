@@ -117,6 +117,27 @@ def _bad_service(exc: ServiceError) -> faults.Fault:
     return faults.BadRequest(exc.message or str(exc))
 
 
+def _nova_rule(rule: dict[str, Any], groups: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A Neutron security group rule as Nova shows it: ports -1 (or the whole range for tcp
+    and udp) when Neutron has none, and either the remote group or the CIDR (0.0.0.0/0
+    when Neutron has neither)."""
+    proto = rule.get("protocol")
+    low, high = rule.get("port_range_min"), rule.get("port_range_max")
+    if proto and low is None and high is None:
+        low, high = (1, 65535) if str(proto).lower() in ("tcp", "udp") else (-1, -1)
+    out: dict[str, Any] = {"id": rule["id"], "parent_group_id": rule.get("security_group_id"),
+                           "ip_protocol": proto, "from_port": low, "to_port": high,
+                           "group": {}, "ip_range": {}}
+    remote = rule.get("remote_group_id")
+    if remote:
+        g = groups.get(remote, {})
+        out["group"] = {"name": g.get("name"),
+                        "tenant_id": g.get("project_id") or g.get("tenant_id")}
+    else:
+        out["ip_range"] = {"cidr": rule.get("remote_ip_prefix") or "0.0.0.0/0"}
+    return out
+
+
 class ServerNetworks:
     """The Networking side of servers; `client` is None when this cloud has no Networking."""
 
@@ -483,6 +504,31 @@ class ServerNetworks:
                     await c.update_port(token, p["id"], {"security_groups": wanted})
         except ServiceError as exc:
             raise _bad_service(exc) from exc
+
+    async def server_groups(self, token: str, server: str) -> list[dict[str, Any]]:
+        """GET /servers/{id}/os-security-groups: the groups of the server's ports in Nova's
+        shape (id, name, description, tenant_id, and its ingress rules as nova-network had
+        them; Nova drops egress rules)."""
+        c = self._c()
+        try:
+            ports = await c.list_ports(token, device_id=server)
+            ids = sorted({g for p in ports for g in p.get("security_groups", [])})
+            groups = await c.list_security_groups(token, id=ids) if ids else []
+            known = {g["id"]: g for g in groups}
+            remote = sorted({r["remote_group_id"] for g in groups
+                             for r in g.get("security_group_rules", [])
+                             if r.get("remote_group_id") and r["remote_group_id"] not in known})
+            if remote:
+                known.update({g["id"]: g for g in
+                              await c.list_security_groups(token, id=remote)})
+        except ServiceError as exc:
+            raise _bad_service(exc) from exc
+        return [{"id": g["id"], "name": g.get("name", ""),
+                 "description": g.get("description", ""),
+                 "tenant_id": g.get("project_id") or g.get("tenant_id", ""),
+                 "rules": [_nova_rule(r, known) for r in g.get("security_group_rules", [])
+                           if r.get("direction") == "ingress"]}
+                for g in sorted(groups, key=lambda g: (g.get("name", ""), g["id"]))]
 
     # --- interfaces (os-interface) ------------------------------------------------------
 

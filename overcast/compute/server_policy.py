@@ -126,6 +126,8 @@ SERVER_RULES: list[Rule] = [
     _r("os_compute_api:os-attach-interfaces:delete", MEMBER,
        "Detach an interface from a server.",
        ("DELETE", "/servers/{server_id}/os-interface/{port_id}")),
+    _r("os_compute_api:os-security-groups:list", READER, "List a server's security groups.",
+       ("GET", "/servers/{server_id}/os-security-groups")),
     _r("os_compute_api:os-security-groups:add", MEMBER, "Add a security group to a server.",
        ("POST", "/servers/{server_id}/action")),
     _r("os_compute_api:os-security-groups:remove", MEMBER,

@@ -68,6 +68,8 @@ class BuildRequest:
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     access_ip_v4: str | None = None
     access_ip_v6: str | None = None
+    #: OS-DCF:diskConfig AUTO (True) or MANUAL.
+    auto_disk_config: bool = False
     #: Security groups (names or ids) for the ports this server gets.
     security_groups: list[str] = field(default_factory=list)
 
@@ -377,7 +379,7 @@ class ServerService:
                     task_state=T.SCHEDULING, power_state=0, scheduler_hints=req.scheduler_hints,
                     group_uuid=group.uuid if group else None,
                     access_ip_v4=req.access_ip_v4, access_ip_v6=req.access_ip_v6,
-                    created_at=now, updated_at=now, alternates=[])
+                    auto_disk_config=req.auto_disk_config, created_at=now, updated_at=now, alternates=[])
                 inst.metadata_items = [InstanceMetadata(key=k, value=v)
                                        for k, v in req.metadata.items()]
                 inst.tags = [InstanceTag(tag=t) for t in dict.fromkeys(req.tags)]
@@ -497,6 +499,8 @@ class ServerService:
                 inst.access_ip_v4 = changes["access_ip_v4"]
             if "access_ip_v6" in changes:
                 inst.access_ip_v6 = changes["access_ip_v6"]
+            if "auto_disk_config" in changes:
+                inst.auto_disk_config = changes["auto_disk_config"]
             inst.updated_at = clock.utcnow()
         return inst
 

@@ -1,4 +1,5 @@
-"""/servers/{id}/os-interface: a server's ports (list, show, attach, detach), and
+"""/servers/{id}/os-interface: a server's ports (list, show, attach, detach), their security
+groups (/servers/{id}/os-security-groups), and
 /os-server-external-events: what Networking tells Compute about ports (admin or service)."""
 
 from __future__ import annotations
@@ -104,6 +105,14 @@ async def detach_interface(server_id: str, port_id: str, request: Request, ctx: 
                            ifaces: Ifaces) -> Response:
     await ifaces.detach(ctx, server_id, port_id, _token(request), ctx.request_id)
     return Response(status_code=202)
+
+
+@router.get("/servers/{server_id}/os-security-groups",
+            **policy("os_compute_api:os-security-groups:list"))
+async def server_security_groups(server_id: str, request: Request, ctx: Ctx, ifaces: Ifaces
+                                 ) -> dict[str, Any]:
+    """The security groups of the server's ports, Nova's proxy to Networking."""
+    return {"security_groups": await ifaces.security_groups(ctx, server_id, _token(request))}
 
 
 @router.post("/os-server-external-events",

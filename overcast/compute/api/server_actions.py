@@ -18,7 +18,7 @@ from overcast.compute.api import remote_consoles, shelve_rescue
 from overcast.compute.api import server_views as views
 from overcast.compute.api.interfaces import Ifaces
 from overcast.compute.api.server_views import policy
-from overcast.compute.api.servers import Servers, _password, _token, show_view
+from overcast.compute.api.servers import Servers, _password, _token, disk_config, show_view
 from overcast.compute.instance_states import TaskState as T
 from overcast.compute.servers import image_meta
 
@@ -55,12 +55,13 @@ class CreateBackup(BaseModel):
 
 
 class Rebuild(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     imageRef: str
     name: str | None = Field(None, min_length=1, max_length=255)
     metadata: dict[str, str] | None = None
     adminPass: str | None = None
     description: str | None = None
+    disk_config: str | None = Field(None, alias="OS-DCF:diskConfig")
 
 
 class Lock(BaseModel):
@@ -209,17 +210,22 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
                              record="reboot", lock_rule=_OVERRIDE)
         return Response(status_code=202)
     if key == "resize" and body.resize is not None:
+        auto = disk_config(body.resize.disk_config)
         inst = await servers.get(ctx, server_id)
         new = await servers.flavor_for_resize(ctx, inst, str(body.resize.flavorRef))
         await servers.check_resize_quota(ctx, inst, new)
+        resize_updates: dict[str, Any] = {"new_flavor": new}
+        if auto is not None:
+            resize_updates["auto_disk_config"] = auto
         await servers.action(ctx, server_id, "resize", "os_compute_api:servers:resize", rid,
                              state_action="resize", task_state=T.RESIZE_PREP, record="resize",
-                             updates={"new_flavor": new}, lock_rule=_OVERRIDE)
+                             updates=resize_updates, lock_rule=_OVERRIDE)
         return Response(status_code=202)
     if key in ("createImage", "createBackup"):
         return await _snapshot(server_id, body, request, ctx, servers, token)
     if key == "rebuild" and body.rebuild is not None:
         rb = body.rebuild
+        auto = disk_config(rb.disk_config)
         image = await servers._image(ctx, token, rb.imageRef)
         inst = await servers.get(ctx, server_id)
         flavor = inst.flavor
@@ -232,6 +238,8 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
             updates["display_name"] = rb.name
         if rb.description is not None and ctx.microversion >= (2, 19):
             updates["display_description"] = rb.description
+        if auto is not None:
+            updates["auto_disk_config"] = auto
         await servers.action(ctx, server_id, "rebuild", "os_compute_api:servers:rebuild", rid,
                              state_action="rebuild", task_state=T.REBUILDING, record="rebuild",
                              updates=updates, token=token, lock_rule=_OVERRIDE)

@@ -112,6 +112,11 @@ def for_update(ctx: RequestContext, server: dict[str, Any], *, rebuild: bool,
     return out
 
 
+def disk_config(inst: Instance) -> str:
+    """OS-DCF:diskConfig: AUTO or MANUAL (Nova's default, and rows from before it was kept)."""
+    return "AUTO" if inst.auto_disk_config else "MANUAL"
+
+
 def ips(addresses: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """/servers/{id}/ips: Nova's basic address view, version and addr only."""
     return {net: [{"version": a["version"], "addr": a["addr"]} for a in rows]
@@ -136,7 +141,7 @@ def detail(request: Request, ctx: RequestContext, inst: Instance, *,
         "addresses": ports.addresses if ports else {},
         "accessIPv4": inst.access_ip_v4 or "", "accessIPv6": inst.access_ip_v6 or "",
         "links": links(request, "servers", inst.uuid),
-        "OS-DCF:diskConfig": "MANUAL",
+        "OS-DCF:diskConfig": disk_config(inst),
         "OS-EXT-AZ:availability_zone": inst.availability_zone or "",
         "config_drive": inst.config_drive,
         "key_name": inst.key_name,

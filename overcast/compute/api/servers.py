@@ -112,6 +112,17 @@ def access_ip(value: str | None, version: int) -> str | None:
     return addr.compressed
 
 
+def disk_config(value: str | None) -> bool | None:
+    """OS-DCF:diskConfig as Nova stores it (auto_disk_config): True for AUTO, False for
+    MANUAL, None when not given; anything else is Nova's schema 400."""
+    if value is None:
+        return None
+    if value not in ("AUTO", "MANUAL"):
+        raise faults.BadRequest(f"Invalid input for field/attribute OS-DCF:diskConfig. Value: "
+                                f"{value}. '{value}' is not one of ['AUTO', 'MANUAL']")
+    return value == "AUTO"
+
+
 def _int(value: int | str | None, name: str, default: int) -> int:
     if value is None:
         return default
@@ -210,6 +221,7 @@ async def create_server(body: ServerCreate, request: Request, response: Response
         description=spec.description, tags=spec.tags or [], hostname=spec.hostname,
         scheduler_hints=hints, access_ip_v4=access_ip(spec.accessIPv4, 4),
         access_ip_v6=access_ip(spec.accessIPv6, 6),
+        auto_disk_config=bool(disk_config(spec.disk_config)),
         security_groups=[str(g.get("name", "")) for g in spec.security_groups or []])
     insts, reservation = await servers.create(ctx, req, _token(request), ctx.request_id)
     if _bool(spec.return_reservation_id):
@@ -217,7 +229,7 @@ async def create_server(body: ServerCreate, request: Request, response: Response
     inst = insts[0]
     server: dict[str, Any] = {"id": inst.uuid, "links": views.links(request, "servers",
                                                                    inst.uuid),
-                              "OS-DCF:diskConfig": "MANUAL",
+                              "OS-DCF:diskConfig": views.disk_config(inst),
                               "security_groups": spec.security_groups or [{"name": "default"}],
                               "adminPass": spec.adminPass or _password()}
     return {"server": server}
@@ -394,6 +406,8 @@ async def update_server(server_id: str, body: ServerUpdate, request: Request, ct
         changes["access_ip_v4"] = access_ip(c.accessIPv4, 4)
     if c.accessIPv6 is not None:
         changes["access_ip_v6"] = access_ip(c.accessIPv6, 6)
+    if c.disk_config is not None:
+        changes["auto_disk_config"] = disk_config(c.disk_config)
     await servers.update(ctx, server_id, changes)
     view = await show_view(request, ctx, servers, server_id)
     return {"server": views.for_update(ctx, view["server"], rebuild=False, user_data=None)}
