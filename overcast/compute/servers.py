@@ -43,7 +43,8 @@ from overcast.compute.models import Flavor, FlavorProject, KeyPair, ServerGroup,
 from overcast.compute.networking import NetworkRequest, PortsView, ServerNetworks
 from overcast.config import ComputeSection
 
-__all__ = ["LIVE_MIGRATION_IN_PROGRESS", "BuildRequest", "ListFilters", "ServerService"]
+__all__ = ["LIVE_MIGRATION_IN_PROGRESS", "BuildRequest", "ListFilters", "ServerService",
+           "check_disk_config"]
 
 MAX_TAGS = 50
 
@@ -140,6 +141,15 @@ def image_meta(image: dict[str, Any]) -> dict[str, Any]:
             "min_ram": image.get("min_ram") or 0, "min_disk": image.get("min_disk") or 0,
             "size": image.get("size"),
             "properties": {k: v for k, v in image.items() if k not in core}}
+
+
+def check_disk_config(auto: bool | None, meta: dict[str, Any], image_id: str) -> None:
+    """OS-DCF:diskConfig AUTO on an image whose `auto_disk_config` property is "disabled" is
+    Nova's 400 (AutoDiskConfigDisabledByImage), on create, rebuild and resize alike."""
+    prop = (meta.get("properties") or {}).get("auto_disk_config")
+    if auto and isinstance(prop, str) and prop.strip().lower() == "disabled":
+        raise faults.BadRequest(f"Requested image {image_id} has automatic disk resize "
+                                "disabled.")
 
 
 #: Nova's statuses of a live migration under way.
@@ -324,6 +334,7 @@ class ServerService:
             raise faults.BadRequest("Block Device Mapping is Invalid: Boot sequence for the "
                                     "instance and image/block device mapping combination is "
                                     "not valid.")
+        check_disk_config(req.auto_disk_config, image_meta(image), image["id"])
         if req.user_data is not None:
             try:
                 base64.b64decode(req.user_data, validate=True)

@@ -20,7 +20,7 @@ from overcast.compute.api.interfaces import Ifaces
 from overcast.compute.api.server_views import policy
 from overcast.compute.api.servers import Servers, _password, _token, disk_config, show_view
 from overcast.compute.instance_states import TaskState as T
-from overcast.compute.servers import image_meta
+from overcast.compute.servers import check_disk_config, image_meta
 
 router = APIRouter(prefix="/v2.1/servers", tags=["server actions"])
 
@@ -212,6 +212,7 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
     if key == "resize" and body.resize is not None:
         auto = disk_config(body.resize.disk_config)
         inst = await servers.get(ctx, server_id)
+        check_disk_config(auto, inst.image_meta, inst.image_ref)
         new = await servers.flavor_for_resize(ctx, inst, str(body.resize.flavorRef))
         await servers.check_resize_quota(ctx, inst, new)
         resize_updates: dict[str, Any] = {"new_flavor": new}
@@ -228,6 +229,7 @@ async def server_action(server_id: str, body: ServerAction, request: Request, ct
         auto = disk_config(rb.disk_config)
         image = await servers._image(ctx, token, rb.imageRef)
         inst = await servers.get(ctx, server_id)
+        check_disk_config(auto, image_meta(image), image["id"])
         flavor = inst.flavor
         if flavor.get("memory_mb", 0) < (image.get("min_ram") or 0):
             raise faults.BadRequest("Flavor's memory is too small for requested image.")

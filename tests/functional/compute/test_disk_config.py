@@ -1,6 +1,7 @@
 """OS-DCF:diskConfig (Nova's disk config extension) through the API with the fake driver:
 given on create, update, rebuild and resize, kept on the server and echoed as Nova does
-(MANUAL by default); anything but AUTO or MANUAL is Nova's 400. Also the server's
+(MANUAL by default); anything but AUTO or MANUAL is Nova's 400, and so is AUTO on an image
+whose auto_disk_config property is "disabled". Also the server's
 os-security-groups without Networking: no ports, so an empty list."""
 
 from __future__ import annotations
@@ -100,6 +101,18 @@ async def test_bad_disk_config_is_a_400_and_no_networking_means_no_groups(cloud:
     # Nothing was changed by the refused requests.
     body = await _wait(c, sid, "ACTIVE")
     assert body[DCF] == "MANUAL" and body["flavor"]["original_name"] == "m1.tiny"
+    # An image that disables it refuses AUTO on create, rebuild and resize (Nova's
+    # AutoDiskConfigDisabledByImage); MANUAL still boots.
+    r = await c.glance.patch(f"/v2/images/{c.image}", json=[
+        {"op": "add", "path": "/auto_disk_config", "value": "Disabled"}], headers={
+        **c.admin, "Content-Type": "application/openstack-images-v2.1-json-patch"})
+    assert r.status_code == 200, r.text
+    body = await _create(c, status=400, **{DCF: "AUTO"})
+    assert "automatic disk resize disabled" in body["badRequest"]["message"]
+    await _act(c, sid, {"rebuild": {"imageRef": c.image, DCF: "AUTO"}}, status=400)
+    other = (await _create(c, **{DCF: "MANUAL"}))["server"]["id"]
+    await _wait(c, other, "ACTIVE")
+    await _act(c, other, {"resize": {"flavorRef": "2", DCF: "AUTO"}}, status=400)
     # os-security-groups: no Networking, no ports, no groups; other projects get a 404.
     r = await c.http.get(f"/v2.1/servers/{sid}/os-security-groups", headers=c.alice)
     assert r.status_code == 200, r.text
