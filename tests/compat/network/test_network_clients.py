@@ -117,7 +117,7 @@ def test_installation_guide_network_flows(ncloud: Cloud) -> None:
     c.openstack("network", "agent", "set", "--description", "rack 4", "--disable", agent_id)
     shown = _json(c, "network", "agent", "show", agent_id)
     assert shown["description"] == "rack 4" and shown["admin_state_up"] is False
-    assert shown["configurations"]["tunneling_ip"] == "192.0.2.7"
+    assert shown["configuration"]["tunneling_ip"] == "192.0.2.7"  # the SDK's name
     # agents are the administrator's: Neutron filters the list by policy (a member lists
     # none, tempest's test_list_agents_non_admin) rather than refusing it
     assert json.loads(c.openstack("network", "agent", "list", "-f", "json", cloud="",
