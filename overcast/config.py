@@ -409,6 +409,9 @@ class NetworkSection(_ServiceSection):
         "(devices deleted by hand, lost pokes).")
     agent_report_interval: float = Field(30.0, gt=0, description="Seconds between the network "
                                          "agent's heartbeats.")
+    agent_down_time: float = Field(75.0, gt=0, description="Seconds without a heartbeat after "
+                                   "which /v2.0/agents shows an agent as not alive (Neutron's "
+                                   "agent_down_time; keep it above twice agent_report_interval).")
 
 
 class VolumeSection(_ServiceSection):

@@ -18,7 +18,9 @@ from overcast.common.db import Database
 from overcast.common.policy import Enforcer
 from overcast.config import Config
 from overcast.network import errors
+from overcast.network.agents import Agents
 from overcast.network.api import (
+    agents,
     availability,
     extensions,
     floatingips,
@@ -54,8 +56,8 @@ __all__ = ["PUBLIC", "ROUTERS", "create_app"]
 
 log = logging.getLogger(__name__)
 
-ROUTERS = (versions.router, extensions.router, networks.router, subnets.router, ports.router,
-           security_groups.router, routers.router, floatingips.router, subnetpools.router,
+ROUTERS = (versions.router, extensions.router, agents.router, networks.router, subnets.router,
+           ports.router, security_groups.router, routers.router, floatingips.router, subnetpools.router,
            rbac.router, quotas.router, availability.router, metering.router,
            service_providers.router)
 
@@ -105,6 +107,7 @@ def create_app(config: Config, local_validator: Callable[[], TokenValidator | No
                 "rbac_policies": RBACPolicies(db, section),
                 "quotas": Quotas(db, section),
                 "availability": Availability(db, section),
+                "agents": Agents(db, section),
                 "metering_labels": MeteringLabels(db, section),
                 "metering_label_rules": MeteringLabelRules(db, section),
                 "notifier": Notifier(bus),

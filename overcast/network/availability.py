@@ -1,5 +1,4 @@
-"""Availability zones, agents (none until the data plane exists) and how many addresses each
-network has left."""
+"""Availability zones and how many addresses each network has left (agents: agents.py)."""
 
 from __future__ import annotations
 
@@ -33,14 +32,6 @@ class Availability:
                  if z.strip()]
         return [{"name": n, "resource": r, "state": "available"}
                 for n in names for r in ("network", "router")]
-
-    def agents(self, ctx: RequestContext) -> list[dict[str, Any]]:
-        if not ctx.can("get_agent"):
-            # Neutron filters a list by get_agent instead of refusing it: others than
-            # administrators list none
-            return []
-        # No agent runs until the data plane does: an honest empty list.
-        return []
 
     async def ip_usage(self, ctx: RequestContext, network_id: str | None = None) -> Any:
         ctx.enforce("get_network_ip_availability", {"project_id": ctx.project_id})

@@ -329,3 +329,5 @@ class Agent(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     started_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     heartbeat_timestamp: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    #: Set by an administrator (PUT); None until then, as Neutron shows it.
+    description: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)

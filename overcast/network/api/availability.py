@@ -1,4 +1,4 @@
-"""/v2.0/availability_zones, /v2.0/agents, /v2.0/network-ip-availabilities."""
+"""/v2.0/availability_zones, /v2.0/network-ip-availabilities."""
 
 from typing import Annotated
 
@@ -17,11 +17,6 @@ A = Annotated[Availability, Depends(state("availability", Availability))]
 @router.get("/availability_zones", **policy("get_availability_zone"))
 async def list_availability_zones(ctx: Ctx, availability: A) -> JSONResponse:
     return JSONResponse({"availability_zones": availability.zones(ctx)})
-
-
-@router.get("/agents", **policy("get_agent"))
-async def list_agents(ctx: Ctx, availability: A) -> JSONResponse:
-    return JSONResponse({"agents": availability.agents(ctx)})
 
 
 @router.get("/network-ip-availabilities", **policy("get_network_ip_availability",

@@ -74,8 +74,9 @@ def links(request: Request, collection: str, page: Listed, q: ListQuery) -> dict
 def resource_routes(router: APIRouter, *, path: str, resource: str, collection: str,
                     key: str, kind: type[Collection], create_model: type[BaseModel],
                     update_model: type[BaseModel], bulk: bool = True,
-                    tags: bool = True) -> None:
-    """Add the shared routes of one resource to `router` (prefix /v2.0)."""
+                    tags: bool = True, create: bool = True) -> None:
+    """Add the shared routes of one resource to `router` (prefix /v2.0); `create=False` for
+    a resource the API never makes (a POST then answers 405)."""
 
     async def service(request: Request) -> Any:
         return lifespan_state(request, key, kind)
@@ -95,8 +96,6 @@ def resource_routes(router: APIRouter, *, path: str, resource: str, collection: 
         q = list_query(request)
         return JSONResponse({resource: await svc.show(ctx, ident, q.fields)})
 
-    @router.post(plural, status_code=201, **policy(*rules_of("create", resource)),
-                 name=f"create_{resource}")
     async def create_item(ctx: Ctx, svc: Service, notifier: Notify,
                           body: Annotated[create_model, Body()]) -> JSONResponse:  # type: ignore[valid-type]
         one_item = getattr(body, resource, None)
@@ -115,6 +114,10 @@ def resource_routes(router: APIRouter, *, path: str, resource: str, collection: 
             return JSONResponse({collection: made}, status_code=201)
         await notifier.created(ctx, resource, resource, asked[0], made[0])
         return JSONResponse({resource: made[0]}, status_code=201)
+
+    if create:
+        router.post(plural, status_code=201, **policy(*rules_of("create", resource)),
+                    name=f"create_{resource}")(create_item)
 
     @router.put(one, **policy(*rules_of("update", resource)), name=f"update_{resource}")
     async def update_item(ident: str, ctx: Ctx, svc: Service, notifier: Notify,

@@ -15,6 +15,7 @@ UPDATED = "2026-12-01T10:00:00-00:00"
 #: alias -> (name, description)
 EXTENSIONS: dict[str, tuple[str, str]] = {
     "address-scope": ("Address scope", "Address scopes extension."),
+    "agent": ("agent", "The agent management extension."),
     "allowed-address-pairs": ("Allowed Address Pairs", "Provides allowed address pairs"),
     "availability_zone": ("Availability Zone", "The availability zone extension."),
     "binding": ("Port Binding", "Expose port bindings of a virtual port to external "

@@ -45,6 +45,31 @@ def _demo(cloud: Cloud) -> dict[str, str]:
             "OS_CLIENT_CONFIG_FILE": "/dev/null"}
 
 
+def _heartbeat(c: Cloud, host: str) -> str:
+    """An agent's row as its first heartbeat writes it (dataplane.report), put straight into
+    the cloud's database: the test cloud runs no agent and its bus is in-process (the
+    heartbeat RPC itself is tests/functional/network/test_agents.py's)."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from overcast.common.clock import utcnow
+    from overcast.network.models import Agent
+
+    engine = create_engine(f"sqlite:///{c.state_dir / 'network.sqlite'}")
+    now = utcnow()
+    try:
+        with Session(engine) as s, s.begin():
+            row = Agent(id="5b0b1a43-0c3e-4b7e-9d1c-6a4c3f1d2e70", agent_type="Linux bridge agent",
+                        host=host, binary="overcast-network-agent", topic="N/A",
+                        admin_state_up=True, created_at=now, started_at=now,
+                        heartbeat_timestamp=now,
+                        configurations={"tunneling_ip": "192.0.2.7", "dhcp": True})
+            s.add(row)
+    finally:
+        engine.dispose()
+    return "5b0b1a43-0c3e-4b7e-9d1c-6a4c3f1d2e70"
+
+
 def test_installation_guide_network_flows(ncloud: Cloud) -> None:
     c = ncloud
     c.openstack("network", "create", "ext-net", "--external", "--share",
@@ -84,11 +109,21 @@ def test_installation_guide_network_flows(ncloud: Cloud) -> None:
     owners = sorted(p["Device Owner"] for p in ports)
     assert owners == ["network:router_interface"]  # the gateway and floating IP ports are
     # the network's, not the project's
-    assert _json(c, "network", "agent", "list") == []  # no data plane yet
+    assert _json(c, "network", "agent", "list") == []  # the test cloud runs no agent
+    agent_id = _heartbeat(c, "compute-7")
+    listed = _json(c, "network", "agent", "list")
+    assert [(a["ID"], a["Agent Type"], a["Host"], a["Alive"], a["State"]) for a in listed] == [
+        (agent_id, "Linux bridge agent", "compute-7", True, True)]
+    c.openstack("network", "agent", "set", "--description", "rack 4", "--disable", agent_id)
+    shown = _json(c, "network", "agent", "show", agent_id)
+    assert shown["description"] == "rack 4" and shown["admin_state_up"] is False
+    assert shown["configuration"]["tunneling_ip"] == "192.0.2.7"  # the SDK's name
     # agents are the administrator's: Neutron filters the list by policy (a member lists
     # none, tempest's test_list_agents_non_admin) rather than refusing it
     assert json.loads(c.openstack("network", "agent", "list", "-f", "json", cloud="",
                                   env=demo).stdout) == []
+    c.openstack("network", "agent", "delete", agent_id)
+    assert _json(c, "network", "agent", "list") == []
     aliases = {e["Alias"] for e in _json(c, "extension", "list", "--network")}
     assert {"router", "external-net", "security-group", "provider"} <= aliases
     # admin shares demo's network, then narrows it to one project by RBAC
