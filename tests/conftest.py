@@ -54,6 +54,9 @@ def require_binary(name: str) -> str:
 # a unit test milliseconds, so the long ones must not be left for the end.
 _FIRST = ("tests/tempest/", "tests/compat/", "tests/integration/", "tests/functional/",
           "tests/parity/")
+#: Files whose test functions are long and independent (each seeds its own cloud): one unit
+#: per function, or the file would be the run's tail on one worker.
+_SPLIT_BY_FUNCTION = frozenset({"tests/functional/test_openapi.py"})
 _KINDS = re.compile(r"\[(?:[^\]]*-)?(sqlite|mariadb|postgresql)(?:-[^\]]*)?\]")
 
 
@@ -67,11 +70,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def work_unit(nodeid: str) -> str:
     """What one worker runs together: a file (its module fixtures start a cloud once), split by
-    database kind for the functional tests (each kind has its own databases), and all of
-    tests/parity (one session cloud)."""
+    database kind for the functional tests (each kind has its own databases) or by function
+    for the files in _SPLIT_BY_FUNCTION, and all of tests/parity (one session cloud)."""
     if nodeid.startswith("tests/parity/"):
         return "tests/parity"
     path = nodeid.split("::", 1)[0]
+    if path in _SPLIT_BY_FUNCTION:
+        return nodeid.split("[", 1)[0]
     kind = _KINDS.search(nodeid) if nodeid.startswith("tests/functional/") else None
     return f"{path}[{kind.group(1)}]" if kind else path
 

@@ -55,7 +55,8 @@ class VolumeAction(BaseModel):
 @router.post("/{volume_id}/action", response_class=Response, status_code=202, **policy(
     "volume:extend", "volume_extension:volume_admin_actions:reset_status",
     "volume_extension:volume_actions:set_bootable", "volume:update_readonly_flag",
-    "volume_extension:volume_admin_actions:force_delete", "volume:get_all_admin"))
+    "volume_extension:volume_admin_actions:force_delete", "volume:get_all_admin",
+    "volume:get"))
 async def volume_action(project_id: str, volume_id: str, body: VolumeAction, ctx: Ctx,
                         vols: Vols) -> Response:
     sent = sorted(body.model_fields_set)  # extra keys included
@@ -81,5 +82,6 @@ async def volume_action(project_id: str, volume_id: str, body: VolumeAction, ctx
         return Response(status_code=202)
     name = sent[0]
     if name in _UNSUPPORTED:
+        await vols.get(ctx, volume_id)  # an unknown or another project's volume: 404 first
         raise faults.NotImplementedFault(f"The volume action {name} is not supported yet.")
     raise faults.BadRequest(f"There is no such action: {name}")

@@ -212,9 +212,14 @@ async def _image(ctx: Ctx, images: Images, request: Request, image_ref: str) -> 
 async def create_volume(project_id: str, body: VolumeCreateBody, request: Request, ctx: Ctx,
                         vols: Vols, images: Images) -> dict[str, Any]:
     b = body.volume
-    if b.backup_id or b.consistencygroup_id or b.group_id:
-        raise faults.NotImplementedFault("Volumes from backups and in groups are not "
-                                         "supported.")
+    # No backup, group or consistency group can exist yet, so each names a missing one: the
+    # 404 Cinder gives for an unknown id (a 5xx would be a server fault; the request is wrong).
+    if b.backup_id:
+        raise faults.NotFound(f"Backup {b.backup_id} could not be found.")
+    if b.group_id:
+        raise faults.NotFound(f"Group {b.group_id} could not be found.")
+    if b.consistencygroup_id:
+        raise faults.NotFound(f"ConsistencyGroup {b.consistencygroup_id} could not be found.")
     image_ref = b.imageRef or b.image_id
     image = await _image(ctx, images, request, image_ref) if image_ref else None
     info = await vols.create(

@@ -41,6 +41,13 @@ async def test_bad_input_is_a_cinder_400(cinder: Cinder) -> None:
     await cinder.fault("POST", f"volumes/{v['id']}/action", cinder.alice, 400, {"os-nope": {}})
     await cinder.fault("POST", f"volumes/{v['id']}/action", cinder.alice, 501,
                        {"os-attach": {"mountpoint": "/dev/vdb"}})
+    # an action not built yet on a volume that does not exist: 404, as any action
+    await cinder.fault("POST", "volumes/nope/action", cinder.alice, 404,
+                       {"os-attach": {"mountpoint": "/dev/vdb"}})
+    # no backup or group exists yet: naming one is Cinder's 404, not a server fault
+    for key in ("backup_id", "group_id", "consistencygroup_id"):
+        await cinder.fault("POST", "volumes", cinder.alice, 404,
+                           {"volume": {"size": 1, key: "ResellerAdmin"}})
 
 
 async def test_types_quotas_limits_zones_services(cinder: Cinder) -> None:
