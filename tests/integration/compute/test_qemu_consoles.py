@@ -82,3 +82,11 @@ async def test_novnc_through_the_proxy_to_qemu(qemu_cloud: tuple[Cloud, Config])
             await task
     r = await c.http.delete(f"/v2.1/servers/{sid}", headers=c.alice)
     assert r.status_code == 204
+    # The delete is asynchronous: wait until the agent has destroyed the guest, or the QEMU
+    # process outlives the test (guests survive their agent, on purpose).
+    for _ in range(120):
+        if (await c.http.get(f"/v2.1/servers/{sid}", headers=c.alice)).status_code == 404:
+            break
+        await asyncio.sleep(0.5)
+    else:
+        raise AssertionError(f"server {sid} not deleted in 60 s")
