@@ -186,3 +186,46 @@ async def dataplane(tmp_path: Path) -> AsyncIterator[Dataplane]:
                     await sh("ip", "netns", "del", ns, check=False)
                 for network_id in dp.networks:
                     await agent.backend.remove_network(network_id)
+
+
+def fdb_now(device: str) -> set[tuple[str, str]]:
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        index = ipr.link_lookup(ifname=device)[0]
+        return {(str(e.get_attr("NDA_LLADDR")), str(e.get_attr("NDA_DST")))
+                for e in ipr.fdb("dump", ifindex=index)
+                if e["ifindex"] == index and e.get_attr("NDA_DST")}
+
+
+async def fdb(device: str) -> set[tuple[str, str]]:
+    return await asyncio.to_thread(fdb_now, device)
+
+
+async def master(name: str) -> str | None:
+    return await asyncio.to_thread(master_now, name)
+
+
+def master_now(name: str) -> str | None:
+    from pyroute2 import IPRoute
+
+    with IPRoute() as ipr:
+        found = ipr.link_lookup(ifname=name)
+        if not found:
+            return None
+        master = ipr.get_links(found[0])[0].get_attr("IFLA_MASTER")
+        if not master:
+            return None
+        return str(ipr.get_links(master)[0].get_attr("IFLA_IFNAME"))
+
+
+async def make_network(dp: Dataplane, **subnet: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    net = await dp.make("network", name="dp")
+    prefix = f"10.{random.randrange(1, 250)}.{random.randrange(0, 250)}"
+    sub = await dp.make("subnet", network_id=net["id"], cidr=f"{prefix}.0/24", ip_version=4,
+                        **subnet)
+    return net, sub
+
+
+def dhcp_dir(dp: Dataplane, network_id: str) -> Path:
+    return Path(dp.config.state_dir) / "network" / dp.host / "dhcp" / network_id

@@ -6,77 +6,41 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from overcast.network.messages import bridge_name, tap_name
-from tests.integration.network.conftest import RESYNC, Dataplane, exists, link_exists, sh, until
+from tests.integration.network.conftest import (
+    RESYNC,
+    Dataplane,
+    dhcp_dir,
+    exists,
+    link_exists,
+    make_network,
+    master,
+    sh,
+    until,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def _fdb_now(device: str) -> set[tuple[str, str]]:
-    from pyroute2 import IPRoute
-
-    with IPRoute() as ipr:
-        index = ipr.link_lookup(ifname=device)[0]
-        return {(str(e.get_attr("NDA_LLADDR")), str(e.get_attr("NDA_DST")))
-                for e in ipr.fdb("dump", ifindex=index)
-                if e["ifindex"] == index and e.get_attr("NDA_DST")}
-
-
-async def _fdb(device: str) -> set[tuple[str, str]]:
-    return await asyncio.to_thread(_fdb_now, device)
-
-
-async def _master(name: str) -> str | None:
-    return await asyncio.to_thread(_master_now, name)
-
-
-def _master_now(name: str) -> str | None:
-    from pyroute2 import IPRoute
-
-    with IPRoute() as ipr:
-        found = ipr.link_lookup(ifname=name)
-        if not found:
-            return None
-        master = ipr.get_links(found[0])[0].get_attr("IFLA_MASTER")
-        if not master:
-            return None
-        return str(ipr.get_links(master)[0].get_attr("IFLA_IFNAME"))
-
-
-async def _network(dp: Dataplane, **subnet: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    net = await dp.make("network", name="dp")
-    prefix = f"10.{random.randrange(1, 250)}.{random.randrange(0, 250)}"
-    sub = await dp.make("subnet", network_id=net["id"], cidr=f"{prefix}.0/24", ip_version=4,
-                        **subnet)
-    return net, sub
-
-
-def _dhcp_dir(dp: Dataplane, network_id: str) -> Path:
-    return Path(dp.config.state_dir) / "network" / dp.host / "dhcp" / network_id
 
 
 async def test_what_is_deleted_by_hand_comes_back_within_a_resync(
         dataplane: Dataplane) -> None:
     dp = dataplane
-    net, _ = await _network(dp)
+    net, _ = await make_network(dp)
     port = await dp.make("port", network_id=net["id"], **{"binding:host_id": dp.host})
     guest = await dp.plug_guest(port)
     await dp.status_is(port["id"], "ACTIVE")
     assert await dp.dhcp(guest) is not None
     bridge = bridge_name(net["id"])
-    pidfile = _dhcp_dir(dp, net["id"]) / "pid"
+    pidfile = dhcp_dir(dp, net["id"]) / "pid"
 
     # the bridge: made again, the guest's tap and the DHCP veth back on it
     await sh("ip", "link", "del", bridge)
     async def repaired() -> bool:
-        return await _master(tap_name(port["id"])) == bridge
+        return await master(tap_name(port["id"])) == bridge
     await until(repaired, seconds=RESYNC + 5, message="bridge repaired")
 
     # dnsmasq killed: started again
@@ -112,12 +76,12 @@ async def test_what_is_deleted_by_hand_comes_back_within_a_resync(
 async def test_deleting_ports_removes_their_leases_then_the_wiring(
         dataplane: Dataplane) -> None:
     dp = dataplane
-    net, _ = await _network(dp)
+    net, _ = await make_network(dp)
     first = await dp.make("port", network_id=net["id"], **{"binding:host_id": dp.host})
     second = await dp.make("port", network_id=net["id"], **{"binding:host_id": dp.host})
     guest = await dp.plug_guest(first)
     await dp.status_is(first["id"], "ACTIVE")
-    hosts = _dhcp_dir(dp, net["id"]) / "host"
+    hosts = dhcp_dir(dp, net["id"]) / "host"
     await until(lambda: asyncio.sleep(0, hosts.exists() and second["mac_address"]
                                       in hosts.read_text()), message="both leases written")
 
@@ -134,7 +98,7 @@ async def test_deleting_ports_removes_their_leases_then_the_wiring(
     async def gone() -> bool:
         return not await link_exists(bridge_name(net["id"])) and \
             not await exists(f"/run/netns/qdhcp-{net['id']}") and \
-            not await exists(_dhcp_dir(dp, net["id"]))
+            not await exists(dhcp_dir(dp, net["id"]))
     await until(gone, seconds=RESYNC + 5, message="the network's wiring removed")
     assert not await link_exists(f"vxlan-{net['provider:segmentation_id']}")
     # and the DHCP port with it: the network has no port left
